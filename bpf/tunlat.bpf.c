@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Follows the skbs of one tun/tap device through the kernel path; one event per point. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tunlat.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The traced device: set by the loader between open() and load(). */
+const volatile __u32 targ_ifindex = 0;
+const volatile __u32 targ_netns = 0;
+/* Wake the consumer only when this much is waiting; it also polls on a timer. */
+const volatile __u64 targ_wakeup_bytes = 256 * 1024;
+
+/* A packet being followed. Keyed by skb address: the generation tells reuses apart. */
+struct live {
+	__u32 gen;
+	__u8 dir;
+	__u8 seen; /* bitmask of points already reported, for points that may repeat */
+	__u16 pad;
+};
+
+#define SEEN(p) (1u << (p))
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct live);
+} live SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TL_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/*
+ * Per-CPU "last GSO parent seen on the traced device". Segments made by
+ * validate_xmit_skb (or tbf) get new addresses but run on the same CPU in the
+ * same call chain as their parent's queue/dequeue, so they can inherit it.
+ */
+struct gso_parent {
+	__u64 skb;
+	__u64 ts_ns;
+	__u32 gen;
+	__u32 next_gen; /* per-CPU generation counter lives here too */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gso_parent);
+} percpu SEC(".maps");
+
+/* Segments must follow their parent within this time on the same CPU. */
+#define GSO_ADOPT_NS (5 * 1000 * 1000ULL)
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline struct gso_parent *cpu_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&percpu, &zero);
+}
+
+/* Unique among live packets: a per-CPU counter with the CPU in the low bits. */
+static __always_inline __u32 next_gen(struct gso_parent *st)
+{
+	__u32 n = st ? ++st->next_gen : 0;
+
+	return (n << 10) | (bpf_get_smp_processor_id() & 0x3ff);
+}
+
+static __always_inline bool is_target_dev(const struct net_device *dev)
+{
+	if (!dev || BPF_CORE_READ(dev, ifindex) != targ_ifindex)
+		return false;
+	return BPF_CORE_READ(dev, nd_net.net, ns.inum) == targ_netns;
+}
+
+static __always_inline bool skb_is_gso(const struct sk_buff *skb)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u32 end = BPF_CORE_READ(skb, end); /* an offset on 64-bit kernels */
+	struct skb_shared_info *shinfo = (void *)(head + end);
+
+	return BPF_CORE_READ(shinfo, gso_size) != 0;
+}
+
+struct emit_args {
+	__u64 parent_skb;
+	__u64 aux;
+	__u32 parent_gen;
+	__s32 code;
+	__u16 flags;
+};
+
+static __always_inline void emit(const struct sk_buff *skb, __u32 gen, __u8 point, __u8 dir,
+				 const struct emit_args *a)
+{
+	struct tl_event *e;
+	__u64 avail;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(TL_CNT_LOST);
+		return;
+	}
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->ts_ns = bpf_ktime_get_ns();
+	e->skb = (__u64)skb;
+	e->parent_skb = a ? a->parent_skb : 0;
+	e->aux = a ? a->aux : 0;
+	e->gen = gen;
+	e->parent_gen = a ? a->parent_gen : 0;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->len = BPF_CORE_READ(skb, len);
+	e->code = a ? a->code : 0;
+	e->cpu = bpf_get_smp_processor_id();
+	e->point = point;
+	e->dir = dir;
+	e->flags = a ? a->flags : 0;
+	e->pad = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/* Batch wake-ups: the consumer polls on a short timer anyway. */
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(e, avail >= targ_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	count(TL_CNT_EVENTS);
+}
+
+/* Starts following skb in direction dir; returns its generation. */
+static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir)
+{
+	__u64 key = (__u64)skb;
+	struct live v = { .gen = next_gen(cpu_state()), .dir = dir };
+
+	bpf_map_update_elem(&live, &key, &v, BPF_ANY);
+	count(TL_CNT_STARTED);
+	return v.gen;
+}
+
+static __always_inline struct live *lookup(const struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+
+	return bpf_map_lookup_elem(&live, &key);
+}
+
+static __always_inline void remember_gso_parent(const struct sk_buff *skb, __u32 gen)
+{
+	struct gso_parent *st;
+
+	if (!skb_is_gso(skb))
+		return;
+	st = cpu_state();
+	if (!st)
+		return;
+	st->skb = (__u64)skb;
+	st->gen = gen;
+	st->ts_ns = bpf_ktime_get_ns();
+}
+
+/* An skb unknown at enqueue/xmit on the traced device: a segment of the last GSO parent? */
+static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
+{
+	struct gso_parent *st = cpu_state();
+	struct emit_args a = {};
+	__u32 gen;
+
+	if (st && st->skb && bpf_ktime_get_ns() - st->ts_ns < GSO_ADOPT_NS) {
+		a.parent_skb = st->skb;
+		a.parent_gen = st->gen;
+		a.flags = TL_F_SEGMENT;
+		count(TL_CNT_SEGMENTS);
+	} else {
+		a.flags = TL_F_LATE_START;
+	}
+	gen = follow(skb, TL_TX);
+	emit(skb, gen, point, TL_TX, &a);
+}
+
+SEC("raw_tp/net_dev_queue")
+int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct emit_args a = {};
+	struct live *v = lookup(skb);
+	__u32 gen;
+
+	if (v && v->dir == TL_RX && !(v->seen & SEEN(TL_DELIVER))) {
+		/* A packet the VPN wrote is forwarded out through some device. */
+		v->seen |= SEEN(TL_DELIVER);
+		a.flags = TL_F_FORWARDED;
+		a.aux = BPF_CORE_READ(dev, ifindex);
+		emit(skb, v->gen, TL_DELIVER, TL_RX, &a);
+		if (!is_target_dev(dev))
+			return 0;
+	} else if (v && v->dir == TL_TX) {
+		return 0; /* already queued once (e.g. a requeue) */
+	}
+	if (!is_target_dev(dev))
+		return 0;
+	gen = follow(skb, TL_TX);
+	if (skb_is_gso(skb)) {
+		a.flags = TL_F_GSO;
+		remember_gso_parent(skb, gen);
+	} else {
+		a.flags = 0;
+	}
+	a.aux = 0;
+	emit(skb, gen, TL_QUEUE, TL_TX, &a);
+	return 0;
+}
+
+SEC("raw_tp/qdisc_enqueue")
+int BPF_PROG(on_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, struct sk_buff *skb)
+{
+	struct live *v = lookup(skb);
+
+	if (v) {
+		if (v->dir == TL_TX)
+			emit(skb, v->gen, TL_ENQUEUE, TL_TX, NULL);
+		return 0;
+	}
+	if (is_target_dev(BPF_CORE_READ(txq, dev)))
+		adopt(skb, TL_ENQUEUE); /* e.g. tbf segmenting an oversized GSO skb */
+	return 0;
+}
+
+SEC("raw_tp/qdisc_dequeue")
+int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets,
+	     struct sk_buff *skb)
+{
+	struct live *v;
+
+	if (!skb)
+		return 0;
+	v = lookup(skb);
+	if (!v || v->dir != TL_TX)
+		return 0;
+	emit(skb, v->gen, TL_DEQUEUE, TL_TX, NULL);
+	remember_gso_parent(skb, v->gen);
+	return 0;
+}
+
+SEC("raw_tp/net_dev_start_xmit")
+int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
+{
+	struct live *v = lookup(skb);
+	struct emit_args a = {};
+
+	if (!v) {
+		if (is_target_dev(dev))
+			adopt(skb, TL_XMIT);
+		return 0;
+	}
+	if (v->dir != TL_TX || (v->seen & SEEN(TL_XMIT)))
+		return 0;
+	v->seen |= SEEN(TL_XMIT);
+	/* tcpdump on the device clones every skb it sees: worth knowing. */
+	if (BPF_CORE_READ_BITFIELD_PROBED(skb, cloned))
+		a.flags = TL_F_CLONED;
+	emit(skb, v->gen, TL_XMIT, TL_TX, &a);
+	return 0;
+}
+
+SEC("raw_tp/net_dev_xmit")
+int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev, unsigned int skb_len)
+{
+	struct emit_args a = {};
+	struct live *v;
+
+	/* The skb may already be read, freed and reused: only an error rc is worth a lookup. */
+	if (rc == 0 || !is_target_dev(dev))
+		return 0;
+	v = lookup(skb);
+	if (!v || v->dir != TL_TX)
+		return 0;
+	a.code = rc;
+	emit(skb, v->gen, TL_XMIT_DONE, TL_TX, &a);
+	return 0;
+}
+
+SEC("raw_tp/skb_copy_datagram_iovec")
+int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
+{
+	struct live *v = lookup(skb);
+	__u8 point;
+
+	if (!v)
+		return 0;
+	point = v->dir == TL_TX ? TL_READ : TL_DELIVER;
+	if (v->seen & SEEN(point))
+		return 0; /* a stream socket may copy one skb in several reads */
+	v->seen |= SEEN(point);
+	emit(skb, v->gen, point, v->dir, NULL);
+	return 0;
+}
+
+/* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. */
+static __always_inline int on_inject(const struct sk_buff *skb)
+{
+	struct live *v;
+	__u32 gen;
+
+	if (!is_target_dev(BPF_CORE_READ(skb, dev)))
+		return 0;
+	v = lookup(skb);
+	if (v && v->dir == TL_RX)
+		return 0; /* e.g. netif_rx after a GRO entry */
+	gen = follow(skb, TL_RX);
+	emit(skb, gen, TL_INJECT, TL_RX, NULL);
+	return 0;
+}
+
+SEC("raw_tp/netif_rx_entry")
+int BPF_PROG(on_netif_rx_entry, const struct sk_buff *skb)
+{
+	return on_inject(skb);
+}
+
+SEC("raw_tp/netif_receive_skb_entry")
+int BPF_PROG(on_netif_receive_skb_entry, const struct sk_buff *skb)
+{
+	return on_inject(skb);
+}
+
+SEC("raw_tp/netif_receive_skb_list_entry")
+int BPF_PROG(on_netif_receive_skb_list_entry, const struct sk_buff *skb)
+{
+	return on_inject(skb);
+}
+
+SEC("raw_tp/napi_gro_receive_entry")
+int BPF_PROG(on_napi_gro_receive_entry, const struct sk_buff *skb)
+{
+	return on_inject(skb);
+}
+
+SEC("raw_tp/netif_receive_skb")
+int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
+{
+	struct live *v = lookup(skb);
+
+	if (!v || v->dir != TL_RX || (v->seen & SEEN(TL_RECEIVE)))
+		return 0;
+	v->seen |= SEEN(TL_RECEIVE);
+	emit(skb, v->gen, TL_RECEIVE, TL_RX, NULL);
+	return 0;
+}
+
+static __always_inline int on_free(const struct sk_buff *skb, const struct emit_args *a)
+{
+	__u64 key = (__u64)skb;
+	struct live *v = bpf_map_lookup_elem(&live, &key);
+
+	if (!v)
+		return 0;
+	emit(skb, v->gen, TL_FREE, v->dir, a);
+	bpf_map_delete_elem(&live, &key);
+	return 0;
+}
+
+SEC("raw_tp/consume_skb")
+int BPF_PROG(on_consume_skb, struct sk_buff *skb)
+{
+	return on_free(skb, NULL);
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	struct emit_args a = {
+		.aux = (__u64)location,
+		.code = reason,
+		.flags = TL_F_DROP,
+	};
+
+	return on_free(skb, &a);
+}

@@ -1,0 +1,40 @@
+# bpf_skeleton(NAME SOURCE file.bpf.c): compiles a CO-RE BPF program, strips it with
+# `bpftool gen object` (an unstripped skeleton embeds ~600 KB of DWARF) and generates
+# NAME.skel.h. Links an INTERFACE target NAME_skel that carries the include path and libbpf.
+find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
+find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf)
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|amd64")
+  set(BPF_TARGET_ARCH x86)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+  set(BPF_TARGET_ARCH arm64)
+else()
+  message(FATAL_ERROR "tunlat: unsupported architecture ${CMAKE_SYSTEM_PROCESSOR}")
+endif()
+
+function(bpf_skeleton NAME)
+  cmake_parse_arguments(ARG "" "SOURCE" "DEPENDS" ${ARGN})
+  set(src ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_SOURCE})
+  set(out ${CMAKE_CURRENT_BINARY_DIR}/bpf)
+  set(obj ${out}/${NAME}.bpf.o)
+  set(stripped ${out}/${NAME}.stripped.bpf.o)
+  set(skel ${out}/${NAME}.skel.h)
+  add_custom_command(
+    OUTPUT ${skel}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+            -I${PROJECT_SOURCE_DIR}/vmlinux -I${PROJECT_SOURCE_DIR}/bpf ${LIBBPF_CFLAGS}
+            -Wall -Werror -c ${src} -o ${obj}
+    COMMAND ${BPFTOOL} gen object ${stripped} ${obj}
+    COMMAND sh -c "${BPFTOOL} gen skeleton ${stripped} name ${NAME} > ${skel}"
+    DEPENDS ${src} ${ARG_DEPENDS}
+    COMMENT "BPF ${NAME}: compile, strip, skeleton"
+    VERBATIM)
+  add_custom_target(${NAME}_skel_gen DEPENDS ${skel})
+  add_library(${NAME}_skel INTERFACE)
+  add_dependencies(${NAME}_skel ${NAME}_skel_gen)
+  target_include_directories(${NAME}_skel INTERFACE ${out})
+  target_link_libraries(${NAME}_skel INTERFACE PkgConfig::LIBBPF)
+endfunction()

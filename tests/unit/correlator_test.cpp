@@ -1,0 +1,223 @@
+// Correlation and analysis on synthetic streams: the kernel facts of DESIGN.md, one by one.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "core/pipeline.h"
+#include "events.h"
+
+using namespace tunlat;
+using namespace tunlat::test;
+
+namespace {
+
+constexpr int kQdisc = 0, kRing = 1, kCopy = 2, kTotal = 3;  // kTxSpans
+constexpr int kBacklog = 0, kStack = 1;                       // kRxSpans
+
+void feed(Pipeline& p, const std::vector<Event>& evs) {
+  for (const Event& e : evs) p.push(e);
+  p.flush();
+}
+
+std::vector<Event> concat(std::initializer_list<std::vector<Event>> parts) {
+  std::vector<Event> out;
+  for (auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+}  // namespace
+
+TEST(Correlator, TxSpansOfOnePacket) {
+  Pipeline p;
+  feed(p, tx_packet(1000, 0xa0, 1, 5, 300));
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  ASSERT_EQ(tx.packets, 1u);
+  EXPECT_EQ(tx.spans[kQdisc].max(), 5 * kUs);
+  EXPECT_EQ(tx.spans[kRing].max(), 300 * kUs);
+  EXPECT_EQ(tx.spans[kCopy].max(), 2 * kUs);
+  EXPECT_EQ(tx.spans[kTotal].max(), 305 * kUs);
+  ASSERT_EQ(tx.procs.count(4252), 1u);
+  EXPECT_EQ(tx.procs.at(4252).comm, "openvpn");
+  EXPECT_EQ(tx.procs.at(4252).packets, 1u);
+  EXPECT_EQ(p.correlation().evicted, 0u);
+}
+
+TEST(Correlator, AddressReuseKeepsPacketsApart) {
+  // The same skb address is freed and reused at once; generations tell the packets apart.
+  Pipeline p;
+  std::vector<Event> evs = {
+      Ev{1, 0xbeef, 1, TL_QUEUE},   Ev{1, 0xbeef, 1, TL_XMIT},   Ev{101, 0xbeef, 1, TL_READ},
+      Ev{102, 0xbeef, 1, TL_FREE},  Ev{103, 0xbeef, 2, TL_QUEUE}, Ev{104, 0xbeef, 2, TL_XMIT},
+      Ev{1104, 0xbeef, 2, TL_READ}, Ev{1105, 0xbeef, 2, TL_FREE}};
+  feed(p, evs);
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  ASSERT_EQ(tx.packets, 2u);
+  EXPECT_EQ(tx.spans[kRing].min(), 100 * kUs);
+  EXPECT_EQ(tx.spans[kRing].max(), 1000 * kUs);
+}
+
+TEST(Correlator, OutOfOrderArrivalAcrossCpusGivesTheSameAnswer) {
+  std::vector<Event> ordered;
+  for (int i = 0; i < 200; i++) {
+    auto pk = tx_packet(1000 + i * 50, 0x1000 + (i % 7) * 0x100, i + 1, 3 + i % 5, 100 + (i * 37) % 900);
+    pk[2].cpu = pk[3].cpu = 1;  // the reader runs on the other CPU
+    ordered.insert(ordered.end(), pk.begin(), pk.end());
+  }
+  std::sort(ordered.begin(), ordered.end(), [](auto& a, auto& b) { return a.ts_ns < b.ts_ns; });
+  // What userspace receives: each CPU's events in order, the two CPUs interleaved late.
+  std::vector<Event> cpu0, cpu1, arrived;
+  for (auto& e : ordered) (e.cpu ? cpu1 : cpu0).push_back(e);
+  std::mt19937 rng(7);
+  size_t i0 = 0, i1 = 0;
+  while (i0 < cpu0.size() || i1 < cpu1.size()) {
+    bool from0 = i1 == cpu1.size() || (i0 < cpu0.size() && rng() % 2);
+    arrived.push_back(from0 ? cpu0[i0++] : cpu1[i1++]);
+  }
+  ASSERT_FALSE(std::is_sorted(arrived.begin(), arrived.end(),
+                              [](auto& a, auto& b) { return a.ts_ns < b.ts_ns; }));
+  Pipeline in_order, shuffled;
+  feed(in_order, ordered);
+  feed(shuffled, arrived);
+  const DirStats &a = in_order.analysis().total(Dir::Tx), &b = shuffled.analysis().total(Dir::Tx);
+  EXPECT_EQ(b.packets, 200u);
+  EXPECT_EQ(shuffled.late(), 0u);
+  for (int s = 0; s < 4; s++) {
+    EXPECT_EQ(a.spans[s].count(), b.spans[s].count());
+    EXPECT_EQ(a.spans[s].quantile(0.5), b.spans[s].quantile(0.5));
+  }
+  EXPECT_EQ(a.gaps[TL_READ].quantile(0.5), b.gaps[TL_READ].quantile(0.5));
+  EXPECT_EQ(b.negative, 0u);
+}
+
+TEST(Correlator, QdiscBypassAndQueuedPacketsBothMeasured) {
+  // pfifo_fast bypass: no enqueue/dequeue, qdisc span tiny. A tbf: enqueue, dequeue, long wait.
+  Pipeline p;
+  std::vector<Event> evs = concat(
+      {tx_packet(10, 0xa0, 1, 1, 10),
+       {Ev{100, 0xb0, 2, TL_QUEUE}, Ev{101, 0xb0, 2, TL_ENQUEUE}, Ev{20101, 0xb0, 2, TL_DEQUEUE},
+        Ev{20102, 0xb0, 2, TL_XMIT}, Ev{20110, 0xb0, 2, TL_READ}, Ev{20111, 0xb0, 2, TL_FREE}}});
+  feed(p, evs);
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  ASSERT_EQ(tx.packets, 2u);
+  EXPECT_EQ(tx.spans[kQdisc].min(), 1 * kUs);
+  EXPECT_EQ(tx.spans[kQdisc].max(), 20002 * kUs);
+  EXPECT_EQ(tx.passed[TL_ENQUEUE], 1u);
+  EXPECT_EQ(tx.passed[TL_QUEUE], 2u);
+}
+
+TEST(Correlator, GsoSegmentsInheritTheirParentsQueueTime) {
+  // A GSO skb waits 30 ms in a qdisc, is segmented after dequeue (parent freed), and only
+  // its segments, with new addresses, reach the driver.
+  Pipeline p;
+  std::vector<Event> evs;
+  evs.push_back(Ev{1, 0x900, 1, TL_QUEUE, Dir::Tx, 0, 0, "", TL_F_GSO, 0, 0, 0, 4400});
+  evs.push_back(Ev{2, 0x900, 1, TL_ENQUEUE});
+  evs.push_back(Ev{30000, 0x900, 1, TL_DEQUEUE});
+  evs.push_back(Ev{30001, 0x900, 1, TL_FREE});  // consumed by segmentation
+  for (int s = 0; s < 3; s++) {
+    uint64_t skb = 0x910 + s * 0x10, t = 30002 + s;
+    evs.push_back(Ev{t, skb, 10u + s, TL_XMIT, Dir::Tx, 0, 0, "", TL_F_SEGMENT, 0, 0x900, 1, 1448});
+    evs.push_back(Ev{t + 100, skb, 10u + s, TL_READ, Dir::Tx, 1, 77, "vpn"});
+    evs.push_back(Ev{t + 101, skb, 10u + s, TL_FREE, Dir::Tx, 1, 77, "vpn"});
+  }
+  feed(p, evs);
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  EXPECT_EQ(tx.packets, 3u);  // the segments, not the parent
+  EXPECT_EQ(tx.bytes, 3u * 1448);
+  EXPECT_EQ(tx.gso_parents, 1u);
+  EXPECT_EQ(tx.segments, 3u);
+  EXPECT_EQ(p.correlation().orphan_segments, 0u);
+  EXPECT_EQ(tx.spans[kQdisc].count(), 3u);
+  EXPECT_EQ(tx.spans[kQdisc].min(), 30001 * kUs);  // not "qdisc is free"
+  EXPECT_EQ(tx.spans[kTotal].max(), 30103 * kUs);
+}
+
+TEST(Correlator, DroppedPacketIsCountedWithReasonAndLocation) {
+  Pipeline p;
+  std::vector<Event> evs = {Ev{1, 0xd0, 1, TL_QUEUE}, Ev{1, 0xd0, 1, TL_XMIT},
+                            Ev{2, 0xd0, 1, TL_FREE, Dir::Tx, 0, 9, "iperf3", TL_F_DROP, 42}};
+  evs.back().aux = 0xffffffff81234567ull;
+  feed(p, evs);
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  EXPECT_EQ(tx.packets, 1u);
+  EXPECT_EQ(tx.dropped, 1u);
+  auto it = tx.drops.find({42, 0xffffffff81234567ull});
+  ASSERT_NE(it, tx.drops.end());
+  EXPECT_EQ(it->second.count, 1u);
+  EXPECT_EQ(it->second.comm, "iperf3");
+  EXPECT_EQ(tx.spans[kRing].count(), 0u);  // never read
+}
+
+TEST(Correlator, PacketWhoseFreeNeverArrivesIsEvictedAndCounted) {
+  PipelineOptions o;
+  o.ttl_ns = 1'000'000'000;  // 1 s
+  Pipeline p(o);
+  // Packet 0xe0 reaches the reader, but its free is lost.
+  p.push(Ev{1, 0xe0, 1, TL_QUEUE});
+  p.push(Ev{2, 0xe0, 1, TL_XMIT});
+  // Packet 0xe1 is queued and never seen again.
+  p.push(Ev{2, 0xe1, 2, TL_QUEUE});
+  // Traffic goes on for 3 s: the sweep must evict both and keep memory flat.
+  for (int i = 0; i < 30; i++)
+    for (const Event& e : tx_packet(100'000 * (i + 1), 0xf0, 100 + i, 1, 1)) p.push(e);
+  EXPECT_EQ(p.correlation().evicted, 2u);
+  p.flush();
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  EXPECT_EQ(tx.evicted, 2u);
+  EXPECT_EQ(tx.packets, 32u);
+  EXPECT_LE(p.correlation().max_live, 4u);  // bounded by packets in flight
+}
+
+TEST(Correlator, RxWriterDeliveryAndUdpChecksumFallback) {
+  Pipeline p;
+  std::vector<Event> evs = {
+      // Written by pid 4254, received, copied out by an application.
+      Ev{1, 0x500, 1, TL_INJECT, Dir::Rx, 0, 4254, "openvpn"},
+      Ev{3, 0x500, 1, TL_RECEIVE, Dir::Rx},
+      Ev{50, 0x500, 1, TL_DELIVER, Dir::Rx, 1, 99, "iperf3"},
+      Ev{51, 0x500, 1, TL_FREE, Dir::Rx, 1, 99, "iperf3"},
+      // A UDP receiver copying with checksum: no deliver event, its free stands in.
+      Ev{100, 0x600, 2, TL_INJECT, Dir::Rx, 0, 4254, "openvpn"},
+      Ev{104, 0x600, 2, TL_RECEIVE, Dir::Rx},
+      Ev{180, 0x600, 2, TL_FREE, Dir::Rx, 1, 99, "iperf3"}};
+  feed(p, evs);
+  const DirStats& rx = p.analysis().total(Dir::Rx);
+  EXPECT_EQ(rx.packets, 2u);
+  EXPECT_EQ(rx.spans[kBacklog].max(), 4 * kUs);  // 3 - 1 and 104 - 100
+  EXPECT_EQ(rx.spans[kStack].min(), 47 * kUs);
+  EXPECT_EQ(rx.spans[kStack].max(), 76 * kUs);
+  ASSERT_EQ(rx.procs.count(4254), 1u);
+  EXPECT_EQ(rx.procs.at(4254).packets, 2u);
+  EXPECT_EQ(p.analysis().total(Dir::Tx).packets, 0u);
+}
+
+TEST(Correlator, RxPacketWithoutTracedFreeIsNotAnEviction) {
+  // TCP frees pure ACKs with __kfree_skb (no tracepoint): after receive, silence is normal.
+  PipelineOptions o;
+  o.settled_ttl_ns = 100'000'000;
+  Pipeline p(o);
+  p.push(Ev{1, 0x700, 1, TL_INJECT, Dir::Rx, 0, 1, "vpn"});
+  p.push(Ev{2, 0x700, 1, TL_RECEIVE, Dir::Rx});
+  // One second of other traffic: the periodic sweep runs and ends the silent packet.
+  for (int i = 0; i < 10; i++) p.push(Ev{100'000u * (i + 1), 0x800, 10u + i, TL_INJECT, Dir::Rx});
+  p.flush();
+  const DirStats& rx = p.analysis().total(Dir::Rx);
+  EXPECT_EQ(rx.evicted, 0u);
+  EXPECT_EQ(rx.free_untraced, 1u);
+}
+
+TEST(Correlator, PacingGapsPerPoint) {
+  // Sender paces at 10 ms (ping -f style): gaps are 10 ms at queue and at read.
+  Pipeline p;
+  std::vector<Event> evs;
+  for (int i = 0; i < 50; i++) {
+    auto pk = tx_packet(1 + 10'000 * i, 0x100 + i, i + 1, 1, 20);
+    evs.insert(evs.end(), pk.begin(), pk.end());
+  }
+  feed(p, evs);
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  EXPECT_EQ(tx.gaps[TL_QUEUE].count(), 49u);
+  EXPECT_NEAR(static_cast<double>(tx.gaps[TL_QUEUE].quantile(0.5)), 10'000.0 * kUs, 10'000.0 * kUs * 0.05);
+  EXPECT_NEAR(static_cast<double>(tx.gaps[TL_READ].quantile(0.5)), 10'000.0 * kUs, 10'000.0 * kUs * 0.05);
+}

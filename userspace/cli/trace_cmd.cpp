@@ -1,0 +1,128 @@
+// `tunlat trace`: attach to a live device, show live blocks, end with the final report.
+#include "cli/trace_cmd.h"
+
+#include <signal.h>
+#include <time.h>
+
+#include <atomic>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "core/pipeline.h"
+#include "core/summary.h"
+#include "core/text_report.h"
+#include "kernel/errors.h"
+#include "kernel/kernel_info.h"
+#include "kernel/netns.h"
+#include "kernel/tracer.h"
+#include "version.h"
+
+namespace tunlat {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop = true; }
+
+uint64_t now_ns(clockid_t clk) {
+  timespec ts{};
+  clock_gettime(clk, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + ts.tv_nsec;
+}
+
+void install_signals() {
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;  // no SA_RESTART: the poll returns at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+void write_json(const std::string& path, const Json& doc) {
+  std::ofstream out(path);
+  out << doc.dump(2) << "\n";
+  if (!out) throw Fatal(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+}
+
+}  // namespace
+
+int run_trace(const TraceArgs& a) {
+  check_privileges();
+  Netns ns = resolve_netns(a.netns);
+  Device dev = resolve_device(ns, a.dev);
+  KernelBtf btf;
+
+  TraceInfo info;
+  info.tunlat_version = TUNLAT_VERSION;
+  info.kernel = kernel_release();
+  info.dev_name = dev.name;
+  info.ifindex = dev.ifindex;
+  info.netns_name = ns.name;
+  info.netns_inode = ns.inode;
+  info.kind = dev.kind;
+  info.owners = find_owners(ns, dev.name);
+  info.drop_reasons = btf.drop_reasons();
+
+  Pipeline pipeline;
+  std::vector<std::string> warnings;
+  TracerOptions topts{dev.ifindex, ns.inode, a.verbose};
+  Tracer tracer(topts, btf, [&](const Event& e) { pipeline.push(e); }, warnings);
+  for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", w);
+  DeviceWatch watch(ns, dev.ifindex);
+  install_signals();
+
+  info.start_ns = now_ns(CLOCK_MONOTONIC);
+  info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(info.start_ns);
+  std::string owners;
+  for (auto& o : info.owners) owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", o.comm, o.pid);
+  fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", dev.name, dev.kind,
+             dev.ifindex, ns.name.empty() ? "" : ", netns " + ns.name,
+             owners.empty() ? "no process" : owners,
+             a.duration_s > 0 ? fmt::format("for {:g} s", a.duration_s) : "Ctrl-C to stop");
+
+  const uint64_t interval_ns = static_cast<uint64_t>(a.interval_s * 1e9);
+  const uint64_t deadline = a.duration_s > 0 ? info.start_ns + static_cast<uint64_t>(a.duration_s * 1e9) : 0;
+  uint64_t next_tick = info.start_ns + interval_ns, last_tick = info.start_ns;
+  int rc = kExitOk;
+  while (!g_stop) {
+    tracer.poll(20);
+    uint64_t now = now_ns(CLOCK_MONOTONIC);
+    if (now >= next_tick) {
+      if (!a.quiet)
+        render_live(std::cout, pipeline.analysis(), (now - info.start_ns) / 1e9, (now - last_tick) / 1e9,
+                    tracer.lost());
+      pipeline.analysis().reset_interval();
+      last_tick = now;
+      next_tick = now + interval_ns;
+      if (!watch.alive()) {
+        fmt::print(stderr, "tunlat: device {} vanished after {:.1f} s; reporting what was captured\n",
+                   dev.name, (now - info.start_ns) / 1e9);
+        rc = kExitFailure;
+        break;
+      }
+    }
+    if (deadline && now >= deadline) break;
+  }
+  tracer.poll(0);  // whatever is still in the ring buffer
+  info.end_ns = now_ns(CLOCK_MONOTONIC);
+  info.events_lost = tracer.lost();
+  pipeline.flush();
+
+  std::vector<uint64_t> locations;
+  for (Dir d : kDirs)
+    for (auto& [key, ds] : pipeline.analysis().total(d).drops) locations.push_back(key.second);
+  info.symbols = symbolize(locations);
+
+  Json doc = summarize(info, pipeline);
+  std::cout << "\n";
+  render_report(std::cout, doc);
+  if (!a.json_path.empty()) write_json(a.json_path, doc);
+  if (info.events_lost)
+    fmt::print(stderr, "tunlat: warning: {} events lost (ring buffer full)\n", info.events_lost);
+  return rc;
+}
+
+}  // namespace tunlat

@@ -1,0 +1,20 @@
+// `tunlat trace`: attach to a live device, show live blocks, end with the final report.
+#pragma once
+
+#include <string>
+
+namespace tunlat {
+
+struct TraceArgs {
+  std::string dev;
+  std::string netns;
+  double duration_s = 0;  // 0 = until Ctrl-C / SIGTERM
+  double interval_s = 1;
+  std::string json_path;
+  bool verbose = false;
+  bool quiet = false;  // no live blocks
+};
+
+int run_trace(const TraceArgs& a);
+
+}  // namespace tunlat

@@ -1,0 +1,103 @@
+// Turns journeys and the event stream into per-direction latency, pacing and drop statistics.
+#include "analysis.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tunlat {
+
+namespace {
+
+std::string comm_str(const std::array<char, TL_COMM_LEN>& c) {
+  return std::string(c.data(), strnlen(c.data(), c.size()));
+}
+
+// Has the packet completed its path through the device? TX: the reader took it. RX: the
+// stack took it (pure TCP ACKs end there, freed by __kfree_skb which has no tracepoint).
+bool finished_path(const Journey& j) {
+  return j.dir == Dir::Tx ? j.seen(TL_READ) : j.seen(TL_RECEIVE);
+}
+
+bool started_path(const Journey& j) {
+  return j.dir == Dir::Tx ? j.seen(TL_QUEUE) || j.seen(TL_XMIT) || j.seen(TL_ENQUEUE)
+                          : j.seen(TL_INJECT);
+}
+
+}  // namespace
+
+uint64_t span_end(const Journey& j, int point) {
+  // A UDP receiver copying with checksum never fires skb_copy_datagram_iovec: the
+  // packet's (non-drop) free is then the best "delivered" time there is.
+  if (point == TL_DELIVER && !j.seen(TL_DELIVER) && j.seen(TL_FREE) && !(j.flags & TL_F_DROP))
+    return j.ts[TL_FREE];
+  return j.ts[point];
+}
+
+void Analysis::on_event(const Event& e) {
+  if (e.point >= kPoints || e.point == TL_XMIT_DONE) return;
+  int d = e.dir == TL_RX ? 1 : 0;
+  DirStats& s = total_[d];
+  uint64_t& last = last_at_[d][e.point];
+  if (last && e.ts_ns >= last) s.gaps[e.point].add(e.ts_ns - last);
+  last = std::max<uint64_t>(last, e.ts_ns);
+  s.passed[e.point]++;
+  interval_[d].passed[e.point]++;
+  s.cpus[e.point][e.cpu]++;
+}
+
+void Analysis::on_journey(const Journey& j, End how) {
+  count(total_[static_cast<int>(j.dir)], j);
+  count(interval_[static_cast<int>(j.dir)], j);
+  DirStats& s = total_[static_cast<int>(j.dir)];
+  if (how == End::Flushed) s.unfinished++;
+  if (how == End::Evicted) (finished_path(j) ? s.free_untraced : s.evicted)++;
+}
+
+void Analysis::count(DirStats& s, const Journey& j) {
+  if (j.segmented_parent()) {
+    s.gso_parents++;
+    return;
+  }
+  if (!started_path(j)) {
+    s.stray++;
+    return;
+  }
+  s.packets++;
+  s.bytes += j.len;
+  uint64_t first = j.dir == Dir::Tx ? (j.ts[TL_QUEUE] ? j.ts[TL_QUEUE] : j.ts[TL_XMIT]) : j.ts[TL_INJECT];
+  if (!s.first_ts || first < s.first_ts) s.first_ts = first;
+  s.last_ts = std::max(s.last_ts, first);
+  if (j.flags & TL_F_SEGMENT) s.segments++;
+  if (j.flags & TL_F_CLONED) s.cloned++;
+  if (j.xmit_rc) s.xmit_errors++;
+
+  for (int i = 0; i < span_count(j.dir); i++) {
+    const SpanDef& sd = span(j.dir, i);
+    uint64_t from = j.ts[sd.from], to = span_end(j, sd.to);
+    if (!from || !to) continue;
+    if (to < from) {
+      s.negative++;
+      continue;
+    }
+    s.spans[i].add(to - from);
+  }
+
+  if (j.pid) {
+    ProcStat& p = s.procs[j.pid];
+    if (p.comm.empty()) p.comm = comm_str(j.comm);
+    p.packets++;
+  }
+  if (j.flags & TL_F_DROP) {
+    s.dropped++;
+    DropStat& d = s.drops[{j.drop_reason, j.drop_location}];
+    d.count++;
+    d.pid = j.free_pid;
+    d.comm = comm_str(j.free_comm);
+  }
+}
+
+void Analysis::reset_interval() {
+  for (auto& s : interval_) s.clear();
+}
+
+}  // namespace tunlat

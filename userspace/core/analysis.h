@@ -1,0 +1,71 @@
+// Turns journeys and the event stream into per-direction latency, pacing and drop statistics.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "correlator.h"
+#include "histogram.h"
+
+namespace tunlat {
+
+struct ProcStat {
+  std::string comm;
+  uint64_t packets = 0;
+};
+
+struct DropStat {
+  uint64_t count = 0;
+  uint32_t pid = 0;  // the last process seen dropping it
+  std::string comm;
+};
+
+// Everything measured for one direction. Span indices follow kTxSpans / kRxSpans.
+struct DirStats {
+  uint64_t packets = 0, bytes = 0;
+  uint64_t first_ts = 0, last_ts = 0;  // first point of the first / last packet counted
+  std::array<Histogram, 4> spans;
+  std::array<Histogram, kPoints> gaps;  // pacing: gap to the previous packet at each point
+  std::array<uint64_t, kPoints> passed{};  // events at each point
+  std::array<std::map<uint16_t, uint64_t>, kPoints> cpus;
+  std::map<uint32_t, ProcStat> procs;  // reader (TX) or writer (RX) by pid
+  std::map<std::pair<int32_t, uint64_t>, DropStat> drops;  // (reason, location)
+  uint64_t dropped = 0;
+  uint64_t evicted = 0;        // free never arrived and the packet never finished its path
+  uint64_t unfinished = 0;     // still in flight when the trace ended
+  uint64_t free_untraced = 0;  // finished its path; its free has no tracepoint
+  uint64_t stray = 0;          // first seen mid-path (followed before the trace started)
+  uint64_t segments = 0;       // GSO segments counted as packets
+  uint64_t gso_parents = 0;    // GSO skbs split before the driver
+  uint64_t cloned = 0;         // cloned at xmit (a packet socket on the device)
+  uint64_t xmit_errors = 0;
+  uint64_t negative = 0;       // spans that came out negative (clock skew): not counted
+
+  void clear() { *this = DirStats(); }
+};
+
+class Analysis : public JourneySink {
+ public:
+  void on_event(const Event& e) override;
+  void on_journey(const Journey& j, End how) override;
+
+  const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
+  const DirStats& interval(Dir d) const { return interval_[static_cast<int>(d)]; }
+  void reset_interval();
+
+  static int span_count(Dir d) { return d == Dir::Tx ? 4 : 3; }
+  static const SpanDef& span(Dir d, int i) { return d == Dir::Tx ? kTxSpans[i] : kRxSpans[i]; }
+
+ private:
+  void count(DirStats& s, const Journey& j);
+  std::array<DirStats, 2> total_, interval_;
+  std::array<std::array<uint64_t, kPoints>, 2> last_at_{};
+};
+
+// The time a packet reached the end of a span, with the fallbacks DESIGN.md describes.
+uint64_t span_end(const Journey& j, int point);
+
+}  // namespace tunlat

@@ -1,0 +1,21 @@
+// Renders reports for people: the final report (from the JSON summary) and the live blocks.
+#pragma once
+
+#include <ostream>
+
+#include "analysis.h"
+#include "summary.h"
+
+namespace tunlat {
+
+// The final report. Rendered from the summary so text and JSON never disagree.
+void render_report(std::ostream& out, const Json& summary);
+
+// One live block (every interval): per direction pps, Mbit/s, spans p50/p99/max, drops.
+void render_live(std::ostream& out, const Analysis& a, double elapsed_s, double interval_s,
+                 uint64_t lost_total);
+
+// "850 ns", "12.3 us", "4.56 ms", "1.23 s": fixed width 8.
+std::string format_duration_us(double us);
+
+}  // namespace tunlat

@@ -1,0 +1,99 @@
+// What the running kernel tells us: capabilities, tracepoints and drop reasons (BTF), symbols.
+#include "kernel/kernel_info.h"
+
+#include <bpf/btf.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "kernel/errors.h"
+
+namespace tunlat {
+
+namespace {
+
+constexpr int kCapSysAdmin = 21, kCapPerfmon = 38, kCapBpf = 39;
+
+uint64_t effective_caps() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("CapEff:", 0) == 0) return std::stoull(line.substr(7), nullptr, 16);
+  return 0;
+}
+
+}  // namespace
+
+void check_privileges() {
+  uint64_t caps = effective_caps();
+  auto has = [&](int c) { return (caps >> c) & 1; };
+  if (has(kCapSysAdmin)) return;  // covers BPF, perf events and entering namespaces
+  std::vector<std::string> missing;
+  if (!has(kCapBpf)) missing.push_back("CAP_BPF");
+  if (!has(kCapPerfmon)) missing.push_back("CAP_PERFMON");
+  if (missing.empty()) return;
+  std::string list;
+  for (auto& m : missing) list += (list.empty() ? "" : " and ") + m;
+  throw Fatal(fmt::format("missing {} (needed to load and attach BPF programs): run as root, or "
+                          "grant them, e.g. setcap cap_bpf,cap_perfmon,cap_sys_admin+ep tunlat",
+                          list));
+}
+
+std::string kernel_release() {
+  utsname u{};
+  uname(&u);
+  return u.release;
+}
+
+KernelBtf::KernelBtf() : btf_(btf__load_vmlinux_btf()) {
+  if (!btf_)
+    throw Fatal(fmt::format("the kernel exposes no BTF (/sys/kernel/btf/vmlinux: {}): tunlat needs "
+                            "CONFIG_DEBUG_INFO_BTF=y",
+                            std::strerror(errno)));
+}
+
+KernelBtf::~KernelBtf() { btf__free(btf_); }
+
+bool KernelBtf::has_tracepoint(const std::string& name) const {
+  // Every raw tracepoint has a "btf_trace_<name>" typedef describing its arguments.
+  return btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
+}
+
+std::map<int32_t, std::string> KernelBtf::drop_reasons() const {
+  std::map<int32_t, std::string> out;
+  int id = btf__find_by_name_kind(btf_, "skb_drop_reason", BTF_KIND_ENUM);
+  if (id <= 0) return out;
+  const btf_type* t = btf__type_by_id(btf_, id);
+  const struct btf_enum* e = btf_enum(t);
+  for (int i = 0; i < btf_vlen(t); i++) out[e[i].val] = btf__name_by_offset(btf_, e[i].name_off);
+  return out;
+}
+
+std::map<uint64_t, std::string> symbolize(const std::vector<uint64_t>& addrs) {
+  std::map<uint64_t, std::string> out;
+  if (addrs.empty()) return out;
+  std::vector<std::pair<uint64_t, std::string>> syms;
+  std::ifstream in("/proc/kallsyms");
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream ls(line);
+    std::string addr, type, name;
+    ls >> addr >> type >> name;
+    if (type != "t" && type != "T") continue;
+    uint64_t a = std::stoull(addr, nullptr, 16);
+    if (a) syms.emplace_back(a, name);  // all zeros: kptr_restrict hides addresses
+  }
+  std::sort(syms.begin(), syms.end());
+  for (uint64_t a : addrs) {
+    auto it = std::upper_bound(syms.begin(), syms.end(), std::make_pair(a, std::string()),
+                               [](auto& x, auto& y) { return x.first < y.first; });
+    if (it != syms.begin()) out[a] = std::prev(it)->second;
+  }
+  return out;
+}
+
+}  // namespace tunlat

@@ -1,0 +1,209 @@
+// Network namespaces and devices: resolve --netns/--dev, list tun/tap devices, find owners.
+#include "kernel/netns.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "kernel/errors.h"
+
+namespace tunlat {
+
+namespace {
+
+constexpr const char* kNamedNetnsDir = "/run/netns";
+
+struct Fd {
+  int fd;
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+};
+
+struct DirCloser {
+  void operator()(DIR* d) const { closedir(d); }
+};
+using Dir = std::unique_ptr<DIR, DirCloser>;
+
+uint64_t inode_of(const std::string& path) {
+  struct stat st{};
+  if (stat(path.c_str(), &st) != 0) return 0;
+  return st.st_ino;
+}
+
+bool all_digits(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// Driver name via ethtool: tun/tap devices report driver "tun" and bus "tun" or "tap".
+std::string kind_of(int sock, const std::string& name) {
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&info);
+  if (ioctl(sock, SIOCETHTOOL, &ifr) != 0 || std::strcmp(info.driver, "tun") != 0) return "other";
+  return std::strcmp(info.bus_info, "tap") == 0 ? "tap" : "tun";
+}
+
+std::vector<Netns> all_netns() {
+  std::vector<Netns> out{{"", "/proc/self/ns/net", inode_of("/proc/self/ns/net")}};
+  if (DIR* d = opendir(kNamedNetnsDir)) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::string path = std::string(kNamedNetnsDir) + "/" + e->d_name;
+      out.push_back({e->d_name, path, inode_of(path)});
+    }
+    closedir(d);
+  }
+  return out;
+}
+
+}  // namespace
+
+Netns resolve_netns(const std::string& spec) {
+  Netns ns;
+  ns.name = spec;
+  if (spec.empty())
+    ns.path = "/proc/self/ns/net";
+  else if (spec.find('/') != std::string::npos)
+    ns.path = spec;
+  else if (all_digits(spec))
+    ns.path = "/proc/" + spec + "/ns/net";
+  else
+    ns.path = std::string(kNamedNetnsDir) + "/" + spec;
+  ns.inode = inode_of(ns.path);
+  if (!ns.inode) {
+    std::string known;
+    for (auto& n : all_netns())
+      if (!n.name.empty()) known += (known.empty() ? "" : ", ") + n.name;
+    throw Fatal(fmt::format("network namespace '{}' not found ({}: {}); named namespaces: {}", spec,
+                            ns.path, std::strerror(errno), known.empty() ? "none" : known));
+  }
+  return ns;
+}
+
+void in_netns(const Netns& ns, const std::function<void()>& fn) {
+  if (ns.inode == inode_of("/proc/self/ns/net")) return fn();
+  Fd self(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  Fd target(open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (self.fd < 0 || target.fd < 0)
+    throw Fatal(fmt::format("cannot open network namespace {}: {}", ns.path, std::strerror(errno)));
+  if (setns(target.fd, CLONE_NEWNET) != 0)
+    throw Fatal(fmt::format("cannot enter network namespace {}: {} (needs CAP_SYS_ADMIN)", ns.path,
+                            std::strerror(errno)));
+  try {
+    fn();
+  } catch (...) {
+    setns(self.fd, CLONE_NEWNET);
+    throw;
+  }
+  if (setns(self.fd, CLONE_NEWNET) != 0)
+    throw Fatal(fmt::format("cannot return to own network namespace: {}", std::strerror(errno)));
+}
+
+Device resolve_device(const Netns& ns, const std::string& name) {
+  Device dev;
+  dev.name = name;
+  in_netns(ns, [&] {
+    dev.ifindex = if_nametoindex(name.c_str());
+    if (!dev.ifindex) return;
+    Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    dev.kind = sock.fd >= 0 ? kind_of(sock.fd, name) : "other";
+  });
+  if (!dev.ifindex) {
+    auto devs = list_tun_devices();
+    std::string list;
+    for (auto& d : devs) list += (list.empty() ? "" : ", ") + d;
+    throw Fatal(fmt::format("no device '{}' in {}; tun/tap devices here: {}", name,
+                            ns.name.empty() ? "tunlat's network namespace" : "netns '" + ns.name + "'",
+                            list.empty() ? "none" : list));
+  }
+  return dev;
+}
+
+std::vector<std::string> list_tun_devices() {
+  std::vector<std::string> out;
+  for (const Netns& ns : all_netns()) {
+    try {
+      in_netns(ns, [&] {
+        Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        std::unique_ptr<struct if_nameindex, void (*)(struct if_nameindex*)> ifs(if_nameindex(),
+                                                                               if_freenameindex);
+        if (!ifs || sock.fd < 0) return;
+        for (auto* i = ifs.get(); i->if_index; i++) {
+          std::string kind = kind_of(sock.fd, i->if_name);
+          if (kind != "other")
+            out.push_back(fmt::format("{} ({}, {})", i->if_name, kind,
+                                      ns.name.empty() ? "own netns" : "netns " + ns.name));
+        }
+      });
+    } catch (const Fatal&) {
+      // A namespace we may not enter: nothing to list there.
+    }
+  }
+  return out;
+}
+
+std::vector<Owner> find_owners(const Netns& ns, const std::string& dev) {
+  std::vector<Owner> out;
+  Dir proc(opendir("/proc"));
+  if (!proc) return out;
+  const std::string want = "iff:\t" + dev;
+  while (dirent* p = readdir(proc.get())) {
+    if (!all_digits(p->d_name)) continue;
+    std::string base = std::string("/proc/") + p->d_name;
+    if (inode_of(base + "/ns/net") != ns.inode) continue;
+    Dir fds(opendir((base + "/fdinfo").c_str()));
+    if (!fds) continue;
+    bool holds = false;
+    while (dirent* f = readdir(fds.get())) {
+      if (!all_digits(f->d_name)) continue;
+      std::ifstream in(base + "/fdinfo/" + f->d_name);
+      for (std::string line; !holds && std::getline(in, line);) holds = line == want;
+      if (holds) break;
+    }
+    if (!holds) continue;
+    std::ifstream c(base + "/comm");
+    Owner o;
+    o.pid = static_cast<uint32_t>(std::stoul(p->d_name));
+    std::getline(c, o.comm);
+    out.push_back(o);
+  }
+  return out;
+}
+
+DeviceWatch::DeviceWatch(const Netns& ns, uint32_t ifindex) : ifindex_(ifindex) {
+  in_netns(ns, [&] { sock_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); });
+}
+
+DeviceWatch::~DeviceWatch() {
+  if (sock_ >= 0) close(sock_);
+}
+
+bool DeviceWatch::alive() const {
+  if (sock_ < 0) return true;  // cannot tell: assume it is
+  ifreq ifr{};
+  ifr.ifr_ifindex = static_cast<int>(ifindex_);
+  // The socket lives in the device's namespace, so this asks that namespace.
+  return ioctl(sock_, SIOCGIFNAME, &ifr) == 0;
+}
+
+}  // namespace tunlat

@@ -1,0 +1,54 @@
+// Network namespaces and devices: resolve --netns/--dev, list tun/tap devices, find owners.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/trace_info.h"
+
+namespace tunlat {
+
+struct Netns {
+  std::string name;  // as the user gave it; empty = tunlat's own
+  std::string path;  // /proc/self/ns/net, /run/netns/NAME, /proc/PID/ns/net
+  uint64_t inode = 0;
+};
+
+struct Device {
+  std::string name;
+  uint32_t ifindex = 0;
+  std::string kind;  // "tap" | "tun" | "other"
+};
+
+// spec: "" (own), an `ip netns` name, a path, or a pid. Throws Fatal.
+Netns resolve_netns(const std::string& spec);
+
+// Runs fn with the calling thread inside ns, then returns to the original namespace.
+void in_netns(const Netns& ns, const std::function<void()>& fn);
+
+// Looks the device up inside ns. Throws Fatal naming the tun/tap devices that do exist.
+Device resolve_device(const Netns& ns, const std::string& name);
+
+// "tap0 (netns tl-a-1)" for every tun/tap device in the own and named namespaces.
+std::vector<std::string> list_tun_devices();
+
+// Processes holding a tun fd attached to dev (fdinfo "iff:") in the same namespace.
+std::vector<Owner> find_owners(const Netns& ns, const std::string& dev);
+
+// Watches whether the device still exists (a socket kept inside its namespace).
+class DeviceWatch {
+ public:
+  DeviceWatch(const Netns& ns, uint32_t ifindex);
+  ~DeviceWatch();
+  DeviceWatch(const DeviceWatch&) = delete;
+  DeviceWatch& operator=(const DeviceWatch&) = delete;
+  bool alive() const;
+
+ private:
+  int sock_ = -1;
+  uint32_t ifindex_;
+};
+
+}  // namespace tunlat

@@ -159,11 +159,23 @@ static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir)
 	return v.gen;
 }
 
+/*
+ * The followed packet at this address, if any. RX packets often end without a traced
+ * free (TCP frees with __kfree_skb), so their entry outlives them and the address comes
+ * back as another skb. After netif_receive_skb an RX skb carries the traced device in
+ * skb_iif for the rest of its life: a mismatch means the entry is stale.
+ */
 static __always_inline struct live *lookup(const struct sk_buff *skb)
 {
 	__u64 key = (__u64)skb;
+	struct live *v = bpf_map_lookup_elem(&live, &key);
 
-	return bpf_map_lookup_elem(&live, &key);
+	if (v && v->dir == TL_RX && (v->seen & SEEN(TL_RECEIVE)) &&
+	    BPF_CORE_READ(skb, skb_iif) != targ_ifindex) {
+		bpf_map_delete_elem(&live, &key);
+		return NULL;
+	}
+	return v;
 }
 
 static __always_inline void remember_gso_parent(const struct sk_buff *skb, __u32 gen)
@@ -213,13 +225,10 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 		a.flags = TL_F_FORWARDED;
 		a.aux = BPF_CORE_READ(dev, ifindex);
 		emit(skb, v->gen, TL_DELIVER, TL_RX, &a);
-		if (!is_target_dev(dev))
-			return 0;
-	} else if (v && v->dir == TL_TX) {
-		return 0; /* already queued once (e.g. a requeue) */
 	}
 	if (!is_target_dev(dev))
 		return 0;
+	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
 	gen = follow(skb, TL_TX);
 	if (skb_is_gso(skb)) {
 		a.flags = TL_F_GSO;
@@ -320,14 +329,11 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 /* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. */
 static __always_inline int on_inject(const struct sk_buff *skb)
 {
-	struct live *v;
 	__u32 gen;
 
 	if (!is_target_dev(BPF_CORE_READ(skb, dev)))
 		return 0;
-	v = lookup(skb);
-	if (v && v->dir == TL_RX)
-		return 0; /* e.g. netif_rx after a GRO entry */
+	/* A new skb: any entry at this address belongs to a packet that is gone. */
 	gen = follow(skb, TL_RX);
 	emit(skb, gen, TL_INJECT, TL_RX, NULL);
 	return 0;
@@ -372,7 +378,7 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 static __always_inline int on_free(const struct sk_buff *skb, const struct emit_args *a)
 {
 	__u64 key = (__u64)skb;
-	struct live *v = bpf_map_lookup_elem(&live, &key);
+	struct live *v = lookup(skb);
 
 	if (!v)
 		return 0;

@@ -8,6 +8,18 @@
 
 using namespace tunlat;
 
+namespace {
+const CLI::Validator kSeconds(
+    [](std::string& v) {
+      try {
+        if (std::stod(v) > 0) return std::string();
+      } catch (const std::exception&) {
+      }
+      return "must be a positive number of seconds, got " + v;
+    },
+    "SECONDS");
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"tunlat: where packets wait on the kernel path of a tun/tap device"};
   app.set_version_flag("--version", std::string("tunlat ") + TUNLAT_VERSION);
@@ -15,7 +27,9 @@ int main(int argc, char** argv) {
   app.footer(R"(Examples:
   tunlat trace --dev tap0                    trace until Ctrl-C, then report
   tunlat trace --netns vpn --dev tun0 -d 10  10 s on tun0 in netns "vpn"
-  tunlat trace --dev tap0 --json out.json    also write the JSON summary)");
+  tunlat trace --dev tap0 --json out.json    also write the JSON summary
+  tunlat trace --dev tap0 --record t.tlrec    record every event ...
+  tunlat report t.tlrec                       ... and analyse it later, anywhere)");
 
   TraceArgs t;
   auto* trace = app.add_subcommand("trace", "trace a live tun/tap device");
@@ -23,11 +37,13 @@ int main(int argc, char** argv) {
   trace->add_option("--netns", t.netns,
                     "its network namespace: a name (ip netns), a path or a pid (default: own)");
   trace->add_option("-d,--duration", t.duration_s, "stop after SECONDS (default: Ctrl-C)")
-      ->check(CLI::PositiveNumber);
+      ->check(kSeconds);
   trace->add_option("-i,--interval", t.interval_s, "live output every SECONDS")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kSeconds);
   trace->add_option("--json", t.json_path, "write the tunlat/v1 JSON summary to FILE");
+  trace->add_option("--record", t.record_path,
+                    "also write every event to FILE, for `tunlat report`");
   trace->add_flag("-q,--quiet", t.quiet, "no live output, only the final report");
   trace->add_flag("-v,--verbose", t.verbose, "show libbpf's messages");
   trace->footer(R"(Examples:
@@ -35,14 +51,24 @@ int main(int argc, char** argv) {
   tunlat trace --netns vpnA --dev tap0 -d 10 -i 2  10 s, live every 2 s
   tunlat trace --netns 4252 --dev tun0 --json s.json  netns of pid 4252)");
 
+  ReportArgs r;
+  auto* report = app.add_subcommand("report", "analyse a recording made with trace --record");
+  report->add_option("FILE", r.recording, "recording file")->required();
+  report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE");
+  report->footer(R"(Examples:
+  tunlat report tap0.tlrec                    the same report as the live trace
+  tunlat report tap0.tlrec --json out.json    and its JSON)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    fmt::print(stderr, "tunlat: {} (see tunlat --help)\n", e.what());
+    return kExitUsage;
   }
   try {
     if (*trace) return run_trace(t);
+    if (*report) return run_report(r);
   } catch (const Fatal& e) {
     fmt::print(stderr, "tunlat: {}\n", e.what());
     return e.code;

@@ -7,10 +7,12 @@
 #include <atomic>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "core/pipeline.h"
+#include "core/recording.h"
 #include "core/summary.h"
 #include "core/text_report.h"
 #include "kernel/errors.h"
@@ -49,6 +51,28 @@ void write_json(const std::string& path, const Json& doc) {
 
 }  // namespace
 
+void finish_report(TraceInfo& info, Pipeline& pipeline, const std::string& json_path) {
+  pipeline.flush();  // idempotent: a trace has flushed already to name its drop locations
+  Json doc = summarize(info, pipeline);
+  std::cout << "\n";
+  render_report(std::cout, doc);
+  std::cout.flush();
+  if (!json_path.empty()) write_json(json_path, doc);
+}
+
+int run_report(const ReportArgs& a) {
+  Pipeline pipeline;
+  ReadResult r;
+  try {
+    r = read_recording_file(a.recording, [&](const Event& e) { pipeline.push(e); });
+  } catch (const RecordingError& e) {
+    throw Fatal(e.what());
+  }
+  if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", r.warning);
+  finish_report(r.info, pipeline, a.json_path);
+  return kExitOk;
+}
+
 int run_trace(const TraceArgs& a) {
   check_privileges();
   Netns ns = resolve_netns(a.netns);
@@ -67,15 +91,23 @@ int run_trace(const TraceArgs& a) {
   info.drop_reasons = btf.drop_reasons();
 
   Pipeline pipeline;
+  std::unique_ptr<RecordingWriter> recorder;
   std::vector<std::string> warnings;
   TracerOptions topts{dev.ifindex, ns.inode, a.verbose};
-  Tracer tracer(topts, btf, [&](const Event& e) { pipeline.push(e); }, warnings);
+  Tracer tracer(
+      topts, btf,
+      [&](const Event& e) {
+        pipeline.push(e);
+        if (recorder) recorder->write(e);
+      },
+      warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", w);
   DeviceWatch watch(ns, dev.ifindex);
   install_signals();
 
   info.start_ns = now_ns(CLOCK_MONOTONIC);
   info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(info.start_ns);
+  if (!a.record_path.empty()) recorder = std::make_unique<RecordingWriter>(a.record_path, info);
   std::string owners;
   for (auto& o : info.owners) owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", o.comm, o.pid);
   fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", dev.name, dev.kind,
@@ -109,17 +141,17 @@ int run_trace(const TraceArgs& a) {
   tracer.poll(0);  // whatever is still in the ring buffer
   info.end_ns = now_ns(CLOCK_MONOTONIC);
   info.events_lost = tracer.lost();
-  pipeline.flush();
-
   std::vector<uint64_t> locations;
+  pipeline.flush();
   for (Dir d : kDirs)
     for (auto& [key, ds] : pipeline.analysis().total(d).drops) locations.push_back(key.second);
   info.symbols = symbolize(locations);
-
-  Json doc = summarize(info, pipeline);
-  std::cout << "\n";
-  render_report(std::cout, doc);
-  if (!a.json_path.empty()) write_json(a.json_path, doc);
+  if (recorder) {
+    recorder->finish(info);
+    fmt::print(stderr, "tunlat: recorded {} events ({:.1f} MB) to {}\n", recorder->events_written(),
+               recorder->bytes_written() / 1e6, a.record_path);
+  }
+  finish_report(info, pipeline, a.json_path);
   if (info.events_lost)
     fmt::print(stderr, "tunlat: warning: {} events lost (ring buffer full)\n", info.events_lost);
   return rc;

@@ -49,7 +49,8 @@ void Analysis::on_journey(const Journey& j, End how) {
   count(total_[static_cast<int>(j.dir)], j);
   count(interval_[static_cast<int>(j.dir)], j);
   DirStats& s = total_[static_cast<int>(j.dir)];
-  if (how == End::Flushed) s.unfinished++;
+  // A packet that completed its path is not "unfinished" just because its free is missing.
+  if (how == End::Flushed && !finished_path(j)) s.unfinished++;
   if (how == End::Evicted) (finished_path(j) ? s.free_untraced : s.evicted)++;
 }
 

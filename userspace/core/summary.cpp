@@ -199,6 +199,10 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   doc["started_at"] = iso8601(static_cast<int64_t>(info.start_ns) + info.clock_offset_ns);
   doc["duration_s"] = round3(info.end_ns > info.start_ns ? (info.end_ns - info.start_ns) / 1e9 : 0.0);
   doc["events"] = {{"seen", p.seen()}, {"lost", info.events_lost}, {"late", p.late()}};
+  const CorrelatorStats& c = p.correlation();
+  doc["correlation"] = {{"packets_followed", c.journeys},    {"evicted", c.evicted},
+                        {"gso_segments_joined", c.segments}, {"orphan_segments", c.orphan_segments},
+                        {"max_in_flight", c.max_live}};
   Json verdicts = Json::array();
   doc["directions"] = {{"tx", direction_json(info, Dir::Tx, a.total(Dir::Tx), verdicts)},
                        {"rx", direction_json(info, Dir::Rx, a.total(Dir::Rx), verdicts)}};

@@ -1,0 +1,83 @@
+# Shared helpers for the kernel tests: netns tap labs, tunlat runs, JSON assertions.
+# Each test sources this, builds its lab with make_tap_ns, and is cleaned up on exit.
+# Exit codes: 0 pass, 1 fail, 77 skip (ctest SKIP_RETURN_CODE) with the reason printed.
+set -euo pipefail
+
+: "${TUNLAT:?TUNLAT must point at the tunlat binary}"
+: "${TAPREADER:?TAPREADER must point at tools/tapreader}"
+WORK=$(mktemp -d /tmp/tunlat-test.XXXXXX)
+NSES=()
+BG=()
+
+cleanup() {
+  local p
+  for p in "${BG[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${BG[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${NSES[@]}"; do ip netns del "$p" 2>/dev/null || true; done
+  [[ ${KEEP_WORK:-0} == 1 ]] || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+pass() { echo "PASS: $*"; }
+
+command -v jq >/dev/null || skip "jq not installed (tools/setup.sh installs it)"
+[[ $(id -u) -eq 0 ]] || skip "needs root for network namespaces and BPF"
+
+# Skips (not fails) where this kernel or sandbox cannot load the BPF programs at all.
+require_bpf() {
+  local out rc=0
+  out=$("$TUNLAT" trace --dev lo -d 0.2 -q 2>&1 >/dev/null) || rc=$?
+  if [[ $rc -ne 0 ]] && grep -qE "cannot (load|attach) BPF|no BTF|missing CAP" <<<"$out"; then
+    skip "BPF cannot load here: $out"
+  fi
+  [[ $rc -eq 0 ]] || fail "tunlat cannot trace lo: $out"
+}
+
+# make_tap_ns NS DEV [tapreader args...]: a namespace holding DEV (tap) read by tapreader,
+# address 1.1.1.2/30, static ARP for 1.1.1.1, IPv6 off: only the test's packets cross it.
+make_tap_ns() {
+  local ns=$1 dev=$2
+  shift 2
+  ip netns add "$ns"
+  NSES+=("$ns")
+  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip netns exec "$ns" "$TAPREADER" --dev "$dev" --ready-file "$WORK/$ns.pid" "$@" &
+  BG+=($!)
+  for _ in $(seq 50); do [[ -s $WORK/$ns.pid ]] && break; sleep 0.1; done
+  [[ -s $WORK/$ns.pid ]] || fail "tapreader did not create $dev in $ns"
+  ip netns exec "$ns" ip link set lo up
+  ip netns exec "$ns" ip addr add 1.1.1.2/30 dev "$dev"
+  ip netns exec "$ns" ip link set "$dev" up
+  ip netns exec "$ns" ip neigh replace 1.1.1.1 lladdr 11:11:11:11:11:11 dev "$dev" nud permanent
+}
+
+# start_trace NAME ARGS...: runs tunlat in the background, waits until it is attached.
+start_trace() {
+  local name=$1
+  shift
+  "$TUNLAT" trace -q "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  TRACE_PID=$!
+  BG+=("$TRACE_PID")
+  for _ in $(seq 100); do
+    grep -q "tunlat: tracing" "$WORK/$name.err" 2>/dev/null && return 0
+    kill -0 "$TRACE_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$WORK/$name.err" >&2
+  fail "tunlat did not attach"
+}
+
+# wait_trace: waits for the background tunlat, leaves its exit code in TRACE_RC.
+wait_trace() {
+  TRACE_RC=0
+  wait "$TRACE_PID" || TRACE_RC=$?
+}
+
+# jq_eq FILE FILTER WANT: asserts a JSON value.
+jq_eq() {
+  local got
+  got=$(jq -r "$2" "$1")
+  [[ $got == "$3" ]] || fail "$2 = $got, want $3"
+}

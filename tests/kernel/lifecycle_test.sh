@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Ctrl-C ends a trace with a full report (exit 0); a device that vanishes mid-trace ends it
+# with one line, exit 1, and the packets captured so far still reported.
+source "$(dirname "$0")/lib.sh"
+require_bpf
+
+NS=tlt-life-$$
+make_tap_ns "$NS" tap99 --reply
+start_trace sigint --netns "$NS" --dev tap99 --json "$WORK/sigint.json"
+ip netns exec "$NS" ping -q -c 5 -i 0.02 1.1.1.1 >/dev/null
+kill -INT "$TRACE_PID"
+wait_trace
+[[ $TRACE_RC -eq 0 ]] || fail "Ctrl-C: exit $TRACE_RC"
+jq_eq "$WORK/sigint.json" ".directions.tx.packets" 5
+grep -q "TX (host -> tap99 -> reader): 5 packets" "$WORK/sigint.out" || fail "Ctrl-C: no final report"
+
+start_trace vanish --netns "$NS" --dev tap99 -d 30 --json "$WORK/vanish.json"
+ip netns exec "$NS" ping -q -c 7 -i 0.02 1.1.1.1 >/dev/null
+kill "$(cat "$WORK/$NS.pid")"  # the tap goes away with its process
+wait_trace
+[[ $TRACE_RC -eq 1 ]] || fail "vanished device: exit $TRACE_RC, want 1"
+grep -q "device tap99 vanished" "$WORK/vanish.err" || fail "no vanish message: $(cat "$WORK/vanish.err")"
+jq_eq "$WORK/vanish.json" ".directions.tx.packets" 7
+pass "Ctrl-C and a vanishing device keep what was captured"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: install what is needed, build, run every test.
+# README's second Quick start command; .ci/run calls exactly this.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+"$ROOT/tools/setup.sh"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+# Unit tests (the core, on recorded and synthetic streams) and kernel tests (live labs).
+ctest --test-dir build --output-on-failure "$@"

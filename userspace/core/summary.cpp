@@ -200,7 +200,7 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   doc["duration_s"] = round3(info.end_ns > info.start_ns ? (info.end_ns - info.start_ns) / 1e9 : 0.0);
   doc["events"] = {{"seen", p.seen()}, {"lost", info.events_lost}, {"late", p.late()}};
   const CorrelatorStats& c = p.correlation();
-  doc["correlation"] = {{"packets_followed", c.journeys},    {"evicted", c.evicted},
+  doc["correlation"] = {{"packets_followed", c.journeys},    {"ended_by_ttl", c.evicted},
                         {"gso_segments_joined", c.segments}, {"orphan_segments", c.orphan_segments},
                         {"max_in_flight", c.max_live}};
   Json verdicts = Json::array();

@@ -1,0 +1,67 @@
+// Analysis numbers pinned on recordings made in the labs (tools/make-fixtures.sh).
+#include <gtest/gtest.h>
+
+#include "core/pipeline.h"
+#include "core/recording.h"
+#include "core/summary.h"
+
+using namespace tunlat;
+
+namespace {
+
+Json analyse(const std::string& name) {
+  Pipeline p;
+  ReadResult r = read_recording_file(std::string(TUNLAT_FIXTURES_DIR) + "/" + name,
+                                     [&](const Event& e) { p.push(e); });
+  EXPECT_FALSE(r.truncated) << r.warning;
+  p.flush();
+  return summarize(r.info, p);
+}
+
+}  // namespace
+
+TEST(Fixtures, Seed000PingFloodIsPacedBySender) {
+  // ping -f at a peer that never answers: ping waits 10+ ms per packet by itself.
+  Json doc = analyse("seed000-ping-f.tlrec");
+  const Json& tx = doc["directions"]["tx"];
+  EXPECT_EQ(doc["device"]["kind"], "tap");
+  EXPECT_EQ(tx["packets"], 150);
+  EXPECT_EQ(tx["points"]["queue"]["count"], 150);
+  EXPECT_EQ(tx["points"]["read"]["count"], 150);
+  EXPECT_EQ(doc["directions"]["rx"]["packets"], 0);
+  EXPECT_EQ(tx["pacing_origin"], "upstream");
+  EXPECT_GT(tx["points"]["queue"]["gap_p50_us"].get<double>(), 10'000);  // the 12 ms of seed 000
+  EXPECT_LT(tx["spans"]["ring"]["p50_us"].get<double>(), 1'000);         // the reader keeps up
+  EXPECT_EQ(tx["processes"][0]["comm"], "tapreader");
+}
+
+TEST(Fixtures, StalledReaderShowsTheRingAndWhoDrainsIt) {
+  Json doc = analyse("stalled-reader.tlrec");
+  const Json& tx = doc["directions"]["tx"];
+  EXPECT_EQ(tx["dominant_span"], "ring");
+  EXPECT_EQ(tx["pacing_origin"], "ring");
+  EXPECT_EQ(tx["spans"]["ring"]["count"], 29);
+  EXPECT_GT(tx["spans"]["ring"]["p50_us"].get<double>(), 1e6);  // seconds in the ring
+  // The reader drains one packet per 200 ms: that is the pacing at `read`.
+  EXPECT_NEAR(tx["points"]["read"]["gap_p50_us"].get<double>(), 200'000, 10'000);
+  EXPECT_LT(tx["points"]["queue"]["gap_p50_us"].get<double>(), 50'000);
+  EXPECT_EQ(tx["anomalies"]["unfinished"], 140);  // still waiting when the trace ended
+  EXPECT_NE(doc["verdicts"][0].get<std::string>().find("tun ring"), std::string::npos);
+}
+
+TEST(Fixtures, OpenvpnTransferJoinsEveryGsoSegmentToItsParent) {
+  Json doc = analyse("openvpn-tap-iperf3.tlrec");
+  const Json& tx = doc["directions"]["tx"];
+  EXPECT_EQ(tx["packets"], 3998);
+  EXPECT_EQ(tx["anomalies"]["segments"], 3938);
+  EXPECT_EQ(tx["anomalies"]["gso_parents"], 145);
+  EXPECT_EQ(doc["correlation"]["orphan_segments"], 0);
+  // Every packet has its queue time, segments included: the qdisc span is complete.
+  EXPECT_EQ(tx["spans"]["qdisc"]["count"], 3998);
+  EXPECT_EQ(tx["spans"]["ring"]["count"], 3998);
+  EXPECT_EQ(tx["processes"][0]["comm"], "openvpn");
+  EXPECT_EQ(doc["directions"]["rx"]["processes"][0]["comm"], "openvpn");
+  EXPECT_EQ(doc["owners"][0]["comm"], "openvpn");
+  EXPECT_EQ(doc["events"]["lost"], 0);
+  EXPECT_EQ(tx["dominant_span"], "ring");
+}

@@ -24,9 +24,12 @@ struct live {
 
 #define SEEN(p) (1u << (p))
 
+/* Per-CPU LRU lists: no cross-CPU lock on insert. Entries that outlive their skb
+ * (a free with no tracepoint) are recycled by the LRU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__uint(max_entries, 131072);
 	__type(key, __u64);
 	__type(value, struct live);
 } live SEC(".maps");
@@ -145,7 +148,6 @@ static __always_inline void emit(const struct sk_buff *skb, __u32 gen, __u8 poin
 	/* Batch wake-ups: the consumer polls on a short timer anyway. */
 	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	bpf_ringbuf_submit(e, avail >= targ_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	count(TL_CNT_EVENTS);
 }
 
 /* Starts following skb in direction dir; returns its generation. */
@@ -155,7 +157,6 @@ static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir)
 	struct live v = { .gen = next_gen(cpu_state()), .dir = dir };
 
 	bpf_map_update_elem(&live, &key, &v, BPF_ANY);
-	count(TL_CNT_STARTED);
 	return v.gen;
 }
 
@@ -216,9 +217,13 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 {
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	struct emit_args a = {};
-	struct live *v = lookup(skb);
+	struct live *v = NULL;
 	__u32 gen;
 
+	/* Only a packet that came in through the traced device can be forwarded out: its
+	 * skb_iif says so, which spares the map lookup for everything else. */
+	if (BPF_CORE_READ(skb, skb_iif) == targ_ifindex)
+		v = lookup(skb);
 	if (v && v->dir == TL_RX && !(v->seen & SEEN(TL_DELIVER))) {
 		/* A packet the VPN wrote is forwarded out through some device. */
 		v->seen |= SEEN(TL_DELIVER);

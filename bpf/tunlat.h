@@ -59,9 +59,7 @@ struct tl_event {
 
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {
-	TL_CNT_EVENTS = 0,   /* events submitted */
 	TL_CNT_LOST = 1,     /* ring buffer reservation failed */
-	TL_CNT_STARTED = 2,  /* packets starting to be followed */
 	TL_CNT_SEGMENTS = 3, /* GSO segments adopted from a parent */
 	TL_CNT_MAX = 4,
 };

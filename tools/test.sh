@@ -8,5 +8,8 @@ cd "$ROOT"
 "$ROOT/tools/setup.sh"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"
+# The recording reader under libFuzzer for a bounded time (FUZZ_SECONDS, default 60;
+# 0 skips it).
+if [[ ${FUZZ_SECONDS:-60} -gt 0 ]]; then tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"; fi
 # Unit tests (the core, on recorded and synthetic streams) and kernel tests (live labs).
 ctest --test-dir build --output-on-failure "$@"

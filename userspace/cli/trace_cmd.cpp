@@ -45,7 +45,8 @@ void install_signals() {
 
 void write_json(const std::string& path, const Json& doc) {
   std::ofstream out(path);
-  out << doc.dump(2) << "\n";
+  // comm is cut at 15 bytes by the kernel and may split a UTF-8 character.
+  out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
   if (!out) throw Fatal(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
 }
 

@@ -11,11 +11,12 @@ char LICENSE[] SEC("license") = "GPL";
 /* The traced device: set by the loader between open() and load(). */
 const volatile __u32 targ_ifindex = 0;
 const volatile __u32 targ_netns = 0;
-/* Wake the consumer only when this much is waiting; it also polls on a timer. */
-const volatile __u64 targ_wakeup_bytes = 256 * 1024;
+/* Wake the consumer once per this many events per CPU; it also polls on a timer. */
+const volatile __u32 targ_wakeup_events = 1024;
 
-/* A packet being followed. Keyed by skb address: the generation tells reuses apart. */
+/* A packet being followed: its skb address and the generation that tells reuses apart. */
 struct live {
+	__u64 skb;
 	__u32 gen;
 	__u8 dir;
 	__u8 seen; /* bitmask of points already reported, for points that may repeat */
@@ -24,15 +25,29 @@ struct live {
 
 #define SEEN(p) (1u << (p))
 
-/* Per-CPU LRU lists: no cross-CPU lock on insert. Entries that outlive their skb
- * (a free with no tracepoint) are recycled by the LRU. */
+/*
+ * Packets in flight, in a direct-mapped table indexed by a hash of the skb address.
+ * An array lookup is inlined by the verifier: a few ns, where a hash map costs tens
+ * of ns per hit on every skb of the system. A new packet takes its slot whatever was
+ * there: mostly an RX skb whose free has no tracepoint; rarely a packet in flight,
+ * which then never finishes and is counted as evicted by userspace.
+ */
+#define LIVE_BITS 18
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, 131072);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << LIVE_BITS);
+	__type(key, __u32);
 	__type(value, struct live);
 } live SEC(".maps");
+
+static __always_inline struct live *slot_of(const struct sk_buff *skb)
+{
+	/* skbs are slab objects >= 256 bytes apart: drop the low bits, then mix. */
+	__u32 idx = (((__u64)skb >> 8) * 0x9E3779B97F4A7C15ULL) >> (64 - LIVE_BITS);
+
+	return bpf_map_lookup_elem(&live, &idx);
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -47,22 +62,24 @@ struct {
 } counters SEC(".maps");
 
 /*
- * Per-CPU "last GSO parent seen on the traced device". Segments made by
- * validate_xmit_skb (or tbf) get new addresses but run on the same CPU in the
- * same call chain as their parent's queue/dequeue, so they can inherit it.
+ * Per-CPU state. The last GSO parent seen on the traced device: segments made by
+ * validate_xmit_skb (or tbf) get new addresses but run on the same CPU in the same call
+ * chain as their parent's queue/dequeue, so they can inherit it.
  */
-struct gso_parent {
+struct cpu_state {
 	__u64 skb;
 	__u64 ts_ns;
 	__u32 gen;
-	__u32 next_gen; /* per-CPU generation counter lives here too */
+	__u32 next_gen;  /* generation counter */
+	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
+	__u32 unwoken;   /* events since the consumer was last woken */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gso_parent);
+	__type(value, struct cpu_state);
 } percpu SEC(".maps");
 
 /* Segments must follow their parent within this time on the same CPU. */
@@ -76,7 +93,7 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline struct gso_parent *cpu_state(void)
+static __always_inline struct cpu_state *cpu_state(void)
 {
 	__u32 zero = 0;
 
@@ -84,18 +101,31 @@ static __always_inline struct gso_parent *cpu_state(void)
 }
 
 /* Unique among live packets: a per-CPU counter with the CPU in the low bits. */
-static __always_inline __u32 next_gen(struct gso_parent *st)
+static __always_inline __u32 next_gen(struct cpu_state *st)
 {
 	__u32 n = st ? ++st->next_gen : 0;
 
 	return (n << 10) | (bpf_get_smp_processor_id() & 0x3ff);
 }
 
+/*
+ * The traced device's struct net_device, learnt at its first full check. Every helper
+ * read costs tens of ns on a raw tracepoint, so later checks compare pointers only. The
+ * pointer stays valid while the device exists; tunlat stops when the device goes away.
+ */
+__u64 target_dev = 0;
+
 static __always_inline bool is_target_dev(const struct net_device *dev)
 {
-	if (!dev || BPF_CORE_READ(dev, ifindex) != targ_ifindex)
+	if (!dev)
 		return false;
-	return BPF_CORE_READ(dev, nd_net.net, ns.inum) == targ_netns;
+	if (target_dev)
+		return (__u64)dev == target_dev;
+	if (BPF_CORE_READ(dev, ifindex) != targ_ifindex ||
+	    BPF_CORE_READ(dev, nd_net.net, ns.inum) != targ_netns)
+		return false;
+	target_dev = (__u64)dev;
+	return true;
 }
 
 static __always_inline bool skb_is_gso(const struct sk_buff *skb)
@@ -108,6 +138,7 @@ static __always_inline bool skb_is_gso(const struct sk_buff *skb)
 }
 
 struct emit_args {
+	__u32 len; /* skb->len, where the packet starts */
 	__u64 parent_skb;
 	__u64 aux;
 	__u32 parent_gen;
@@ -118,8 +149,9 @@ struct emit_args {
 static __always_inline void emit(const struct sk_buff *skb, __u32 gen, __u8 point, __u8 dir,
 				 const struct emit_args *a)
 {
+	struct cpu_state *st = cpu_state();
 	struct tl_event *e;
-	__u64 avail;
+	__u64 flags = BPF_RB_NO_WAKEUP;
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -136,28 +168,48 @@ static __always_inline void emit(const struct sk_buff *skb, __u32 gen, __u8 poin
 	e->parent_gen = a ? a->parent_gen : 0;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	e->len = BPF_CORE_READ(skb, len);
+	/* The length is read once, where a packet starts being followed (saves a read per point). */
+	e->len = a ? a->len : 0;
 	e->code = a ? a->code : 0;
 	e->cpu = bpf_get_smp_processor_id();
 	e->point = point;
 	e->dir = dir;
 	e->flags = a ? a->flags : 0;
 	e->pad = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/*
+	 * comm costs tens of ns: send it only where a process matters (reader, writer,
+	 * receiver, dropper) and only when this CPU did not just send the same thread's.
+	 * Userspace keeps comm by tid (Correlator).
+	 */
+	if ((point == TL_READ || point == TL_INJECT || point == TL_DELIVER || (e->flags & TL_F_DROP)) &&
+	    st && st->comm_tid != e->tid) {
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		st->comm_tid = e->tid;
+	} else {
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+	}
 
 	/* Batch wake-ups: the consumer polls on a short timer anyway. */
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(e, avail >= targ_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	if (st && ++st->unwoken >= targ_wakeup_events) {
+		st->unwoken = 0;
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(e, flags);
 }
 
 /* Starts following skb in direction dir; returns its generation. */
 static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir)
 {
-	__u64 key = (__u64)skb;
-	struct live v = { .gen = next_gen(cpu_state()), .dir = dir };
+	struct live *v = slot_of(skb);
+	__u32 gen = next_gen(cpu_state());
 
-	bpf_map_update_elem(&live, &key, &v, BPF_ANY);
-	return v.gen;
+	if (v) {
+		v->skb = (__u64)skb;
+		v->gen = gen;
+		v->dir = dir;
+		v->seen = 0;
+	}
+	return gen;
 }
 
 /*
@@ -168,12 +220,13 @@ static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir)
  */
 static __always_inline struct live *lookup(const struct sk_buff *skb)
 {
-	__u64 key = (__u64)skb;
-	struct live *v = bpf_map_lookup_elem(&live, &key);
+	struct live *v = slot_of(skb);
 
-	if (v && v->dir == TL_RX && (v->seen & SEEN(TL_RECEIVE)) &&
+	if (!v || v->skb != (__u64)skb)
+		return NULL;
+	if (v->dir == TL_RX && (v->seen & SEEN(TL_RECEIVE)) &&
 	    BPF_CORE_READ(skb, skb_iif) != targ_ifindex) {
-		bpf_map_delete_elem(&live, &key);
+		v->skb = 0;
 		return NULL;
 	}
 	return v;
@@ -181,7 +234,7 @@ static __always_inline struct live *lookup(const struct sk_buff *skb)
 
 static __always_inline void remember_gso_parent(const struct sk_buff *skb, __u32 gen)
 {
-	struct gso_parent *st;
+	struct cpu_state *st;
 
 	if (!skb_is_gso(skb))
 		return;
@@ -196,7 +249,7 @@ static __always_inline void remember_gso_parent(const struct sk_buff *skb, __u32
 /* An skb unknown at enqueue/xmit on the traced device: a segment of the last GSO parent? */
 static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 {
-	struct gso_parent *st = cpu_state();
+	struct cpu_state *st = cpu_state();
 	struct emit_args a = {};
 	__u32 gen;
 
@@ -208,6 +261,7 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 	} else {
 		a.flags = TL_F_LATE_START;
 	}
+	a.len = BPF_CORE_READ(skb, len);
 	gen = follow(skb, TL_TX);
 	emit(skb, gen, point, TL_TX, &a);
 }
@@ -242,6 +296,7 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 		a.flags = 0;
 	}
 	a.aux = 0;
+	a.len = BPF_CORE_READ(skb, len);
 	emit(skb, gen, TL_QUEUE, TL_TX, &a);
 	return 0;
 }
@@ -334,13 +389,15 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 /* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. */
 static __always_inline int on_inject(const struct sk_buff *skb)
 {
+	struct emit_args a = {};
 	__u32 gen;
 
 	if (!is_target_dev(BPF_CORE_READ(skb, dev)))
 		return 0;
+	a.len = BPF_CORE_READ(skb, len);
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
 	gen = follow(skb, TL_RX);
-	emit(skb, gen, TL_INJECT, TL_RX, NULL);
+	emit(skb, gen, TL_INJECT, TL_RX, &a);
 	return 0;
 }
 
@@ -382,13 +439,12 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 
 static __always_inline int on_free(const struct sk_buff *skb, const struct emit_args *a)
 {
-	__u64 key = (__u64)skb;
 	struct live *v = lookup(skb);
 
 	if (!v)
 		return 0;
 	emit(skb, v->gen, TL_FREE, v->dir, a);
-	bpf_map_delete_elem(&live, &key);
+	v->skb = 0;
 	return 0;
 }
 

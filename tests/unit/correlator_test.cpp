@@ -221,3 +221,15 @@ TEST(Correlator, PacingGapsPerPoint) {
   EXPECT_NEAR(static_cast<double>(tx.gaps[TL_QUEUE].quantile(0.5)), 10'000.0 * kUs, 10'000.0 * kUs * 0.05);
   EXPECT_NEAR(static_cast<double>(tx.gaps[TL_READ].quantile(0.5)), 10'000.0 * kUs, 10'000.0 * kUs * 0.05);
 }
+
+TEST(Correlator, CommIsRememberedByThread) {
+  // The kernel sends a thread's comm once per CPU; later events of that thread carry none.
+  Pipeline p;
+  std::vector<Event> evs = concat({tx_packet(10, 0xa0, 1, 1, 10, 77, "openvpn"),
+                                   tx_packet(100, 0xb0, 2, 1, 10, 77, "")});
+  feed(p, evs);
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  ASSERT_EQ(tx.procs.count(77), 1u);
+  EXPECT_EQ(tx.procs.at(77).comm, "openvpn");
+  EXPECT_EQ(tx.procs.at(77).packets, 2u);
+}

@@ -13,6 +13,12 @@ constexpr uint64_t kParentTtlNs = 1'000'000'000;  // segments follow parents wit
 constexpr std::array<int, 3> kInherited{TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE};
 }  // namespace
 
+const std::array<char, TL_COMM_LEN>& Correlator::comm_of(const Event& e) {
+  auto& c = comm_by_tid_[e.tid];
+  if (e.comm[0]) std::memcpy(c.data(), e.comm, TL_COMM_LEN);
+  return c;
+}
+
 void Correlator::push(const Event& e) {
   sink_.on_event(e);
   if (e.ts_ns >= next_sweep_) {
@@ -47,7 +53,7 @@ void Correlator::push(const Event& e) {
     case TL_READ:
     case TL_INJECT:
       j.pid = e.pid;
-      std::memcpy(j.comm.data(), e.comm, TL_COMM_LEN);
+      j.comm = comm_of(e);
       break;
     case TL_XMIT_DONE:
       j.xmit_rc = e.code;
@@ -58,7 +64,7 @@ void Correlator::push(const Event& e) {
         j.drop_location = e.aux;
       }
       j.free_pid = e.pid;
-      std::memcpy(j.free_comm.data(), e.comm, TL_COMM_LEN);
+      j.free_comm = comm_of(e);
       finish(it, End::Freed);
       break;
     default:

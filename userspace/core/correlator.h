@@ -86,6 +86,7 @@ class Correlator {
   };
 
   void finish(std::unordered_map<Key, Journey, KeyHash>::iterator it, End how);
+  const std::array<char, TL_COMM_LEN>& comm_of(const Event& e);
   void inherit(Journey& seg, const Event& e);
   void sweep(uint64_t now);
 
@@ -93,6 +94,8 @@ class Correlator {
   uint64_t ttl_ns_, settled_ttl_ns_;
   std::unordered_map<Key, Journey, KeyHash> live_;
   std::unordered_map<Key, ParentStamps, KeyHash> parents_;  // recently segmented GSO parents
+  // The kernel sends a thread's comm only when it changes on a CPU: remember it by tid.
+  std::unordered_map<uint32_t, std::array<char, TL_COMM_LEN>> comm_by_tid_;
   CorrelatorStats stats_;
   uint64_t next_sweep_ = 0;
 };

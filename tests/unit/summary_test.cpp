@@ -32,8 +32,7 @@ TraceInfo sample_info() {
 }
 
 // 100 packets sent back to back, read by a reader that drains only every 10 ms.
-Pipeline slow_reader() {
-  Pipeline p;
+void slow_reader(Pipeline& p) {
   for (int i = 0; i < 100; i++) {
     uint64_t q = 1000 + i * 10;       // sender: 10 µs apart
     uint64_t read = 1000 + i * 10'000;  // reader: 10 ms apart
@@ -46,14 +45,18 @@ Pipeline slow_reader() {
   d.aux = 0xffffffff81000010ull;
   p.push(d);
   p.flush();
-  return p;
+}
+
+Json slow_reader_summary() {
+  Pipeline p;
+  slow_reader(p);
+  return summarize(sample_info(), p);
 }
 
 }  // namespace
 
 TEST(Summary, FollowsTheV1Schema) {
-  Pipeline p = slow_reader();
-  Json doc = summarize(sample_info(), p);
+  Json doc = slow_reader_summary();
   EXPECT_EQ(doc["schema"], "tunlat/v1");
   EXPECT_EQ(doc["device"]["name"], "tap0");
   EXPECT_EQ(doc["device"]["netns_inode"], 4026532300u);
@@ -72,7 +75,7 @@ TEST(Summary, FollowsTheV1Schema) {
 }
 
 TEST(Summary, SlowReaderMakesTheRingDominantAndPacingOriginRing) {
-  Json doc = summarize(sample_info(), slow_reader());
+  Json doc = slow_reader_summary();
   const Json& tx = doc["directions"]["tx"];
   EXPECT_EQ(tx["dominant_span"], "ring");
   EXPECT_EQ(tx["pacing_origin"], "ring");
@@ -99,11 +102,11 @@ TEST(Summary, SenderPacedTrafficIsUpstream) {
 }
 
 TEST(Summary, IdenticalInputsGiveIdenticalDocuments) {
-  EXPECT_EQ(summarize(sample_info(), slow_reader()).dump(), summarize(sample_info(), slow_reader()).dump());
+  EXPECT_EQ(slow_reader_summary().dump(), slow_reader_summary().dump());
 }
 
 TEST(TextReport, ShowsSpansHistogramPacingProcessesAndDrops) {
-  Json doc = summarize(sample_info(), slow_reader());
+  Json doc = slow_reader_summary();
   std::ostringstream out;
   render_report(out, doc);
   std::string s = out.str();
@@ -115,12 +118,31 @@ TEST(TextReport, ShowsSpansHistogramPacingProcessesAndDrops) {
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 100u) << line;
 }
 
+TEST(TextReport, LiveIntervalIsTheDifferenceOfTwoSnapshots) {
+  Pipeline p;
+  for (const Event& e : tx_packet(10, 0xa0, 1, 1, 100)) p.push(e);
+  p.flush();
+  DirStats before = p.analysis().total(Dir::Tx);
+  for (int i = 0; i < 4; i++)
+    for (const Event& e : tx_packet(1000 + i * 10, 0xb0 + i, 2 + i, 1, 5000)) p.push(e);
+  p.flush();
+  DirStats d = since(p.analysis().total(Dir::Tx), before);
+  EXPECT_EQ(d.packets, 4u);
+  EXPECT_EQ(d.spans[1].count(), 4u);  // ring
+  // Only the interval's packets: 5 ms in the ring, not the earlier 100 us.
+  EXPECT_NEAR(static_cast<double>(d.spans[1].quantile(0.5)), 5e6, 5e6 * 0.02);
+  EXPECT_GE(d.spans[1].min(), 4'900'000u);
+}
+
 TEST(TextReport, LiveBlockFitsIn100Columns) {
-  Pipeline p = slow_reader();
+  Pipeline p;
+  slow_reader(p);
   std::ostringstream out;
-  render_live(out, p.analysis(), 3.0, 1.0, 0);
+  std::array<DirStats, 2> delta{p.analysis().total(Dir::Tx), p.analysis().total(Dir::Rx)};
+  render_live(out, delta, 3.0, 1.0, 0);
   std::string s = out.str();
   EXPECT_NE(s.find("ring"), std::string::npos);
+  EXPECT_NE(s.find(" 101.0 pps"), std::string::npos) << s;
   std::istringstream lines(s);
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 100u) << line;
 }

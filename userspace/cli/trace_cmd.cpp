@@ -120,14 +120,20 @@ int run_trace(const TraceArgs& a) {
   const uint64_t deadline = a.duration_s > 0 ? info.start_ns + static_cast<uint64_t>(a.duration_s * 1e9) : 0;
   uint64_t next_tick = info.start_ns + interval_ns, last_tick = info.start_ns;
   int rc = kExitOk;
+  std::array<DirStats, 2> before;  // totals at the last live block
   while (!g_stop) {
     tracer.poll(20);
     uint64_t now = now_ns(CLOCK_MONOTONIC);
     if (now >= next_tick) {
-      if (!a.quiet)
-        render_live(std::cout, pipeline.analysis(), (now - info.start_ns) / 1e9, (now - last_tick) / 1e9,
-                    tracer.lost());
-      pipeline.analysis().reset_interval();
+      if (!a.quiet) {
+        std::array<DirStats, 2> delta;
+        for (Dir d : kDirs) {
+          const DirStats& total = pipeline.analysis().total(d);
+          delta[static_cast<int>(d)] = since(total, before[static_cast<int>(d)]);
+          before[static_cast<int>(d)] = total;
+        }
+        render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost());
+      }
       last_tick = now;
       next_tick = now + interval_ns;
       if (!watch.alive()) {

@@ -41,14 +41,14 @@ void Analysis::on_event(const Event& e) {
   if (last && e.ts_ns >= last) s.gaps[e.point].add(e.ts_ns - last);
   last = std::max<uint64_t>(last, e.ts_ns);
   s.passed[e.point]++;
-  interval_[d].passed[e.point]++;
-  s.cpus[e.point][e.cpu]++;
+  std::vector<uint64_t>& cpus = s.cpus[e.point];
+  if (e.cpu >= cpus.size()) cpus.resize(e.cpu + 1, 0);
+  cpus[e.cpu]++;
 }
 
 void Analysis::on_journey(const Journey& j, End how) {
-  count(total_[static_cast<int>(j.dir)], j);
-  count(interval_[static_cast<int>(j.dir)], j);
   DirStats& s = total_[static_cast<int>(j.dir)];
+  count(s, j);
   // A packet that completed its path is not "unfinished" just because its free is missing.
   if (how == End::Flushed && !finished_path(j)) s.unfinished++;
   if (how == End::Evicted) (finished_path(j) ? s.free_untraced : s.evicted)++;
@@ -84,8 +84,13 @@ void Analysis::count(DirStats& s, const Journey& j) {
   }
 
   if (j.pid) {
-    ProcStat& p = s.procs[j.pid];
-    if (p.comm.empty()) p.comm = comm_str(j.comm);
+    int d = static_cast<int>(j.dir);
+    if (j.pid != last_pid_[d] || !last_proc_[d]) {
+      last_proc_[d] = &s.procs[j.pid];  // std::map: the pointer stays valid
+      last_pid_[d] = j.pid;
+    }
+    ProcStat& p = *last_proc_[d];
+    if (p.comm.empty() && j.comm[0]) p.comm = comm_str(j.comm);
     p.packets++;
   }
   if (j.flags & TL_F_DROP) {
@@ -97,8 +102,13 @@ void Analysis::count(DirStats& s, const Journey& j) {
   }
 }
 
-void Analysis::reset_interval() {
-  for (auto& s : interval_) s.clear();
+DirStats since(const DirStats& now, const DirStats& before) {
+  DirStats d;
+  d.packets = now.packets - before.packets;
+  d.bytes = now.bytes - before.bytes;
+  d.dropped = now.dropped - before.dropped;
+  for (size_t i = 0; i < d.spans.size(); i++) d.spans[i] = now.spans[i].minus(before.spans[i]);
+  return d;
 }
 
 }  // namespace tunlat

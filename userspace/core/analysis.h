@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "correlator.h"
 #include "histogram.h"
@@ -30,7 +31,7 @@ struct DirStats {
   std::array<Histogram, 4> spans;
   std::array<Histogram, kPoints> gaps;  // pacing: gap to the previous packet at each point
   std::array<uint64_t, kPoints> passed{};  // events at each point
-  std::array<std::map<uint16_t, uint64_t>, kPoints> cpus;
+  std::array<std::vector<uint64_t>, kPoints> cpus;  // packets per CPU at each point
   std::map<uint32_t, ProcStat> procs;  // reader (TX) or writer (RX) by pid
   std::map<std::pair<int32_t, uint64_t>, DropStat> drops;  // (reason, location)
   uint64_t dropped = 0;
@@ -53,17 +54,21 @@ class Analysis : public JourneySink {
   void on_journey(const Journey& j, End how) override;
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
-  const DirStats& interval(Dir d) const { return interval_[static_cast<int>(d)]; }
-  void reset_interval();
 
   static int span_count(Dir d) { return d == Dir::Tx ? 4 : 3; }
   static const SpanDef& span(Dir d, int i) { return d == Dir::Tx ? kTxSpans[i] : kRxSpans[i]; }
 
  private:
   void count(DirStats& s, const Journey& j);
-  std::array<DirStats, 2> total_, interval_;
+  std::array<DirStats, 2> total_;
+  // The reader/writer is nearly always the same process: skip the map lookup then.
+  std::array<uint32_t, 2> last_pid_{};
+  std::array<ProcStat*, 2> last_proc_{};
   std::array<std::array<uint64_t, kPoints>, 2> last_at_{};
 };
+
+// What happened between two snapshots of the same totals: the live view's interval.
+DirStats since(const DirStats& now, const DirStats& before);
 
 // The time a packet reached the end of a span, with the fallbacks DESIGN.md describes.
 uint64_t span_end(const Journey& j, int point);

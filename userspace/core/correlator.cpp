@@ -93,7 +93,7 @@ void Correlator::inherit(Journey& seg, const Event& e) {
   }
 }
 
-void Correlator::finish(std::unordered_map<Key, Journey, KeyHash>::iterator it, End how) {
+void Correlator::finish(LiveMap::iterator it, End how) {
   const Journey& j = it->second;
   if (j.segmented_parent()) {
     ParentStamps& p = parents_[it->first];

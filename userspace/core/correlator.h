@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory_resource>
 #include <string>
 #include <unordered_map>
 
@@ -85,15 +86,18 @@ class Correlator {
     uint64_t ended = 0;
   };
 
-  void finish(std::unordered_map<Key, Journey, KeyHash>::iterator it, End how);
+  using LiveMap = std::pmr::unordered_map<Key, Journey, KeyHash>;
+  void finish(LiveMap::iterator it, End how);
   const std::array<char, TL_COMM_LEN>& comm_of(const Event& e);
   void inherit(Journey& seg, const Event& e);
   void sweep(uint64_t now);
 
   JourneySink& sink_;
   uint64_t ttl_ns_, settled_ttl_ns_;
-  std::unordered_map<Key, Journey, KeyHash> live_;
-  std::unordered_map<Key, ParentStamps, KeyHash> parents_;  // recently segmented GSO parents
+  // One node per packet in flight: a pool recycles them instead of malloc/free per packet.
+  std::pmr::unsynchronized_pool_resource pool_;
+  LiveMap live_{&pool_};
+  std::pmr::unordered_map<Key, ParentStamps, KeyHash> parents_{&pool_};  // recently segmented GSO parents
   // The kernel sends a thread's comm only when it changes on a CPU: remember it by tid.
   std::unordered_map<uint32_t, std::array<char, TL_COMM_LEN>> comm_by_tid_;
   CorrelatorStats stats_;

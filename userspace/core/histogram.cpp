@@ -6,14 +6,6 @@
 
 namespace tunlat {
 
-int Histogram::index_of(uint64_t v) {
-  if (v < 2 * kSub) return static_cast<int>(v);
-  int e = 63 - __builtin_clzll(v);  // floor(log2 v) >= kSubBits + 1
-  int shift = e - kSubBits;
-  uint64_t m = v >> shift;  // in [kSub, 2*kSub)
-  return static_cast<int>(2 * kSub + (shift - 1) * kSub + (m - kSub));
-}
-
 uint64_t Histogram::lower_bound(int idx) {
   if (idx < static_cast<int>(2 * kSub)) return idx;
   int rel = idx - static_cast<int>(2 * kSub);
@@ -28,16 +20,6 @@ uint64_t Histogram::upper_bound(int idx) {
   return lower_bound(idx) + (1ull << shift);
 }
 
-void Histogram::add(uint64_t v) {
-  int i = index_of(v);
-  if (i >= static_cast<int>(buckets_.size())) buckets_.resize(i + 1, 0);
-  buckets_[i]++;
-  count_++;
-  sum_ += v;
-  min_ = std::min(min_, v);
-  max_ = std::max(max_, v);
-}
-
 void Histogram::merge(const Histogram& o) {
   if (o.buckets_.size() > buckets_.size()) buckets_.resize(o.buckets_.size(), 0);
   for (size_t i = 0; i < o.buckets_.size(); i++) buckets_[i] += o.buckets_[i];
@@ -45,6 +27,21 @@ void Histogram::merge(const Histogram& o) {
   sum_ += o.sum_;
   min_ = std::min(min_, o.min_);
   max_ = std::max(max_, o.max_);
+}
+
+Histogram Histogram::minus(const Histogram& before) const {
+  Histogram d;
+  d.buckets_ = buckets_;
+  for (size_t i = 0; i < before.buckets_.size() && i < d.buckets_.size(); i++) d.buckets_[i] -= before.buckets_[i];
+  d.count_ = count_ - before.count_;
+  d.sum_ = sum_ - before.sum_;
+  d.max_ = 0;
+  for (size_t i = 0; i < d.buckets_.size(); i++) {
+    if (!d.buckets_[i]) continue;
+    d.min_ = std::min<uint64_t>(d.min_, std::max(lower_bound(static_cast<int>(i)), min_));
+    d.max_ = std::min(upper_bound(static_cast<int>(i)) - 1, max_);
+  }
+  return d;
 }
 
 uint64_t Histogram::quantile(double q) const {

@@ -12,8 +12,19 @@ class Histogram {
   static constexpr uint64_t kSub = 1ull << kSubBits;  // sub-buckets per power of two
   static constexpr int kBuckets = 2 * kSub + (64 - kSubBits - 1) * kSub;
 
-  void add(uint64_t v);
+  void add(uint64_t v) {  // inline: the hottest call of the analysis
+    int i = index_of(v);
+    if (i >= static_cast<int>(buckets_.size())) buckets_.resize(i + 1, 0);
+    buckets_[i]++;
+    count_++;
+    sum_ += v;
+    if (v < min_) min_ = v;
+    if (v > max_) max_ = v;
+  }
   void merge(const Histogram& o);
+  // What was added since `before` (an earlier copy of this histogram). min/max become
+  // the bounds of the lowest/highest bucket used in between.
+  Histogram minus(const Histogram& before) const;
   void clear() { *this = Histogram(); }
 
   uint64_t count() const { return count_; }
@@ -25,7 +36,12 @@ class Histogram {
   uint64_t quantile(double q) const;
 
   // Bucket access, for rendering.
-  static int index_of(uint64_t v);
+  static int index_of(uint64_t v) {
+    if (v < 2 * kSub) return static_cast<int>(v);
+    int e = 63 - __builtin_clzll(v);  // floor(log2 v) >= kSubBits + 1
+    int shift = e - kSubBits;
+    return static_cast<int>(2 * kSub + (shift - 1) * kSub + ((v >> shift) - kSub));
+  }
   static uint64_t lower_bound(int idx);
   static uint64_t upper_bound(int idx);  // exclusive
   uint64_t bucket(int idx) const { return idx < static_cast<int>(buckets_.size()) ? buckets_[idx] : 0; }

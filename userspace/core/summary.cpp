@@ -87,7 +87,8 @@ Json direction_json(const TraceInfo& info, Dir d, const DirStats& s, Json& verdi
                             : std::vector<int>(kRxPoints.begin(), kRxPoints.end())) {
     Json g = gap_json(s.gaps[p], s.passed[p]);
     Json cpus = Json::object();
-    for (auto& [cpu, n] : s.cpus[p]) cpus[std::to_string(cpu)] = n;
+    for (size_t cpu = 0; cpu < s.cpus[p].size(); cpu++)
+      if (s.cpus[p][cpu]) cpus[std::to_string(cpu)] = s.cpus[p][cpu];
     g["cpus"] = cpus;
     points[std::string(point_name(p))] = g;
   }

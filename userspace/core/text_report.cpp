@@ -130,11 +130,11 @@ void render_report(std::ostream& out, const Json& doc) {
   }
 }
 
-void render_live(std::ostream& out, const Analysis& a, double elapsed_s, double interval_s,
-                 uint64_t lost_total) {
+void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s,
+                 double interval_s, uint64_t lost_total) {
   fmt::print(out, "-- {:7.1f} s {:-<78}\n", elapsed_s, "");
   for (Dir d : kDirs) {
-    const DirStats& s = a.interval(d);
+    const DirStats& s = delta[static_cast<int>(d)];
     double secs = interval_s > 0 ? interval_s : 1;
     fmt::print(out, "{}  {:>11}  {:>8.2f} Mbit/s  drops {:<6} lost {:<8}\n", d == Dir::Tx ? "TX" : "RX",
                human_rate(s.packets / secs), s.bytes * 8 / secs / 1e6, s.dropped, lost_total);

@@ -12,8 +12,9 @@ namespace tunlat {
 void render_report(std::ostream& out, const Json& summary);
 
 // One live block (every interval): per direction pps, Mbit/s, spans p50/p99/max, drops.
-void render_live(std::ostream& out, const Analysis& a, double elapsed_s, double interval_s,
-                 uint64_t lost_total);
+// delta: what happened in the interval, per direction (see since()).
+void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s,
+                 double interval_s, uint64_t lost_total);
 
 // "850 ns", "12.3 us", "4.56 ms", "1.23 s": fixed width 8.
 std::string format_duration_us(double us);

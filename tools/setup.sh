@@ -9,7 +9,7 @@ PKGS=(
   zlib1g-dev libzstd-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev libcap2-bin util-linux
-  iproute2 iputils-ping openvpn iperf3 tcpdump jq procps kmod
+  iproute2 iputils-ping openvpn iperf3 tcpdump jq procps kmod bpftrace
 )
 
 LOG=$(mktemp /tmp/tunlat-setup.XXXXXX.log)

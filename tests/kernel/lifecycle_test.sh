@@ -21,4 +21,10 @@ wait_trace
 [[ $TRACE_RC -eq 1 ]] || fail "vanished device: exit $TRACE_RC, want 1"
 grep -q "device tap99 vanished" "$WORK/vanish.err" || fail "no vanish message: $(cat "$WORK/vanish.err")"
 jq_eq "$WORK/vanish.json" ".directions.tx.packets" 7
-pass "Ctrl-C and a vanishing device keep what was captured"
+
+# A kernel lacking a tracepoint loses that point, with one warning line, not the trace.
+TUNLAT_TEST_MISSING_TP=skb_copy_datagram_iovec "$TUNLAT" trace -q --dev lo -d 0.5 --json "$WORK/old.json" \
+  >/dev/null 2>"$WORK/old.err" || fail "trace without a tracepoint failed: $(cat "$WORK/old.err")"
+grep -q "warning: kernel lacks tracepoint skb_copy_datagram_iovec: its point is skipped" "$WORK/old.err" ||
+  fail "no warning for the missing tracepoint: $(cat "$WORK/old.err")"
+pass "Ctrl-C, a vanishing device and a missing tracepoint keep what was captured"

@@ -20,7 +20,8 @@ struct live {
 	__u32 gen;
 	__u8 dir;
 	__u8 seen; /* bitmask of points already reported, for points that may repeat */
-	__u16 pad;
+	__u8 gso;  /* a GSO skb: its segments will inherit from it */
+	__u8 pad;
 };
 
 #define SEEN(p) (1u << (p))
@@ -114,6 +115,7 @@ static __always_inline __u32 next_gen(struct cpu_state *st)
  * pointer stays valid while the device exists; tunlat stops when the device goes away.
  */
 __u64 target_dev = 0;
+__u32 target_mtu = 0;
 
 static __always_inline bool is_target_dev(const struct net_device *dev)
 {
@@ -124,12 +126,19 @@ static __always_inline bool is_target_dev(const struct net_device *dev)
 	if (BPF_CORE_READ(dev, ifindex) != targ_ifindex ||
 	    BPF_CORE_READ(dev, nd_net.net, ns.inum) != targ_netns)
 		return false;
+	target_mtu = BPF_CORE_READ(dev, mtu);
 	target_dev = (__u64)dev;
 	return true;
 }
 
-static __always_inline bool skb_is_gso(const struct sk_buff *skb)
+/*
+ * Only an skb longer than the MTU can be GSO (TCP and UDP never mark a single segment
+ * GSO), so the three reads into skb_shared_info are spent on those alone.
+ */
+static __always_inline bool skb_is_gso(const struct sk_buff *skb, __u32 len)
 {
+	if (len <= target_mtu + 64) /* room for link-layer headers */
+		return false;
 	unsigned char *head = BPF_CORE_READ(skb, head);
 	__u32 end = BPF_CORE_READ(skb, end); /* an offset on 64-bit kernels */
 	struct skb_shared_info *shinfo = (void *)(head + end);
@@ -198,7 +207,7 @@ static __always_inline void emit(const struct sk_buff *skb, __u32 gen, __u8 poin
 }
 
 /* Starts following skb in direction dir; returns its generation. */
-static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir)
+static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir, __u8 gso)
 {
 	struct live *v = slot_of(skb);
 	__u32 gen = next_gen(cpu_state());
@@ -208,6 +217,7 @@ static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir)
 		v->gen = gen;
 		v->dir = dir;
 		v->seen = 0;
+		v->gso = gso;
 	}
 	return gen;
 }
@@ -234,11 +244,8 @@ static __always_inline struct live *lookup(const struct sk_buff *skb)
 
 static __always_inline void remember_gso_parent(const struct sk_buff *skb, __u32 gen)
 {
-	struct cpu_state *st;
+	struct cpu_state *st = cpu_state();
 
-	if (!skb_is_gso(skb))
-		return;
-	st = cpu_state();
 	if (!st)
 		return;
 	st->skb = (__u64)skb;
@@ -262,7 +269,7 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 		a.flags = TL_F_LATE_START;
 	}
 	a.len = BPF_CORE_READ(skb, len);
-	gen = follow(skb, TL_TX);
+	gen = follow(skb, TL_TX, 0);
 	emit(skb, gen, point, TL_TX, &a);
 }
 
@@ -271,32 +278,31 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 {
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	struct emit_args a = {};
-	struct live *v = NULL;
+	struct live *v;
 	__u32 gen;
 
-	/* Only a packet that came in through the traced device can be forwarded out: its
-	 * skb_iif says so, which spares the map lookup for everything else. */
-	if (BPF_CORE_READ(skb, skb_iif) == targ_ifindex)
+	if (!is_target_dev(dev)) {
+		/* Only a packet that came in through the traced device can be forwarded out:
+		 * its skb_iif says so, which spares the lookup for everything else. */
+		if (BPF_CORE_READ(skb, skb_iif) != targ_ifindex)
+			return 0;
 		v = lookup(skb);
-	if (v && v->dir == TL_RX && !(v->seen & SEEN(TL_DELIVER))) {
-		/* A packet the VPN wrote is forwarded out through some device. */
-		v->seen |= SEEN(TL_DELIVER);
-		a.flags = TL_F_FORWARDED;
-		a.aux = BPF_CORE_READ(dev, ifindex);
-		emit(skb, v->gen, TL_DELIVER, TL_RX, &a);
-	}
-	if (!is_target_dev(dev))
+		if (v && v->dir == TL_RX && !(v->seen & SEEN(TL_DELIVER))) {
+			/* A packet the VPN wrote leaves through another device: delivered. */
+			v->seen |= SEEN(TL_DELIVER);
+			a.flags = TL_F_FORWARDED;
+			a.aux = BPF_CORE_READ(dev, ifindex);
+			emit(skb, v->gen, TL_DELIVER, TL_RX, &a);
+		}
 		return 0;
-	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
-	gen = follow(skb, TL_TX);
-	if (skb_is_gso(skb)) {
-		a.flags = TL_F_GSO;
-		remember_gso_parent(skb, gen);
-	} else {
-		a.flags = 0;
 	}
-	a.aux = 0;
 	a.len = BPF_CORE_READ(skb, len);
+	if (skb_is_gso(skb, a.len))
+		a.flags = TL_F_GSO;
+	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
+	gen = follow(skb, TL_TX, a.flags & TL_F_GSO);
+	if (a.flags & TL_F_GSO)
+		remember_gso_parent(skb, gen);
 	emit(skb, gen, TL_QUEUE, TL_TX, &a);
 	return 0;
 }
@@ -328,7 +334,8 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	if (!v || v->dir != TL_TX)
 		return 0;
 	emit(skb, v->gen, TL_DEQUEUE, TL_TX, NULL);
-	remember_gso_parent(skb, v->gen);
+	if (v->gso)
+		remember_gso_parent(skb, v->gen);
 	return 0;
 }
 
@@ -336,7 +343,6 @@ SEC("raw_tp/net_dev_start_xmit")
 int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
 	struct live *v = lookup(skb);
-	struct emit_args a = {};
 
 	if (!v) {
 		if (is_target_dev(dev))
@@ -346,10 +352,7 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 	if (v->dir != TL_TX || (v->seen & SEEN(TL_XMIT)))
 		return 0;
 	v->seen |= SEEN(TL_XMIT);
-	/* tcpdump on the device clones every skb it sees: worth knowing. */
-	if (BPF_CORE_READ_BITFIELD_PROBED(skb, cloned))
-		a.flags = TL_F_CLONED;
-	emit(skb, v->gen, TL_XMIT, TL_TX, &a);
+	emit(skb, v->gen, TL_XMIT, TL_TX, NULL);
 	return 0;
 }
 
@@ -396,7 +399,7 @@ static __always_inline int on_inject(const struct sk_buff *skb)
 		return 0;
 	a.len = BPF_CORE_READ(skb, len);
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
-	gen = follow(skb, TL_RX);
+	gen = follow(skb, TL_RX, 0);
 	emit(skb, gen, TL_INJECT, TL_RX, &a);
 	return 0;
 }

@@ -31,7 +31,7 @@ enum tl_dir {
 enum tl_flags {
 	TL_F_GSO = 1 << 0,       /* skb carries GSO segments (gso_size != 0) */
 	TL_F_SEGMENT = 1 << 1,   /* a segment of a GSO parent (parent_skb/parent_gen valid) */
-	TL_F_CLONED = 1 << 2,    /* skb->cloned at this point (e.g. tcpdump on the device) */
+	TL_F_RESERVED = 1 << 2,  /* was "cloned": not informative (TCP clones every skb) */
 	TL_F_DROP = 1 << 3,      /* TL_FREE via kfree_skb: reason valid */
 	TL_F_FORWARDED = 1 << 4, /* TL_DELIVER because it was queued on another device */
 	TL_F_LATE_START = 1 << 5,/* first seen after the direction's first point */

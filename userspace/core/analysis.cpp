@@ -69,7 +69,6 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (!s.first_ts || first < s.first_ts) s.first_ts = first;
   s.last_ts = std::max(s.last_ts, first);
   if (j.flags & TL_F_SEGMENT) s.segments++;
-  if (j.flags & TL_F_CLONED) s.cloned++;
   if (j.xmit_rc) s.xmit_errors++;
 
   for (int i = 0; i < span_count(j.dir); i++) {

@@ -41,7 +41,6 @@ struct DirStats {
   uint64_t stray = 0;          // first seen mid-path (followed before the trace started)
   uint64_t segments = 0;       // GSO segments counted as packets
   uint64_t gso_parents = 0;    // GSO skbs split before the driver
-  uint64_t cloned = 0;         // cloned at xmit (a packet socket on the device)
   uint64_t xmit_errors = 0;
   uint64_t negative = 0;       // spans that came out negative (clock skew): not counted
 

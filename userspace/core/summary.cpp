@@ -111,7 +111,7 @@ Json direction_json(const TraceInfo& info, Dir d, const DirStats& s, Json& verdi
   j["anomalies"] = {{"evicted", s.evicted},          {"unfinished", s.unfinished},
                     {"free_untraced", s.free_untraced}, {"stray", s.stray},
                     {"gso_parents", s.gso_parents},   {"segments", s.segments},
-                    {"cloned", s.cloned},             {"xmit_errors", s.xmit_errors},
+                    {"xmit_errors", s.xmit_errors},
                     {"negative_spans", s.negative}};
 
   // A sentence a person can act on: where the packets spend their time, and who is involved.

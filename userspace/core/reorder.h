@@ -3,14 +3,16 @@
 
 #include <cstdint>
 #include <deque>
+#include <vector>
 
 #include "event.h"
 
 namespace tunlat {
 
-// Events from different CPUs reach userspace slightly out of order. The buffer holds
-// them until no earlier event can still arrive (window), then releases them sorted.
-// Memory is bounded by the event rate times the window.
+// Events reach userspace in nearly per-CPU order, but the CPUs' streams interleave late.
+// Each CPU gets a FIFO (an event out of order within its CPU is inserted from the back,
+// a short walk); events are released by merging the FIFOs' heads once no earlier event
+// can still arrive (window). Memory is bounded by the event rate times the window.
 class Reorderer {
  public:
   explicit Reorderer(uint64_t window_ns) : window_ns_(window_ns) {}
@@ -23,35 +25,50 @@ class Reorderer {
       out(e);
       return;
     }
-    // Mostly in order already: insertion from the back is O(1) in the common case.
-    auto it = buf_.end();
-    while (it != buf_.begin() && std::prev(it)->ts_ns > e.ts_ns) --it;
-    buf_.insert(it, e);
+    if (e.cpu >= fifos_.size()) fifos_.resize(e.cpu + 1);
+    std::deque<Event>& q = fifos_[e.cpu];
+    if (q.empty() || q.back().ts_ns <= e.ts_ns) {
+      q.push_back(e);
+    } else {
+      auto it = q.end();
+      while (it != q.begin() && std::prev(it)->ts_ns > e.ts_ns) --it;
+      q.insert(it, e);
+    }
+    buffered_++;
     if (e.ts_ns > newest_) newest_ = e.ts_ns;
-    while (!buf_.empty() && buf_.front().ts_ns + window_ns_ <= newest_) release_front(out);
+    release(newest_ >= window_ns_ ? newest_ - window_ns_ : 0, out);
   }
 
   // Releases everything (end of input).
   template <class Out>
   void flush(Out&& out) {
-    while (!buf_.empty()) release_front(out);
+    release(UINT64_MAX, out);
   }
 
   uint64_t late() const { return late_; }
-  size_t buffered() const { return buf_.size(); }
+  size_t buffered() const { return buffered_; }
 
  private:
+  // Releases, oldest first, every buffered event with ts <= until.
   template <class Out>
-  void release_front(Out& out) {
-    Event e = buf_.front();
-    buf_.pop_front();
-    last_released_ = e.ts_ns;
-    released_any_ = true;
-    out(e);
+  void release(uint64_t until, Out& out) {
+    while (buffered_) {
+      std::deque<Event>* min = nullptr;
+      for (auto& q : fifos_)
+        if (!q.empty() && (!min || q.front().ts_ns < min->front().ts_ns)) min = &q;
+      if (min->front().ts_ns > until) return;
+      Event e = min->front();
+      min->pop_front();
+      buffered_--;
+      last_released_ = e.ts_ns;
+      released_any_ = true;
+      out(e);
+    }
   }
 
   uint64_t window_ns_;
-  std::deque<Event> buf_;
+  std::vector<std::deque<Event>> fifos_;  // by CPU
+  size_t buffered_ = 0;
   uint64_t newest_ = 0, last_released_ = 0, late_ = 0;
   bool released_any_ = false;
 };

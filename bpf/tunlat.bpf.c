@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Follows the skbs of one tun/tap device through the kernel path; one event per point. */
+/*
+ * Follows the skbs of one tun/tap device through the kernel path. A packet's points are
+ * kept in its slot and sent to userspace together, as consecutive tl_events in one ring
+ * buffer record, when its path ends (TX: free; RX: protocol processing starts).
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -11,29 +15,40 @@ char LICENSE[] SEC("license") = "GPL";
 /* The traced device: set by the loader between open() and load(). */
 const volatile __u32 targ_ifindex = 0;
 const volatile __u32 targ_netns = 0;
-/* Wake the consumer once per this many events per CPU; it also polls on a timer. */
-const volatile __u32 targ_wakeup_events = 1024;
-
-/* A packet being followed: its skb address and the generation that tells reuses apart. */
-struct live {
-	__u64 skb;
-	__u32 gen;
-	__u8 dir;
-	__u8 seen; /* bitmask of points already reported, for points that may repeat */
-	__u8 gso;  /* a GSO skb: its segments will inherit from it */
-	__u8 pad;
-};
+/* Wake the consumer once per this many records per CPU; it also polls on a timer. */
+const volatile __u32 targ_wakeup_records = 256;
 
 #define SEEN(p) (1u << (p))
+/* Events in one record: every point once, plus the one that ends it. A power of two, so
+ * the verifier sees indexes masked into the batch. */
+#define BATCH_MAX 16
+
+/* A packet being followed, and the points it passed that were not sent yet. */
+struct live {
+	__u64 skb;
+	__u64 parent_skb;            /* a GSO segment's parent */
+	__u64 ts[TL_POINT_COUNT];    /* 0: not passed, or already sent */
+	__u32 gen;
+	__u32 parent_gen;
+	__u32 len;
+	__u32 pid;                   /* the reader (TX read) or writer (RX inject) */
+	__u32 tid;
+	__u16 start_flags;           /* the first event's flags: GSO, SEGMENT, LATE_START */
+	__u8 cpu[TL_POINT_COUNT];
+	__u8 dir;
+	__u8 seen;                   /* points passed, for points that may repeat */
+	__u8 gso;                    /* a GSO skb: its segments will inherit from it */
+	__u8 pad[3];
+};
 
 /*
  * Packets in flight, in a direct-mapped table indexed by a hash of the skb address.
  * An array lookup is inlined by the verifier: a few ns, where a hash map costs tens
  * of ns per hit on every skb of the system. A new packet takes its slot whatever was
- * there: mostly an RX skb whose free has no tracepoint; rarely a packet in flight,
- * which then never finishes and is counted as evicted by userspace.
+ * there: mostly an RX skb whose free has no tracepoint (already sent); a packet still
+ * in flight there is sent first, as far as it got.
  */
-#define LIVE_BITS 18
+#define LIVE_BITS 16
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -41,14 +56,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct live);
 } live SEC(".maps");
-
-static __always_inline struct live *slot_of(const struct sk_buff *skb)
-{
-	/* skbs are slab objects >= 256 bytes apart: drop the low bits, then mix. */
-	__u32 idx = (((__u64)skb >> 8) * 0x9E3779B97F4A7C15ULL) >> (64 - LIVE_BITS);
-
-	return bpf_map_lookup_elem(&live, &idx);
-}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -73,7 +80,8 @@ struct cpu_state {
 	__u32 gen;
 	__u32 next_gen;  /* generation counter */
 	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
-	__u32 unwoken;   /* events since the consumer was last woken */
+	__u32 unwoken;   /* records since the consumer was last woken */
+	struct tl_event batch[BATCH_MAX]; /* a record being assembled */
 };
 
 struct {
@@ -146,80 +154,178 @@ static __always_inline bool skb_is_gso(const struct sk_buff *skb, __u32 len)
 	return BPF_CORE_READ(shinfo, gso_size) != 0;
 }
 
-struct emit_args {
-	__u32 len; /* skb->len, where the packet starts */
-	__u64 parent_skb;
-	__u64 aux;
-	__u32 parent_gen;
-	__s32 code;
-	__u16 flags;
-};
-
-static __always_inline void emit(const struct sk_buff *skb, __u32 gen, __u8 point, __u8 dir,
-				 const struct emit_args *a)
+static __always_inline struct live *slot_of(const struct sk_buff *skb)
 {
-	struct cpu_state *st = cpu_state();
-	struct tl_event *e;
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	/* skbs are slab objects >= 256 bytes apart: drop the low bits, then mix. */
+	__u32 idx = (((__u64)skb >> 8) * 0x9E3779B97F4A7C15ULL) >> (64 - LIVE_BITS);
 
+	return bpf_map_lookup_elem(&live, &idx);
+}
+
+/*
+ * comm costs tens of ns: it is sent in a TL_COMM record only when this CPU did not just
+ * send the same thread's. Userspace keeps comm by tid.
+ */
+static __always_inline void send_comm(struct cpu_state *st, __u64 id)
+{
+	struct tl_event *e;
+
+	if (!st || st->comm_tid == (__u32)id)
+		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(TL_CNT_LOST);
 		return;
 	}
-	__u64 id = bpf_get_current_pid_tgid();
-
+	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = bpf_ktime_get_ns();
-	e->skb = (__u64)skb;
-	e->parent_skb = a ? a->parent_skb : 0;
-	e->aux = a ? a->aux : 0;
-	e->gen = gen;
-	e->parent_gen = a ? a->parent_gen : 0;
 	e->pid = id >> 32;
 	e->tid = (__u32)id;
-	/* The length is read once, where a packet starts being followed (saves a read per point). */
-	e->len = a ? a->len : 0;
-	e->code = a ? a->code : 0;
 	e->cpu = bpf_get_smp_processor_id();
-	e->point = point;
-	e->dir = dir;
-	e->flags = a ? a->flags : 0;
-	e->pad = 0;
-	/*
-	 * comm costs tens of ns: send it only where a process matters (reader, writer,
-	 * receiver, dropper) and only when this CPU did not just send the same thread's.
-	 * Userspace keeps comm by tid (Correlator).
-	 */
-	if ((point == TL_READ || point == TL_INJECT || point == TL_DELIVER || (e->flags & TL_F_DROP)) &&
-	    st && st->comm_tid != e->tid) {
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
-		st->comm_tid = e->tid;
-	} else {
-		__builtin_memset(e->comm, 0, sizeof(e->comm));
-	}
+	e->point = TL_COMM;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	st->comm_tid = (__u32)id;
+}
 
+static __always_inline void submit(struct cpu_state *st, __u32 n)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (n == 0 || n > BATCH_MAX)
+		return;
 	/* Batch wake-ups: the consumer polls on a short timer anyway. */
-	if (st && ++st->unwoken >= targ_wakeup_events) {
+	if (++st->unwoken >= targ_wakeup_records) {
 		st->unwoken = 0;
 		flags = BPF_RB_FORCE_WAKEUP;
 	}
-	bpf_ringbuf_submit(e, flags);
+	if (bpf_ringbuf_output(&events, st->batch, n * sizeof(struct tl_event), flags))
+		count(TL_CNT_LOST);
 }
 
-/* Starts following skb in direction dir; returns its generation. */
-static __always_inline __u32 follow(const struct sk_buff *skb, __u8 dir, __u8 gso)
+/* Appends to the record being assembled the points of v not sent yet; returns the count. */
+static __always_inline __u32 collect(struct cpu_state *st, struct live *v, __u32 n)
+{
+	bool first = true;
+
+	for (int p = 0; p < TL_POINT_COUNT; p++) {
+		struct tl_event *e;
+
+		if (!v->ts[p] || n >= TL_POINT_COUNT)
+			continue;
+		e = &st->batch[n & (BATCH_MAX - 1)];
+		__builtin_memset(e, 0, sizeof(*e));
+		e->ts_ns = v->ts[p];
+		e->skb = v->skb;
+		e->gen = v->gen;
+		e->cpu = v->cpu[p];
+		e->point = p;
+		e->dir = v->dir;
+		if (p == TL_READ || p == TL_INJECT) {
+			e->pid = v->pid;
+			e->tid = v->tid;
+		}
+		if (first) {
+			/* The packet's first event carries what is known of it from the start. */
+			e->len = v->len;
+			e->flags = v->start_flags;
+			e->parent_skb = v->parent_skb;
+			e->parent_gen = v->parent_gen;
+			first = false;
+		}
+		v->ts[p] = 0;
+		n++;
+	}
+	return n;
+}
+
+/* An event of this moment (the point that ends the record), with the current task. */
+static __always_inline __u32 add_now(struct cpu_state *st, __u32 n, struct live *v, __u8 point,
+				     __u64 now, __u64 id, __u16 flags, __s32 code, __u64 aux)
+{
+	struct tl_event *e;
+
+	if (n > TL_POINT_COUNT)
+		return n;
+	e = &st->batch[n & (BATCH_MAX - 1)];
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = now;
+	e->skb = v->skb;
+	e->gen = v->gen;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->code = code;
+	e->aux = aux;
+	e->cpu = bpf_get_smp_processor_id();
+	e->point = point;
+	e->dir = v->dir;
+	e->flags = flags;
+	return n + 1;
+}
+
+/* Sends the points of v not sent yet, plus an event of this moment if point < COUNT. */
+static __always_inline void send(struct live *v, __u8 point, __u16 flags, __s32 code, __u64 aux)
+{
+	struct cpu_state *st = cpu_state();
+	__u32 n;
+
+	if (!st)
+		return;
+	n = collect(st, v, 0);
+	if (point < TL_POINT_COUNT) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		if (flags & TL_F_DROP)
+			send_comm(st, id); /* who dropped it */
+		n = add_now(st, n, v, point, bpf_ktime_get_ns(), id, flags, code, aux);
+	}
+	submit(st, n);
+}
+
+/* Records that v passed point now, on this CPU. */
+static __always_inline void mark(struct live *v, __u8 point)
+{
+	if (point >= TL_POINT_COUNT)
+		return;
+	v->ts[point] = bpf_ktime_get_ns();
+	v->cpu[point] = bpf_get_smp_processor_id();
+	v->seen |= SEEN(point);
+}
+
+/* Notes the current task as the packet's reader or writer. */
+static __always_inline void mark_task(struct live *v)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	v->pid = id >> 32;
+	v->tid = (__u32)id;
+	send_comm(cpu_state(), id);
+}
+
+/* Starts following skb from point; returns its slot. */
+static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, __u8 point,
+					   __u32 len, __u16 flags)
 {
 	struct live *v = slot_of(skb);
-	__u32 gen = next_gen(cpu_state());
 
-	if (v) {
-		v->skb = (__u64)skb;
-		v->gen = gen;
-		v->dir = dir;
-		v->seen = 0;
-		v->gso = gso;
-	}
-	return gen;
+	if (!v)
+		return NULL;
+	/* Whatever held the slot and was not sent yet goes first, as far as it got. */
+	if (v->skb)
+		send(v, TL_POINT_COUNT, 0, 0, 0);
+	v->skb = (__u64)skb;
+	v->gen = next_gen(cpu_state());
+	v->dir = dir;
+	v->seen = 0;
+	v->gso = !!(flags & TL_F_GSO);
+	v->len = len;
+	v->start_flags = flags;
+	v->parent_skb = 0;
+	v->parent_gen = 0;
+	v->pid = 0;
+	v->tid = 0;
+	mark(v, point);
+	return v;
 }
 
 /*
@@ -257,29 +363,31 @@ static __always_inline void remember_gso_parent(const struct sk_buff *skb, __u32
 static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 {
 	struct cpu_state *st = cpu_state();
-	struct emit_args a = {};
-	__u32 gen;
+	__u64 parent = 0;
+	__u32 parent_gen = 0;
+	__u16 flags = TL_F_LATE_START;
+	struct live *v;
 
 	if (st && st->skb && bpf_ktime_get_ns() - st->ts_ns < GSO_ADOPT_NS) {
-		a.parent_skb = st->skb;
-		a.parent_gen = st->gen;
-		a.flags = TL_F_SEGMENT;
+		parent = st->skb;
+		parent_gen = st->gen;
+		flags = TL_F_SEGMENT;
 		count(TL_CNT_SEGMENTS);
-	} else {
-		a.flags = TL_F_LATE_START;
 	}
-	a.len = BPF_CORE_READ(skb, len);
-	gen = follow(skb, TL_TX, 0);
-	emit(skb, gen, point, TL_TX, &a);
+	v = follow(skb, TL_TX, point, BPF_CORE_READ(skb, len), flags);
+	if (v) {
+		v->parent_skb = parent;
+		v->parent_gen = parent_gen;
+	}
 }
 
 SEC("raw_tp/net_dev_queue")
 int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 {
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	struct emit_args a = {};
 	struct live *v;
-	__u32 gen;
+	__u16 flags = 0;
+	__u32 len;
 
 	if (!is_target_dev(dev)) {
 		/* Only a packet that came in through the traced device can be forwarded out:
@@ -290,20 +398,17 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 		if (v && v->dir == TL_RX && !(v->seen & SEEN(TL_DELIVER))) {
 			/* A packet the VPN wrote leaves through another device: delivered. */
 			v->seen |= SEEN(TL_DELIVER);
-			a.flags = TL_F_FORWARDED;
-			a.aux = BPF_CORE_READ(dev, ifindex);
-			emit(skb, v->gen, TL_DELIVER, TL_RX, &a);
+			send(v, TL_DELIVER, TL_F_FORWARDED, 0, BPF_CORE_READ(dev, ifindex));
 		}
 		return 0;
 	}
-	a.len = BPF_CORE_READ(skb, len);
-	if (skb_is_gso(skb, a.len))
-		a.flags = TL_F_GSO;
+	len = BPF_CORE_READ(skb, len);
+	if (skb_is_gso(skb, len))
+		flags = TL_F_GSO;
 	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
-	gen = follow(skb, TL_TX, a.flags & TL_F_GSO);
-	if (a.flags & TL_F_GSO)
-		remember_gso_parent(skb, gen);
-	emit(skb, gen, TL_QUEUE, TL_TX, &a);
+	v = follow(skb, TL_TX, TL_QUEUE, len, flags);
+	if (v && (flags & TL_F_GSO))
+		remember_gso_parent(skb, v->gen);
 	return 0;
 }
 
@@ -314,7 +419,7 @@ int BPF_PROG(on_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, 
 
 	if (v) {
 		if (v->dir == TL_TX)
-			emit(skb, v->gen, TL_ENQUEUE, TL_TX, NULL);
+			mark(v, TL_ENQUEUE);
 		return 0;
 	}
 	if (is_target_dev(BPF_CORE_READ(txq, dev)))
@@ -333,7 +438,7 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	v = lookup(skb);
 	if (!v || v->dir != TL_TX)
 		return 0;
-	emit(skb, v->gen, TL_DEQUEUE, TL_TX, NULL);
+	mark(v, TL_DEQUEUE);
 	if (v->gso)
 		remember_gso_parent(skb, v->gen);
 	return 0;
@@ -351,15 +456,13 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 	}
 	if (v->dir != TL_TX || (v->seen & SEEN(TL_XMIT)))
 		return 0;
-	v->seen |= SEEN(TL_XMIT);
-	emit(skb, v->gen, TL_XMIT, TL_TX, NULL);
+	mark(v, TL_XMIT);
 	return 0;
 }
 
 SEC("raw_tp/net_dev_xmit")
 int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev, unsigned int skb_len)
 {
-	struct emit_args a = {};
 	struct live *v;
 
 	/* The skb may already be read, freed and reused: only an error rc is worth a lookup. */
@@ -368,8 +471,7 @@ int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *de
 	v = lookup(skb);
 	if (!v || v->dir != TL_TX)
 		return 0;
-	a.code = rc;
-	emit(skb, v->gen, TL_XMIT_DONE, TL_TX, &a);
+	send(v, TL_XMIT_DONE, 0, rc, 0);
 	return 0;
 }
 
@@ -377,30 +479,35 @@ SEC("raw_tp/skb_copy_datagram_iovec")
 int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 {
 	struct live *v = lookup(skb);
-	__u8 point;
 
 	if (!v)
 		return 0;
-	point = v->dir == TL_TX ? TL_READ : TL_DELIVER;
-	if (v->seen & SEEN(point))
+	if (v->dir == TL_TX) {
+		if (v->seen & SEEN(TL_READ))
+			return 0;
+		mark(v, TL_READ);
+		mark_task(v); /* the VPN reading the device */
+		return 0;
+	}
+	if (v->seen & SEEN(TL_DELIVER))
 		return 0; /* a stream socket may copy one skb in several reads */
-	v->seen |= SEEN(point);
-	emit(skb, v->gen, point, v->dir, NULL);
+	v->seen |= SEEN(TL_DELIVER);
+	send_comm(cpu_state(), bpf_get_current_pid_tgid());
+	send(v, TL_DELIVER, 0, 0, 0);
 	return 0;
 }
 
 /* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. */
 static __always_inline int on_inject(const struct sk_buff *skb)
 {
-	struct emit_args a = {};
-	__u32 gen;
+	struct live *v;
 
 	if (!is_target_dev(BPF_CORE_READ(skb, dev)))
 		return 0;
-	a.len = BPF_CORE_READ(skb, len);
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
-	gen = follow(skb, TL_RX, 0);
-	emit(skb, gen, TL_INJECT, TL_RX, &a);
+	v = follow(skb, TL_RX, TL_INJECT, BPF_CORE_READ(skb, len), 0);
+	if (v)
+		mark_task(v);
 	return 0;
 }
 
@@ -435,18 +542,19 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 
 	if (!v || v->dir != TL_RX || (v->seen & SEEN(TL_RECEIVE)))
 		return 0;
+	/* The RX record ends here: its free is often not traced. */
 	v->seen |= SEEN(TL_RECEIVE);
-	emit(skb, v->gen, TL_RECEIVE, TL_RX, NULL);
+	send(v, TL_RECEIVE, 0, 0, 0);
 	return 0;
 }
 
-static __always_inline int on_free(const struct sk_buff *skb, const struct emit_args *a)
+static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32 code, __u64 aux)
 {
 	struct live *v = lookup(skb);
 
 	if (!v)
 		return 0;
-	emit(skb, v->gen, TL_FREE, v->dir, a);
+	send(v, TL_FREE, flags, code, aux);
 	v->skb = 0;
 	return 0;
 }
@@ -454,17 +562,26 @@ static __always_inline int on_free(const struct sk_buff *skb, const struct emit_
 SEC("raw_tp/consume_skb")
 int BPF_PROG(on_consume_skb, struct sk_buff *skb)
 {
-	return on_free(skb, NULL);
+	return on_free(skb, 0, 0, 0);
 }
 
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	struct emit_args a = {
-		.aux = (__u64)location,
-		.code = reason,
-		.flags = TL_F_DROP,
-	};
+	return on_free(skb, TL_F_DROP, reason, (__u64)location);
+}
 
-	return on_free(skb, &a);
+static long flush_one(struct bpf_map *map, __u32 *key, struct live *v, void *ctx)
+{
+	if (v->skb)
+		send(v, TL_POINT_COUNT, 0, 0, 0);
+	return 0;
+}
+
+/* Run once by userspace at the end (BPF_PROG_TEST_RUN): sends the packets in flight. */
+SEC("raw_tp")
+int flush_in_flight(void *ctx)
+{
+	bpf_for_each_map_elem(&live, flush_one, NULL, 0);
+	return 0;
 }

@@ -21,6 +21,7 @@ enum tl_point {
 	TL_DELIVER = 8,   /* skb_copy_datagram_iovec of an RX skb, or queued on another device */
 	TL_FREE = 9,      /* skb:consume_skb / skb:kfree_skb */
 	TL_POINT_COUNT = 10,
+	TL_COMM = 16,     /* not a point: a thread's comm (pid, tid, comm), sent once per CPU */
 };
 
 enum tl_dir {
@@ -37,7 +38,10 @@ enum tl_flags {
 	TL_F_LATE_START = 1 << 5,/* first seen after the direction's first point */
 };
 
-/* 80 bytes, naturally aligned, no pointers: also the on-disk record (see docs/recording.md). */
+/*
+ * 80 bytes, naturally aligned, no pointers: also the on-disk record (see docs/recording.md).
+ * A ring buffer record holds one or more of them: a packet's points, sent together.
+ */
 struct tl_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 skb;        /* skb address; with gen, the packet's identity */

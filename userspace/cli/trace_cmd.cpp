@@ -146,6 +146,7 @@ int run_trace(const TraceArgs& a) {
     if (deadline && now >= deadline) break;
   }
   tracer.poll(0);  // whatever is still in the ring buffer
+  tracer.flush_in_flight();
   info.end_ns = now_ns(CLOCK_MONOTONIC);
   info.events_lost = tracer.lost();
   std::vector<uint64_t> locations;

@@ -13,6 +13,11 @@ constexpr uint64_t kParentTtlNs = 1'000'000'000;  // segments follow parents wit
 constexpr std::array<int, 3> kInherited{TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE};
 }  // namespace
 
+std::array<char, TL_COMM_LEN> Correlator::comm_of_tid(uint32_t tid) const {
+  auto it = comm_by_tid_.find(tid);
+  return it != comm_by_tid_.end() ? it->second : std::array<char, TL_COMM_LEN>{};
+}
+
 const std::array<char, TL_COMM_LEN>& Correlator::comm_of(const Event& e) {
   auto& c = comm_by_tid_[e.tid];
   if (e.comm[0]) std::memcpy(c.data(), e.comm, TL_COMM_LEN);
@@ -25,6 +30,7 @@ void Correlator::push(const Event& e) {
     sweep(e.ts_ns);
     next_sweep_ = e.ts_ns + kSweepEveryNs;
   }
+  if (e.comm[0]) comm_of(e);  // TL_COMM records, and events of older recordings
   if (e.point >= kPoints) return;
 
   Key key{e.skb, e.gen};
@@ -53,7 +59,7 @@ void Correlator::push(const Event& e) {
     case TL_READ:
     case TL_INJECT:
       j.pid = e.pid;
-      j.comm = comm_of(e);
+      j.tid = e.tid;
       break;
     case TL_XMIT_DONE:
       j.xmit_rc = e.code;
@@ -64,7 +70,7 @@ void Correlator::push(const Event& e) {
         j.drop_location = e.aux;
       }
       j.free_pid = e.pid;
-      j.free_comm = comm_of(e);
+      j.free_tid = e.tid;
       finish(it, End::Freed);
       break;
     default:
@@ -94,7 +100,10 @@ void Correlator::inherit(Journey& seg, const Event& e) {
 }
 
 void Correlator::finish(LiveMap::iterator it, End how) {
-  const Journey& j = it->second;
+  Journey& j = it->second;
+  // comm by thread: the kernel sends it apart, once per thread and CPU.
+  if (j.pid) j.comm = comm_of_tid(j.tid);
+  if (j.free_pid) j.free_comm = comm_of_tid(j.free_tid);
   if (j.segmented_parent()) {
     ParentStamps& p = parents_[it->first];
     for (size_t i = 0; i < kInherited.size(); i++) {

@@ -25,9 +25,9 @@ struct Journey {
   uint64_t drop_location = 0;
   int32_t xmit_rc = 0;
   // The process that moved it through the device: reader (TX read) or writer (RX inject).
-  uint32_t pid = 0;
-  std::array<char, TL_COMM_LEN> comm{};
-  uint32_t free_pid = 0;  // who freed it (for drops)
+  uint32_t pid = 0, tid = 0;
+  std::array<char, TL_COMM_LEN> comm{};  // filled when the journey ends
+  uint32_t free_pid = 0, free_tid = 0;   // who freed it (for drops)
   std::array<char, TL_COMM_LEN> free_comm{};
 
   bool seen(int p) const { return ts[p] != 0; }
@@ -89,6 +89,7 @@ class Correlator {
   using LiveMap = std::pmr::unordered_map<Key, Journey, KeyHash>;
   void finish(LiveMap::iterator it, End how);
   const std::array<char, TL_COMM_LEN>& comm_of(const Event& e);
+  std::array<char, TL_COMM_LEN> comm_of_tid(uint32_t tid) const;
   void inherit(Journey& seg, const Event& e);
   void sweep(uint64_t now);
 

@@ -21,6 +21,7 @@ inline constexpr int kPoints = TL_POINT_COUNT;
 
 // Public names (CLI, JSON, reports): see DESIGN.md "Points and spans".
 inline std::string_view point_name(int p) {
+  if (p == TL_COMM) return "comm";
   static constexpr std::array<std::string_view, kPoints> names{
       "queue", "enqueue", "dequeue", "xmit", "xmit_done",
       "read",  "inject",  "receive", "deliver", "free"};

@@ -10,7 +10,7 @@
 namespace tunlat {
 
 struct PipelineOptions {
-  uint64_t reorder_window_ns = 20'000'000;  // cross-CPU skew we wait for
+  uint64_t reorder_window_ns = 100'000'000;  // a packet's points arrive when its path ends
   uint64_t ttl_ns = 10'000'000'000;         // evict packets silent this long
   uint64_t settled_ttl_ns = 1'000'000'000;  // ... once RX protocol processing started
 };

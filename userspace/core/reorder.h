@@ -9,10 +9,11 @@
 
 namespace tunlat {
 
-// Events reach userspace in nearly per-CPU order, but the CPUs' streams interleave late.
-// Each CPU gets a FIFO (an event out of order within its CPU is inserted from the back,
-// a short walk); events are released by merging the FIFOs' heads once no earlier event
-// can still arrive (window). Memory is bounded by the event rate times the window.
+// The kernel sends a packet's points together when its path ends, so events reach
+// userspace out of order; but packets pass a device in order, so the events of one point
+// arrive nearly in order. Each point gets a FIFO (an event out of order within it is
+// inserted from the back, a short walk); events are released by merging the FIFOs' heads
+// once no earlier event can still arrive (window). Memory: event rate times the window.
 class Reorderer {
  public:
   explicit Reorderer(uint64_t window_ns) : window_ns_(window_ns) {}
@@ -25,8 +26,9 @@ class Reorderer {
       out(e);
       return;
     }
-    if (e.cpu >= fifos_.size()) fifos_.resize(e.cpu + 1);
-    std::deque<Event>& q = fifos_[e.cpu];
+    size_t lane = e.point < kLanes ? e.point : kLanes - 1;
+    if (fifos_.empty()) fifos_.resize(kLanes);
+    std::deque<Event>& q = fifos_[lane];
     if (q.empty() || q.back().ts_ns <= e.ts_ns) {
       q.push_back(e);
     } else {
@@ -66,8 +68,9 @@ class Reorderer {
     }
   }
 
+  static constexpr size_t kLanes = kPoints + 1;  // every point, and one for the rest
   uint64_t window_ns_;
-  std::vector<std::deque<Event>> fifos_;  // by CPU
+  std::vector<std::deque<Event>> fifos_;  // by point
   size_t buffered_ = 0;
   uint64_t newest_ = 0, last_released_ = 0, late_ = 0;
   bool released_any_ = false;

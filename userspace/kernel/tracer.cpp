@@ -80,6 +80,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   skel_->rodata->targ_ifindex = o.ifindex;
   skel_->rodata->targ_netns = static_cast<uint32_t>(o.netns_inode);
 
+  bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   for (auto& [prog, tp] : programs(skel_.get())) {
     if (btf.has_tracepoint(tp)) continue;
     bpf_program__set_autoload(prog, false);
@@ -101,11 +102,23 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
 Tracer::~Tracer() = default;
 
 int Tracer::on_sample(void* ctx, void* data, size_t size) {
-  if (size < sizeof(Event)) return 0;
-  Event e;
-  std::memcpy(&e, data, sizeof e);
-  static_cast<Tracer*>(ctx)->sink_(e);
+  // One record: one or more events (a packet's points, sent together when its path ends).
+  auto* self = static_cast<Tracer*>(ctx);
+  for (size_t off = 0; off + sizeof(Event) <= size; off += sizeof(Event)) {
+    Event e;
+    std::memcpy(&e, static_cast<char*>(data) + off, sizeof e);
+    self->sink_(e);
+  }
   return 0;
+}
+
+void Tracer::flush_in_flight() {
+  // Packets still in flight have points not sent yet: a BPF program sends them now.
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.flush_in_flight), &opts) != 0)
+    fmt::print(stderr, "tunlat: warning: cannot collect the packets in flight: {}\n",
+               std::strerror(errno));
+  poll(0);
 }
 
 void Tracer::poll(int timeout_ms) {

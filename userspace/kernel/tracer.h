@@ -35,6 +35,8 @@ class Tracer {
 
   // Waits up to timeout_ms, then drains whatever is in the ring buffer.
   void poll(int timeout_ms);
+  // At the end: sends and drains the points of packets still in flight.
+  void flush_in_flight();
   uint64_t lost() const;  // ring buffer reservations that failed
 
  private:

@@ -1,79 +1,89 @@
-// Restores timestamp order across CPUs within a bounded window before correlation.
+// Restores timestamp order within a bounded window before correlation.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <deque>
+#include <tuple>
 #include <vector>
 
 #include "event.h"
 
 namespace tunlat {
 
-// The kernel sends a packet's points together when its path ends, so events reach
-// userspace out of order; but packets pass a device in order, so the events of one point
-// arrive nearly in order. Each point gets a FIFO (an event out of order within it is
-// inserted from the back, a short walk); events are released by merging the FIFOs' heads
-// once no earlier event can still arrive (window). Memory: event rate times the window.
+// Events reach userspace out of order: the kernel sends a packet's points together when
+// its path ends, and CPUs interleave. Events go into time buckets (a ring covering the
+// window); a bucket is sorted and released once no earlier event can still arrive, i.e.
+// when the newest event seen is a window past its end. O(1) per event plus the sort of
+// small, mostly sorted buckets. Memory: event rate times the window.
 class Reorderer {
  public:
-  explicit Reorderer(uint64_t window_ns) : window_ns_(window_ns) {}
+  explicit Reorderer(uint64_t window_ns)
+      : window_ns_(window_ns), bucket_ns_(std::max<uint64_t>(window_ns / kBuckets, 1)),
+        ring_(kBuckets + 2) {}
 
   // Buffers e and calls out(ev) for every event that is now safe to release.
   template <class Out>
   void push(const Event& e, Out&& out) {
-    if (released_any_ && e.ts_ns < last_released_) {
-      late_++;  // arrived after its window closed: passed on as is, counted
+    uint64_t b = e.ts_ns / bucket_ns_;
+    if (!started_) base_ = b, started_ = true;
+    if (e.ts_ns > newest_) {
+      newest_ = e.ts_ns;
+      release((newest_ >= window_ns_ ? newest_ - window_ns_ : 0) / bucket_ns_, out);
+      // The ring is smaller than the jump ahead: release the buckets in the way.
+      if (b >= base_ + ring_.size()) release(b - ring_.size() + 1, out);
+    }
+    if (b < base_) {
+      late_++;  // its bucket was released already: passed on as is, counted
       out(e);
       return;
     }
-    size_t lane = e.point < kLanes ? e.point : kLanes - 1;
-    if (fifos_.empty()) fifos_.resize(kLanes);
-    std::deque<Event>& q = fifos_[lane];
-    if (q.empty() || q.back().ts_ns <= e.ts_ns) {
-      q.push_back(e);
-    } else {
-      auto it = q.end();
-      while (it != q.begin() && std::prev(it)->ts_ns > e.ts_ns) --it;
-      q.insert(it, e);
-    }
+    ring_[b % ring_.size()].push_back(e);
     buffered_++;
-    if (e.ts_ns > newest_) newest_ = e.ts_ns;
-    release(newest_ >= window_ns_ ? newest_ - window_ns_ : 0, out);
   }
 
   // Releases everything (end of input).
   template <class Out>
   void flush(Out&& out) {
-    release(UINT64_MAX, out);
+    while (buffered_) release_bucket(out);
   }
 
   uint64_t late() const { return late_; }
   size_t buffered() const { return buffered_; }
 
  private:
-  // Releases, oldest first, every buffered event with ts <= until.
+  static constexpr uint64_t kBuckets = 64;
+
+  // Releases every bucket below index `end`.
   template <class Out>
-  void release(uint64_t until, Out& out) {
-    while (buffered_) {
-      std::deque<Event>* min = nullptr;
-      for (auto& q : fifos_)
-        if (!q.empty() && (!min || q.front().ts_ns < min->front().ts_ns)) min = &q;
-      if (min->front().ts_ns > until) return;
-      Event e = min->front();
-      min->pop_front();
-      buffered_--;
-      last_released_ = e.ts_ns;
-      released_any_ = true;
-      out(e);
+  void release(uint64_t end, Out& out) {
+    while (base_ < end) {
+      if (!buffered_) {
+        base_ = end;  // nothing buffered: skip the empty stretch at once
+        return;
+      }
+      release_bucket(out);
     }
   }
 
-  static constexpr size_t kLanes = kPoints + 1;  // every point, and one for the rest
-  uint64_t window_ns_;
-  std::vector<std::deque<Event>> fifos_;  // by point
+  template <class Out>
+  void release_bucket(Out& out) {
+    std::vector<Event>& v = ring_[base_ % ring_.size()];
+    // A total order, so that the same input always gives the same output.
+    std::sort(v.begin(), v.end(), [](const Event& a, const Event& b) {
+      return std::tie(a.ts_ns, a.point, a.skb, a.gen) < std::tie(b.ts_ns, b.point, b.skb, b.gen);
+    });
+    for (const Event& e : v) out(e);
+    buffered_ -= v.size();
+    v.clear();
+    base_++;
+  }
+
+  uint64_t window_ns_, bucket_ns_;
+  std::vector<std::vector<Event>> ring_;  // bucket b lives at ring_[b % size]
+  uint64_t base_ = 0;                     // the oldest bucket not released
+  bool started_ = false;
   size_t buffered_ = 0;
-  uint64_t newest_ = 0, last_released_ = 0, late_ = 0;
-  bool released_any_ = false;
+  uint64_t newest_ = 0, late_ = 0;
 };
 
 }  // namespace tunlat

@@ -17,6 +17,8 @@ const volatile __u32 targ_ifindex = 0;
 const volatile __u32 targ_netns = 0;
 /* Wake the consumer once per this many records per CPU; it also polls on a timer. */
 const volatile __u32 targ_wakeup_records = 256;
+/* Follow 1 packet in this many (per CPU and direction) for extreme rates; 1 = every one. */
+const volatile __u32 targ_sample = 1;
 
 #define SEEN(p) (1u << (p))
 /* Events in one record: every point once, plus the one that ends it. A power of two, so
@@ -81,6 +83,8 @@ struct cpu_state {
 	__u32 next_gen;  /* generation counter */
 	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
 	__u32 unwoken;   /* records since the consumer was last woken */
+	__u32 sampled[2];  /* packets started per direction, for --sample */
+	__u32 skip;      /* the last packet queued here is not followed: nor are its segments */
 	struct tl_event batch[BATCH_MAX]; /* a record being assembled */
 };
 
@@ -348,12 +352,38 @@ static __always_inline struct live *lookup(const struct sk_buff *skb)
 	return v;
 }
 
+static __always_inline void clear_skip(void)
+{
+	struct cpu_state *st = cpu_state();
+
+	if (st)
+		st->skip = 0;
+}
+
+/* --sample: is the next packet of this direction to be followed? */
+static __always_inline bool sample(__u8 dir)
+{
+	struct cpu_state *st;
+
+	if (targ_sample <= 1)
+		return true;
+	st = cpu_state();
+	if (!st || dir > 1)
+		return true;
+	if (st->sampled[dir & 1]++ % targ_sample == 0)
+		return true;
+	if (dir == TL_TX)
+		st->skip = 1; /* segments made from it must not be adopted either */
+	return false;
+}
+
 static __always_inline void remember_gso_parent(const struct sk_buff *skb, __u32 gen)
 {
 	struct cpu_state *st = cpu_state();
 
 	if (!st)
 		return;
+	st->skip = 0;
 	st->skb = (__u64)skb;
 	st->gen = gen;
 	st->ts_ns = bpf_ktime_get_ns();
@@ -368,6 +398,8 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 	__u16 flags = TL_F_LATE_START;
 	struct live *v;
 
+	if (targ_sample > 1 && (!st || st->skip))
+		return; /* a segment of a packet --sample passed over */
 	if (st && st->skb && bpf_ktime_get_ns() - st->ts_ns < GSO_ADOPT_NS) {
 		parent = st->skb;
 		parent_gen = st->gen;
@@ -402,6 +434,8 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 		}
 		return 0;
 	}
+	if (!sample(TL_TX))
+		return 0;
 	len = BPF_CORE_READ(skb, len);
 	if (skb_is_gso(skb, len))
 		flags = TL_F_GSO;
@@ -409,6 +443,8 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	v = follow(skb, TL_TX, TL_QUEUE, len, flags);
 	if (v && (flags & TL_F_GSO))
 		remember_gso_parent(skb, v->gen);
+	else if (targ_sample > 1)
+		clear_skip();
 	return 0;
 }
 
@@ -436,8 +472,14 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	if (!skb)
 		return 0;
 	v = lookup(skb);
-	if (!v || v->dir != TL_TX)
+	if (!v || v->dir != TL_TX) {
+		struct cpu_state *st;
+
+		/* Not followed (--sample): its segments, made right after, are not either. */
+		if (targ_sample > 1 && is_target_dev(BPF_CORE_READ(txq, dev)) && (st = cpu_state()))
+			st->skip = 1;
 		return 0;
+	}
 	mark(v, TL_DEQUEUE);
 	if (v->gso)
 		remember_gso_parent(skb, v->gen);
@@ -502,7 +544,7 @@ static __always_inline int on_inject(const struct sk_buff *skb)
 {
 	struct live *v;
 
-	if (!is_target_dev(BPF_CORE_READ(skb, dev)))
+	if (!is_target_dev(BPF_CORE_READ(skb, dev)) || !sample(TL_RX))
 		return 0;
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
 	v = follow(skb, TL_RX, TL_INJECT, BPF_CORE_READ(skb, len), 0);

@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   trace->add_option("--json", t.json_path, "write the tunlat/v1 JSON summary to FILE");
   trace->add_option("--record", t.record_path,
                     "also write every event to FILE, for `tunlat report`");
+  trace->add_option("--sample", t.sample,
+                    "follow 1 packet in N (per CPU and direction) at extreme rates")
+      ->check(CLI::Range(1u, 1000000u));
   trace->add_flag("-q,--quiet", t.quiet, "no live output, only the final report");
   trace->add_flag("-v,--verbose", t.verbose, "show libbpf's messages");
   trace->footer(R"(Examples:

@@ -94,7 +94,8 @@ int run_trace(const TraceArgs& a) {
   Pipeline pipeline;
   std::unique_ptr<RecordingWriter> recorder;
   std::vector<std::string> warnings;
-  TracerOptions topts{dev.ifindex, ns.inode, a.verbose};
+  info.sample = a.sample;
+  TracerOptions topts{dev.ifindex, ns.inode, a.sample, a.verbose};
   Tracer tracer(
       topts, btf,
       [&](const Event& e) {

@@ -15,6 +15,7 @@ struct TraceArgs {
   double interval_s = 1;
   std::string json_path;
   std::string record_path;  // every event, for `tunlat report`
+  uint32_t sample = 1;  // follow 1 packet in N
   bool verbose = false;
   bool quiet = false;  // no live blocks
 };

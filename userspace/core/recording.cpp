@@ -87,6 +87,7 @@ Json header_json(const TraceInfo& i) {
               {"start_ns", i.start_ns},
               {"end_ns", i.end_ns},
               {"events_lost", i.events_lost},
+              {"sample", i.sample},
               {"drop_reasons", drops},
               {"symbols", symbols_json(i.symbols)}};
 }
@@ -195,6 +196,8 @@ void parse_header(const Json& j, TraceInfo& i) {
   get(j, "start_ns", i.start_ns);
   get(j, "end_ns", i.end_ns);
   get(j, "events_lost", i.events_lost);
+  get(j, "sample", i.sample);
+  if (i.sample == 0) throw Malformed("sample is 0");
   if (auto* d = object_field(j, "drop_reasons")) {
     for (auto& [k, v] : d->items()) {
       int32_t code;

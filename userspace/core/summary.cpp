@@ -200,6 +200,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   doc["started_at"] = iso8601(static_cast<int64_t>(info.start_ns) + info.clock_offset_ns);
   doc["duration_s"] = round3(info.end_ns > info.start_ns ? (info.end_ns - info.start_ns) / 1e9 : 0.0);
   doc["events"] = {{"seen", p.seen()}, {"lost", info.events_lost}, {"late", p.late()}};
+  // Counts and rates are of the packets followed: 1 in `sample` with --sample.
+  doc["sample"] = info.sample;
   const CorrelatorStats& c = p.correlation();
   doc["correlation"] = {{"packets_followed", c.journeys},    {"ended_by_ttl", c.evicted},
                         {"gso_segments_joined", c.segments}, {"orphan_segments", c.orphan_segments},

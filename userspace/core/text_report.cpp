@@ -122,6 +122,9 @@ void render_report(std::ostream& out, const Json& doc) {
              doc["started_at"].get<std::string>(), doc["duration_s"].get<double>(),
              doc["events"]["seen"].get<uint64_t>(), doc["events"]["lost"].get<uint64_t>(),
              owners.empty() ? "no process found" : owners);
+  if (doc.contains("sample") && doc["sample"].get<uint32_t>() > 1)
+    fmt::print(out, "sampled: 1 packet in {} followed; counts and rates are of those\n",
+               doc["sample"].get<uint32_t>());
   render_direction(out, doc, "tx");
   render_direction(out, doc, "rx");
   if (!doc["verdicts"].empty()) {

@@ -79,6 +79,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   if (!skel_) throw Fatal(fmt::format("cannot open BPF object: {}", std::strerror(errno)));
   skel_->rodata->targ_ifindex = o.ifindex;
   skel_->rodata->targ_netns = static_cast<uint32_t>(o.netns_inode);
+  skel_->rodata->targ_sample = o.sample > 0 ? o.sample : 1;
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   for (auto& [prog, tp] : programs(skel_.get())) {

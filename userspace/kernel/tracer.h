@@ -19,6 +19,7 @@ class KernelBtf;
 struct TracerOptions {
   uint32_t ifindex = 0;
   uint64_t netns_inode = 0;
+  uint32_t sample = 1;   // follow 1 packet in this many
   bool verbose = false;  // let libbpf's messages through
 };
 

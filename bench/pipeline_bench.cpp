@@ -1,0 +1,301 @@
+// pipeline_bench: how many packets per second can tunlat's userspace analysis keep up with
+// on one core? Measures the one analysis path (reorder -> correlate -> analyse, then the
+// tunlat/v1 summary) on:
+//   BM_Synthetic      a generated stream shaped like a tap VPN under TCP load (below);
+//   BM_Recording      a recording (env TUNLAT_BENCH_RECORDING), events preloaded in memory;
+//   BM_RecordingFile  the same, read and decompressed by read_recording_file each iteration
+//                     (what `tunlat report FILE` does).
+// Counters: packets/s and events/s per CPU second of the one benchmark thread (kIsRate over
+// CPU time, so other load on the machine does not count), events per packet, and the
+// correlator's view of the input (segments joined, orphans, evictions, late events).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <queue>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/pipeline.h"
+#include "core/recording.h"
+#include "core/summary.h"
+#include "core/trace_info.h"
+
+namespace {
+
+using tunlat::Event;
+
+// A generated stream shaped like the forwarder lab under iperf3 TCP (what `tunlat trace`
+// sees at ~1 M events/s): per "send" either a GSO skb queued on the device and split into
+// 2..8 segments before the driver (segments get new addresses, adopted from the parent),
+// or a plain TX packet, or an RX packet (ACK) written by the VPN. TX packets are read by
+// the VPN and freed; 1 % are dropped at xmit (ring full). Most RX packets end without a
+// traced free (TCP's __kfree_skb), so they live until the correlator evicts them; some are
+// delivered and freed. Addresses come from a small LIFO pool, as a slab reuses them at once,
+// and generations are per-CPU counters as in the kernel. Two CPUs; events reach the
+// consumer in per-CPU batches, i.e. out of order across CPUs by up to tens of us.
+class StreamGen {
+ public:
+  explicit StreamGen(uint32_t seed) : rng_(seed) {}
+
+  std::vector<Event> generate(size_t target_events) {
+    std::vector<Event> out;
+    out.reserve(target_events + 64);
+    uint64_t t = 1'000'000'000;  // ns
+    while (out.size() < target_events) {
+      t += 5'000 + rng_() % 30'000;  // 5-35 us between sends: ~2 s of trace per 1 M events
+      int r = rng_() % 100;
+      uint16_t cpu = rng_() % 2;
+      if (r < 55)
+        gso_tx(out, t, cpu);
+      else if (r < 75)
+        plain_tx(out, t, cpu);
+      else
+        rx(out, t, cpu);
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; });
+    // Per-CPU batches: within each block of 64 events, CPU 0's come before CPU 1's.
+    for (size_t i = 0; i < out.size(); i += 64) {
+      auto end = out.begin() + static_cast<long>(std::min(out.size(), i + 64));
+      std::stable_partition(out.begin() + static_cast<long>(i), end, [](const Event& e) { return e.cpu == 0; });
+    }
+    return out;
+  }
+
+ private:
+  // An address free at time t: those freed by then return to the pool first (an address is
+  // reused only after its previous packet was freed, as in the kernel).
+  uint64_t take(uint64_t t) {
+    // Segments are generated ahead of later sends, so t is not monotonic: entries keep their
+    // free time and only those freed by t qualify.
+    while (!pending_.empty() && pending_.top().first <= t) {
+      pool_.push_back(pending_.top());
+      pending_.pop();
+    }
+    // LIFO: the address freed last is handed out first (slab behaviour), mostly.
+    size_t n = pool_.size(), k = n;
+    if (n && rng_() % 4 == 0) {
+      size_t r = rng_() % n;
+      if (pool_[r].first <= t) k = r;
+    }
+    for (size_t i = n; k == n && i > 0 && i + 8 > n; i--)
+      if (pool_[i - 1].first <= t) k = i - 1;
+    if (k == n) return 0xffff888100000000ull + (next_addr_++) * 256;
+    uint64_t a = pool_[k].second;
+    pool_[k] = pool_.back();
+    pool_.pop_back();
+    return a;
+  }
+  void give(uint64_t a, uint64_t freed_at) { pending_.emplace(freed_at, a); }
+  uint32_t gen(uint16_t cpu) { return (++next_gen_[cpu] << 10) | cpu; }
+
+  Event ev(uint64_t ts, uint64_t skb, uint32_t g, int point, tunlat::Dir d, uint16_t cpu, uint32_t pid,
+           const char* comm, uint32_t len, uint16_t flags = 0) {
+    Event e{};
+    e.ts_ns = ts;
+    e.skb = skb;
+    e.gen = g;
+    e.point = static_cast<uint8_t>(point);
+    e.dir = static_cast<uint8_t>(d);
+    e.cpu = cpu;
+    e.pid = e.tid = pid;
+    std::strncpy(e.comm, comm, sizeof e.comm - 1);
+    e.len = len;
+    e.flags = flags;
+    return e;
+  }
+
+  // One TX packet from the driver on: xmit, then read by the VPN (other CPU), free; or a drop.
+  void tx_tail(std::vector<Event>& out, uint64_t x, uint64_t skb, uint32_t g, uint16_t cpu, uint32_t len,
+               uint16_t flags, uint64_t parent, uint32_t parent_gen) {
+    Event e = ev(x, skb, g, TL_XMIT, tunlat::Dir::Tx, cpu, kIperf, "iperf3", len, flags);
+    e.parent_skb = parent;
+    e.parent_gen = parent_gen;
+    out.push_back(e);
+    uint16_t rcpu = cpu ^ 1;
+    uint64_t end;
+    if (rng_() % 100 == 0) {  // ring full: tun_net_xmit drops it
+      Event d = ev(x + 300, skb, g, TL_FREE, tunlat::Dir::Tx, cpu, kIperf, "iperf3", len, TL_F_DROP);
+      d.code = 3;
+      d.aux = 0xffffffff81a00000ull;
+      out.push_back(d);
+      end = x + 300;
+    } else {
+      uint64_t r = x + 2'000 + rng_() % 60'000;  // 2-62 us waiting in the tun ring
+      out.push_back(ev(r, skb, g, TL_READ, tunlat::Dir::Tx, rcpu, kFwd, "fwd", len));
+      end = r + 400 + rng_() % 800;
+      out.push_back(ev(end, skb, g, TL_FREE, tunlat::Dir::Tx, rcpu, kFwd, "fwd", len));
+    }
+    give(skb, end);
+  }
+
+  void plain_tx(std::vector<Event>& out, uint64_t t, uint16_t cpu) {
+    uint64_t skb = take(t);
+    uint32_t g = gen(cpu);
+    out.push_back(ev(t, skb, g, TL_QUEUE, tunlat::Dir::Tx, cpu, kIperf, "iperf3", 1514));
+    tx_tail(out, t + 800 + rng_() % 1200, skb, g, cpu, 1514, 0, 0, 0);
+  }
+
+  void gso_tx(std::vector<Event>& out, uint64_t t, uint16_t cpu) {
+    uint64_t parent = take(t);
+    uint32_t pg = gen(cpu);
+    int segs = 2 + static_cast<int>(rng_() % 7);
+    out.push_back(ev(t, parent, pg, TL_QUEUE, tunlat::Dir::Tx, cpu, kIperf, "iperf3",
+                     static_cast<uint32_t>(segs) * 1448 + 66, TL_F_GSO));
+    uint64_t x = t + 5'000 + rng_() % 30'000;  // segmentation happens before the driver
+    for (int i = 0; i < segs; i++) {
+      uint64_t xs = x + static_cast<uint64_t>(i) * 700;
+      uint64_t seg = take(xs);
+      tx_tail(out, xs, seg, gen(cpu), cpu, 1514, TL_F_SEGMENT, parent, pg);
+    }
+    // validate_xmit_skb consumes the parent once segmented, before the segments reach the driver.
+    out.push_back(ev(x - 200, parent, pg, TL_FREE, tunlat::Dir::Tx, cpu, kIperf, "iperf3",
+                     static_cast<uint32_t>(segs) * 1448 + 66, TL_F_GSO));
+    give(parent, x - 200);
+  }
+
+  void rx(std::vector<Event>& out, uint64_t t, uint16_t cpu) {
+    uint64_t skb = take(t);
+    uint32_t g = gen(cpu);
+    out.push_back(ev(t, skb, g, TL_INJECT, tunlat::Dir::Rx, cpu, kFwd, "fwd", 66));
+    uint64_t r = t + 1'000 + rng_() % 3'000;
+    out.push_back(ev(r, skb, g, TL_RECEIVE, tunlat::Dir::Rx, cpu, kFwd, "fwd", 66));
+    uint64_t end = r + 2'000;  // a pure ACK freed by __kfree_skb: no event, the address is reused
+    if (rng_() % 5 == 0) {  // delivered to a socket and consumed
+      uint64_t d = r + 10'000 + rng_() % 40'000;
+      end = d + 500;
+      out.push_back(ev(d, skb, g, TL_DELIVER, tunlat::Dir::Rx, cpu, kIperf, "iperf3", 66));
+      out.push_back(ev(d + 500, skb, g, TL_FREE, tunlat::Dir::Rx, cpu, kIperf, "iperf3", 66));
+    }
+    give(skb, end);
+  }
+
+  static constexpr uint32_t kIperf = 5001, kFwd = 4252;
+  std::mt19937_64 rng_;
+  std::vector<std::pair<uint64_t, uint64_t>> pool_;  // free (freed at, address)
+  std::priority_queue<std::pair<uint64_t, uint64_t>, std::vector<std::pair<uint64_t, uint64_t>>,
+                      std::greater<>>
+      pending_;  // (freed at, address), earliest first
+  uint64_t next_addr_ = 0;
+  uint32_t next_gen_[2] = {0, 0};
+};
+
+tunlat::TraceInfo bench_info() {
+  tunlat::TraceInfo info;
+  info.tunlat_version = "bench";
+  info.kernel = "bench";
+  info.dev_name = "tA";
+  info.ifindex = 2;
+  info.kind = "tap";
+  info.owners = {{4252, "fwd"}};
+  return info;
+}
+
+struct Outcome {
+  uint64_t packets = 0, events = 0;
+  tunlat::CorrelatorStats corr;
+  uint64_t late = 0;
+};
+
+Outcome outcome(const tunlat::Pipeline& p, uint64_t events) {
+  const tunlat::Analysis& a = p.analysis();
+  return {a.total(tunlat::Dir::Tx).packets + a.total(tunlat::Dir::Rx).packets, events, p.correlation(), p.late()};
+}
+
+// Runs the whole analysis over events, as `tunlat report` does after reading them.
+Outcome analyse(const std::vector<Event>& events, const tunlat::TraceInfo& info) {
+  tunlat::Pipeline p;
+  for (const Event& e : events) p.push(e);
+  p.flush();
+  tunlat::Json doc = tunlat::summarize(info, p);
+  benchmark::DoNotOptimize(doc);
+  return outcome(p, events.size());
+}
+
+void set_counters(benchmark::State& state, const Outcome& o) {
+  const uint64_t packets = o.packets, events = o.events;
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["packets/s"] = benchmark::Counter(static_cast<double>(packets) * iters, benchmark::Counter::kIsRate);
+  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events) * iters, benchmark::Counter::kIsRate);
+  state.counters["events/pkt"] = packets ? static_cast<double>(events) / static_cast<double>(packets) : 0;
+  state.counters["packets"] = static_cast<double>(packets);
+  // Sanity of the input: a realistic stream joins its segments and evicts only RX packets.
+  state.counters["segments"] = static_cast<double>(o.corr.segments);
+  state.counters["orphans"] = static_cast<double>(o.corr.orphan_segments);
+  state.counters["evicted"] = static_cast<double>(o.corr.evicted);
+  state.counters["late"] = static_cast<double>(o.late);
+}
+
+void BM_Synthetic(benchmark::State& state) {
+  static const std::vector<Event> events = StreamGen(42).generate(static_cast<size_t>(state.range(0)));
+  const tunlat::TraceInfo info = bench_info();
+  Outcome o;
+  for (auto _ : state) o = analyse(events, info);
+  set_counters(state, o);
+}
+BENCHMARK(BM_Synthetic)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+const char* recording_path() {
+  const char* p = std::getenv("TUNLAT_BENCH_RECORDING");
+  return p && *p ? p : nullptr;
+}
+
+// At most this many events of a recording are used (memory: 80 bytes each).
+constexpr size_t kMaxRecordingEvents = 8'000'000;
+
+void BM_Recording(benchmark::State& state) {
+  static std::vector<Event> events;
+  static tunlat::TraceInfo info;
+  if (events.empty()) {
+    try {
+      tunlat::ReadResult r = tunlat::read_recording_file(recording_path(), [&](const Event& e) {
+        if (events.size() < kMaxRecordingEvents) events.push_back(e);
+      });
+      info = r.info;
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      return;
+    }
+  }
+  Outcome o;
+  for (auto _ : state) o = analyse(events, info);
+  set_counters(state, o);
+}
+
+void BM_RecordingFile(benchmark::State& state) {
+  Outcome o;
+  for (auto _ : state) {
+    tunlat::Pipeline p;
+    tunlat::ReadResult r;
+    try {
+      r = tunlat::read_recording_file(recording_path(), [&](const Event& e) { p.push(e); });
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      return;
+    }
+    p.flush();
+    tunlat::Json doc = tunlat::summarize(r.info, p);
+    benchmark::DoNotOptimize(doc);
+    o = outcome(p, r.events);
+  }
+  set_counters(state, o);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (recording_path()) {
+    benchmark::RegisterBenchmark("BM_Recording", BM_Recording)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+    benchmark::RegisterBenchmark("BM_RecordingFile", BM_RecordingFile)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -108,6 +108,10 @@ for t in ip jq iperf3 bpftool cmake gcc; do command -v "$t" >/dev/null || die "'
 OUT=$BENCH_DIR/out/memory-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$OUT"
 BUILD=${BENCH_BUILD:-$BENCH_DIR/build}
+TUNLAT_GIVEN=${TUNLAT:-}
+# The source measured, taken before the run (others may commit meanwhile).
+REV=$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+[[ -n ${TUNLAT_GIVEN:-} ]] && REV="$REV (tree at start; binary $TUNLAT_GIVEN given)"
 if [[ -z ${TUNLAT:-} ]]; then
   echo "$ME: building tunlat (Release) in $BUILD" >&2
   { cmake -S "$REPO_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DTUNLAT_TESTS=OFF &&
@@ -138,7 +142,7 @@ verdict=$(awk -F'\t' -v secs=$((MINUTES * 60)) '
 {
   echo "# tunlat memory over time"
   echo
-  echo "\`bench/memory.sh $MINUTES\` on $(date -u +%FT%TZ), tunlat $(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown), Linux $(uname -r), $(nproc) CPUs: \`tunlat trace -q\` on tA of"
+  echo "\`bench/memory.sh $MINUTES\` on $(date -u +%FT%TZ), tunlat $REV, Linux $(uname -r), $(nproc) CPUs: \`tunlat trace -q\` on tA of"
   echo "the forwarder lab (bench/fwdlab.sh) while \`iperf3 -u -b 0 -l 64\` runs for $MINUTES min; RSS of the"
   echo "tunlat process (/proc/PID/status VmRSS) every ${INTERVAL} s. packets = tx+rx packets through tA since the"
   echo "start; lost = tunlat's BPF counter of failed ring buffer reservations at that moment."

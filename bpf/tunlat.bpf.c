@@ -40,7 +40,8 @@ struct live {
 	__u8 dir;
 	__u8 seen;                   /* points passed, for points that may repeat */
 	__u8 gso;                    /* a GSO skb: its segments will inherit from it */
-	__u8 pad[3];
+	__u8 inherited;              /* points copied from the GSO parent (bitmask) */
+	__u8 pad[2];
 };
 
 /*
@@ -79,6 +80,7 @@ struct {
 struct cpu_state {
 	__u64 skb;
 	__u64 ts_ns;
+	__u64 parent_ts[3]; /* the parent's queue, enqueue, dequeue: its segments carry them */
 	__u32 gen;
 	__u32 next_gen;  /* generation counter */
 	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
@@ -229,10 +231,12 @@ static __always_inline __u32 collect(struct cpu_state *st, struct live *v, __u32
 			e->pid = v->pid;
 			e->tid = v->tid;
 		}
+		if (v->inherited & SEEN(p))
+			e->flags |= TL_F_INHERITED;
 		if (first) {
 			/* The packet's first event carries what is known of it from the start. */
 			e->len = v->len;
-			e->flags = v->start_flags;
+			e->flags |= v->start_flags;
 			e->parent_skb = v->parent_skb;
 			e->parent_gen = v->parent_gen;
 			first = false;
@@ -328,6 +332,7 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
 	v->parent_gen = 0;
 	v->pid = 0;
 	v->tid = 0;
+	v->inherited = 0;
 	mark(v, point);
 	return v;
 }
@@ -377,16 +382,20 @@ static __always_inline bool sample(__u8 dir)
 	return false;
 }
 
-static __always_inline void remember_gso_parent(const struct sk_buff *skb, __u32 gen)
+static __always_inline void remember_gso_parent(struct live *v)
 {
 	struct cpu_state *st = cpu_state();
 
 	if (!st)
 		return;
 	st->skip = 0;
-	st->skb = (__u64)skb;
-	st->gen = gen;
+	st->skb = v->skb;
+	st->gen = v->gen;
 	st->ts_ns = bpf_ktime_get_ns();
+	/* The parent is freed as soon as it is segmented: its segments carry its times. */
+	st->parent_ts[0] = v->ts[TL_QUEUE];
+	st->parent_ts[1] = v->ts[TL_ENQUEUE];
+	st->parent_ts[2] = v->ts[TL_DEQUEUE];
 }
 
 /* An skb unknown at enqueue/xmit on the traced device: a segment of the last GSO parent? */
@@ -407,9 +416,13 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 		count(TL_CNT_SEGMENTS);
 	}
 	v = follow(skb, TL_TX, point, BPF_CORE_READ(skb, len), flags);
-	if (v) {
+	if (v && parent && st) {
 		v->parent_skb = parent;
 		v->parent_gen = parent_gen;
+		v->ts[TL_QUEUE] = st->parent_ts[0];
+		v->ts[TL_ENQUEUE] = st->parent_ts[1];
+		v->ts[TL_DEQUEUE] = st->parent_ts[2];
+		v->inherited = SEEN(TL_QUEUE) | SEEN(TL_ENQUEUE) | SEEN(TL_DEQUEUE);
 	}
 }
 
@@ -442,7 +455,7 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
 	v = follow(skb, TL_TX, TL_QUEUE, len, flags);
 	if (v && (flags & TL_F_GSO))
-		remember_gso_parent(skb, v->gen);
+		remember_gso_parent(v);
 	else if (targ_sample > 1)
 		clear_skip();
 	return 0;
@@ -482,7 +495,7 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	}
 	mark(v, TL_DEQUEUE);
 	if (v->gso)
-		remember_gso_parent(skb, v->gen);
+		remember_gso_parent(v);
 	return 0;
 }
 

@@ -233,3 +233,26 @@ TEST(Correlator, CommIsRememberedByThread) {
   EXPECT_EQ(tx.procs.at(77).comm, "openvpn");
   EXPECT_EQ(tx.procs.at(77).packets, 2u);
 }
+
+TEST(Correlator, SegmentsCarryingTheirParentsTimesNeedNoParent) {
+  // The kernel copies the parent's queue time into each segment (flagged inherited): the
+  // segment is complete even when the parent's own events are missing, and the copies are
+  // not packets passing `queue`.
+  Pipeline p;
+  for (uint32_t s = 0; s < 2; s++) {
+    uint64_t skb = 0x910 + s * 0x10;
+    uint32_t gen = 10 + s;
+    p.push(Ev{5, skb, gen, TL_QUEUE, Dir::Tx, 0, 0, "", TL_F_SEGMENT | TL_F_INHERITED, 0, 0x900, 1, 1448});
+    p.push(Ev{40 + s, skb, gen, TL_XMIT});
+    p.push(Ev{140 + s, skb, gen, TL_READ, Dir::Tx, 1, 77, "vpn"});
+    p.push(Ev{141 + s, skb, gen, TL_FREE, Dir::Tx, 1, 77, "vpn"});
+  }
+  p.flush();
+  const DirStats& tx = p.analysis().total(Dir::Tx);
+  EXPECT_EQ(tx.packets, 2u);
+  EXPECT_EQ(tx.segments, 2u);
+  EXPECT_EQ(p.correlation().orphan_segments, 0u);
+  EXPECT_EQ(tx.spans[kQdisc].min(), 35 * kUs);
+  EXPECT_EQ(tx.passed[TL_QUEUE], 0u);  // copies, not passages
+  EXPECT_EQ(tx.passed[TL_XMIT], 2u);
+}

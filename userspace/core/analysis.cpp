@@ -34,7 +34,8 @@ uint64_t span_end(const Journey& j, int point) {
 }
 
 void Analysis::on_event(const Event& e) {
-  if (e.point >= kPoints || e.point == TL_XMIT_DONE) return;
+  // A segment's copy of its parent's point is not a packet passing it: no pacing.
+  if (e.point >= kPoints || e.point == TL_XMIT_DONE || (e.flags & TL_F_INHERITED)) return;
   int d = e.dir == TL_RX ? 1 : 0;
   DirStats& s = total_[d];
   uint64_t& last = last_at_[d][e.point];

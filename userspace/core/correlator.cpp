@@ -79,6 +79,10 @@ void Correlator::push(const Event& e) {
 }
 
 void Correlator::inherit(Journey& seg, const Event& e) {
+  if (e.flags & TL_F_INHERITED) {
+    stats_.segments++;  // the kernel sent the parent's times with the segment
+    return;
+  }
   Key parent{e.parent_skb, e.parent_gen};
   ParentStamps stamps;
   if (auto live = live_.find(parent); live != live_.end()) {

@@ -120,16 +120,7 @@ Forwarder lab ($MODE) is up. In another shell:
 
 Press Ctrl-C to tear the lab down.
 EOF
-  sleep infinity &
-  WAIT_PID=$!
-  wait "$WAIT_PID" || true
-  exit 0
+else
+  echo "$ME: lab up (ns $LAB_NS, dev $LAB_DEV, fwd pid $LAB_OWNER_PID, $MODE)" >&2
 fi
-
-echo "$ME: lab up (ns $LAB_NS, dev $LAB_DEV, fwd pid $LAB_OWNER_PID, $MODE)" >&2
-env --default-signal=INT,QUIT "${CMD[@]}" 0<&0 &
-CMD_PID=$!
-rc=0
-wait "$CMD_PID" || rc=$?
-CMD_PID=""
-exit "$rc"
+run_lab_cmd "${CMD[@]}"

@@ -1,47 +1,12 @@
 # bench/lib.sh - shell helpers shared by the bench scripts (sourced, not run).
-# Process handling mirrors tools/lab.sh: only ever signal processes we started.
+# Process handling (alive, wait_gone, stop_tree, run_lab_cmd...) is tools/proc.sh, shared
+# with tools/lab.sh: only ever signal processes we started.
 # shellcheck shell=bash disable=SC2317,SC2086
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
-
-# All descendants of a pid (children first).
-descendants() {
-  local c
-  for c in $(pgrep -P "$1" 2>/dev/null || true); do
-    descendants "$c"
-    echo "$c"
-  done
-}
-
-# Running and not a zombie.
-alive() {
-  local st
-  [[ -n ${1:-} ]] || return 1
-  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $st != Z* ]]
-}
-
-# wait_gone "PIDS" TENTHS: wait up to TENTHS/10 s for all pids to exit.
-wait_gone() {
-  local pids=$1 n=$2 p any
-  while ((n-- > 0)); do
-    any=0
-    for p in $pids; do alive "$p" && any=1; done
-    ((any)) || return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-# stop_tree PID [SIGNAL] [GRACE_TENTHS]: signal a process tree, KILL it after the grace.
-stop_tree() {
-  local root=$1 sig=${2:-TERM} grace=${3:-30} pids
-  alive "$root" || return 0
-  pids="$(descendants "$root") $root"
-  kill -"$sig" $pids 2>/dev/null || true
-  wait_gone "$pids" "$grace" || kill -KILL $pids 2>/dev/null || true
-}
+# shellcheck source-path=SCRIPTDIR source=../tools/proc.sh
+source "$BENCH_DIR/../tools/proc.sh"
 
 # A namespace with only loopback and no IPv6, so nothing chatters on our devices.
 bench_make_ns() {

@@ -14,6 +14,8 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
+# shellcheck source-path=SCRIPTDIR source=proc.sh
+source "$SCRIPT_DIR/proc.sh"
 ME=lab.sh
 
 usage() {
@@ -41,53 +43,15 @@ CMD_PID=""   # the user's command
 WAIT_PID=""  # the idle "sleep" when there is no CMD
 SIGNAL=""
 
-# All descendants of a pid (children first found by parent pid), so we only ever
-# signal processes this script started.
-descendants() {
-  local p c
-  for c in $(pgrep -P "$1" 2>/dev/null || true); do
-    descendants "$c"
-    echo "$c"
-  done
-}
-
-# Running and not a zombie (an exited child stays a zombie until we reap it).
-alive() {
-  local st
-  [[ -n $1 ]] || return 1
-  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $st != Z* ]]
-}
-
-# Wait up to $2 tenths of a second for all pids in "$1" to exit.
-wait_gone() {
-  local pids=$1 n=$2 p any
-  while ((n-- > 0)); do
-    any=0
-    for p in $pids; do alive "$p" && any=1; done
-    ((any)) || return 0
-    sleep 0.1
-  done
-  return 1
-}
-
-stop_tree() { # stop_tree PID [grace_tenths]: TERM a process and its descendants, KILL after 3 s
-  local root=$1 grace=${2:-0} pids
-  alive "$root" || return 0
-  # Snapshot first: children orphaned while root exits would be lost otherwise.
-  pids="$(descendants "$root") $root"
-  # On Ctrl-C the command got SIGINT too; let it finish (e.g. print its report).
-  ((grace > 0)) && wait_gone "$root" "$grace"
-  kill -TERM $pids 2>/dev/null || true
-  wait_gone "$pids" 30 || kill -KILL $pids 2>/dev/null || true
-}
-
 cleanup() {
   local rc=$? p ns
   trap - EXIT INT TERM
   set +e
   if [[ -n $SIGNAL ]]; then rc=$([[ $SIGNAL == INT ]] && echo 130 || echo 143); fi
-  [[ -n $CMD_PID ]] && stop_tree "$CMD_PID" "$([[ $SIGNAL == INT ]] && echo 50 || echo 0)"
+  # On Ctrl-C the command got SIGINT too; let it finish (e.g. print its report).
+  if [[ -n $CMD_PID ]]; then
+    if [[ $SIGNAL == INT ]]; then finish_tree "$CMD_PID" 50; else stop_tree "$CMD_PID"; fi
+  fi
   [[ -n $WAIT_PID ]] && stop_tree "$WAIT_PID"
   for p in "${PIDS[@]}"; do stop_tree "$p"; done
   # Anything else still inside our namespaces was started by CMD: end it too,
@@ -267,20 +231,7 @@ EOF
   fi
   echo
   echo "Press Ctrl-C to tear the lab down."
-  sleep infinity &
-  WAIT_PID=$!
-  wait "$WAIT_PID" || true
-  exit 0
+else
+  echo "$ME: lab $LAB up (ns $LAB_NS, dev $LAB_DEV, owner pid $LAB_OWNER_PID)" >&2
 fi
-
-echo "$ME: lab $LAB up (ns $LAB_NS, dev $LAB_DEV, owner pid $LAB_OWNER_PID)" >&2
-# Background + wait so a TERM to lab.sh is handled at once. Without job control
-# bash starts background jobs with SIGINT/SIGQUIT ignored and stdin on /dev/null:
-# env --default-signal restores Ctrl-C for CMD (e.g. tunlat printing its report)
-# and the explicit 0<&0 keeps its stdin.
-env --default-signal=INT,QUIT "${CMD[@]}" 0<&0 &
-CMD_PID=$!
-rc=0
-wait "$CMD_PID" || rc=$?
-CMD_PID=""
-exit "$rc"
+run_lab_cmd "${CMD[@]}"

@@ -14,6 +14,7 @@
 
 #include "core/recording.h"
 #include "core/summary.h"
+#include "../unit/trace_info_sample.h"
 
 using namespace tunlat;
 
@@ -72,18 +73,11 @@ Event event(uint64_t ts, uint64_t skb, uint32_t gen, int point, int dir, const c
 }
 
 void write_seed(const std::string& path, int packets, const RecordingOptions& o, bool finish) {
-  TraceInfo info;
-  info.tunlat_version = "0.1.0";
+  TraceInfo info = test::sample_trace_info();
   info.kernel = "6.1.0";
-  info.dev_name = "tap0";
-  info.ifindex = 3;
-  info.netns_name = "vpnA";
-  info.netns_inode = 4026532300;
-  info.kind = "tap";
-  info.owners = {{4252, "openvpn"}};
+  info.symbols.clear();  // the seeds carry no drop locations
   info.clock_offset_ns = 1'700'000'000'000'000'000;
   info.start_ns = 1'000'000;
-  info.drop_reasons = {{2, "SKB_DROP_REASON_NOT_SPECIFIED"}, {5, "SKB_DROP_REASON_FULL_RING"}};
   RecordingWriter w(path, info, o);
   uint64_t t = info.start_ns;
   for (int i = 0; i < packets; i++) {

@@ -13,6 +13,7 @@
 
 #include "core/summary.h"
 #include "events.h"
+#include "trace_info_sample.h"
 
 using namespace tunlat;
 using namespace tunlat::test;
@@ -29,20 +30,12 @@ std::string slurp(const std::string& path) {
 }
 
 TraceInfo start_info() {
-  TraceInfo info;
-  info.tunlat_version = "0.1.0";
-  info.kernel = "6.18.44";
-  info.dev_name = "tap0";
-  info.ifindex = 3;
-  info.netns_name = "vpnA";
-  info.netns_inode = 4026532300;
-  info.kind = "tap";
-  info.owners = {{4252, "openvpn"}, {4300, "ovpn-worker \"2\""}};
+  TraceInfo info = sample_trace_info();
+  info.owners.push_back({4300, "ovpn-worker \"2\""});
   info.clock_offset_ns = -1'795'000'000'000'000'123;  // negative on purpose: int64 survives
   info.start_ns = 1'000'000;
-  info.drop_reasons = {{2, "SKB_DROP_REASON_NOT_SPECIFIED"}, {5, "SKB_DROP_REASON_FULL_RING"},
-                       {-1, "NEGATIVE"}, {INT32_MAX, "MAX"}};
-  info.symbols = {{0xffffffff81000010ull, "tun_net_xmit"}};
+  info.drop_reasons[-1] = "NEGATIVE";  // the extremes of the int32 key survive too
+  info.drop_reasons[INT32_MAX] = "MAX";
   return info;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/text_report.h"
 #include "events.h"
+#include "trace_info_sample.h"
 
 using namespace tunlat;
 using namespace tunlat::test;
@@ -14,20 +15,10 @@ using namespace tunlat::test;
 namespace {
 
 TraceInfo sample_info() {
-  TraceInfo info;
-  info.tunlat_version = "0.1.0";
-  info.kernel = "6.18.44";
-  info.dev_name = "tap0";
-  info.ifindex = 3;
-  info.netns_name = "vpnA";
-  info.netns_inode = 4026532300;
-  info.kind = "tap";
-  info.owners = {{4252, "openvpn"}};
+  TraceInfo info = sample_trace_info();
   info.start_ns = 0;
   info.end_ns = 2'000'000'000;
   info.clock_offset_ns = 1'795'000'000'000'000'000;  // 2026-11-18T…
-  info.drop_reasons = {{2, "SKB_DROP_REASON_NOT_SPECIFIED"}, {5, "SKB_DROP_REASON_FULL_RING"}};
-  info.symbols = {{0xffffffff81000010ull, "tun_net_xmit"}};
   return info;
 }
 

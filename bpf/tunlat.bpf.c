@@ -283,8 +283,8 @@ static __always_inline void send(struct live *v, __u8 point, __u16 flags, __s32 
 	if (point < TL_POINT_COUNT) {
 		__u64 id = bpf_get_current_pid_tgid();
 
-		if (flags & TL_F_DROP)
-			send_comm(st, id); /* who dropped it */
+		if ((flags & TL_F_DROP) || point == TL_DELIVER)
+			send_comm(st, id); /* who dropped it, or who received it */
 		n = add_now(st, n, v, point, bpf_ktime_get_ns(), id, flags, code, aux);
 	}
 	submit(st, n);
@@ -413,7 +413,6 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 		parent = st->skb;
 		parent_gen = st->gen;
 		flags = TL_F_SEGMENT;
-		count(TL_CNT_SEGMENTS);
 	}
 	v = follow(skb, TL_TX, point, BPF_CORE_READ(skb, len), flags);
 	if (v && parent && st) {
@@ -547,7 +546,6 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 	if (v->seen & SEEN(TL_DELIVER))
 		return 0; /* a stream socket may copy one skb in several reads */
 	v->seen |= SEEN(TL_DELIVER);
-	send_comm(cpu_state(), bpf_get_current_pid_tgid());
 	send(v, TL_DELIVER, 0, 0, 0);
 	return 0;
 }

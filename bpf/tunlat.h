@@ -65,7 +65,6 @@ struct tl_event {
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {
 	TL_CNT_LOST = 1,     /* ring buffer reservation failed */
-	TL_CNT_SEGMENTS = 3, /* GSO segments adopted from a parent */
 	TL_CNT_MAX = 4,
 };
 

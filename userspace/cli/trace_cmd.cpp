@@ -53,7 +53,6 @@ void write_json(const std::string& path, const Json& doc) {
 }  // namespace
 
 void finish_report(TraceInfo& info, Pipeline& pipeline, const std::string& json_path) {
-  pipeline.flush();  // idempotent: a trace has flushed already to name its drop locations
   Json doc = summarize(info, pipeline);
   std::cout << "\n";
   render_report(std::cout, doc);
@@ -70,6 +69,7 @@ int run_report(const ReportArgs& a) {
     throw Fatal(e.what());
   }
   if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", r.warning);
+  pipeline.flush();
   finish_report(r.info, pipeline, a.json_path);
   return kExitOk;
 }

@@ -30,7 +30,7 @@ struct ReportArgs {
 // `tunlat report FILE`: the same analysis as a live trace, from a recording, unprivileged.
 int run_report(const ReportArgs& a);
 
-// Shared end of both: flush the pipeline, print the final report, write the JSON.
+// Shared end of both, once the pipeline is flushed: print the final report, write the JSON.
 void finish_report(TraceInfo& info, Pipeline& pipeline, const std::string& json_path);
 
 }  // namespace tunlat

@@ -18,10 +18,8 @@ std::array<char, TL_COMM_LEN> Correlator::comm_of_tid(uint32_t tid) const {
   return it != comm_by_tid_.end() ? it->second : std::array<char, TL_COMM_LEN>{};
 }
 
-const std::array<char, TL_COMM_LEN>& Correlator::comm_of(const Event& e) {
-  auto& c = comm_by_tid_[e.tid];
-  if (e.comm[0]) std::memcpy(c.data(), e.comm, TL_COMM_LEN);
-  return c;
+void Correlator::remember_comm(const Event& e) {
+  std::memcpy(comm_by_tid_[e.tid].data(), e.comm, TL_COMM_LEN);
 }
 
 void Correlator::push(const Event& e) {
@@ -30,7 +28,7 @@ void Correlator::push(const Event& e) {
     sweep(e.ts_ns);
     next_sweep_ = e.ts_ns + kSweepEveryNs;
   }
-  if (e.comm[0]) comm_of(e);  // TL_COMM records, and events of older recordings
+  if (e.comm[0]) remember_comm(e);  // TL_COMM records, and events of older recordings
   if (e.point >= kPoints) return;
 
   Key key{e.skb, e.gen};
@@ -78,6 +76,8 @@ void Correlator::push(const Event& e) {
   }
 }
 
+// A segment's queue/enqueue/dequeue times: sent by the kernel with the segment, or (in
+// recordings made before it did) taken from the parent's journey.
 void Correlator::inherit(Journey& seg, const Event& e) {
   if (e.flags & TL_F_INHERITED) {
     stats_.segments++;  // the kernel sent the parent's times with the segment

@@ -88,7 +88,7 @@ class Correlator {
 
   using LiveMap = std::pmr::unordered_map<Key, Journey, KeyHash>;
   void finish(LiveMap::iterator it, End how);
-  const std::array<char, TL_COMM_LEN>& comm_of(const Event& e);
+  void remember_comm(const Event& e);
   std::array<char, TL_COMM_LEN> comm_of_tid(uint32_t tid) const;
   void inherit(Journey& seg, const Event& e);
   void sweep(uint64_t now);

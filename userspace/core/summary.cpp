@@ -64,12 +64,6 @@ int dominant_span(Dir d, const DirStats& s) {
   return best;
 }
 
-std::string fmt_us(double v) {
-  if (v >= 1e6) return fmt::format("{:.2f} s", v / 1e6);
-  if (v >= 1e3) return fmt::format("{:.2f} ms", v / 1e3);
-  return fmt::format("{:.1f} us", v);
-}
-
 Json direction_json(const TraceInfo& info, Dir d, const DirStats& s, Json& verdicts) {
   Json j;
   j["packets"] = s.packets;
@@ -124,18 +118,18 @@ Json direction_json(const TraceInfo& info, Dir d, const DirStats& s, Json& verdi
                         procs.front().second->comm, procs.front().first);
     std::string where = name == "ring" ? "in the tun ring" : fmt::format("in {}", name);
     verdicts.push_back(fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}",
-                                   d == Dir::Tx ? "TX" : "RX", where, fmt_us(us(h.quantile(0.5))),
-                                   fmt_us(us(h.quantile(0.99))), who));
+                                   d == Dir::Tx ? "TX" : "RX", where, format_duration_us(us(h.quantile(0.5))),
+                                   format_duration_us(us(h.quantile(0.99))), who));
     Json origin = j["pacing_origin"];
     if (origin == "upstream")
       verdicts.push_back(fmt::format(
           "{} pacing comes from upstream: gaps are already {} (p50) when packets reach the device",
-          d == Dir::Tx ? "TX" : "RX", fmt_us(us(s.gaps[path_points(d)[0]].quantile(0.5)))));
+          d == Dir::Tx ? "TX" : "RX", format_duration_us(us(s.gaps[path_points(d)[0]].quantile(0.5)))));
     else if (origin.is_string())
       verdicts.push_back(fmt::format("{} pacing is introduced in the {} span: gaps grow from {} to {}",
                                      d == Dir::Tx ? "TX" : "RX", origin.get<std::string>(),
-                                     fmt_us(us(s.gaps[path_points(d)[0]].quantile(0.5))),
-                                     fmt_us(us(s.gaps[path_points(d)[2]].quantile(0.5)))));
+                                     format_duration_us(us(s.gaps[path_points(d)[0]].quantile(0.5))),
+                                     format_duration_us(us(s.gaps[path_points(d)[2]].quantile(0.5)))));
   }
   if (s.dropped) {
     auto worst = std::max_element(s.drops.begin(), s.drops.end(),
@@ -167,6 +161,13 @@ Json histogram_json(const Histogram& h, bool with_buckets) {
     j["buckets"] = b;
   }
   return j;
+}
+
+std::string format_duration_us(double v) {
+  if (v >= 1e6) return fmt::format("{:.2f} s", v / 1e6);
+  if (v >= 1e3) return fmt::format("{:.2f} ms", v / 1e3);
+  if (v >= 1) return fmt::format("{:.1f} us", v);
+  return fmt::format("{:.0f} ns", v * 1000);
 }
 
 std::string drop_reason_name(const TraceInfo& info, int32_t reason) {

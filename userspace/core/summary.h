@@ -16,6 +16,9 @@ Json summarize(const TraceInfo& info, const Pipeline& p);
 // Latency histogram object H (with extra power-of-two "buckets" for rendering).
 Json histogram_json(const Histogram& h, bool with_buckets);
 
+// "850 ns", "12.3 us", "4.56 ms", "1.23 s": for reports and verdicts alike.
+std::string format_duration_us(double us);
+
 // "SOCKET_RCVBUFF" for SKB_DROP_REASON_SOCKET_RCVBUFF; the number if unknown.
 std::string drop_reason_name(const TraceInfo& info, int32_t reason);
 // "udp_queue_rcv_one_skb" for an address inside it; hex if unknown.

@@ -100,13 +100,6 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
 
 }  // namespace
 
-std::string format_duration_us(double v) {
-  if (v >= 1e6) return fmt::format("{:.2f} s", v / 1e6);
-  if (v >= 1e3) return fmt::format("{:.2f} ms", v / 1e3);
-  if (v >= 1) return fmt::format("{:.1f} us", v);
-  return fmt::format("{:.0f} ns", v * 1000);
-}
-
 void render_report(std::ostream& out, const Json& doc) {
   const Json& dev = doc["device"];
   std::string ns = dev["netns"].is_string() ? dev["netns"].get<std::string>() : "own";

@@ -16,7 +16,4 @@ void render_report(std::ostream& out, const Json& summary);
 void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s,
                  double interval_s, uint64_t lost_total);
 
-// "850 ns", "12.3 us", "4.56 ms", "1.23 s": fixed width 8.
-std::string format_duration_us(double us);
-
 }  // namespace tunlat

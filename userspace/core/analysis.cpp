@@ -33,9 +33,7 @@ uint64_t span_end(const Journey& j, int point) {
   return j.ts[point];
 }
 
-void Analysis::on_event(const Event& e) {
-  // A segment's copy of its parent's point is not a packet passing it: no pacing.
-  if (e.point >= kPoints || e.point == TL_XMIT_DONE || (e.flags & TL_F_INHERITED)) return;
+void Analysis::on_pass(const PointPass& e) {
   int d = e.dir == TL_RX ? 1 : 0;
   DirStats& s = total_[d];
   uint64_t& last = last_at_[d][e.point];

@@ -23,35 +23,20 @@ void Correlator::remember_comm(const Event& e) {
 }
 
 void Correlator::push(const Event& e) {
-  sink_.on_event(e);
-  if (e.ts_ns >= next_sweep_) {
-    sweep(e.ts_ns);
-    next_sweep_ = e.ts_ns + kSweepEveryNs;
+  now_ = std::max<uint64_t>(now_, e.ts_ns);
+  if (now_ >= next_sweep_) {
+    sweep(now_);
+    next_sweep_ = now_ + kSweepEveryNs;
   }
   if (e.comm[0]) remember_comm(e);  // TL_COMM records, and events of older recordings
   if (e.point >= kPoints) return;
 
-  Key key{e.skb, e.gen};
-  auto it = live_.find(key);
-  if (it == live_.end()) {
-    // The kernel assigns a generation at first sighting, so a new key is a new packet
-    // even when the address was used a moment ago.
-    it = live_.emplace(key, Journey{}).first;
-    Journey& j = it->second;
-    j.skb = e.skb;
-    j.gen = e.gen;
-    j.dir = event_dir(e);
-    j.len = e.len;
-    stats_.journeys++;
-    stats_.max_live = std::max<uint64_t>(stats_.max_live, live_.size());
-    if (e.flags & TL_F_SEGMENT) inherit(j, e);
-  }
-  Journey& j = it->second;
+  Journey& j = journey_of(e);
   if (!j.ts[e.point]) {
     j.ts[e.point] = e.ts_ns;
     j.cpu[e.point] = e.cpu;
   }
-  j.last_ts = e.ts_ns;
+  j.last_ts = std::max<uint64_t>(j.last_ts, e.ts_ns);
   j.flags |= e.flags;
   switch (e.point) {
     case TL_READ:
@@ -69,11 +54,42 @@ void Correlator::push(const Event& e) {
       }
       j.free_pid = e.pid;
       j.free_tid = e.tid;
-      finish(it, End::Freed);
+      end(j, End::Freed);
       break;
     default:
       break;
   }
+}
+
+// The packet e belongs to: the open one, the one waiting in live_, or a new one.
+Journey& Correlator::journey_of(const Event& e) {
+  Key key{e.skb, e.gen};
+  if (open_ && open_journey_.skb == e.skb && open_journey_.gen == e.gen) return open_journey_;
+  if (current_in_live_ && current_ == key) return *current_in_live_;
+  park_open();
+  current_ = key;
+  if ((current_in_live_ = live_.find(e.skb, e.gen))) return *current_in_live_;
+  // The kernel assigns a generation at first sighting, so a new key is a new packet
+  // even when the address was used a moment ago.
+  open_journey_ = Journey{};
+  open_ = true;
+  Journey& j = open_journey_;
+  j.skb = e.skb;
+  j.gen = e.gen;
+  j.dir = event_dir(e);
+  j.len = e.len;
+  stats_.journeys++;
+  if (e.flags & TL_F_SEGMENT) inherit(j, e);
+  return j;
+}
+
+// The open packet's record ended before its path did: it waits in live_ for the rest.
+void Correlator::park_open() {
+  if (!open_) return;
+  live_.insert(open_journey_);
+  due_.emplace(open_journey_.last_ts + ttl_of(open_journey_), open_journey_.skb, open_journey_.gen);
+  open_ = false;
+  stats_.max_live = std::max<uint64_t>(stats_.max_live, live_.size());
 }
 
 // A segment's queue/enqueue/dequeue times: sent by the kernel with the segment, or (in
@@ -85,10 +101,10 @@ void Correlator::inherit(Journey& seg, const Event& e) {
   }
   Key parent{e.parent_skb, e.parent_gen};
   ParentStamps stamps;
-  if (auto live = live_.find(parent); live != live_.end()) {
+  if (const Journey* live = live_.find(parent.skb, parent.gen)) {
     for (size_t i = 0; i < kInherited.size(); i++) {
-      stamps.ts[i] = live->second.ts[kInherited[i]];
-      stamps.cpu[i] = live->second.cpu[kInherited[i]];
+      stamps.ts[i] = live->ts[kInherited[i]];
+      stamps.cpu[i] = live->cpu[kInherited[i]];
     }
   } else if (auto done = parents_.find(parent); done != parents_.end()) {
     stamps = done->second;
@@ -103,13 +119,12 @@ void Correlator::inherit(Journey& seg, const Event& e) {
   }
 }
 
-void Correlator::finish(LiveMap::iterator it, End how) {
-  Journey& j = it->second;
+void Correlator::end(Journey& j, End how) {
   // comm by thread: the kernel sends it apart, once per thread and CPU.
   if (j.pid) j.comm = comm_of_tid(j.tid);
   if (j.free_pid) j.free_comm = comm_of_tid(j.free_tid);
   if (j.segmented_parent()) {
-    ParentStamps& p = parents_[it->first];
+    ParentStamps& p = parents_[Key{j.skb, j.gen}];
     for (size_t i = 0; i < kInherited.size(); i++) {
       p.ts[i] = j.ts[kInherited[i]];
       p.cpu[i] = j.cpu[kInherited[i]];
@@ -118,30 +133,43 @@ void Correlator::finish(LiveMap::iterator it, End how) {
   }
   if (how == End::Evicted) stats_.evicted++;
   sink_.on_journey(j, how);
-  live_.erase(it);
+  if (&j == &open_journey_) {
+    open_ = false;
+    return;
+  }
+  if (&j == current_in_live_) current_in_live_ = nullptr;
+  live_.erase(j.skb, j.gen);
 }
 
+// Evicts the packets silent for longer than their TTL. A packet that heard more since it
+// was parked gets its new due time instead.
 void Correlator::sweep(uint64_t now) {
-  std::vector<Key> stale;
-  for (auto& [key, j] : live_) {
-    uint64_t ttl = j.dir == Dir::Rx && j.seen(TL_RECEIVE) ? settled_ttl_ns_ : ttl_ns_;
-    if (j.last_ts + ttl < now) stale.push_back(key);
+  park_open();
+  while (!due_.empty() && std::get<0>(due_.top()) < now) {
+    auto [due, skb, gen] = due_.top();
+    due_.pop();
+    Journey* j = live_.find(skb, gen);
+    if (!j) continue;  // ended already
+    if (j->last_ts + ttl_of(*j) < now)
+      end(*j, End::Evicted);
+    else
+      due_.emplace(j->last_ts + ttl_of(*j), skb, gen);
   }
-  for (const Key& k : stale) finish(live_.find(k), End::Evicted);
   for (auto it = parents_.begin(); it != parents_.end();)
     it = it->second.ended + kParentTtlNs < now ? parents_.erase(it) : std::next(it);
 }
 
 void Correlator::flush() {
+  park_open();
   // Oldest first, so reports built from the flush are deterministic.
-  std::vector<Key> keys;
-  keys.reserve(live_.size());
-  for (auto& [key, j] : live_) keys.push_back(key);
-  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
-    const Journey &x = live_.at(a), &y = live_.at(b);
-    return x.last_ts != y.last_ts ? x.last_ts < y.last_ts : a.skb < b.skb;
+  std::vector<Journey*> left;
+  left.reserve(live_.size());
+  live_.for_each([&](Journey& j) { left.push_back(&j); });
+  std::sort(left.begin(), left.end(), [](const Journey* x, const Journey* y) {
+    return x->last_ts != y->last_ts ? x->last_ts < y->last_ts : x->skb < y->skb;
   });
-  for (const Key& k : keys) finish(live_.find(k), End::Flushed);
+  for (Journey* j : left) end(*j, End::Flushed);  // the slab keeps j while we go on
+  due_ = {};
   parents_.clear();
 }
 

@@ -3,48 +3,22 @@
 
 #include <array>
 #include <cstdint>
-#include <memory_resource>
+#include <queue>
+#include <tuple>
+#include <vector>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include "event.h"
+#include "journey.h"
+#include "journey_table.h"
 
 namespace tunlat {
-
-// One packet's path through the points of its direction.
-struct Journey {
-  uint64_t skb = 0;
-  uint32_t gen = 0;
-  Dir dir = Dir::Tx;
-  std::array<uint64_t, kPoints> ts{};   // 0 = point not seen
-  std::array<uint16_t, kPoints> cpu{};
-  uint64_t last_ts = 0;
-  uint32_t len = 0;
-  uint16_t flags = 0;        // union of the events' TL_F_* flags
-  int32_t drop_reason = 0;   // valid with TL_F_DROP
-  uint64_t drop_location = 0;
-  int32_t xmit_rc = 0;
-  // The process that moved it through the device: reader (TX read) or writer (RX inject).
-  uint32_t pid = 0, tid = 0;
-  std::array<char, TL_COMM_LEN> comm{};  // filled when the journey ends
-  uint32_t free_pid = 0, free_tid = 0;   // who freed it (for drops)
-  std::array<char, TL_COMM_LEN> free_comm{};
-
-  bool seen(int p) const { return ts[p] != 0; }
-  // A GSO skb split into segments before reaching the driver: its segments are the packets.
-  bool segmented_parent() const { return (flags & TL_F_GSO) && !seen(TL_XMIT) && !(flags & TL_F_DROP); }
-};
-
-enum class End {
-  Freed,    // consume_skb / kfree_skb seen
-  Evicted,  // no event for longer than the TTL: free never arrived
-  Flushed,  // still in flight when the trace ended
-};
 
 class JourneySink {
  public:
   virtual ~JourneySink() = default;
-  virtual void on_event(const Event& e) = 0;  // every event, in timestamp order
   virtual void on_journey(const Journey& j, End how) = 0;
 };
 
@@ -53,7 +27,7 @@ struct CorrelatorStats {
   uint64_t evicted = 0;
   uint64_t segments = 0;         // GSO segments joined to their parent
   uint64_t orphan_segments = 0;  // segments whose parent was not found
-  uint64_t max_live = 0;         // high-water mark of packets in flight
+  uint64_t max_live = 0;         // high-water mark of packets waiting for more records
 };
 
 class Correlator {
@@ -64,11 +38,15 @@ class Correlator {
   Correlator(JourneySink& sink, uint64_t ttl_ns, uint64_t settled_ttl_ns)
       : sink_(sink), ttl_ns_(ttl_ns), settled_ttl_ns_(settled_ttl_ns) {}
 
-  void push(const Event& e);  // events must arrive in timestamp order
-  void flush();               // ends every journey still in flight
+  // Events in arrival order. The kernel sends a packet's points in path order, in one
+  // record when its path ends (RX: a second record for delivery, a third for the free),
+  // through one ring buffer whose order is the order the records were sent: a packet's
+  // records arrive in the order of its path, other packets' events in between.
+  void push(const Event& e);
+  void flush();  // ends every journey still in flight
 
   const CorrelatorStats& stats() const { return stats_; }
-  size_t live() const { return live_.size(); }
+  size_t live() const { return live_.size() + (open_ ? 1 : 0); }
 
  private:
   struct Key {
@@ -86,8 +64,9 @@ class Correlator {
     uint64_t ended = 0;
   };
 
-  using LiveMap = std::pmr::unordered_map<Key, Journey, KeyHash>;
-  void finish(LiveMap::iterator it, End how);
+  Journey& journey_of(const Event& e);
+  void park_open();
+  void end(Journey& j, End how);  // reports j and forgets it
   void remember_comm(const Event& e);
   std::array<char, TL_COMM_LEN> comm_of_tid(uint32_t tid) const;
   void inherit(Journey& seg, const Event& e);
@@ -95,14 +74,27 @@ class Correlator {
 
   JourneySink& sink_;
   uint64_t ttl_ns_, settled_ttl_ns_;
-  // One node per packet in flight: a pool recycles them instead of malloc/free per packet.
-  std::pmr::unsynchronized_pool_resource pool_;
-  LiveMap live_{&pool_};
-  std::pmr::unordered_map<Key, ParentStamps, KeyHash> parents_{&pool_};  // recently segmented GSO parents
+  JourneyTable live_;
+  // When each packet parked in live_ is due for eviction, soonest on top: a sweep looks
+  // at the top only. (due, skb, gen): a total order, so evictions are deterministic.
+  using Due = std::tuple<uint64_t, uint64_t, uint32_t>;
+  std::priority_queue<Due, std::vector<Due>, std::greater<>> due_;
+  uint64_t ttl_of(const Journey& j) const {
+    return j.dir == Dir::Rx && j.seen(TL_RECEIVE) ? settled_ttl_ns_ : ttl_ns_;
+  }
+  // The packet of the record being read. Most records hold a whole path (TX ends at the
+  // free): such a packet never enters live_, which holds the ones waiting for more.
+  Journey open_journey_;
+  bool open_ = false;
+  // The packet of the last event, when it waits in live_: its next events skip the lookup.
+  Key current_{0, 0};
+  Journey* current_in_live_ = nullptr;
+  std::unordered_map<Key, ParentStamps, KeyHash> parents_;  // recently segmented GSO parents
   // The kernel sends a thread's comm only when it changes on a CPU: remember it by tid.
   std::unordered_map<uint32_t, std::array<char, TL_COMM_LEN>> comm_by_tid_;
   CorrelatorStats stats_;
   uint64_t next_sweep_ = 0;
+  uint64_t now_ = 0;  // the newest event time seen
 };
 
 }  // namespace tunlat

@@ -1,4 +1,4 @@
-// The one analysis path, live or from a recording: reorder -> correlate -> analyse.
+// The one analysis path, live or from a recording: correlate -> analyse, and pacing.
 #pragma once
 
 #include <cstdint>
@@ -18,26 +18,30 @@ struct PipelineOptions {
 class Pipeline {
  public:
   explicit Pipeline(const PipelineOptions& o = {})
-      : reorder_(o.reorder_window_ns), correlator_(analysis_, o.ttl_ns, o.settled_ttl_ns) {}
+      : pacing_(o.reorder_window_ns), correlator_(analysis_, o.ttl_ns, o.settled_ttl_ns) {}
 
+  // Events in arrival order. Packets are correlated as their records come; pacing needs
+  // every point in time order across packets, so only the points are reordered.
   void push(const Event& e) {
     seen_++;
-    reorder_.push(e, [this](const Event& ev) { correlator_.push(ev); });
+    PointPass pass;
+    if (PointPass::of(e, pass)) pacing_.push(pass, [this](const PointPass& p) { analysis_.on_pass(p); });
+    correlator_.push(e);
   }
   void flush() {
-    reorder_.flush([this](const Event& ev) { correlator_.push(ev); });
+    pacing_.flush([this](const PointPass& p) { analysis_.on_pass(p); });
     correlator_.flush();
   }
 
   uint64_t seen() const { return seen_; }
-  uint64_t late() const { return reorder_.late(); }
+  uint64_t late() const { return pacing_.late(); }
   Analysis& analysis() { return analysis_; }
   const Analysis& analysis() const { return analysis_; }
   const CorrelatorStats& correlation() const { return correlator_.stats(); }
 
  private:
   Analysis analysis_;
-  Reorderer reorder_;
+  Reorderer<PointPass> pacing_;
   Correlator correlator_;
   uint64_t seen_ = 0;
 };

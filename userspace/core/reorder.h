@@ -10,20 +10,27 @@
 
 namespace tunlat {
 
+// A total order on events, so that the same input always gives the same output.
+inline bool reorder_before(const Event& a, const Event& b) {
+  return std::tie(a.ts_ns, a.point, a.skb, a.gen) < std::tie(b.ts_ns, b.point, b.skb, b.gen);
+}
+
 // Events reach userspace out of order: the kernel sends a packet's points together when
-// its path ends, and CPUs interleave. Events go into time buckets (a ring covering the
-// window); a bucket is sorted and released once no earlier event can still arrive, i.e.
-// when the newest event seen is a window past its end. O(1) per event plus the sort of
-// small, mostly sorted buckets. Memory: event rate times the window.
+// its path ends, and CPUs interleave. Items (anything with a ts_ns and a reorder_before)
+// go into time buckets (a ring covering the window); a bucket is sorted and released once
+// no earlier item can still arrive, i.e. when the newest item seen is a window past its
+// end. O(1) per item plus the sort of small, mostly sorted buckets. Memory: item rate
+// times the window.
+template <class Item = Event>
 class Reorderer {
  public:
   explicit Reorderer(uint64_t window_ns)
       : window_ns_(window_ns), bucket_ns_(std::max<uint64_t>(window_ns / kBuckets, 1)),
         ring_(kBuckets + 2) {}
 
-  // Buffers e and calls out(ev) for every event that is now safe to release.
+  // Buffers e and calls out(item) for every item that is now safe to release.
   template <class Out>
-  void push(const Event& e, Out&& out) {
+  void push(const Item& e, Out&& out) {
     uint64_t b = e.ts_ns / bucket_ns_;
     if (!started_) base_ = b, started_ = true;
     if (e.ts_ns > newest_) {
@@ -67,19 +74,16 @@ class Reorderer {
 
   template <class Out>
   void release_bucket(Out& out) {
-    std::vector<Event>& v = ring_[base_ % ring_.size()];
-    // A total order, so that the same input always gives the same output.
-    std::sort(v.begin(), v.end(), [](const Event& a, const Event& b) {
-      return std::tie(a.ts_ns, a.point, a.skb, a.gen) < std::tie(b.ts_ns, b.point, b.skb, b.gen);
-    });
-    for (const Event& e : v) out(e);
+    std::vector<Item>& v = ring_[base_ % ring_.size()];
+    std::sort(v.begin(), v.end(), [](const Item& a, const Item& b) { return reorder_before(a, b); });
+    for (const Item& e : v) out(e);
     buffered_ -= v.size();
     v.clear();
     base_++;
   }
 
   uint64_t window_ns_, bucket_ns_;
-  std::vector<std::vector<Event>> ring_;  // bucket b lives at ring_[b % size]
+  std::vector<std::vector<Item>> ring_;  // bucket b lives at ring_[b % size]
   uint64_t base_ = 0;                     // the oldest bucket not released
   bool started_ = false;
   size_t buffered_ = 0;

@@ -1,0 +1,41 @@
+// A packet's path through the points of its direction, as the correlator assembles it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "event.h"
+
+namespace tunlat {
+
+// One packet's path through the points of its direction.
+struct Journey {
+  uint64_t skb = 0;
+  uint32_t gen = 0;
+  Dir dir = Dir::Tx;
+  std::array<uint64_t, kPoints> ts{};   // 0 = point not seen
+  std::array<uint16_t, kPoints> cpu{};
+  uint64_t last_ts = 0;
+  uint32_t len = 0;
+  uint16_t flags = 0;        // union of the events' TL_F_* flags
+  int32_t drop_reason = 0;   // valid with TL_F_DROP
+  uint64_t drop_location = 0;
+  int32_t xmit_rc = 0;
+  // The process that moved it through the device: reader (TX read) or writer (RX inject).
+  uint32_t pid = 0, tid = 0;
+  std::array<char, TL_COMM_LEN> comm{};  // filled when the journey ends
+  uint32_t free_pid = 0, free_tid = 0;   // who freed it (for drops)
+  std::array<char, TL_COMM_LEN> free_comm{};
+
+  bool seen(int p) const { return ts[p] != 0; }
+  // A GSO skb split into segments before reaching the driver: its segments are the packets.
+  bool segmented_parent() const { return (flags & TL_F_GSO) && !seen(TL_XMIT) && !(flags & TL_F_DROP); }
+};
+
+enum class End {
+  Freed,    // consume_skb / kfree_skb seen
+  Evicted,  // no event for longer than the TTL: free never arrived
+  Flushed,  // still in flight when the trace ended
+};
+
+}  // namespace tunlat

@@ -44,7 +44,7 @@ struct live {
 	__u32 len;
 	__u32 pid;                   /* the reader (TX read) or writer (RX inject) */
 	__u32 tid;
-	__u16 start_flags;           /* the first event's flags: GSO, SEGMENT, LATE_START */
+	__u16 start_flags;           /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
 	__u8 cpu[TL_POINT_COUNT];
 	__u8 dir;
 	__u8 seen;                   /* points passed, for points that may repeat */
@@ -252,6 +252,8 @@ static __always_inline __u32 collect(struct cpu_state *st, struct live *v, __u32
 		v->ts[p] = 0;
 		n++;
 	}
+	if (!first)
+		v->start_flags = 0; /* sent: later records of the packet are not its first */
 	return n;
 }
 
@@ -335,7 +337,7 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
 	v->seen = 0;
 	v->gso = !!(flags & TL_F_GSO);
 	v->len = len;
-	v->start_flags = flags;
+	v->start_flags = flags | TL_F_FIRST;
 	v->parent_skb = 0;
 	v->parent_gen = 0;
 	v->pid = 0;

@@ -37,6 +37,7 @@ enum tl_flags {
 	TL_F_FORWARDED = 1 << 4, /* TL_DELIVER because it was queued on another device */
 	TL_F_LATE_START = 1 << 5,/* first seen after the direction's first point */
 	TL_F_INHERITED = 1 << 6, /* a GSO segment's copy of its parent's point: not a passage */
+	TL_F_FIRST = 1 << 7,     /* the packet's first event: a new packet, nothing to look up */
 };
 
 /*

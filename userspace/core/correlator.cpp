@@ -68,7 +68,9 @@ Journey& Correlator::journey_of(const Event& e) {
   if (current_in_live_ && current_ == key) return *current_in_live_;
   park_open();
   current_ = key;
-  if ((current_in_live_ = live_.find(e.skb, e.gen))) return *current_in_live_;
+  // The kernel flags a packet's first event (recordings made before it did not).
+  if (!(e.flags & TL_F_FIRST) && (current_in_live_ = live_.find(e.skb, e.gen))) return *current_in_live_;
+  current_in_live_ = nullptr;
   // The kernel assigns a generation at first sighting, so a new key is a new packet
   // even when the address was used a moment ago.
   open_journey_ = Journey{};
@@ -97,6 +99,8 @@ void Correlator::park_open() {
 void Correlator::inherit(Journey& seg, const Event& e) {
   if (e.flags & TL_F_INHERITED) {
     stats_.segments++;  // the kernel sent the parent's times with the segment
+    if (!kernel_sends_parent_times_) parents_.clear();
+    kernel_sends_parent_times_ = true;  // no parent needs remembering from now on
     return;
   }
   Key parent{e.parent_skb, e.parent_gen};
@@ -123,7 +127,7 @@ void Correlator::end(Journey& j, End how) {
   // comm by thread: the kernel sends it apart, once per thread and CPU.
   if (j.pid) j.comm = comm_of_tid(j.tid);
   if (j.free_pid) j.free_comm = comm_of_tid(j.free_tid);
-  if (j.segmented_parent()) {
+  if (j.segmented_parent() && !kernel_sends_parent_times_) {
     ParentStamps& p = parents_[Key{j.skb, j.gen}];
     for (size_t i = 0; i < kInherited.size(); i++) {
       p.ts[i] = j.ts[kInherited[i]];

@@ -89,7 +89,10 @@ class Correlator {
   // The packet of the last event, when it waits in live_: its next events skip the lookup.
   Key current_{0, 0};
   Journey* current_in_live_ = nullptr;
-  std::unordered_map<Key, ParentStamps, KeyHash> parents_;  // recently segmented GSO parents
+  // Recently segmented GSO parents, for recordings whose segments do not carry their
+  // parent's times yet.
+  std::unordered_map<Key, ParentStamps, KeyHash> parents_;
+  bool kernel_sends_parent_times_ = false;
   // The kernel sends a thread's comm only when it changes on a CPU: remember it by tid.
   std::unordered_map<uint32_t, std::array<char, TL_COMM_LEN>> comm_by_tid_;
   CorrelatorStats stats_;

@@ -9,8 +9,8 @@
 
 namespace tunlat {
 
-// Open addressing with linear probing over 16-byte slots, so a lookup (most of them miss:
-// a new packet) touches one cache line; the journeys sit in a slab whose entries keep
+// Open addressing with linear probing over 16-byte slots, so a lookup touches one cache
+// line; the journeys sit in a slab whose entries keep
 // their address while they live. Erase shifts the probe run back: no tombstones.
 class JourneyTable {
  public:
@@ -73,11 +73,14 @@ class JourneyTable {
     uint32_t idx;  // into slab_, or kEmpty
   };
   static constexpr uint32_t kEmpty = UINT32_MAX;
-  static constexpr size_t kMinSlots = 1024;
+  static constexpr int kMinSlotsLog2 = 10;
+  static constexpr size_t kMinSlots = size_t{1} << kMinSlotsLog2;
 
   size_t home(uint64_t skb, uint32_t gen) const {
-    // skbs are slab objects >= 256 bytes apart: drop the low bits, then mix.
-    return static_cast<size_t>(((skb >> 6) ^ (uint64_t{gen} << 32)) * 0x9E3779B97F4A7C15ull >> 20) & mask_;
+    // One address comes back with many generations (RX packets wait here long after
+    // their skb was reused): spread gen over every bit before mixing, or they cluster.
+    uint64_t x = (skb >> 6) ^ (uint64_t{gen} * 0xC2B2AE3D27D4EB4Full);
+    return static_cast<size_t>((x * 0x9E3779B97F4A7C15ull) >> shift_);
   }
   void place(const Slot& s) {
     size_t i = home(s.skb, s.gen);
@@ -88,12 +91,14 @@ class JourneyTable {
     std::vector<Slot> old(slots_.size() * 2, Slot{0, 0, kEmpty});
     old.swap(slots_);
     mask_ = slots_.size() - 1;
+    shift_--;
     for (const Slot& s : old)
       if (s.idx != kEmpty) place(s);
   }
 
   std::vector<Slot> slots_;
   size_t mask_;
+  int shift_ = 64 - kMinSlotsLog2;  // home(): the top log2(slots) bits of the hash
   size_t size_ = 0;
   std::deque<Journey> slab_;  // a deque: growing it moves no journey
   std::vector<uint32_t> free_;

@@ -25,17 +25,17 @@ template <class Item = Event>
 class Reorderer {
  public:
   explicit Reorderer(uint64_t window_ns)
-      : window_ns_(window_ns), bucket_ns_(std::max<uint64_t>(window_ns / kBuckets, 1)),
-        ring_(kBuckets + 2) {}
+      : window_ns_(window_ns), shift_(floor_log2(std::max<uint64_t>(window_ns / kBuckets, 1))),
+        ring_(ceil_pow2((window_ns >> shift_) + 2)), mask_(ring_.size() - 1) {}
 
   // Buffers e and calls out(item) for every item that is now safe to release.
   template <class Out>
   void push(const Item& e, Out&& out) {
-    uint64_t b = e.ts_ns / bucket_ns_;
+    uint64_t b = e.ts_ns >> shift_;
     if (!started_) base_ = b, started_ = true;
     if (e.ts_ns > newest_) {
       newest_ = e.ts_ns;
-      release((newest_ >= window_ns_ ? newest_ - window_ns_ : 0) / bucket_ns_, out);
+      release((newest_ >= window_ns_ ? newest_ - window_ns_ : 0) >> shift_, out);
       // The ring is smaller than the jump ahead: release the buckets in the way.
       if (b >= base_ + ring_.size()) release(b - ring_.size() + 1, out);
     }
@@ -44,7 +44,7 @@ class Reorderer {
       out(e);
       return;
     }
-    ring_[b % ring_.size()].push_back(e);
+    ring_[b & mask_].push_back(e);
     buffered_++;
   }
 
@@ -58,7 +58,11 @@ class Reorderer {
   size_t buffered() const { return buffered_; }
 
  private:
+  // At least this many buckets per window; buckets are a power of two ns wide and the
+  // ring a power of two long, so placing an item takes a shift and a mask.
   static constexpr uint64_t kBuckets = 64;
+  static int floor_log2(uint64_t x) { return 63 - __builtin_clzll(x); }
+  static size_t ceil_pow2(uint64_t x) { return size_t{1} << (64 - __builtin_clzll(x - 1)); }
 
   // Releases every bucket below index `end`.
   template <class Out>
@@ -74,7 +78,7 @@ class Reorderer {
 
   template <class Out>
   void release_bucket(Out& out) {
-    std::vector<Item>& v = ring_[base_ % ring_.size()];
+    std::vector<Item>& v = ring_[base_ & mask_];
     std::sort(v.begin(), v.end(), [](const Item& a, const Item& b) { return reorder_before(a, b); });
     for (const Item& e : v) out(e);
     buffered_ -= v.size();
@@ -82,8 +86,10 @@ class Reorderer {
     base_++;
   }
 
-  uint64_t window_ns_, bucket_ns_;
-  std::vector<std::vector<Item>> ring_;  // bucket b lives at ring_[b % size]
+  uint64_t window_ns_;
+  int shift_;  // bucket of t: t >> shift_
+  std::vector<std::vector<Item>> ring_;  // bucket b lives at ring_[b & mask_]
+  size_t mask_;
   uint64_t base_ = 0;                     // the oldest bucket not released
   bool started_ = false;
   size_t buffered_ = 0;

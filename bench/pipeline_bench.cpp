@@ -17,6 +17,7 @@
 #include <functional>
 #include <queue>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,44 +31,47 @@ namespace {
 
 using tunlat::Event;
 
-// A generated stream shaped like the forwarder lab under iperf3 TCP (what `tunlat trace`
-// sees at ~1 M events/s): per "send" either a GSO skb queued on the device and split into
-// 2..8 segments before the driver (segments get new addresses, adopted from the parent),
-// or a plain TX packet, or an RX packet (ACK) written by the VPN. TX packets are read by
-// the VPN and freed; 1 % are dropped at xmit (ring full). Most RX packets end without a
-// traced free (TCP's __kfree_skb), so they live until the correlator evicts them; some are
-// delivered and freed. Addresses come from a small LIFO pool, as a slab reuses them at once,
-// and generations are per-CPU counters as in the kernel. Two CPUs; events reach the
-// consumer in per-CPU batches, i.e. out of order across CPUs by up to tens of us.
+// A generated stream shaped like the forwarder lab under iperf3 TCP, as the kernel side
+// sends it: per "send" either a GSO skb queued on the device and split into 2..8 segments
+// before the driver (segments get new addresses and carry their parent's queue time), or
+// a plain TX packet, or an RX packet (ACK) written by the VPN. TX packets are read by the
+// VPN and freed; 1 % are dropped at xmit (ring full). Most RX packets end without a traced
+// free (TCP's __kfree_skb), so they wait until the correlator evicts them; some are
+// delivered and freed. A packet's points go out in one record when its path ends (RX:
+// at receive, then delivery and free in records of their own), records in the order they
+// were sent; comm in a record of its own, once per thread. Addresses come from a small
+// LIFO pool, as a slab reuses them at once; generations are per-CPU counters.
 class StreamGen {
  public:
   explicit StreamGen(uint32_t seed) : rng_(seed) {}
 
   std::vector<Event> generate(size_t target_events) {
-    std::vector<Event> out;
-    out.reserve(target_events + 64);
+    size_t events = 0;
     uint64_t t = 1'000'000'000;  // ns
-    while (out.size() < target_events) {
+    while (events < target_events) {
       t += 5'000 + rng_() % 30'000;  // 5-35 us between sends: ~2 s of trace per 1 M events
       int r = rng_() % 100;
       uint16_t cpu = rng_() % 2;
       if (r < 55)
-        gso_tx(out, t, cpu);
+        gso_tx(t, cpu);
       else if (r < 75)
-        plain_tx(out, t, cpu);
+        plain_tx(t, cpu);
       else
-        rx(out, t, cpu);
+        rx(t, cpu);
+      events = records_.size() * 3;  // about 3 events per record
     }
-    std::stable_sort(out.begin(), out.end(), [](const Event& a, const Event& b) { return a.ts_ns < b.ts_ns; });
-    // Per-CPU batches: within each block of 64 events, CPU 0's come before CPU 1's.
-    for (size_t i = 0; i < out.size(); i += 64) {
-      auto end = out.begin() + static_cast<long>(std::min(out.size(), i + 64));
-      std::stable_partition(out.begin() + static_cast<long>(i), end, [](const Event& e) { return e.cpu == 0; });
-    }
+    std::stable_sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.sent < b.sent; });
+    std::vector<Event> out;
+    for (const Record& r : records_) out.insert(out.end(), r.events.begin(), r.events.end());
     return out;
   }
 
  private:
+  struct Record {
+    uint64_t sent;  // when the path ended: the record's last event
+    std::vector<Event> events;
+  };
+
   // An address free at time t: those freed by then return to the pool first (an address is
   // reused only after its previous packet was freed, as in the kernel).
   uint64_t take(uint64_t t) {
@@ -95,7 +99,7 @@ class StreamGen {
   uint32_t gen(uint16_t cpu) { return (++next_gen_[cpu] << 10) | cpu; }
 
   Event ev(uint64_t ts, uint64_t skb, uint32_t g, int point, tunlat::Dir d, uint16_t cpu, uint32_t pid,
-           const char* comm, uint32_t len, uint16_t flags = 0) {
+           uint32_t len, uint16_t flags = 0) {
     Event e{};
     e.ts_ns = ts;
     e.skb = skb;
@@ -104,73 +108,90 @@ class StreamGen {
     e.dir = static_cast<uint8_t>(d);
     e.cpu = cpu;
     e.pid = e.tid = pid;
-    std::strncpy(e.comm, comm, sizeof e.comm - 1);
     e.len = len;
     e.flags = flags;
     return e;
   }
 
-  // One TX packet from the driver on: xmit, then read by the VPN (other CPU), free; or a drop.
-  void tx_tail(std::vector<Event>& out, uint64_t x, uint64_t skb, uint32_t g, uint16_t cpu, uint32_t len,
-               uint16_t flags, uint64_t parent, uint32_t parent_gen) {
-    Event e = ev(x, skb, g, TL_XMIT, tunlat::Dir::Tx, cpu, kIperf, "iperf3", len, flags);
-    e.parent_skb = parent;
-    e.parent_gen = parent_gen;
-    out.push_back(e);
+  void send(std::vector<Event> events) {
+    for (const Event& e : events) send_comm(e);
+    uint64_t sent = events.back().ts_ns;
+    records_.push_back({sent, std::move(events)});
+  }
+  // The kernel sends a thread's comm once (per CPU), before the first record naming it.
+  void send_comm(const Event& e) {
+    if (!e.pid || !comm_sent_.insert(e.tid).second) return;
+    Event c{};
+    c.ts_ns = e.ts_ns;
+    c.point = TL_COMM;
+    c.pid = c.tid = e.tid;
+    std::strncpy(c.comm, e.pid == kIperf ? "iperf3" : "fwd", sizeof c.comm - 1);
+    records_.push_back({e.ts_ns, {c}});
+  }
+
+  // One TX packet from the driver on (xmit, then read by the VPN on the other CPU, free; or
+  // a drop), appended to its record so far, which is then sent.
+  void tx_tail(std::vector<Event> rec, uint64_t x, uint64_t skb, uint32_t g, uint16_t cpu, uint32_t len) {
+    rec.push_back(ev(x, skb, g, TL_XMIT, tunlat::Dir::Tx, cpu, 0, 0));
     uint16_t rcpu = cpu ^ 1;
     uint64_t end;
     if (rng_() % 100 == 0) {  // ring full: tun_net_xmit drops it
-      Event d = ev(x + 300, skb, g, TL_FREE, tunlat::Dir::Tx, cpu, kIperf, "iperf3", len, TL_F_DROP);
+      Event d = ev(x + 300, skb, g, TL_FREE, tunlat::Dir::Tx, cpu, kIperf, 0, TL_F_DROP);
       d.code = 3;
       d.aux = 0xffffffff81a00000ull;
-      out.push_back(d);
+      rec.push_back(d);
       end = x + 300;
     } else {
       uint64_t r = x + 2'000 + rng_() % 60'000;  // 2-62 us waiting in the tun ring
-      out.push_back(ev(r, skb, g, TL_READ, tunlat::Dir::Tx, rcpu, kFwd, "fwd", len));
+      rec.push_back(ev(r, skb, g, TL_READ, tunlat::Dir::Tx, rcpu, kFwd, 0));
       end = r + 400 + rng_() % 800;
-      out.push_back(ev(end, skb, g, TL_FREE, tunlat::Dir::Tx, rcpu, kFwd, "fwd", len));
+      rec.push_back(ev(end, skb, g, TL_FREE, tunlat::Dir::Tx, rcpu, kFwd, 0));
     }
+    rec.front().len = len;
+    send(std::move(rec));
     give(skb, end);
   }
 
-  void plain_tx(std::vector<Event>& out, uint64_t t, uint16_t cpu) {
+  void plain_tx(uint64_t t, uint16_t cpu) {
     uint64_t skb = take(t);
     uint32_t g = gen(cpu);
-    out.push_back(ev(t, skb, g, TL_QUEUE, tunlat::Dir::Tx, cpu, kIperf, "iperf3", 1514));
-    tx_tail(out, t + 800 + rng_() % 1200, skb, g, cpu, 1514, 0, 0, 0);
+    tx_tail({ev(t, skb, g, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, 1514, TL_F_FIRST)}, t + 800 + rng_() % 1200, skb, g,
+            cpu, 1514);
   }
 
-  void gso_tx(std::vector<Event>& out, uint64_t t, uint16_t cpu) {
+  void gso_tx(uint64_t t, uint16_t cpu) {
     uint64_t parent = take(t);
     uint32_t pg = gen(cpu);
     int segs = 2 + static_cast<int>(rng_() % 7);
-    out.push_back(ev(t, parent, pg, TL_QUEUE, tunlat::Dir::Tx, cpu, kIperf, "iperf3",
-                     static_cast<uint32_t>(segs) * 1448 + 66, TL_F_GSO));
+    uint32_t plen = static_cast<uint32_t>(segs) * 1448 + 66;
     uint64_t x = t + 5'000 + rng_() % 30'000;  // segmentation happens before the driver
+    // validate_xmit_skb consumes the parent once segmented, before the segments reach the driver.
+    send({ev(t, parent, pg, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, plen, TL_F_FIRST | TL_F_GSO),
+          ev(x - 200, parent, pg, TL_FREE, tunlat::Dir::Tx, cpu, kIperf, 0)});
+    give(parent, x - 200);
     for (int i = 0; i < segs; i++) {
       uint64_t xs = x + static_cast<uint64_t>(i) * 700;
       uint64_t seg = take(xs);
-      tx_tail(out, xs, seg, gen(cpu), cpu, 1514, TL_F_SEGMENT, parent, pg);
+      uint32_t g = gen(cpu);
+      Event q = ev(t, seg, g, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, 1514, TL_F_FIRST | TL_F_SEGMENT | TL_F_INHERITED);
+      q.parent_skb = parent;
+      q.parent_gen = pg;
+      tx_tail({q}, xs, seg, g, cpu, 1514);
     }
-    // validate_xmit_skb consumes the parent once segmented, before the segments reach the driver.
-    out.push_back(ev(x - 200, parent, pg, TL_FREE, tunlat::Dir::Tx, cpu, kIperf, "iperf3",
-                     static_cast<uint32_t>(segs) * 1448 + 66, TL_F_GSO));
-    give(parent, x - 200);
   }
 
-  void rx(std::vector<Event>& out, uint64_t t, uint16_t cpu) {
+  void rx(uint64_t t, uint16_t cpu) {
     uint64_t skb = take(t);
     uint32_t g = gen(cpu);
-    out.push_back(ev(t, skb, g, TL_INJECT, tunlat::Dir::Rx, cpu, kFwd, "fwd", 66));
     uint64_t r = t + 1'000 + rng_() % 3'000;
-    out.push_back(ev(r, skb, g, TL_RECEIVE, tunlat::Dir::Rx, cpu, kFwd, "fwd", 66));
+    send({ev(t, skb, g, TL_INJECT, tunlat::Dir::Rx, cpu, kFwd, 66, TL_F_FIRST),
+          ev(r, skb, g, TL_RECEIVE, tunlat::Dir::Rx, cpu, 0, 0)});
     uint64_t end = r + 2'000;  // a pure ACK freed by __kfree_skb: no event, the address is reused
     if (rng_() % 5 == 0) {  // delivered to a socket and consumed
       uint64_t d = r + 10'000 + rng_() % 40'000;
       end = d + 500;
-      out.push_back(ev(d, skb, g, TL_DELIVER, tunlat::Dir::Rx, cpu, kIperf, "iperf3", 66));
-      out.push_back(ev(d + 500, skb, g, TL_FREE, tunlat::Dir::Rx, cpu, kIperf, "iperf3", 66));
+      send({ev(d, skb, g, TL_DELIVER, tunlat::Dir::Rx, cpu, kIperf, 0)});
+      send({ev(d + 500, skb, g, TL_FREE, tunlat::Dir::Rx, cpu, kIperf, 0)});
     }
     give(skb, end);
   }
@@ -183,6 +204,8 @@ class StreamGen {
       pending_;  // (freed at, address), earliest first
   uint64_t next_addr_ = 0;
   uint32_t next_gen_[2] = {0, 0};
+  std::vector<Record> records_;
+  std::set<uint32_t> comm_sent_;
 };
 
 tunlat::TraceInfo bench_info() {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Follows the skbs of one tun/tap device through the kernel path. A packet's points are
- * kept in its slot and sent to userspace together, as consecutive tl_events in one ring
- * buffer record, when its path ends (TX: free; RX: protocol processing starts).
+ * kept in its slot and sent to userspace together, as one record of consecutive tl_events
+ * in its CPU's ring, when its path ends (TX: free; RX: protocol processing starts).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -24,15 +24,15 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 /* The traced device: set by the loader between open() and load(). */
 const volatile __u32 targ_ifindex = 0;
 const volatile __u32 targ_netns = 0;
-/* Wake the consumer once per this many records per CPU; it also polls on a timer. */
-const volatile __u32 targ_wakeup_records = 256;
+/* Events per CPU ring: a power of two, set by the loader with the maps' sizes. */
+const volatile __u32 targ_ring_events = 1 << 16;
 /* Follow 1 packet in this many (per CPU and direction) for extreme rates; 1 = every one. */
 const volatile __u32 targ_sample = 1;
 
 #define SEEN(p) (1u << (p))
-/* Events in one record: every point once, plus the one that ends it. A power of two, so
- * the verifier sees indexes masked into the batch. */
+/* Room a record needs in a ring: every point once, plus the one that ends it. */
 #define BATCH_MAX 16
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 
 /* A packet being followed, and the points it passed that were not sent yet. */
 struct live {
@@ -69,10 +69,27 @@ struct {
 	__type(value, struct live);
 } live SEC(".maps");
 
+/*
+ * Events go to userspace through a ring per CPU in mmapable arrays: plain stores, no lock
+ * and no helper call, where bpf_ringbuf_output costs ~160 ns a record here. Userspace
+ * reads the rings in place and merges the CPUs' records by the time they were sent.
+ * Sizes are set by the loader: one control block per CPU, targ_ring_events each.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 * 1024 * 1024);
-} events SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_ring_ctl);
+} ring_ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tl_event);
+} ring_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -93,10 +110,8 @@ struct cpu_state {
 	__u32 gen;
 	__u32 next_gen;  /* generation counter */
 	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
-	__u32 unwoken;   /* records since the consumer was last woken */
 	__u32 sampled[2];  /* packets started per direction, for --sample */
 	__u32 skip;      /* the last packet queued here is not followed: nor are its segments */
-	struct tl_event batch[BATCH_MAX]; /* a record being assembled */
 };
 
 struct {
@@ -176,49 +191,75 @@ static __always_inline struct live *slot_of(const struct sk_buff *skb)
 	return bpf_map_lookup_elem(&live, &idx);
 }
 
+/* A record being written into this CPU's ring. */
+struct ring_writer {
+	struct tl_ring_ctl *ctl;
+	__u64 head;   /* where the record starts */
+	__u32 base;   /* this CPU's first slot in ring_events */
+};
+
+/*
+ * Claims this CPU's ring for one record of up to BATCH_MAX events. Fails, counting the
+ * loss, when the ring is full or a program this one interrupted is writing it.
+ */
+static __always_inline bool ring_begin(struct ring_writer *w)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	w->ctl = bpf_map_lookup_elem(&ring_ctl, &cpu);
+	if (!w->ctl || w->ctl->busy ||
+	    w->ctl->head + BATCH_MAX - READ_ONCE(w->ctl->tail) > targ_ring_events) {
+		count(TL_CNT_LOST);
+		return false;
+	}
+	w->ctl->busy = 1;
+	w->head = w->ctl->head;
+	w->base = cpu * targ_ring_events;
+	return true;
+}
+
+static __always_inline struct tl_event *ring_slot(struct ring_writer *w, __u32 n)
+{
+	__u32 idx = w->base + ((w->head + n) & (targ_ring_events - 1));
+
+	return bpf_map_lookup_elem(&ring_events, &idx);
+}
+
+/* Publishes the n events written: an atomic add orders them before the new head. */
+static __always_inline void ring_commit(struct ring_writer *w, __u32 n)
+{
+	if (n)
+		__sync_fetch_and_add(&w->ctl->head, n);
+	w->ctl->busy = 0;
+}
+
 /*
  * comm costs tens of ns: it is sent in a TL_COMM record only when this CPU did not just
  * send the same thread's. Userspace keeps comm by tid.
  */
 static __always_inline void send_comm(struct cpu_state *st, __u64 id)
 {
+	struct ring_writer w;
 	struct tl_event *e;
 
-	if (!st || st->comm_tid == (__u32)id)
+	if (!st || st->comm_tid == (__u32)id || !ring_begin(&w))
 		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(TL_CNT_LOST);
-		return;
+	e = ring_slot(&w, 0);
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->ts_ns = bpf_ktime_get_ns();
+		e->pid = id >> 32;
+		e->tid = (__u32)id;
+		e->cpu = bpf_get_smp_processor_id();
+		e->point = TL_COMM;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		st->comm_tid = (__u32)id;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = bpf_ktime_get_ns();
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->cpu = bpf_get_smp_processor_id();
-	e->point = TL_COMM;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-	st->comm_tid = (__u32)id;
+	ring_commit(&w, e ? 1 : 0);
 }
 
-static __always_inline void submit(struct cpu_state *st, __u32 n)
-{
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (n == 0 || n > BATCH_MAX)
-		return;
-	/* Batch wake-ups: the consumer polls on a short timer anyway. */
-	if (++st->unwoken >= targ_wakeup_records) {
-		st->unwoken = 0;
-		flags = BPF_RB_FORCE_WAKEUP;
-	}
-	if (bpf_ringbuf_output(&events, st->batch, n * sizeof(struct tl_event), flags))
-		count(TL_CNT_LOST);
-}
-
-/* Appends to the record being assembled the points of v not sent yet; returns the count. */
-static __always_inline __u32 collect(struct cpu_state *st, struct live *v, __u32 n)
+/* Appends to the record being written the points of v not sent yet; returns the count. */
+static __always_inline __u32 collect(struct ring_writer *w, struct live *v, __u32 n)
 {
 	bool first = true;
 
@@ -227,7 +268,9 @@ static __always_inline __u32 collect(struct cpu_state *st, struct live *v, __u32
 
 		if (!v->ts[p] || n >= TL_POINT_COUNT)
 			continue;
-		e = &st->batch[n & (BATCH_MAX - 1)];
+		e = ring_slot(w, n);
+		if (!e)
+			continue;
 		__builtin_memset(e, 0, sizeof(*e));
 		e->ts_ns = v->ts[p];
 		e->skb = v->skb;
@@ -258,14 +301,16 @@ static __always_inline __u32 collect(struct cpu_state *st, struct live *v, __u32
 }
 
 /* An event of this moment (the point that ends the record), with the current task. */
-static __always_inline __u32 add_now(struct cpu_state *st, __u32 n, struct live *v, __u8 point,
+static __always_inline __u32 add_now(struct ring_writer *w, __u32 n, struct live *v, __u8 point,
 				     __u64 now, __u64 id, __u16 flags, __s32 code, __u64 aux)
 {
 	struct tl_event *e;
 
 	if (n > TL_POINT_COUNT)
 		return n;
-	e = &st->batch[n & (BATCH_MAX - 1)];
+	e = ring_slot(w, n);
+	if (!e)
+		return n;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->ts_ns = now;
 	e->skb = v->skb;
@@ -284,20 +329,21 @@ static __always_inline __u32 add_now(struct cpu_state *st, __u32 n, struct live 
 /* Sends the points of v not sent yet, plus an event of this moment if point < COUNT. */
 static __always_inline void send(struct live *v, __u8 point, __u16 flags, __s32 code, __u64 aux)
 {
-	struct cpu_state *st = cpu_state();
+	struct ring_writer w;
+	__u64 id = 0;
 	__u32 n;
 
-	if (!st)
-		return;
-	n = collect(st, v, 0);
 	if (point < TL_POINT_COUNT) {
-		__u64 id = bpf_get_current_pid_tgid();
-
+		id = bpf_get_current_pid_tgid();
 		if ((flags & TL_F_DROP) || point == TL_DELIVER)
-			send_comm(st, id); /* who dropped it, or who received it */
-		n = add_now(st, n, v, point, bpf_ktime_get_ns(), id, flags, code, aux);
+			send_comm(cpu_state(), id); /* who dropped it, or who received it */
 	}
-	submit(st, n);
+	if (!ring_begin(&w))
+		return;
+	n = collect(&w, v, 0);
+	if (point < TL_POINT_COUNT)
+		n = add_now(&w, n, v, point, bpf_ktime_get_ns(), id, flags, code, aux);
+	ring_commit(&w, n);
 }
 
 /* Records that v passed point at now (the clock costs ~40 ns: read once per hit), here. */

@@ -42,7 +42,8 @@ enum tl_flags {
 
 /*
  * 80 bytes, naturally aligned, no pointers: also the on-disk record (see docs/recording.md).
- * A ring buffer record holds one or more of them: a packet's points, sent together.
+ * A record is one or more of them, consecutive in a CPU's ring: a packet's points, sent
+ * together.
  */
 struct tl_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -63,9 +64,23 @@ struct tl_event {
 	char comm[TL_COMM_LEN];
 };
 
+/*
+ * The control block of one CPU's event ring (its events sit in a second mmapable array).
+ * BPF appends whole records and then advances head; userspace reads up to head and then
+ * advances tail. head and tail sit on cache lines of their own: each has one writer.
+ */
+struct tl_ring_ctl {
+	__u64 head;    /* events written: BPF */
+	__u32 busy;    /* a program on this CPU is writing: one nested by an interrupt must not */
+	__u32 pad0;
+	__u64 pad1[6];
+	__u64 tail;    /* events read: userspace */
+	__u64 pad2[7];
+};
+
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {
-	TL_CNT_LOST = 1,     /* ring buffer reservation failed */
+	TL_CNT_LOST = 1,     /* events not written: their CPU's ring was full (or busy) */
 	TL_CNT_MAX = 4,
 };
 

@@ -3,11 +3,16 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <queue>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -57,6 +62,40 @@ std::vector<ProgTp> programs(tunlat_bpf* s) {
           {p.on_kfree_skb, "kfree_skb"}};
 }
 
+// Per-CPU rings take at most this much memory together (CPUs x events x 80 bytes): a ring
+// of 64 Ki events holds 30 ms at 2 M events/s on one CPU, several polls' worth.
+constexpr size_t kRingsBudget = 32u << 20;
+constexpr uint32_t kRingMin = 4096, kRingMax = 65536;
+
+// A record is taken as sent once it is this old: one written on another CPU while we read
+// the rings (its time is taken before it is published) must not be passed by later ones.
+constexpr uint64_t kHoldbackNs = 10'000'000;
+
+uint32_t ring_events_per_cpu(uint32_t ncpu) {
+  size_t n = kRingsBudget / sizeof(Event) / std::max<uint32_t>(ncpu, 1);
+  uint32_t p = kRingMin;
+  while (p * 2 <= n && p < kRingMax) p *= 2;
+  return p;
+}
+
+uint64_t monotonic_ns() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(t.tv_nsec);
+}
+
+void* map_array(bpf_map* map, size_t len, int prot) {
+  void* p = mmap(nullptr, len, prot, MAP_SHARED, bpf_map__fd(map), 0);
+  if (p == MAP_FAILED)
+    throw Fatal(fmt::format("cannot map BPF array {}: {}", bpf_map__name(map), std::strerror(errno)));
+  return p;
+}
+
+size_t page_round(size_t n) {
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  return (n + page - 1) / page * page;
+}
+
 std::string load_hint(int err) {
   if (err == -EPERM || err == -EACCES)
     return "hint: needs CAP_BPF+CAP_PERFMON (or root); a locked-down kernel or seccomp may forbid BPF";
@@ -67,7 +106,9 @@ std::string load_hint(int err) {
 }  // namespace
 
 void Tracer::SkelDeleter::operator()(tunlat_bpf* s) const { tunlat_bpf__destroy(s); }
-void Tracer::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+Tracer::Mapping::~Mapping() {
+  if (addr) munmap(addr, len);
+}
 
 Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
                std::vector<std::string>& warnings)
@@ -80,6 +121,13 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   skel_->rodata->targ_ifindex = o.ifindex;
   skel_->rodata->targ_netns = static_cast<uint32_t>(o.netns_inode);
   skel_->rodata->targ_sample = o.sample > 0 ? o.sample : 1;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
+  ncpu_ = static_cast<uint32_t>(ncpu);
+  ring_events_ = ring_events_per_cpu(ncpu_);
+  skel_->rodata->targ_ring_events = ring_events_;
+  bpf_map__set_max_entries(skel_->maps.ring_ctl, ncpu_);
+  bpf_map__set_max_entries(skel_->maps.ring_events, ncpu_ * ring_events_);
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   for (auto& [prog, tp] : programs(skel_.get())) {
@@ -96,22 +144,16 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
     throw Fatal(fmt::format("cannot attach BPF programs: {} ({}); {}",
                             g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,
                             std::strerror(-err), load_hint(err)));
-  ring_.reset(ring_buffer__new(bpf_map__fd(skel_->maps.events), on_sample, this, nullptr));
-  if (!ring_) throw Fatal(fmt::format("cannot create ring buffer: {}", std::strerror(errno)));
+  ctl_map_.len = page_round(sizeof(tl_ring_ctl) * ncpu_);
+  ctl_map_.addr = map_array(skel_->maps.ring_ctl, ctl_map_.len, PROT_READ | PROT_WRITE);
+  ctl_ = static_cast<tl_ring_ctl*>(ctl_map_.addr);
+  events_map_.len = page_round(sizeof(Event) * ncpu_ * ring_events_);
+  events_map_.addr = map_array(skel_->maps.ring_events, events_map_.len, PROT_READ);
+  ring_ = static_cast<const Event*>(events_map_.addr);
+  pending_.resize(ncpu_);
 }
 
 Tracer::~Tracer() = default;
-
-int Tracer::on_sample(void* ctx, void* data, size_t size) {
-  // One record: one or more events (a packet's points, sent together when its path ends).
-  auto* self = static_cast<Tracer*>(ctx);
-  for (size_t off = 0; off + sizeof(Event) <= size; off += sizeof(Event)) {
-    Event e;
-    std::memcpy(&e, static_cast<char*>(data) + off, sizeof e);
-    self->sink_(e);
-  }
-  return 0;
-}
 
 void Tracer::flush_in_flight() {
   // Packets still in flight have points not sent yet: a BPF program sends them now.
@@ -119,14 +161,67 @@ void Tracer::flush_in_flight() {
   if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.flush_in_flight), &opts) != 0)
     fmt::print(stderr, "tunlat: warning: cannot collect the packets in flight: {}\n",
                std::strerror(errno));
-  poll(0);
+  drain(true);
 }
 
 void Tracer::poll(int timeout_ms) {
-  // The BPF side wakes us only when a lot is waiting (batched wake-ups), so drain after
-  // every wait whether or not it was woken.
-  ring_buffer__poll(ring_.get(), timeout_ms);
-  ring_buffer__consume(ring_.get());
+  if (timeout_ms > 0) {
+    timespec t{timeout_ms / 1000, (timeout_ms % 1000) * 1'000'000L};
+    nanosleep(&t, nullptr);  // a signal ends it early: the caller looks at its flag
+  }
+  drain(false);
+}
+
+namespace {
+
+// A record: a run of one packet's events in a CPU's ring (or a lone comm record).
+size_t record_end(const std::vector<Event>& ev, size_t i) {
+  size_t j = i + 1;
+  if (ev[i].point == TL_COMM) return j;
+  while (j < ev.size() && ev[j].skb == ev[i].skb && ev[j].gen == ev[i].gen && ev[j].point != TL_COMM) j++;
+  return j;
+}
+
+}  // namespace
+
+// Reads every CPU's ring, then passes records on in the order they were sent (a record's
+// last event is the moment it was sent), so that a packet's records arrive in the order
+// of its path whichever CPUs sent them. Records younger than kHoldbackNs wait for the next
+// drain, unless this is the last one.
+void Tracer::drain(bool final) {
+  const uint64_t read_at = monotonic_ns();
+  for (uint32_t c = 0; c < ncpu_; c++) {
+    tl_ring_ctl& ctl = ctl_[c];
+    uint64_t head = __atomic_load_n(&ctl.head, __ATOMIC_ACQUIRE), tail = ctl.tail;
+    std::vector<Event>& out = pending_[c].events;
+    const Event* ring = ring_ + static_cast<size_t>(c) * ring_events_;
+    for (; tail < head; tail++) out.push_back(ring[tail & (ring_events_ - 1)]);
+    __atomic_store_n(&ctl.tail, tail, __ATOMIC_RELEASE);
+  }
+  const uint64_t watermark = final ? UINT64_MAX : read_at - kHoldbackNs;
+  // (sent at, cpu, end of record): the earliest-sent next record of every CPU on top.
+  using Next = std::tuple<uint64_t, uint32_t, size_t>;
+  std::priority_queue<Next, std::vector<Next>, std::greater<>> next;
+  auto push_next = [&](uint32_t c) {
+    Pending& p = pending_[c];
+    if (p.next >= p.events.size()) return;
+    size_t end = record_end(p.events, p.next);
+    next.emplace(p.events[end - 1].ts_ns, c, end);
+  };
+  for (uint32_t c = 0; c < ncpu_; c++) push_next(c);
+  while (!next.empty()) {
+    auto [sent, c, end] = next.top();
+    if (sent >= watermark) break;
+    next.pop();
+    Pending& p = pending_[c];
+    for (size_t i = p.next; i < end; i++) sink_(p.events[i]);
+    p.next = end;
+    push_next(c);
+  }
+  for (Pending& p : pending_) {
+    p.events.erase(p.events.begin(), p.events.begin() + static_cast<long>(p.next));
+    p.next = 0;
+  }
 }
 
 uint64_t Tracer::counter(int idx) const {

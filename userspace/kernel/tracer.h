@@ -10,7 +10,7 @@
 #include "core/event.h"
 
 struct tunlat_bpf;
-struct ring_buffer;
+struct tl_ring_ctl;
 
 namespace tunlat {
 
@@ -34,24 +34,37 @@ class Tracer {
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
-  // Waits up to timeout_ms, then drains whatever is in the ring buffer.
+  // Sleeps timeout_ms, then passes on the records sent more than a moment ago.
   void poll(int timeout_ms);
-  // At the end: sends and drains the points of packets still in flight.
+  // At the end: sends the points of packets still in flight and passes on everything.
   void flush_in_flight();
-  uint64_t lost() const;  // ring buffer reservations that failed
+  uint64_t lost() const;  // events not written: their CPU's ring was full
 
  private:
-  static int on_sample(void* ctx, void* data, size_t size);
+  void drain(bool final);
   uint64_t counter(int idx) const;
 
   struct SkelDeleter {
     void operator()(tunlat_bpf* s) const;
   };
-  struct RingDeleter {
-    void operator()(ring_buffer* r) const;
+  // One mmapped BPF array.
+  struct Mapping {
+    void* addr = nullptr;
+    size_t len = 0;
+    ~Mapping();
   };
+  // One CPU's events read from its ring and not passed on yet, in the order sent.
+  struct Pending {
+    std::vector<Event> events;
+    size_t next = 0;  // the first not passed on
+  };
+
   std::unique_ptr<tunlat_bpf, SkelDeleter> skel_;
-  std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  Mapping ctl_map_, events_map_;
+  tl_ring_ctl* ctl_ = nullptr;        // per CPU
+  const Event* ring_ = nullptr;       // per CPU, ring_events_ each
+  uint32_t ncpu_ = 0, ring_events_ = 0;
+  std::vector<Pending> pending_;
   Sink sink_;
 };
 

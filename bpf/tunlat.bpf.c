@@ -70,10 +70,12 @@ struct {
 } live SEC(".maps");
 
 /*
- * Events go to userspace through a ring per CPU in mmapable arrays: plain stores, no lock
- * and no helper call, where bpf_ringbuf_output costs ~160 ns a record here. Userspace
- * reads the rings in place and merges the CPUs' records by the time they were sent.
- * Sizes are set by the loader: one control block per CPU, targ_ring_events each.
+ * Events go to userspace through rings in mmapable arrays: plain stores, no lock and no
+ * helper call, where bpf_ringbuf_output costs ~160 ns a record here. Each CPU has two:
+ * one for programs, one for a program that interrupts a program writing the first (an
+ * interrupt's softirq on the same CPU). Userspace reads them in place and merges their
+ * records by the time they were sent. Sizes are set by the loader: TL_RINGS_PER_CPU
+ * control blocks per CPU, targ_ring_events events each.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -199,14 +201,19 @@ struct ring_writer {
 };
 
 /*
- * Claims this CPU's ring for one record of up to BATCH_MAX events. Fails, counting the
- * loss, when the ring is full or a program this one interrupted is writing it.
+ * Claims a ring of this CPU for one record of up to BATCH_MAX events: the first, or the
+ * second when a program this one interrupted is writing the first. Fails, counting the
+ * loss, when that ring is full (or both are being written).
  */
 static __always_inline bool ring_begin(struct ring_writer *w)
 {
-	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 ring = bpf_get_smp_processor_id() * TL_RINGS_PER_CPU;
 
-	w->ctl = bpf_map_lookup_elem(&ring_ctl, &cpu);
+	w->ctl = bpf_map_lookup_elem(&ring_ctl, &ring);
+	if (w->ctl && w->ctl->busy) {
+		ring++;
+		w->ctl = bpf_map_lookup_elem(&ring_ctl, &ring);
+	}
 	if (!w->ctl || w->ctl->busy ||
 	    w->ctl->head + BATCH_MAX - READ_ONCE(w->ctl->tail) > targ_ring_events) {
 		count(TL_CNT_LOST);
@@ -214,7 +221,7 @@ static __always_inline bool ring_begin(struct ring_writer *w)
 	}
 	w->ctl->busy = 1;
 	w->head = w->ctl->head;
-	w->base = cpu * targ_ring_events;
+	w->base = ring * targ_ring_events;
 	return true;
 }
 

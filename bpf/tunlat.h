@@ -64,14 +64,17 @@ struct tl_event {
 	char comm[TL_COMM_LEN];
 };
 
+/* Event rings per CPU: one for programs, one for a program interrupting one writing. */
+#define TL_RINGS_PER_CPU 2
+
 /*
- * The control block of one CPU's event ring (its events sit in a second mmapable array).
+ * The control block of one event ring (its events sit in a second mmapable array).
  * BPF appends whole records and then advances head; userspace reads up to head and then
  * advances tail. head and tail sit on cache lines of their own: each has one writer.
  */
 struct tl_ring_ctl {
 	__u64 head;    /* events written: BPF */
-	__u32 busy;    /* a program on this CPU is writing: one nested by an interrupt must not */
+	__u32 busy;    /* a program is writing: one interrupting it takes the CPU's next ring */
 	__u32 pad0;
 	__u64 pad1[6];
 	__u64 tail;    /* events read: userspace */
@@ -80,7 +83,7 @@ struct tl_ring_ctl {
 
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {
-	TL_CNT_LOST = 1,     /* events not written: their CPU's ring was full (or busy) */
+	TL_CNT_LOST = 1,     /* events not written: their ring was full */
 	TL_CNT_MAX = 4,
 };
 

@@ -146,7 +146,7 @@ int run_trace(const TraceArgs& a) {
     }
     if (deadline && now >= deadline) break;
   }
-  tracer.poll(0);  // whatever is still in the ring buffer
+  tracer.poll(0);  // whatever is still in the rings
   tracer.flush_in_flight();
   info.end_ns = now_ns(CLOCK_MONOTONIC);
   info.events_lost = tracer.lost();
@@ -162,7 +162,7 @@ int run_trace(const TraceArgs& a) {
   }
   finish_report(info, pipeline, a.json_path);
   if (info.events_lost)
-    fmt::print(stderr, "tunlat: warning: {} events lost (ring buffer full)\n", info.events_lost);
+    fmt::print(stderr, "tunlat: warning: {} events lost (kernel rings full)\n", info.events_lost);
   return rc;
 }
 

@@ -40,8 +40,8 @@ class Correlator {
 
   // Events in arrival order. The kernel sends a packet's points in path order, in one
   // record when its path ends (RX: a second record for delivery, a third for the free),
-  // through one ring buffer whose order is the order the records were sent: a packet's
-  // records arrive in the order of its path, other packets' events in between.
+  // and the tracer passes records on in the order they were sent: a packet's records
+  // arrive in the order of its path, other packets' events in between.
   void push(const Event& e);
   void flush();  // ends every journey still in flight
 

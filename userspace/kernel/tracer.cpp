@@ -11,8 +11,6 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
-#include <queue>
-#include <tuple>
 
 #include <fmt/format.h>
 
@@ -62,8 +60,9 @@ std::vector<ProgTp> programs(tunlat_bpf* s) {
           {p.on_kfree_skb, "kfree_skb"}};
 }
 
-// Per-CPU rings take at most this much memory together (CPUs x events x 80 bytes): a ring
-// of 64 Ki events holds 30 ms at 2 M events/s on one CPU, several polls' worth.
+// The rings take at most this much memory together (rings x events x 80 bytes; the second
+// ring of a CPU is hardly ever touched): a ring of 64 Ki events holds 30 ms at 2 M
+// events/s on one CPU, several polls' worth.
 constexpr size_t kRingsBudget = 32u << 20;
 constexpr uint32_t kRingMin = 4096, kRingMax = 65536;
 
@@ -71,8 +70,8 @@ constexpr uint32_t kRingMin = 4096, kRingMax = 65536;
 // the rings (its time is taken before it is published) must not be passed by later ones.
 constexpr uint64_t kHoldbackNs = 10'000'000;
 
-uint32_t ring_events_per_cpu(uint32_t ncpu) {
-  size_t n = kRingsBudget / sizeof(Event) / std::max<uint32_t>(ncpu, 1);
+uint32_t ring_events_per_ring(uint32_t nrings) {
+  size_t n = kRingsBudget / sizeof(Event) / std::max<uint32_t>(nrings, 1);
   uint32_t p = kRingMin;
   while (p * 2 <= n && p < kRingMax) p *= 2;
   return p;
@@ -124,10 +123,11 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
   ncpu_ = static_cast<uint32_t>(ncpu);
-  ring_events_ = ring_events_per_cpu(ncpu_);
+  ring_events_ = ring_events_per_ring(ncpu_ * TL_RINGS_PER_CPU);
   skel_->rodata->targ_ring_events = ring_events_;
-  bpf_map__set_max_entries(skel_->maps.ring_ctl, ncpu_);
-  bpf_map__set_max_entries(skel_->maps.ring_events, ncpu_ * ring_events_);
+  nrings_ = ncpu_ * TL_RINGS_PER_CPU;
+  bpf_map__set_max_entries(skel_->maps.ring_ctl, nrings_);
+  bpf_map__set_max_entries(skel_->maps.ring_events, nrings_ * ring_events_);
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   for (auto& [prog, tp] : programs(skel_.get())) {
@@ -144,13 +144,13 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
     throw Fatal(fmt::format("cannot attach BPF programs: {} ({}); {}",
                             g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,
                             std::strerror(-err), load_hint(err)));
-  ctl_map_.len = page_round(sizeof(tl_ring_ctl) * ncpu_);
+  ctl_map_.len = page_round(sizeof(tl_ring_ctl) * nrings_);
   ctl_map_.addr = map_array(skel_->maps.ring_ctl, ctl_map_.len, PROT_READ | PROT_WRITE);
   ctl_ = static_cast<tl_ring_ctl*>(ctl_map_.addr);
-  events_map_.len = page_round(sizeof(Event) * ncpu_ * ring_events_);
+  events_map_.len = page_round(sizeof(Event) * nrings_ * ring_events_);
   events_map_.addr = map_array(skel_->maps.ring_events, events_map_.len, PROT_READ);
   ring_ = static_cast<const Event*>(events_map_.addr);
-  pending_.resize(ncpu_);
+  merger_ = RecordMerger(nrings_);
 }
 
 Tracer::~Tracer() = default;
@@ -172,56 +172,19 @@ void Tracer::poll(int timeout_ms) {
   drain(false);
 }
 
-namespace {
-
-// A record: a run of one packet's events in a CPU's ring (or a lone comm record).
-size_t record_end(const std::vector<Event>& ev, size_t i) {
-  size_t j = i + 1;
-  if (ev[i].point == TL_COMM) return j;
-  while (j < ev.size() && ev[j].skb == ev[i].skb && ev[j].gen == ev[i].gen && ev[j].point != TL_COMM) j++;
-  return j;
-}
-
-}  // namespace
-
-// Reads every CPU's ring, then passes records on in the order they were sent (a record's
-// last event is the moment it was sent), so that a packet's records arrive in the order
-// of its path whichever CPUs sent them. Records younger than kHoldbackNs wait for the next
-// drain, unless this is the last one.
+// Reads every ring, then passes records on in the order they were sent. Records younger
+// than kHoldbackNs wait for the next drain, unless this is the last one.
 void Tracer::drain(bool final) {
   const uint64_t read_at = monotonic_ns();
-  for (uint32_t c = 0; c < ncpu_; c++) {
+  for (uint32_t c = 0; c < nrings_; c++) {
     tl_ring_ctl& ctl = ctl_[c];
     uint64_t head = __atomic_load_n(&ctl.head, __ATOMIC_ACQUIRE), tail = ctl.tail;
-    std::vector<Event>& out = pending_[c].events;
+    std::vector<Event>& out = merger_.pending(c);
     const Event* ring = ring_ + static_cast<size_t>(c) * ring_events_;
     for (; tail < head; tail++) out.push_back(ring[tail & (ring_events_ - 1)]);
     __atomic_store_n(&ctl.tail, tail, __ATOMIC_RELEASE);
   }
-  const uint64_t watermark = final ? UINT64_MAX : read_at - kHoldbackNs;
-  // (sent at, cpu, end of record): the earliest-sent next record of every CPU on top.
-  using Next = std::tuple<uint64_t, uint32_t, size_t>;
-  std::priority_queue<Next, std::vector<Next>, std::greater<>> next;
-  auto push_next = [&](uint32_t c) {
-    Pending& p = pending_[c];
-    if (p.next >= p.events.size()) return;
-    size_t end = record_end(p.events, p.next);
-    next.emplace(p.events[end - 1].ts_ns, c, end);
-  };
-  for (uint32_t c = 0; c < ncpu_; c++) push_next(c);
-  while (!next.empty()) {
-    auto [sent, c, end] = next.top();
-    if (sent >= watermark) break;
-    next.pop();
-    Pending& p = pending_[c];
-    for (size_t i = p.next; i < end; i++) sink_(p.events[i]);
-    p.next = end;
-    push_next(c);
-  }
-  for (Pending& p : pending_) {
-    p.events.erase(p.events.begin(), p.events.begin() + static_cast<long>(p.next));
-    p.next = 0;
-  }
+  merger_.release(final ? UINT64_MAX : read_at - kHoldbackNs, sink_);
 }
 
 uint64_t Tracer::counter(int idx) const {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/record_merge.h"
 
 struct tunlat_bpf;
 struct tl_ring_ctl;
@@ -53,18 +54,13 @@ class Tracer {
     size_t len = 0;
     ~Mapping();
   };
-  // One CPU's events read from its ring and not passed on yet, in the order sent.
-  struct Pending {
-    std::vector<Event> events;
-    size_t next = 0;  // the first not passed on
-  };
 
   std::unique_ptr<tunlat_bpf, SkelDeleter> skel_;
   Mapping ctl_map_, events_map_;
-  tl_ring_ctl* ctl_ = nullptr;        // per CPU
-  const Event* ring_ = nullptr;       // per CPU, ring_events_ each
-  uint32_t ncpu_ = 0, ring_events_ = 0;
-  std::vector<Pending> pending_;
+  tl_ring_ctl* ctl_ = nullptr;        // per ring
+  const Event* ring_ = nullptr;       // nrings_ rings of ring_events_
+  uint32_t ncpu_ = 0, nrings_ = 0, ring_events_ = 0;
+  RecordMerger merger_{0};
   Sink sink_;
 };
 

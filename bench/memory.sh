@@ -21,7 +21,7 @@ die() {
   exit 1
 }
 
-# Sum over CPUs of tunlat's BPF counter TL_CNT_LOST (ring buffer reservations that failed).
+# Sum over CPUs of tunlat's BPF counter TL_CNT_LOST (events not written: their ring was full).
 lost_now() { # lost_now MAP_ID IDX
   bpftool map lookup id "$1" key "$2" 0 0 0 -j 2>/dev/null |
     jq '[(.formatted.values // .values)[] | .value | if type == "array" then 0 else . end] | add // 0' 2>/dev/null || echo null
@@ -145,7 +145,7 @@ verdict=$(awk -F'\t' -v secs=$((MINUTES * 60)) '
   echo "\`bench/memory.sh $MINUTES\` on $(date -u +%FT%TZ), tunlat $REV, Linux $(uname -r), $(nproc) CPUs: \`tunlat trace -q\` on tA of"
   echo "the forwarder lab (bench/fwdlab.sh) while \`iperf3 -u -b 0 -l 64\` runs for $MINUTES min; RSS of the"
   echo "tunlat process (/proc/PID/status VmRSS) every ${INTERVAL} s. packets = tx+rx packets through tA since the"
-  echo "start; lost = tunlat's BPF counter of failed ring buffer reservations at that moment."
+  echo "start; lost = tunlat's BPF counter of events not written (ring full) at that moment."
   [[ -n $busy ]] && echo && echo "- **Note:** other busy processes at the start: $(echo "$busy" | tr '\n' ';')"
   echo
   echo "| time (s) | RSS (MB) | peak RSS (MB) | packets | lost events |"

@@ -1,6 +1,6 @@
 // pipeline_bench: how many packets per second can tunlat's userspace analysis keep up with
-// on one core? Measures the one analysis path (reorder -> correlate -> analyse, then the
-// tunlat/v1 summary) on:
+// on one core? Measures the one analysis path (correlate -> analyse, pacing reordered,
+// then the tunlat/v1 summary) on:
 //   BM_Synthetic      a generated stream shaped like a tap VPN under TCP load (below);
 //   BM_Recording      a recording (env TUNLAT_BENCH_RECORDING), events preloaded in memory;
 //   BM_RecordingFile  the same, read and decompressed by read_recording_file each iteration

@@ -97,6 +97,14 @@ inner() {
         wait_for_line "$d/tracer.out" '^equivalent.bt: tracing' 600 "$TR_PID" \
           || die "$lab: bpftrace did not start" "$d/tracer.err"
         ;;
+      floor)
+        [[ -n ${FLOOR:-} ]] || return 0 # not built: no floor figures
+        "$FLOOR" </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
+        TR_PID=$!
+        CUR_PIDS+=("$TR_PID")
+        wait_for_line "$d/tracer.out" '^floor: tracing' 100 "$TR_PID" \
+          || die "$lab: bench/floor did not start" "$d/tracer.err"
+        ;;
       tcpdump)
         ip netns exec "$LAB_NS" tcpdump -i "$LAB_DEV" -w /dev/null \
           </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
@@ -243,10 +251,11 @@ inner() {
       done
     done
   done
-  # Per-hit cost: one more run of each BPF tracer with bpf_stats on, plus the same tracers
-  # on the idle device (every hit is then for an unrelated skb).
+  # Per-hit cost: one more run of each BPF tracer with bpf_stats on, of programs that do
+  # nothing (the floor), and of the tracers on the idle device (every hit is then for an
+  # unrelated skb).
   for wl in "${wls[@]}"; do
-    for v in tunlat bpftrace tunlat-idle bpftrace-idle; do
+    for v in tunlat bpftrace floor tunlat-idle bpftrace-idle; do
       measure "$wl" "$v" 0 1
     done
   done
@@ -338,6 +347,7 @@ if [[ -z ${TUNLAT:-} ]]; then
 fi
 [[ -x $TUNLAT ]] || die "no tunlat binary at $TUNLAT"
 [[ -x $BUILD/bench/fwd ]] && export FWD=$BUILD/bench/fwd
+[[ -x $BUILD/bench/floor ]] && export FLOOR=$BUILD/bench/floor
 
 export BENCH_QUIET_WAIT=$((NOWAIT ? 0 : 300))
 export BENCH_OUT=$OUT BENCH_REPS=$REPS BENCH_SECS=$SECS BENCH_WORKLOADS=$WORKLOADS TUNLAT

@@ -20,6 +20,7 @@ def order: {untraced: 0, tunlat: 1, bpftrace: 2, tcpdump: 3}[.] // 9;
 . as $runs
 | ($runs | map(select(.profile | not))) as $main
 | ($runs | map(select(.profile))) as $prof
+| ($prof | map(select(.variant == "floor"))) as $floor
 | [
   "# tunlat benchmark results",
   "",
@@ -56,13 +57,14 @@ def order: {untraced: 0, tunlat: 1, bpftrace: 2, tcpdump: 3}[.] // 9;
   ),
   "## BPF cost per program hit",
   "",
-  "One extra run per tracer and workload with `kernel.bpf_stats_enabled=1` (only during the workload); run_cnt, run_time_ns and recursion_misses (\"missed\": hits the kernel skipped because a BPF program was already running on that CPU) per program from `bpftool prog show -j` (programs found through `bpftool perf show` for the tracer's pid). hits/pkt is per packet through the traced device. ns/hit covers the BPF program only: a `tracepoint:` program (bpftrace) also pays for building the trace record before it runs, which bpf_stats does not see; `raw_tp` (tunlat) has no such step. bpf_stats itself adds roughly 20–40 ns per hit (two clock reads).",
+  "One extra run per tracer and workload with `kernel.bpf_stats_enabled=1` (only during the workload); run_cnt, run_time_ns and recursion_misses (\"missed\": hits the kernel skipped because a BPF program was already running on that CPU) per program from `bpftool prog show -j` (programs found through `bpftool perf show` for the tracer's pid). hits/pkt is per packet through the traced device. ns/hit covers the BPF program only: a `tracepoint:` program (bpftrace) also pays for building the trace record before it runs, which bpf_stats does not see; `raw_tp` (tunlat) has no such step. bpf_stats itself adds two clock reads per hit. The floor column is a run of `bench/floor.bt`: a raw tracepoint program that returns at once on each tracepoint, so its ns/hit is what being called and measured costs on this machine, with no work at all; tunlat's own work is what lies above it.",
   "",
   ( $prof | map(select(.variant == "tunlat" or .variant == "bpftrace")) | group_by(.lab) | .[]
     | .[0].lab as $lab
     | ( group_by(.wl) | .[] | .[0].wl as $wl
         | (map(select(.variant == "tunlat")) | .[0]) as $t
         | (map(select(.variant == "bpftrace")) | .[0]) as $b
+        | ($floor | map(select(.lab == $lab and .wl == $wl)) | .[0]) as $f
         | ( [($t.progs // [])[], ($b.progs // [])[]] | map(.tp) | unique ) as $tps
         | def row($x; $tp): ($x.progs // [] | map(select(.tp == $tp)) | .[0]) as $p
             | if $p == null then "– | – | – | –"
@@ -71,12 +73,22 @@ def order: {untraced: 0, tunlat: 1, bpftrace: 2, tcpdump: 3}[.] // 9;
             | "**\($h)** | **\(if ($x.dev_pkts // 0) > 0 then $h / $x.dev_pkts | f(2) else "–" end)** | **\(if $h > 0 then $n / $h | f(0) else "–" end)** | **\($ps | map(.recursion_misses) | add // 0)**";
           def perpkt($x): ($x.progs // [] | map(.ns) | add // 0) as $n
             | if ($x.dev_pkts // 0) > 0 then $n / $x.dev_pkts | f(0) else "–" end;
+          def floor_ns($tp): ($f.progs // [] | map(select(.tp == $tp and .hits > 0)) | .[0]) as $p
+            | if $p == null then null else $p.ns / $p.hits end;
+          def floor_weighted($x): ($x.progs // [] | map(select(.hits > 0) | {h: .hits, fl: floor_ns(.tp)}) | map(select(.fl != null))) as $q
+            | ($q | map(.h) | add // 0) as $h
+            | if $h > 0 then ($q | map(.h * .fl) | add) / $h else null end;
+          def above($x): ($x.progs // [] | map(select(.hits > 0) | select(floor_ns(.tp) != null))) as $q
+            | ($q | map(.hits) | add // 0) as $h
+            | if $h > 0 then (($q | map(.ns) | add) / $h) - floor_weighted($x) else null end;
           ( "**\($lab) — \($wl | wlname)** (device packets: tunlat run \($t.dev_pkts // "–"), bpftrace run \($b.dev_pkts // "–"))", "",
-            "| tracepoint | tunlat hits | hits/pkt | ns/hit | missed | bpftrace hits | hits/pkt | ns/hit | missed |",
-            "|---|---|---|---|---|---|---|---|---|",
-            ( $tps[] as $tp | "| \($tp) | \(row($t; $tp)) | \(row($b; $tp)) |" ),
-            "| all (weighted by hits) | \(total($t)) | \(total($b)) |",
-            "| BPF ns per device packet | \(perpkt($t)) | | | | \(perpkt($b)) | | | |",
+            "| tracepoint | tunlat hits | hits/pkt | ns/hit | missed | bpftrace hits | hits/pkt | ns/hit | missed | floor ns/hit |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+            ( $tps[] as $tp | "| \($tp) | \(row($t; $tp)) | \(row($b; $tp)) | \(floor_ns($tp) | f(0)) |" ),
+            "| all (weighted by hits) | \(total($t)) | \(total($b)) | **\(floor_weighted($t) | f(0))** (tunlat's mix) |",
+            "| BPF ns per device packet | \(perpkt($t)) | | | | \(perpkt($b)) | | | | |",
+            "",
+            "Above the floor (average ns/hit minus the floor's on the same tracepoints, weighted by each tracer's hits): tunlat **\(above($t) | f(0))**, bpftrace \(above($b) | f(0)) (whose floor is higher still: a `tracepoint:` program also needs its trace record built).",
             "" )
       )
   ),
@@ -95,7 +107,7 @@ def order: {untraced: 0, tunlat: 1, bpftrace: 2, tcpdump: 3}[.] // 9;
        (.[] | "- \(.lab) \(.wl) \(.variant) \(if .profile then "bpf_stats run" else "rep \(.rep)" end): \(.disturbed)"), "") end ),
   "## Userspace pipeline on one core (bench/pipeline_bench)",
   "",
-  "Reorder → correlate → analyse → tunlat/v1 summary, single-threaded; rates per CPU second of the benchmark thread. BM_Recording: a recording of the fwd lab under iperf3 TCP made during this run, preloaded; BM_RecordingFile: the same read and decompressed by read_recording_file each iteration (what `tunlat report` does).",
+  "Correlate → analyse (pacing points reordered) → tunlat/v1 summary, single-threaded; rates per CPU second of the benchmark thread. BM_Recording: a recording of the fwd lab under iperf3 TCP made during this run, preloaded; BM_RecordingFile: the same read and decompressed by read_recording_file each iteration (what `tunlat report` does).",
   "",
   "| benchmark | packets/s | events/s | events/pkt | packets | orphan segments | evicted |",
   "|---|---|---|---|---|---|---|",

@@ -30,7 +30,7 @@ def order: {untraced: 0, tunlat: 1, bpftrace: 2, tcpdump: 3}[.] // 9;
   (if ($notes | length) > 0 then "" else empty end),
   "## Cost of tracing: throughput, packet rate and CPU",
   "",
-  "× = median relative to the untraced median of the same lab and workload. pps is the server's received datagrams/s for UDP and the packets/s through the traced device (TX+RX) for TCP. CPU s/Mpkt = busy CPU seconds of the whole machine (user+nice+system+irq+softirq, /proc/stat) during the workload per million packets through the traced device. tracer CPU % = user+system CPU of the tracer process itself (tunlat, bpftrace, tcpdump: its userspace side and syscalls, not its BPF programs) as % of one CPU. lost = tunlat's `.events.lost` (ring buffer full), drops = tcpdump's \"dropped by kernel\".",
+  "× = median relative to the untraced median of the same lab and workload. pps is the server's received datagrams/s for UDP and the packets/s through the traced device (TX+RX) for TCP. CPU s/Mpkt = busy CPU seconds of the whole machine (user+nice+system+irq+softirq, /proc/stat) during the workload per million packets through the traced device. tracer CPU % = user+system CPU of the tracer process itself (tunlat, bpftrace, tcpdump: its userspace side and syscalls, not its BPF programs) as % of one CPU. lost = tunlat's `.events.lost` (a kernel ring full), drops = tcpdump's \"dropped by kernel\".",
   "",
   ( $main | group_by(.lab) | .[] | .[0].lab as $lab
     | ( "### \($lab | labname)", "",

@@ -70,18 +70,6 @@ struct {
 } live SEC(".maps");
 
 /*
- * The skb address each live slot holds, kept apart: most hits are for skbs not followed,
- * and telling so reads 8 bytes of this 512 KiB array instead of a line of the ~9 MiB
- * table, which misses the caches. live[i].skb and live_skb[i] always agree.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1 << LIVE_BITS);
-	__type(key, __u32);
-	__type(value, __u64);
-} live_skb SEC(".maps");
-
-/*
  * Events go to userspace through rings in mmapable arrays: plain stores, no lock and no
  * helper call, where bpf_ringbuf_output costs ~160 ns a record here. Each CPU has two:
  * one for programs, one for a program that interrupts a program writing the first (an
@@ -197,28 +185,12 @@ static __always_inline bool skb_is_gso(const struct sk_buff *skb, __u32 len)
 	return VIEW(struct skb_shared_info, shinfo)->gso_size != 0;
 }
 
-static __always_inline __u32 slot_idx(const struct sk_buff *skb)
-{
-	/* skbs are slab objects >= 256 bytes apart: drop the low bits, then mix. */
-	return (((__u64)skb >> 8) * 0x9E3779B97F4A7C15ULL) >> (64 - LIVE_BITS);
-}
-
 static __always_inline struct live *slot_of(const struct sk_buff *skb)
 {
-	__u32 idx = slot_idx(skb);
+	/* skbs are slab objects >= 256 bytes apart: drop the low bits, then mix. */
+	__u32 idx = (((__u64)skb >> 8) * 0x9E3779B97F4A7C15ULL) >> (64 - LIVE_BITS);
 
 	return bpf_map_lookup_elem(&live, &idx);
-}
-
-/* Makes v's slot hold skb (0: nothing), in the table and in its address array. */
-static __always_inline void set_slot_skb(struct live *v, const struct sk_buff *slot_key, __u64 skb)
-{
-	__u32 idx = slot_idx(slot_key);
-	__u64 *tag = bpf_map_lookup_elem(&live_skb, &idx);
-
-	v->skb = skb;
-	if (tag)
-		*tag = skb;
 }
 
 /* A record being written into this CPU's ring. */
@@ -412,7 +384,7 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
 	/* Whatever held the slot and was not sent yet goes first, as far as it got. */
 	if (v->skb)
 		send(v, TL_POINT_COUNT, 0, 0, 0);
-	set_slot_skb(v, skb, (__u64)skb);
+	v->skb = (__u64)skb;
 	v->gen = next_gen(cpu_state());
 	v->dir = dir;
 	v->seen = 0;
@@ -436,18 +408,13 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
  */
 static __always_inline struct live *lookup(const struct sk_buff *skb)
 {
-	__u32 idx = slot_idx(skb);
-	__u64 *tag = bpf_map_lookup_elem(&live_skb, &idx);
-	struct live *v;
+	struct live *v = slot_of(skb);
 
-	if (!tag || *tag != (__u64)skb)
-		return NULL; /* not followed: the common case, decided without the table */
-	v = bpf_map_lookup_elem(&live, &idx);
 	if (!v || v->skb != (__u64)skb)
 		return NULL;
 	if (v->dir == TL_RX && (v->seen & SEEN(TL_RECEIVE)) &&
 	    VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex) {
-		set_slot_skb(v, skb, 0);
+		v->skb = 0;
 		return NULL;
 	}
 	return v;
@@ -707,7 +674,7 @@ static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32
 	if (!v)
 		return 0;
 	send(v, TL_FREE, flags, code, aux);
-	set_slot_skb(v, skb, 0);
+	v->skb = 0;
 	return 0;
 }
 

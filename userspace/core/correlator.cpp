@@ -63,11 +63,10 @@ void Correlator::push(const Event& e) {
 
 // The packet e belongs to: the open one, the one waiting in live_, or a new one.
 Journey& Correlator::journey_of(const Event& e) {
-  Key key{e.skb, e.gen};
-  if (open_ && open_journey_.skb == e.skb && open_journey_.gen == e.gen) return open_journey_;
-  if (current_in_live_ && current_ == key) return *current_in_live_;
+  auto is_of = [&](const Journey& j) { return j.skb == e.skb && j.gen == e.gen; };
+  if (open_ && is_of(open_journey_)) return open_journey_;
+  if (current_in_live_ && is_of(*current_in_live_)) return *current_in_live_;
   park_open();
-  current_ = key;
   // The kernel flags a packet's first event (recordings made before it did not).
   if (!(e.flags & TL_F_FIRST) && (current_in_live_ = live_.find(e.skb, e.gen))) return *current_in_live_;
   current_in_live_ = nullptr;

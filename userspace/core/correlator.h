@@ -87,7 +87,6 @@ class Correlator {
   Journey open_journey_;
   bool open_ = false;
   // The packet of the last event, when it waits in live_: its next events skip the lookup.
-  Key current_{0, 0};
   Journey* current_in_live_ = nullptr;
   // Recently segmented GSO parents, for recordings whose segments do not carry their
   // parent's times yet.

@@ -1,19 +1,11 @@
-// Restores timestamp order within a bounded window before correlation.
+// Restores timestamp order within a bounded window (pacing needs its points in order).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <tuple>
 #include <vector>
 
-#include "event.h"
-
 namespace tunlat {
-
-// A total order on events, so that the same input always gives the same output.
-inline bool reorder_before(const Event& a, const Event& b) {
-  return std::tie(a.ts_ns, a.point, a.skb, a.gen) < std::tie(b.ts_ns, b.point, b.skb, b.gen);
-}
 
 // Events reach userspace out of order: the kernel sends a packet's points together when
 // its path ends, and CPUs interleave. Items (anything with a ts_ns and a reorder_before)
@@ -21,7 +13,7 @@ inline bool reorder_before(const Event& a, const Event& b) {
 // no earlier item can still arrive, i.e. when the newest item seen is a window past its
 // end. O(1) per item plus the sort of small, mostly sorted buckets. Memory: item rate
 // times the window.
-template <class Item = Event>
+template <class Item>
 class Reorderer {
  public:
   explicit Reorderer(uint64_t window_ns)

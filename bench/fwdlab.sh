@@ -80,12 +80,7 @@ fwd_args=()
 ip netns exec "$NS_M" "$FWD_BIN" "${fwd_args[@]}" --ready-file "$LAB_DIR/fwd.pid" tA tB \
   </dev/null >"$log" 2>&1 &
 FWD_PID=$!
-for ((i = 0; i < 50; i++)); do
-  [[ -s $LAB_DIR/fwd.pid ]] && break
-  alive "$FWD_PID" || die "fwd exited during setup" "$log"
-  sleep 0.1
-done
-[[ -s $LAB_DIR/fwd.pid ]] || die "fwd not ready after 5 s" "$log"
+wait_ready "$LAB_DIR/fwd.pid" "$FWD_PID" || die "fwd exited during setup or was not ready after 5 s" "$log"
 FWD_REAL=$(cat "$LAB_DIR/fwd.pid") # the fwd process itself (ip netns exec execs it: same pid)
 
 setup_side() { # setup_side DEV NS ADDR

@@ -123,19 +123,15 @@ find_tapreader() {
 
 up_seed000() {
   need ping
-  local tr ns=tl-s-$ID dev=tap99 log=$LAB_DIR/tapreader.log i
+  local tr ns=tl-s-$ID dev=tap99 log=$LAB_DIR/tapreader.log
   tr=$(find_tapreader)
   make_ns "$ns"
   ip netns exec "$ns" "$tr" --dev "$dev" --reply --ready-file "$LAB_DIR/tapreader.pid" \
     </dev/null >"$log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
-  for ((i = 0; i < 50; i++)); do
-    [[ -s $LAB_DIR/tapreader.pid ]] && break
-    alive "$pid" || die "tapreader exited during setup" "$log"
-    sleep 0.1
-  done
-  [[ -s $LAB_DIR/tapreader.pid ]] || die "tapreader did not become ready in 5s" "$log"
+  wait_ready "$LAB_DIR/tapreader.pid" "$pid" \
+    || die "tapreader exited during setup or was not ready after 5 s" "$log"
   ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.disable_ipv6=1" >/dev/null
   ip -n "$ns" addr add 1.1.1.2/30 dev "$dev"
   ip -n "$ns" link set "$dev" up

@@ -21,6 +21,18 @@ alive() {
   [[ $st != Z* ]]
 }
 
+# wait_ready FILE PID: wait up to 5 s for PID to write its ready file; fails if PID
+# exits first or time runs out.
+wait_ready() {
+  local i
+  for ((i = 0; i < 50; i++)); do
+    [[ -s $1 ]] && return 0
+    alive "$2" || return 1
+    sleep 0.1
+  done
+  [[ -s $1 ]]
+}
+
 # wait_gone "PIDS" TENTHS: wait up to TENTHS/10 s for all pids to exit.
 wait_gone() {
   local pids=$1 n=$2 p any

@@ -122,10 +122,9 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   skel_->rodata->targ_sample = o.sample > 0 ? o.sample : 1;
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
-  ncpu_ = static_cast<uint32_t>(ncpu);
-  ring_events_ = ring_events_per_ring(ncpu_ * TL_RINGS_PER_CPU);
+  nrings_ = static_cast<uint32_t>(ncpu) * TL_RINGS_PER_CPU;
+  ring_events_ = ring_events_per_ring(nrings_);
   skel_->rodata->targ_ring_events = ring_events_;
-  nrings_ = ncpu_ * TL_RINGS_PER_CPU;
   bpf_map__set_max_entries(skel_->maps.ring_ctl, nrings_);
   bpf_map__set_max_entries(skel_->maps.ring_events, nrings_ * ring_events_);
 

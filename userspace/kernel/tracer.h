@@ -59,7 +59,7 @@ class Tracer {
   Mapping ctl_map_, events_map_;
   tl_ring_ctl* ctl_ = nullptr;        // per ring
   const Event* ring_ = nullptr;       // nrings_ rings of ring_events_
-  uint32_t ncpu_ = 0, nrings_ = 0, ring_events_ = 0;
+  uint32_t nrings_ = 0, ring_events_ = 0;
   RecordMerger merger_{0};
   Sink sink_;
 };

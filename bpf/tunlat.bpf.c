@@ -31,7 +31,7 @@ const volatile __u32 targ_sample = 1;
 
 #define SEEN(p) (1u << (p))
 /* Room a record needs in a ring: every point once, plus the one that ends it. */
-#define BATCH_MAX 16
+#define RECORD_MAX (TL_POINT_COUNT + 1)
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 
 /* A packet being followed, and the points it passed that were not sent yet. */
@@ -201,7 +201,7 @@ struct ring_writer {
 };
 
 /*
- * Claims a ring of this CPU for one record of up to BATCH_MAX events: the first, or the
+ * Claims a ring of this CPU for one record of up to RECORD_MAX events: the first, or the
  * second when a program this one interrupted is writing the first. Fails, counting the
  * loss, when that ring is full (or both are being written).
  */
@@ -215,7 +215,7 @@ static __always_inline bool ring_begin(struct ring_writer *w)
 		w->ctl = bpf_map_lookup_elem(&ring_ctl, &ring);
 	}
 	if (!w->ctl || w->ctl->busy ||
-	    w->ctl->head + BATCH_MAX - READ_ONCE(w->ctl->tail) > targ_ring_events) {
+	    w->ctl->head + RECORD_MAX - READ_ONCE(w->ctl->tail) > targ_ring_events) {
 		count(TL_CNT_LOST);
 		return false;
 	}

@@ -29,41 +29,90 @@ const volatile __u32 targ_ring_events = 1 << 16;
 /* Follow 1 packet in this many (per CPU and direction) for extreme rates; 1 = every one. */
 const volatile __u32 targ_sample = 1;
 
-#define SEEN(p) (1u << (p))
-/* Room a record needs in a ring: every point once, plus the one that ends it. */
-#define RECORD_MAX (TL_POINT_COUNT + 1)
+/*
+ * The points a packet can pass before the one that ends its record wait in its slot, one
+ * stage each: TX queue, enqueue, dequeue, xmit, read; RX inject. Every other point ends
+ * a record and is sent at once.
+ */
+#define STAGES 5
+/* Room a record needs in a ring: every stage once, plus the point that ends it. */
+#define RECORD_MAX (STAGES + 1)
+/* A stage's time is kept relative to the slot's t0 in 32 bits: ~4.29 s. */
+#define DT_MAX 0xffffffffULL
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 
-/* A packet being followed, and the points it passed that were not sent yet. */
+/* Bits of live.state */
+enum {
+	ST_RX = 1 << 0,        /* direction: RX, else TX */
+	ST_GSO = 1 << 1,       /* a GSO skb: its segments will inherit from it */
+	ST_INHERITED = 1 << 2, /* the queue/enqueue/dequeue stages are its GSO parent's */
+	ST_XMIT = 1 << 3,      /* passed points that may repeat: */
+	ST_READ = 1 << 4,
+	ST_RECEIVE = 1 << 5,
+	ST_DELIVER = 1 << 6,
+};
+
+/*
+ * A packet being followed, and the stages it passed that were not sent yet. One cache
+ * line: the CPU that reads a packet from the tun ring and frees it is mostly not the one
+ * that queued it, and each line of the slot is a miss there.
+ */
 struct live {
 	__u64 skb;
-	__u64 parent_skb;            /* a GSO segment's parent */
-	__u64 ts[TL_POINT_COUNT];    /* 0: not passed, or already sent */
+	__u64 t0;                /* time base of dt */
+	__u32 dt[STAGES];        /* when the stage was passed, after t0 */
 	__u32 gen;
-	__u32 parent_gen;
+	__u32 parent_gen;        /* a GSO segment's parent */
 	__u32 len;
-	__u32 pid;                   /* the reader (TX read) or writer (RX inject) */
+	__u32 pid;               /* the reader (TX read) or writer (RX inject) */
 	__u32 tid;
-	__u16 start_flags;           /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
-	__u8 cpu[TL_POINT_COUNT];
-	__u8 dir;
-	__u8 seen;                   /* points passed, for points that may repeat */
-	__u8 gso;                    /* a GSO skb: its segments will inherit from it */
-	__u8 inherited;              /* points copied from the GSO parent (bitmask) */
-	__u8 pad[2];
-};
+	__u8 cpu[STAGES];
+	__u8 unsent;             /* stages passed and not sent yet: bit per stage */
+	__u8 state;              /* ST_* */
+	__u8 start_flags;        /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct live) == 64, "a slot is one cache line");
+_Static_assert((TL_F_GSO | TL_F_SEGMENT | TL_F_LATE_START | TL_F_FIRST) <= 0xff,
+	       "start flags fit live.start_flags");
+
+/* The stage a point waits in, or -1 for a point that ends a record. */
+static __always_inline int stage_of(__u8 point)
+{
+	if (point <= TL_XMIT)
+		return point; /* TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE, TL_XMIT */
+	if (point == TL_READ)
+		return 4;
+	if (point == TL_INJECT)
+		return 0;     /* an RX packet's only stage */
+	return -1;
+}
+
+static __always_inline __u8 point_of(const struct live *v, int stage)
+{
+	if (v->state & ST_RX)
+		return TL_INJECT;
+	return stage < 4 ? stage : TL_READ;
+}
+
+static __always_inline __u8 dir_of(const struct live *v)
+{
+	return (v->state & ST_RX) ? TL_RX : TL_TX;
+}
 
 /*
  * Packets in flight, in a direct-mapped table indexed by a hash of the skb address.
  * An array lookup is inlined by the verifier: a few ns, where a hash map costs tens
  * of ns per hit on every skb of the system. A new packet takes its slot whatever was
  * there: mostly an RX skb whose free has no tracepoint (already sent); a packet still
- * in flight there is sent first, as far as it got.
+ * in flight there is sent first, as far as it got. Mmapable only so that its slots
+ * start on a page, hence each on a cache line of its own.
  */
 #define LIVE_BITS 16
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1 << LIVE_BITS);
 	__type(key, __u32);
 	__type(value, struct live);
@@ -265,43 +314,42 @@ static __always_inline void send_comm(struct cpu_state *st, __u64 id)
 	ring_commit(&w, e ? 1 : 0);
 }
 
-/* Appends to the record being written the points of v not sent yet; returns the count. */
+/* Appends to the record being written the stages of v not sent yet; returns the count. */
 static __always_inline __u32 collect(struct ring_writer *w, struct live *v, __u32 n)
 {
 	bool first = true;
 
-	for (int p = 0; p < TL_POINT_COUNT; p++) {
+	for (int st = 0; st < STAGES; st++) {
 		struct tl_event *e;
 
-		if (!v->ts[p] || n >= TL_POINT_COUNT)
+		if (!(v->unsent & (1u << st)) || n >= STAGES)
 			continue;
 		e = ring_slot(w, n);
 		if (!e)
 			continue;
 		__builtin_memset(e, 0, sizeof(*e));
-		e->ts_ns = v->ts[p];
+		e->ts_ns = v->t0 + v->dt[st];
 		e->skb = v->skb;
 		e->gen = v->gen;
-		e->cpu = v->cpu[p];
-		e->point = p;
-		e->dir = v->dir;
-		if (p == TL_READ || p == TL_INJECT) {
+		e->cpu = v->cpu[st];
+		e->point = point_of(v, st);
+		e->dir = dir_of(v);
+		if (e->point == TL_READ || e->point == TL_INJECT) {
 			e->pid = v->pid;
 			e->tid = v->tid;
 		}
-		if (v->inherited & SEEN(p))
+		if ((v->state & ST_INHERITED) && st <= TL_DEQUEUE)
 			e->flags |= TL_F_INHERITED;
 		if (first) {
 			/* The packet's first event carries what is known of it from the start. */
 			e->len = v->len;
 			e->flags |= v->start_flags;
-			e->parent_skb = v->parent_skb;
 			e->parent_gen = v->parent_gen;
 			first = false;
 		}
-		v->ts[p] = 0;
 		n++;
 	}
+	v->unsent = 0;
 	if (!first)
 		v->start_flags = 0; /* sent: later records of the packet are not its first */
 	return n;
@@ -313,7 +361,7 @@ static __always_inline __u32 add_now(struct ring_writer *w, __u32 n, struct live
 {
 	struct tl_event *e;
 
-	if (n > TL_POINT_COUNT)
+	if (n > STAGES)
 		return n;
 	e = ring_slot(w, n);
 	if (!e)
@@ -328,12 +376,12 @@ static __always_inline __u32 add_now(struct ring_writer *w, __u32 n, struct live
 	e->aux = aux;
 	e->cpu = bpf_get_smp_processor_id();
 	e->point = point;
-	e->dir = v->dir;
+	e->dir = dir_of(v);
 	e->flags = flags;
 	return n + 1;
 }
 
-/* Sends the points of v not sent yet, plus an event of this moment if point < COUNT. */
+/* Sends the stages of v not sent yet, plus an event of this moment if point < COUNT. */
 static __always_inline void send(struct live *v, __u8 point, __u16 flags, __s32 code, __u64 aux)
 {
 	struct ring_writer w;
@@ -353,14 +401,32 @@ static __always_inline void send(struct live *v, __u8 point, __u16 flags, __s32 
 	ring_commit(&w, n);
 }
 
+/* Sends what v waits with: its next stage is too late for t0. Rare, so not inlined. */
+static __noinline void send_stages(struct live *v)
+{
+	send(v, TL_POINT_COUNT, 0, 0, 0);
+}
+
 /* Records that v passed point at now (the clock costs ~40 ns: read once per hit), here. */
 static __always_inline void mark_at(struct live *v, __u8 point, __u64 now)
 {
-	if (point >= TL_POINT_COUNT)
+	int st = stage_of(point);
+
+	if (st < 0)
 		return;
-	v->ts[point] = now;
-	v->cpu[point] = bpf_get_smp_processor_id();
-	v->seen |= SEEN(point);
+	if (now - v->t0 > DT_MAX) {
+		/* A stall of seconds: what came before goes in a record of its own. */
+		if (v->unsent)
+			send_stages(v);
+		v->t0 = now;
+	}
+	v->dt[st] = now - v->t0;
+	v->cpu[st] = bpf_get_smp_processor_id();
+	v->unsent |= 1u << st;
+	if (point == TL_XMIT)
+		v->state |= ST_XMIT;
+	else if (point == TL_READ)
+		v->state |= ST_READ;
 }
 
 /* Notes the current task as the packet's reader or writer. */
@@ -382,20 +448,18 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
 	if (!v)
 		return NULL;
 	/* Whatever held the slot and was not sent yet goes first, as far as it got. */
-	if (v->skb)
+	if (v->skb && v->unsent)
 		send(v, TL_POINT_COUNT, 0, 0, 0);
 	v->skb = (__u64)skb;
+	v->t0 = now;
 	v->gen = next_gen(cpu_state());
-	v->dir = dir;
-	v->seen = 0;
-	v->gso = !!(flags & TL_F_GSO);
+	v->unsent = 0;
+	v->state = (dir == TL_RX ? ST_RX : 0) | ((flags & TL_F_GSO) ? ST_GSO : 0);
 	v->len = len;
 	v->start_flags = flags | TL_F_FIRST;
-	v->parent_skb = 0;
 	v->parent_gen = 0;
 	v->pid = 0;
 	v->tid = 0;
-	v->inherited = 0;
 	mark_at(v, point, now);
 	return v;
 }
@@ -412,7 +476,7 @@ static __always_inline struct live *lookup(const struct sk_buff *skb)
 
 	if (!v || v->skb != (__u64)skb)
 		return NULL;
-	if (v->dir == TL_RX && (v->seen & SEEN(TL_RECEIVE)) &&
+	if ((v->state & ST_RX) && (v->state & ST_RECEIVE) &&
 	    VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex) {
 		v->skb = 0;
 		return NULL;
@@ -456,9 +520,8 @@ static __always_inline void remember_gso_parent(struct live *v, __u64 now)
 	st->gen = v->gen;
 	st->ts_ns = now;
 	/* The parent is freed as soon as it is segmented: its segments carry its times. */
-	st->parent_ts[0] = v->ts[TL_QUEUE];
-	st->parent_ts[1] = v->ts[TL_ENQUEUE];
-	st->parent_ts[2] = v->ts[TL_DEQUEUE];
+	for (int i = 0; i < 3; i++)
+		st->parent_ts[i] = (v->unsent & (1u << i)) ? v->t0 + v->dt[i] : 0;
 }
 
 /* An skb unknown at enqueue/xmit on the traced device: a segment of the last GSO parent? */
@@ -468,6 +531,7 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 	__u64 parent = 0;
 	__u32 parent_gen = 0;
 	__u16 flags = TL_F_LATE_START;
+	int own = stage_of(point);
 	__u64 now = bpf_ktime_get_ns();
 	struct live *v;
 
@@ -479,13 +543,23 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 		flags = TL_F_SEGMENT;
 	}
 	v = follow(skb, TL_TX, point, VIEW(struct sk_buff, skb)->len, flags, now);
-	if (v && parent && st) {
-		v->parent_skb = parent;
+	if (v && parent && st && own >= 0) {
+		__u8 cpu = bpf_get_smp_processor_id();
+
 		v->parent_gen = parent_gen;
-		v->ts[TL_QUEUE] = st->parent_ts[0];
-		v->ts[TL_ENQUEUE] = st->parent_ts[1];
-		v->ts[TL_DEQUEUE] = st->parent_ts[2];
-		v->inherited = SEEN(TL_QUEUE) | SEEN(TL_ENQUEUE) | SEEN(TL_DEQUEUE);
+		v->state |= ST_INHERITED;
+		/* The parent's times come before this one: the oldest becomes the base. */
+		for (int i = 2; i >= 0; i--)
+			if (st->parent_ts[i] && now - st->parent_ts[i] <= DT_MAX)
+				v->t0 = st->parent_ts[i];
+		v->dt[own] = now - v->t0;
+		for (int i = 0; i < 3; i++) {
+			if (!st->parent_ts[i] || st->parent_ts[i] < v->t0)
+				continue;
+			v->dt[i] = st->parent_ts[i] - v->t0;
+			v->cpu[i] = cpu; /* segments are made in their parent's call chain */
+			v->unsent |= 1u << i;
+		}
 	}
 }
 
@@ -496,6 +570,7 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	const struct net_device *dev = s->dev;
 	struct live *v;
 	__u16 flags = 0;
+	__u64 now;
 	__u32 len;
 
 	if (!is_target_dev(dev)) {
@@ -504,9 +579,9 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 		if (s->skb_iif != targ_ifindex)
 			return 0;
 		v = lookup(skb);
-		if (v && v->dir == TL_RX && !(v->seen & SEEN(TL_DELIVER))) {
+		if (v && (v->state & ST_RX) && !(v->state & ST_DELIVER)) {
 			/* A packet the VPN wrote leaves through another device: delivered. */
-			v->seen |= SEEN(TL_DELIVER);
+			v->state |= ST_DELIVER;
 			send(v, TL_DELIVER, TL_F_FORWARDED, 0, VIEW(struct net_device, dev)->ifindex);
 		}
 		return 0;
@@ -517,9 +592,10 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	if (skb_is_gso(skb, len))
 		flags = TL_F_GSO;
 	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
-	v = follow(skb, TL_TX, TL_QUEUE, len, flags, bpf_ktime_get_ns());
+	now = bpf_ktime_get_ns();
+	v = follow(skb, TL_TX, TL_QUEUE, len, flags, now);
 	if (v && (flags & TL_F_GSO))
-		remember_gso_parent(v, v->ts[TL_QUEUE]);
+		remember_gso_parent(v, now);
 	else if (targ_sample > 1)
 		clear_skip();
 	return 0;
@@ -531,7 +607,7 @@ int BPF_PROG(on_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, 
 	struct live *v = lookup(skb);
 
 	if (v) {
-		if (v->dir == TL_TX)
+		if (dir_of(v) == TL_TX)
 			mark_at(v, TL_ENQUEUE, bpf_ktime_get_ns());
 		return 0;
 	}
@@ -545,11 +621,12 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	     struct sk_buff *skb)
 {
 	struct live *v;
+	__u64 now;
 
 	if (!skb)
 		return 0;
 	v = lookup(skb);
-	if (!v || v->dir != TL_TX) {
+	if (!v || dir_of(v) != TL_TX) {
 		struct cpu_state *st;
 
 		/* Not followed (--sample): its segments, made right after, are not either. */
@@ -557,9 +634,10 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 			st->skip = 1;
 		return 0;
 	}
-	mark_at(v, TL_DEQUEUE, bpf_ktime_get_ns());
-	if (v->gso)
-		remember_gso_parent(v, v->ts[TL_DEQUEUE]);
+	now = bpf_ktime_get_ns();
+	mark_at(v, TL_DEQUEUE, now);
+	if (v->state & ST_GSO)
+		remember_gso_parent(v, now);
 	return 0;
 }
 
@@ -573,7 +651,7 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 			adopt(skb, TL_XMIT);
 		return 0;
 	}
-	if (v->dir != TL_TX || (v->seen & SEEN(TL_XMIT)))
+	if (dir_of(v) != TL_TX || (v->state & ST_XMIT))
 		return 0;
 	mark_at(v, TL_XMIT, bpf_ktime_get_ns());
 	return 0;
@@ -588,7 +666,7 @@ int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *de
 	if (rc == 0 || !is_target_dev(dev))
 		return 0;
 	v = lookup(skb);
-	if (!v || v->dir != TL_TX)
+	if (!v || dir_of(v) != TL_TX)
 		return 0;
 	send(v, TL_XMIT_DONE, 0, rc, 0);
 	return 0;
@@ -601,16 +679,16 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 
 	if (!v)
 		return 0;
-	if (v->dir == TL_TX) {
-		if (v->seen & SEEN(TL_READ))
+	if (dir_of(v) == TL_TX) {
+		if (v->state & ST_READ)
 			return 0;
 		mark_at(v, TL_READ, bpf_ktime_get_ns());
 		mark_task(v); /* the VPN reading the device */
 		return 0;
 	}
-	if (v->seen & SEEN(TL_DELIVER))
+	if (v->state & ST_DELIVER)
 		return 0; /* a stream socket may copy one skb in several reads */
-	v->seen |= SEEN(TL_DELIVER);
+	v->state |= ST_DELIVER;
 	send(v, TL_DELIVER, 0, 0, 0);
 	return 0;
 }
@@ -659,10 +737,10 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 {
 	struct live *v = lookup(skb);
 
-	if (!v || v->dir != TL_RX || (v->seen & SEEN(TL_RECEIVE)))
+	if (!v || !(v->state & ST_RX) || (v->state & ST_RECEIVE))
 		return 0;
 	/* The RX record ends here: its free is often not traced. */
-	v->seen |= SEEN(TL_RECEIVE);
+	v->state |= ST_RECEIVE;
 	send(v, TL_RECEIVE, 0, 0, 0);
 	return 0;
 }
@@ -692,7 +770,7 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 
 static long flush_one(struct bpf_map *map, __u32 *key, struct live *v, void *ctx)
 {
-	if (v->skb)
+	if (v->skb && v->unsent)
 		send(v, TL_POINT_COUNT, 0, 0, 0);
 	return 0;
 }

@@ -31,7 +31,7 @@ enum tl_dir {
 
 enum tl_flags {
 	TL_F_GSO = 1 << 0,       /* skb carries GSO segments (gso_size != 0) */
-	TL_F_SEGMENT = 1 << 1,   /* a segment of a GSO parent (parent_skb/parent_gen valid) */
+	TL_F_SEGMENT = 1 << 1,   /* a segment of a GSO parent (parent_gen valid) */
 	TL_F_RESERVED = 1 << 2,  /* was "cloned": not informative (TCP clones every skb) */
 	TL_F_DROP = 1 << 3,      /* TL_FREE via kfree_skb: reason valid */
 	TL_F_FORWARDED = 1 << 4, /* TL_DELIVER because it was queued on another device */
@@ -48,7 +48,7 @@ enum tl_flags {
 struct tl_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 skb;        /* skb address; with gen, the packet's identity */
-	__u64 parent_skb; /* TL_F_SEGMENT: the GSO parent's address */
+	__u64 parent_skb; /* TL_F_SEGMENT, recordings before INHERITED: the parent's address; now 0 */
 	__u64 aux;        /* TL_FREE+TL_F_DROP: drop location; TL_DELIVER forwarded: ifindex */
 	__u32 gen;        /* generation, assigned at first sighting */
 	__u32 parent_gen; /* TL_F_SEGMENT: the parent's generation */

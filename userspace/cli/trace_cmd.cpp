@@ -95,7 +95,7 @@ int run_trace(const TraceArgs& a) {
   std::unique_ptr<RecordingWriter> recorder;
   std::vector<std::string> warnings;
   info.sample = a.sample;
-  TracerOptions topts{dev.ifindex, ns.inode, a.sample, a.verbose};
+  TracerOptions topts{dev.ifindex, ns.inode, a.sample, a.verbose, dev.kind != "other"};
   Tracer tracer(
       topts, btf,
       [&](const Event& e) {

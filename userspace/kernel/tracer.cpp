@@ -60,6 +60,12 @@ std::vector<ProgTp> programs(tunlat_bpf* s) {
           {p.on_kfree_skb, "kfree_skb"}};
 }
 
+// Tracepoints a tun/tap device never needs: each attached one costs a program call on
+// every skb of the machine. tun_net_xmit frees a packet it drops before it returns, so
+// net_dev_xmit's rc comes after the free that already told why; tun_get_user hands
+// packets to netif_rx only on CONFIG_4KSTACKS kernels (arch/sh).
+bool tun_never_needs(const std::string& tp) { return tp == "net_dev_xmit" || tp == "netif_rx_entry"; }
+
 // The rings take at most this much memory together (rings x events x 80 bytes; the second
 // ring of a CPU is hardly ever touched): a ring of 64 Ki events holds 30 ms at 2 M
 // events/s on one CPU, several polls' worth.
@@ -130,6 +136,10 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   for (auto& [prog, tp] : programs(skel_.get())) {
+    if (o.tun_driver && tun_never_needs(tp)) {
+      bpf_program__set_autoload(prog, false);
+      continue;
+    }
     if (btf.has_tracepoint(tp)) continue;
     bpf_program__set_autoload(prog, false);
     warnings.push_back(fmt::format("kernel lacks tracepoint {}: its point is skipped", tp));

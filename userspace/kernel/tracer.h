@@ -22,6 +22,7 @@ struct TracerOptions {
   uint64_t netns_inode = 0;
   uint32_t sample = 1;   // follow 1 packet in this many
   bool verbose = false;  // let libbpf's messages through
+  bool tun_driver = false;  // a tun/tap device: tracepoints tun never reaches stay detached
 };
 
 class Tracer {

@@ -52,7 +52,7 @@ struct tl_event {
 	__u64 aux;        /* TL_FREE+TL_F_DROP: drop location; TL_DELIVER forwarded: ifindex */
 	__u32 gen;        /* generation, assigned at first sighting */
 	__u32 parent_gen; /* TL_F_SEGMENT: the parent's generation */
-	__u32 pid;        /* tgid of the current task */
+	__u32 pid;        /* tgid of the task: at READ/INJECT (the VPN), DELIVER, FREE+DROP; else 0 */
 	__u32 tid;
 	__u32 len;        /* skb->len */
 	__s32 code;       /* TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc */

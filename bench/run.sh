@@ -27,7 +27,7 @@ die() {
   exit 1
 }
 
-VARIANTS=(untraced tunlat bpftrace tcpdump)
+VARIANTS=(untraced tunlat bpftrace tcpdump floor)
 PORT=5301
 
 # ---------------------------------------------------------------------------------------
@@ -247,6 +247,7 @@ inner() {
       # Alternate: every repetition starts with another variant.
       for ((i = 0; i < ${#VARIANTS[@]}; i++)); do
         v=${VARIANTS[$(((i + rep + w) % ${#VARIANTS[@]}))]}
+        [[ $v == floor && -z ${FLOOR:-} ]] && continue # not built: no floor figures
         measure "$wl" "$v" "$rep" 0
       done
     done

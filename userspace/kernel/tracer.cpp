@@ -26,14 +26,19 @@ bool g_verbose = false;
 std::string g_last_libbpf_error;  // libbpf's last warning: the reason behind a failure
 
 int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
-  char buf[1024];
-  vsnprintf(buf, sizeof buf, fmt_str, args);
+  if (g_verbose) {  // whole: a verifier log is one message of many KiB
+    va_list copy;
+    va_copy(copy, args);
+    vfprintf(stderr, fmt_str, copy);
+    va_end(copy);
+  }
   if (level == LIBBPF_WARN) {
+    char buf[1024];
+    vsnprintf(buf, sizeof buf, fmt_str, args);
     g_last_libbpf_error = buf;
     while (!g_last_libbpf_error.empty() && g_last_libbpf_error.back() == '\n')
       g_last_libbpf_error.pop_back();
   }
-  if (g_verbose) fputs(buf, stderr);
   return 0;
 }
 

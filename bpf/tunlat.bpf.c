@@ -247,20 +247,20 @@ __u8 live_tag[1 << LIVE_BITS];
  * from the stack without its range. */
 #define LIVE_TAG(idx) live_tag[(idx) & ((1 << LIVE_BITS) - 1)]
 
-/* skbs are slab objects >= 256 bytes apart: drop the low bits, then mix. */
-static __always_inline __u64 skb_hash(const struct sk_buff *skb)
+/*
+ * skbs are slab objects >= 256 bytes apart, 16 or more to a slab page. The slot is the
+ * address's next bits as they are, so the skbs of one slab page share a page of the
+ * table: the few slab pages in use keep few table pages (and TLB entries) busy. The tag
+ * mixes the bits above, which tell apart addresses that share a slot.
+ */
+static __always_inline __u32 slot_idx(__u64 addr)
 {
-	return ((__u64)skb >> 8) * 0x9E3779B97F4A7C15ULL;
+	return (addr >> 8) & ((1 << LIVE_BITS) - 1);
 }
 
-static __always_inline __u32 slot_idx(__u64 h)
+static __always_inline __u8 slot_tag(__u64 addr)
 {
-	return h >> (64 - LIVE_BITS);
-}
-
-static __always_inline __u8 slot_tag(__u64 h)
-{
-	return (__u8)(h >> (56 - LIVE_BITS)) | 1;
+	return (__u8)(((addr >> (8 + LIVE_BITS)) * 0x9E3779B97F4A7C15ULL) >> 56) | 1;
 }
 
 
@@ -466,7 +466,7 @@ static __always_inline void mark_task(struct live *v)
 static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, __u8 point,
 					   __u32 len, __u16 flags, __u64 now)
 {
-	__u64 h = skb_hash(skb);
+	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);
 	struct live *v = bpf_map_lookup_elem(&live, &idx);
 
@@ -499,7 +499,7 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
  */
 static __always_inline struct live *lookup(const struct sk_buff *skb)
 {
-	__u64 h = skb_hash(skb);
+	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);
 	struct live *v;
 

@@ -67,7 +67,7 @@ inline bool reorder_before(const PointPass& a, const PointPass& b) { return a.ts
 
 class Analysis : public JourneySink {
  public:
-  void on_pass(const PointPass& p);  // every point passed, in timestamp order
+  void on_pass(const PointPass& p);  // every point passed, in time order per direction and point
   void on_journey(const Journey& j, End how) override;
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }

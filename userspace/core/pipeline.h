@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "analysis.h"
 #include "correlator.h"
@@ -18,32 +19,51 @@ struct PipelineOptions {
 class Pipeline {
  public:
   explicit Pipeline(const PipelineOptions& o = {})
-      : pacing_(o.reorder_window_ns), correlator_(analysis_, o.ttl_ns, o.settled_ttl_ns) {}
+      : pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns)),
+        correlator_(analysis_, o.ttl_ns, o.settled_ttl_ns) {}
 
   // Events in arrival order. Packets are correlated as their records come; pacing needs
-  // every point in time order across packets, so only the points are reordered.
+  // each point's passes in time order across packets, so only those are reordered, one
+  // stream per direction and point: packets arrive in the order their paths end, which
+  // is nearly the order in which they passed any one point.
   void push(const Event& e) {
     seen_++;
     PointPass pass;
-    if (PointPass::of(e, pass)) pacing_.push(pass, [this](const PointPass& p) { analysis_.on_pass(p); });
+    if (PointPass::of(e, pass)) {
+      auto out = [this](const PointPass& p) { analysis_.on_pass(p); };
+      pacing_[stream_of(pass)].push(pass, out);
+      // A quiet stream (a rare point) is released as time moves on in the others.
+      if (pass.ts_ns >= next_advance_) {
+        for (auto& stream : pacing_) stream.advance(pass.ts_ns, out);
+        next_advance_ = pass.ts_ns + kAdvanceEveryNs;
+      }
+    }
     correlator_.push(e);
   }
   void flush() {
-    pacing_.flush([this](const PointPass& p) { analysis_.on_pass(p); });
+    for (auto& stream : pacing_) stream.flush([this](const PointPass& p) { analysis_.on_pass(p); });
     correlator_.flush();
   }
 
   uint64_t seen() const { return seen_; }
-  uint64_t late() const { return pacing_.late(); }
+  uint64_t late() const {
+    uint64_t n = 0;
+    for (const auto& stream : pacing_) n += stream.late();
+    return n;
+  }
   Analysis& analysis() { return analysis_; }
   const Analysis& analysis() const { return analysis_; }
   const CorrelatorStats& correlation() const { return correlator_.stats(); }
 
  private:
+  static size_t stream_of(const PointPass& p) { return (p.dir == TL_RX ? kPoints : 0) + p.point; }
+  static constexpr uint64_t kAdvanceEveryNs = 10'000'000;
+
   Analysis analysis_;
-  Reorderer<PointPass> pacing_;
+  std::vector<Reorderer<PointPass>> pacing_;  // per direction and point
   Correlator correlator_;
   uint64_t seen_ = 0;
+  uint64_t next_advance_ = 0;  // event time at which every stream is next moved on
 };
 
 }  // namespace tunlat

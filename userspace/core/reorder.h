@@ -11,8 +11,8 @@ namespace tunlat {
 // its path ends, and CPUs interleave. Items (anything with a ts_ns and a reorder_before)
 // go into time buckets (a ring covering the window); a bucket is sorted and released once
 // no earlier item can still arrive, i.e. when the newest item seen is a window past its
-// end. O(1) per item plus the sort of small, mostly sorted buckets. Memory: item rate
-// times the window.
+// end. O(1) per item plus the sort of small buckets: linear when a bucket is nearly
+// sorted already, as a stream of one point's passes is. Memory: item rate times the window.
 template <class Item>
 class Reorderer {
  public:
@@ -26,8 +26,7 @@ class Reorderer {
     uint64_t b = e.ts_ns >> shift_;
     if (!started_) base_ = b, started_ = true;
     if (e.ts_ns > newest_) {
-      newest_ = e.ts_ns;
-      release((newest_ >= window_ns_ ? newest_ - window_ns_ : 0) >> shift_, out);
+      advance(e.ts_ns, out);
       // The ring is smaller than the jump ahead: release the buckets in the way.
       if (b >= base_ + ring_.size()) release(b - ring_.size() + 1, out);
     }
@@ -38,6 +37,14 @@ class Reorderer {
     }
     ring_[b & mask_].push_back(e);
     buffered_++;
+  }
+
+  // Time has reached `now` elsewhere (another stream): releases what the window closed on.
+  template <class Out>
+  void advance(uint64_t now, Out&& out) {
+    if (now <= newest_) return;
+    newest_ = now;
+    if (started_) release((now >= window_ns_ ? now - window_ns_ : 0) >> shift_, out);
   }
 
   // Releases everything (end of input).
@@ -71,11 +78,29 @@ class Reorderer {
   template <class Out>
   void release_bucket(Out& out) {
     std::vector<Item>& v = ring_[base_ & mask_];
-    std::sort(v.begin(), v.end(), [](const Item& a, const Item& b) { return reorder_before(a, b); });
+    sort_nearly_sorted(v);
     for (const Item& e : v) out(e);
     buffered_ -= v.size();
     v.clear();
     base_++;
+  }
+
+  // Insertion sort, which is linear on a nearly sorted bucket; one found to be shuffled
+  // after all (more than a few moves per item) goes to std::sort.
+  static void sort_nearly_sorted(std::vector<Item>& v) {
+    auto before = [](const Item& a, const Item& b) { return reorder_before(a, b); };
+    size_t budget = 4 * v.size();
+    for (size_t i = 1; i < v.size(); i++) {
+      if (!before(v[i], v[i - 1])) continue;
+      Item x = v[i];
+      size_t j = i;
+      for (; j > 0 && before(x, v[j - 1]); j--) v[j] = v[j - 1];
+      v[j] = x;
+      if ((budget -= std::min(budget, i - j)) == 0) {
+        std::sort(v.begin(), v.end(), before);
+        return;
+      }
+    }
   }
 
   uint64_t window_ns_;

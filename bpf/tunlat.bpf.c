@@ -462,16 +462,41 @@ static __always_inline void mark_task(struct live *v)
 	send_comm(cpu_state(), id);
 }
 
+/* Is v's packet still on its way? An RX packet the stack has taken has its record sent:
+ * only a delivery or a drop may still come. */
+static __always_inline bool in_flight(const struct live *v)
+{
+	return v->skb && !((v->state & ST_RX) && (v->state & ST_RECEIVE));
+}
+
+/* The slot at idx if it holds the packet at address h. */
+static __always_inline struct live *find(__u64 h, __u32 idx, __u8 tag)
+{
+	struct live *v;
+
+	if (LIVE_TAG(idx) != tag)
+		return NULL;
+	v = bpf_map_lookup_elem(&live, &idx);
+	return v && v->skb == h ? v : NULL;
+}
+
 /* Starts following skb from point; returns its slot. */
 static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, __u8 point,
 					   __u32 len, __u16 flags, __u64 now)
 {
 	__u64 h = (__u64)skb;
-	__u32 idx = slot_idx(h);
+	__u32 idx = slot_idx(h), idx2 = idx ^ 1;
 	struct live *v = bpf_map_lookup_elem(&live, &idx);
+	struct live *v2 = bpf_map_lookup_elem(&live, &idx2);
 
-	if (!v)
+	if (!v || !v2)
 		return NULL;
+	/* An address may take either of two slots: the one it held before, else one whose
+	 * packet is not in flight, so that two packets in flight rarely push each other out. */
+	if (v->skb != h && (v2->skb == h || (in_flight(v) && !in_flight(v2)))) {
+		v = v2;
+		idx = idx2;
+	}
 	/* Whatever held the slot and was not sent yet goes first, as far as it got. */
 	if (v->skb && v->unsent)
 		send(v, TL_POINT_COUNT, 0, 0, 0);
@@ -501,12 +526,12 @@ static __always_inline struct live *lookup(const struct sk_buff *skb)
 {
 	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);
-	struct live *v;
+	__u8 tag = slot_tag(h);
+	struct live *v = find(h, idx, tag);
 
-	if (LIVE_TAG(idx) != slot_tag(h))
-		return NULL;
-	v = bpf_map_lookup_elem(&live, &idx);
-	if (!v || v->skb != (__u64)skb)
+	if (!v)
+		v = find(h, idx ^ 1, tag);
+	if (!v)
 		return NULL;
 	if ((v->state & ST_RX) && (v->state & ST_RECEIVE) &&
 	    VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex) {

@@ -263,6 +263,17 @@ static __always_inline __u8 slot_tag(__u64 addr)
 	return (__u8)(((addr >> (8 + LIVE_BITS)) * 0x9E3779B97F4A7C15ULL) >> 56) | 1;
 }
 
+/*
+ * An address's second slot, for when its first holds a packet in flight. Two slab pages
+ * whose addresses share the slot bits collide object for object, often while a burst of
+ * GSO segments from each is in flight: the second slot lies on another table page,
+ * chosen by the tag, so the two pages' objects part there.
+ */
+static __always_inline __u32 second_slot(__u32 idx, __u8 tag)
+{
+	return (idx ^ ((__u32)tag << 4)) & ((1 << LIVE_BITS) - 1);
+}
+
 
 /* A record being written into this CPU's ring. */
 struct ring_writer {
@@ -485,7 +496,7 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
 					   __u32 len, __u16 flags, __u64 now)
 {
 	__u64 h = (__u64)skb;
-	__u32 idx = slot_idx(h), idx2 = idx ^ 1;
+	__u32 idx = slot_idx(h), idx2 = second_slot(idx, slot_tag(h));
 	struct live *v = bpf_map_lookup_elem(&live, &idx);
 	struct live *v2 = bpf_map_lookup_elem(&live, &idx2);
 
@@ -530,7 +541,7 @@ static __always_inline struct live *lookup(const struct sk_buff *skb)
 	struct live *v = find(h, idx, tag);
 
 	if (!v)
-		v = find(h, idx ^ 1, tag);
+		v = find(h, second_slot(idx, tag), tag);
 	if (!v)
 		return NULL;
 	if ((v->state & ST_RX) && (v->state & ST_RECEIVE) &&

@@ -9,6 +9,8 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "tunlat.h"
+#include "slots.bpf.h"
+#include "ring.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -24,130 +26,8 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 /* The traced device: set by the loader between open() and load(). */
 const volatile __u32 targ_ifindex = 0;
 const volatile __u32 targ_netns = 0;
-/* Events per CPU ring: a power of two, set by the loader with the maps' sizes. */
-const volatile __u32 targ_ring_events = 1 << 16;
 /* Follow 1 packet in this many (per CPU and direction) for extreme rates; 1 = every one. */
 const volatile __u32 targ_sample = 1;
-
-/*
- * The points a packet can pass before the one that ends its record wait in its slot, one
- * stage each: TX queue, enqueue, dequeue, xmit, read; RX inject. Every other point ends
- * a record and is sent at once.
- */
-#define STAGES 5
-/* Room a record needs in a ring: every stage once, plus the point that ends it. */
-#define RECORD_MAX (STAGES + 1)
-/* A stage's time is kept relative to the slot's t0 in 32 bits: ~4.29 s. */
-#define DT_MAX 0xffffffffULL
-#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
-
-/* Bits of live.state */
-enum {
-	ST_RX = 1 << 0,        /* direction: RX, else TX */
-	ST_GSO = 1 << 1,       /* a GSO skb: its segments will inherit from it */
-	ST_INHERITED = 1 << 2, /* the queue/enqueue/dequeue stages are its GSO parent's */
-	ST_XMIT = 1 << 3,      /* passed points that may repeat: */
-	ST_READ = 1 << 4,
-	ST_RECEIVE = 1 << 5,
-	ST_DELIVER = 1 << 6,
-};
-
-/*
- * A packet being followed, and the stages it passed that were not sent yet. One cache
- * line: the CPU that reads a packet from the tun ring and frees it is mostly not the one
- * that queued it, and each line of the slot is a miss there.
- */
-struct live {
-	__u64 skb;
-	__u64 t0;                /* time base of dt */
-	__u32 dt[STAGES];        /* when the stage was passed, after t0 */
-	__u32 gen;
-	__u32 parent_gen;        /* a GSO segment's parent */
-	__u32 len;
-	__u32 pid;               /* the reader (TX read) or writer (RX inject) */
-	__u32 tid;
-	__u8 cpu[STAGES];
-	__u8 unsent;             /* stages passed and not sent yet: bit per stage */
-	__u8 state;              /* ST_* */
-	__u8 start_flags;        /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
-} __attribute__((aligned(64)));
-
-_Static_assert(sizeof(struct live) == 64, "a slot is one cache line");
-_Static_assert((TL_F_GSO | TL_F_SEGMENT | TL_F_LATE_START | TL_F_FIRST) <= 0xff,
-	       "start flags fit live.start_flags");
-
-/* The stage a point waits in, or -1 for a point that ends a record. */
-static __always_inline int stage_of(__u8 point)
-{
-	if (point <= TL_XMIT)
-		return point; /* TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE, TL_XMIT */
-	if (point == TL_READ)
-		return 4;
-	if (point == TL_INJECT)
-		return 0;     /* an RX packet's only stage */
-	return -1;
-}
-
-static __always_inline __u8 point_of(const struct live *v, int stage)
-{
-	if (v->state & ST_RX)
-		return TL_INJECT;
-	return stage < 4 ? stage : TL_READ;
-}
-
-static __always_inline __u8 dir_of(const struct live *v)
-{
-	return (v->state & ST_RX) ? TL_RX : TL_TX;
-}
-
-/*
- * Packets in flight, in a direct-mapped table indexed by a hash of the skb address.
- * An array lookup is inlined by the verifier: a few ns, where a hash map costs tens
- * of ns per hit on every skb of the system. A new packet takes its slot whatever was
- * there: mostly an RX skb whose free has no tracepoint (already sent); a packet still
- * in flight there is sent first, as far as it got. Mmapable only so that its slots
- * start on a page, hence each on a cache line of its own.
- */
-#define LIVE_BITS 16
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1 << LIVE_BITS);
-	__type(key, __u32);
-	__type(value, struct live);
-} live SEC(".maps");
-
-/*
- * Events go to userspace through rings in mmapable arrays: plain stores, no lock and no
- * helper call, where bpf_ringbuf_output costs ~160 ns a record here. Each CPU has two:
- * one for programs, one for a program that interrupts a program writing the first (an
- * interrupt's softirq on the same CPU). Userspace reads them in place and merges their
- * records by the time they were sent. Sizes are set by the loader: TL_RINGS_PER_CPU
- * control blocks per CPU, targ_ring_events events each.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tl_ring_ctl);
-} ring_ctl SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct tl_event);
-} ring_events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, TL_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
 
 /*
  * Per-CPU state. The last GSO parent seen on the traced device: segments made by
@@ -174,14 +54,6 @@ struct {
 
 /* Segments must follow their parent within this time on the same CPU. */
 #define GSO_ADOPT_NS (5 * 1000 * 1000ULL)
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
-
-	if (v)
-		*v += 1;
-}
 
 static __always_inline struct cpu_state *cpu_state(void)
 {
@@ -235,94 +107,6 @@ static __always_inline bool skb_is_gso(const struct sk_buff *skb, __u32 len)
 }
 
 /*
- * A tag byte per slot: other bits of the hash of the last skb followed there. Most hits
- * are for skbs tunlat does not follow, and 127 in 128 of them stop at this 64 KiB array,
- * which stays in cache and in the TLB, instead of reading a line of the 4 MiB table (a
- * TLB miss at many hits from process context). A tag is never cleared: one left by a
- * packet that is gone costs a slot read, and skb addresses come back so often that
- * rewriting a tag (a line the other CPU reads) is mostly skipped.
- */
-__u8 live_tag[1 << LIVE_BITS];
-/* The mask is for the verifier: an index whose address went to a map lookup is reloaded
- * from the stack without its range. */
-#define LIVE_TAG(idx) live_tag[(idx) & ((1 << LIVE_BITS) - 1)]
-
-/*
- * skbs are slab objects >= 256 bytes apart, 16 or more to a slab page. The slot is the
- * address's next bits as they are, so the skbs of one slab page share a page of the
- * table: the few slab pages in use keep few table pages (and TLB entries) busy. The tag
- * mixes the bits above, which tell apart addresses that share a slot.
- */
-static __always_inline __u32 slot_idx(__u64 addr)
-{
-	return (addr >> 8) & ((1 << LIVE_BITS) - 1);
-}
-
-static __always_inline __u8 slot_tag(__u64 addr)
-{
-	return (__u8)(((addr >> (8 + LIVE_BITS)) * 0x9E3779B97F4A7C15ULL) >> 56) | 1;
-}
-
-/*
- * An address's second slot, for when its first holds a packet in flight. Two slab pages
- * whose addresses share the slot bits collide object for object, often while a burst of
- * GSO segments from each is in flight: the second slot lies on another table page,
- * chosen by the tag, so the two pages' objects part there.
- */
-static __always_inline __u32 second_slot(__u32 idx, __u8 tag)
-{
-	return (idx ^ ((__u32)tag << 4)) & ((1 << LIVE_BITS) - 1);
-}
-
-
-/* A record being written into this CPU's ring. */
-struct ring_writer {
-	struct tl_ring_ctl *ctl;
-	__u64 head;   /* where the record starts */
-	__u32 base;   /* this CPU's first slot in ring_events */
-};
-
-/*
- * Claims a ring of this CPU for one record of up to RECORD_MAX events: the first, or the
- * second when a program this one interrupted is writing the first. Fails, counting the
- * loss, when that ring is full (or both are being written).
- */
-static __always_inline bool ring_begin(struct ring_writer *w)
-{
-	__u32 ring = bpf_get_smp_processor_id() * TL_RINGS_PER_CPU;
-
-	w->ctl = bpf_map_lookup_elem(&ring_ctl, &ring);
-	if (w->ctl && w->ctl->busy) {
-		ring++;
-		w->ctl = bpf_map_lookup_elem(&ring_ctl, &ring);
-	}
-	if (!w->ctl || w->ctl->busy ||
-	    w->ctl->head + RECORD_MAX - READ_ONCE(w->ctl->tail) > targ_ring_events) {
-		count(TL_CNT_LOST);
-		return false;
-	}
-	w->ctl->busy = 1;
-	w->head = w->ctl->head;
-	w->base = ring * targ_ring_events;
-	return true;
-}
-
-static __always_inline struct tl_event *ring_slot(struct ring_writer *w, __u32 n)
-{
-	__u32 idx = w->base + ((w->head + n) & (targ_ring_events - 1));
-
-	return bpf_map_lookup_elem(&ring_events, &idx);
-}
-
-/* Publishes the n events written: an atomic add orders them before the new head. */
-static __always_inline void ring_commit(struct ring_writer *w, __u32 n)
-{
-	if (n)
-		__sync_fetch_and_add(&w->ctl->head, n);
-	w->ctl->busy = 0;
-}
-
-/*
  * comm costs tens of ns: it is sent in a TL_COMM record only when this CPU did not just
  * send the same thread's. Userspace keeps comm by tid.
  */
@@ -371,7 +155,7 @@ static __always_inline __u32 collect(struct ring_writer *w, struct live *v, __u3
 			e->pid = v->pid;
 			e->tid = v->tid;
 		}
-		if ((v->state & ST_INHERITED) && st <= TL_DEQUEUE)
+		if ((v->state & ST_INHERITED) && e->point <= TL_DEQUEUE)
 			e->flags |= TL_F_INHERITED;
 		if (first) {
 			/* The packet's first event carries what is known of it from the start. */
@@ -471,24 +255,6 @@ static __always_inline void mark_task(struct live *v)
 	v->pid = id >> 32;
 	v->tid = (__u32)id;
 	send_comm(cpu_state(), id);
-}
-
-/* Is v's packet still on its way? An RX packet the stack has taken has its record sent:
- * only a delivery or a drop may still come. */
-static __always_inline bool in_flight(const struct live *v)
-{
-	return v->skb && !((v->state & ST_RX) && (v->state & ST_RECEIVE));
-}
-
-/* The slot at idx if it holds the packet at address h. */
-static __always_inline struct live *find(__u64 h, __u32 idx, __u8 tag)
-{
-	struct live *v;
-
-	if (LIVE_TAG(idx) != tag)
-		return NULL;
-	v = bpf_map_lookup_elem(&live, &idx);
-	return v && v->skb == h ? v : NULL;
 }
 
 /* Starts following skb from point; returns its slot. */

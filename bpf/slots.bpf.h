@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The table of packets being followed, for tunlat.bpf.c: one 64-byte slot per packet,
+ * found from its skb address through a tag byte. No programs here.
+ */
+#ifndef TUNLAT_SLOTS_BPF_H
+#define TUNLAT_SLOTS_BPF_H
+
+/*
+ * The points a packet can pass before the one that ends its record wait in its slot, one
+ * stage each: TX queue, enqueue, dequeue, xmit, read; RX inject. Every other point ends
+ * a record and is sent at once.
+ */
+#define STAGES 5
+/* A stage's time is kept relative to the slot's t0 in 32 bits: ~4.29 s. */
+#define DT_MAX 0xffffffffULL
+
+/* Bits of live.state */
+enum {
+	ST_RX = 1 << 0,        /* direction: RX, else TX */
+	ST_GSO = 1 << 1,       /* a GSO skb: its segments will inherit from it */
+	ST_INHERITED = 1 << 2, /* the queue/enqueue/dequeue stages are its GSO parent's */
+	ST_XMIT = 1 << 3,      /* passed points that may repeat: */
+	ST_READ = 1 << 4,
+	ST_RECEIVE = 1 << 5,
+	ST_DELIVER = 1 << 6,
+};
+
+/*
+ * A packet being followed, and the stages it passed that were not sent yet. One cache
+ * line: the CPU that reads a packet from the tun ring and frees it is mostly not the one
+ * that queued it, and each line of the slot is a miss there.
+ */
+struct live {
+	__u64 skb;
+	__u64 t0;                /* time base of dt */
+	__u32 dt[STAGES];        /* when the stage was passed, after t0 */
+	__u32 gen;
+	__u32 parent_gen;        /* a GSO segment's parent */
+	__u32 len;
+	__u32 pid;               /* the reader (TX read) or writer (RX inject) */
+	__u32 tid;
+	__u8 cpu[STAGES];
+	__u8 unsent;             /* stages passed and not sent yet: bit per stage */
+	__u8 state;              /* ST_* */
+	__u8 start_flags;        /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
+} __attribute__((aligned(64)));
+
+_Static_assert(sizeof(struct live) == 64, "a slot is one cache line");
+_Static_assert((TL_F_GSO | TL_F_SEGMENT | TL_F_LATE_START | TL_F_FIRST) <= 0xff,
+	       "start flags fit live.start_flags");
+
+/* The stage a point waits in, or -1 for a point that ends a record. */
+static __always_inline int stage_of(__u8 point)
+{
+	if (point <= TL_XMIT)
+		return point; /* TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE, TL_XMIT */
+	if (point == TL_READ)
+		return 4;
+	if (point == TL_INJECT)
+		return 0;     /* an RX packet's only stage */
+	return -1;
+}
+
+static __always_inline __u8 point_of(const struct live *v, int stage)
+{
+	if (v->state & ST_RX)
+		return TL_INJECT;
+	return stage < 4 ? stage : TL_READ;
+}
+
+static __always_inline __u8 dir_of(const struct live *v)
+{
+	return (v->state & ST_RX) ? TL_RX : TL_TX;
+}
+
+/*
+ * Packets in flight, in a table indexed by bits of the skb address (two slots each).
+ * An array lookup is inlined by the verifier: a few ns, where a hash map costs tens
+ * of ns per hit on every skb of the system. A new packet takes its slot whatever was
+ * there: mostly an RX skb whose free has no tracepoint (already sent); a packet still
+ * in flight there is sent first, as far as it got. Mmapable only so that its slots
+ * start on a page, hence each on a cache line of its own.
+ */
+#define LIVE_BITS 16
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << LIVE_BITS);
+	__type(key, __u32);
+	__type(value, struct live);
+} live SEC(".maps");
+
+/*
+ * A tag byte per slot: other bits of the hash of the last skb followed there. Most hits
+ * are for skbs tunlat does not follow, and 127 in 128 of them stop at this 64 KiB array,
+ * which stays in cache and in the TLB, instead of reading a line of the 4 MiB table (a
+ * TLB miss at many hits from process context). A tag is never cleared: one left by a
+ * packet that is gone costs a slot read, and skb addresses come back so often that
+ * rewriting a tag (a line the other CPU reads) is mostly skipped.
+ */
+__u8 live_tag[1 << LIVE_BITS];
+/* The mask is for the verifier: an index whose address went to a map lookup is reloaded
+ * from the stack without its range. */
+#define LIVE_TAG(idx) live_tag[(idx) & ((1 << LIVE_BITS) - 1)]
+
+/*
+ * skbs are slab objects >= 256 bytes apart, 16 or more to a slab page. The slot is the
+ * address's next bits as they are, so the skbs of one slab page share a page of the
+ * table: the few slab pages in use keep few table pages (and TLB entries) busy. The tag
+ * mixes the bits above, which tell apart addresses that share a slot.
+ */
+static __always_inline __u32 slot_idx(__u64 addr)
+{
+	return (addr >> 8) & ((1 << LIVE_BITS) - 1);
+}
+
+static __always_inline __u8 slot_tag(__u64 addr)
+{
+	return (__u8)(((addr >> (8 + LIVE_BITS)) * 0x9E3779B97F4A7C15ULL) >> 56) | 1;
+}
+
+/*
+ * An address's second slot, for when its first holds a packet in flight. Two slab pages
+ * whose addresses share the slot bits collide object for object, often while a burst of
+ * GSO segments from each is in flight: the second slot lies on another table page,
+ * chosen by the tag, so the two pages' objects part there.
+ */
+static __always_inline __u32 second_slot(__u32 idx, __u8 tag)
+{
+	return (idx ^ ((__u32)tag << 4)) & ((1 << LIVE_BITS) - 1);
+}
+
+
+/* Is v's packet still on its way? An RX packet the stack has taken has its record sent:
+ * only a delivery or a drop may still come. */
+static __always_inline bool in_flight(const struct live *v)
+{
+	return v->skb && !((v->state & ST_RX) && (v->state & ST_RECEIVE));
+}
+
+/* The slot at idx if it holds the packet at address h. */
+static __always_inline struct live *find(__u64 h, __u32 idx, __u8 tag)
+{
+	struct live *v;
+
+	if (LIVE_TAG(idx) != tag)
+		return NULL;
+	v = bpf_map_lookup_elem(&live, &idx);
+	return v && v->skb == h ? v : NULL;
+}
+
+#endif /* TUNLAT_SLOTS_BPF_H */

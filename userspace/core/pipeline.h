@@ -17,6 +17,12 @@ struct PipelineOptions {
 };
 
 class Pipeline {
+  // Where the reorder streams release their points.
+  struct ToAnalysis {
+    Analysis* analysis;
+    void operator()(const PointPass& p) const { analysis->on_pass(p); }
+  };
+
  public:
   explicit Pipeline(const PipelineOptions& o = {})
       : pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns)),
@@ -30,18 +36,17 @@ class Pipeline {
     seen_++;
     PointPass pass;
     if (PointPass::of(e, pass)) {
-      auto out = [this](const PointPass& p) { analysis_.on_pass(p); };
-      pacing_[stream_of(pass)].push(pass, out);
+      pacing_[stream_of(pass)].push(pass, ToAnalysis{&analysis_});
       // A quiet stream (a rare point) is released as time moves on in the others.
       if (pass.ts_ns >= next_advance_) {
-        for (auto& stream : pacing_) stream.advance(pass.ts_ns, out);
+        for (auto& stream : pacing_) stream.advance(pass.ts_ns, ToAnalysis{&analysis_});
         next_advance_ = pass.ts_ns + kAdvanceEveryNs;
       }
     }
     correlator_.push(e);
   }
   void flush() {
-    for (auto& stream : pacing_) stream.flush([this](const PointPass& p) { analysis_.on_pass(p); });
+    for (auto& stream : pacing_) stream.flush(ToAnalysis{&analysis_});
     correlator_.flush();
   }
 

@@ -1,24 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The per-CPU event rings, for tunlat.bpf.c: records of consecutive tl_events written
- * with plain stores and published with one atomic add. No programs here.
+ * The per-CPU event rings, for tunlat.bpf.c: tl_records written with plain stores and
+ * published with one atomic add. No programs here.
  */
 #ifndef TUNLAT_RING_BPF_H
 #define TUNLAT_RING_BPF_H
 
-/* Events per CPU ring: a power of two, set by the loader with the maps' sizes. */
-const volatile __u32 targ_ring_events = 1 << 16;
-/* Room a record needs in a ring: every stage once, plus the point that ends it. */
-#define RECORD_MAX (STAGES + 1)
+/* Records per CPU ring: a power of two, set by the loader with the maps' sizes. */
+const volatile __u32 targ_ring_records = 1 << 15;
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 
 /*
- * Events go to userspace through rings in mmapable arrays: plain stores, no lock and no
+ * Records go to userspace through rings in mmapable arrays: plain stores, no lock and no
  * helper call, where bpf_ringbuf_output costs ~160 ns a record here. Each CPU has two:
  * one for programs, one for a program that interrupts a program writing the first (an
  * interrupt's softirq on the same CPU). Userspace reads them in place and merges their
  * records by the time they were sent. Sizes are set by the loader: TL_RINGS_PER_CPU
- * control blocks per CPU, targ_ring_events events each.
+ * control blocks per CPU, targ_ring_records records each.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -33,8 +31,8 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tl_event);
-} ring_events SEC(".maps");
+	__type(value, struct tl_record);
+} ring_records SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -43,59 +41,49 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-static __always_inline void count(__u32 idx)
+static __always_inline void count(__u32 idx, __u32 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		*v += n;
 }
-
-/* A record being written into this CPU's ring. */
-struct ring_writer {
-	struct tl_ring_ctl *ctl;
-	__u64 head;   /* where the record starts */
-	__u32 base;   /* this CPU's first slot in ring_events */
-};
 
 /*
- * Claims a ring of this CPU for one record of up to RECORD_MAX events: the first, or the
- * second when a program this one interrupted is writing the first. Fails, counting the
- * loss, when that ring is full (or both are being written).
+ * Claims a ring of this CPU for one record, which stands for `events` events: the first
+ * ring, or the second when a program this one interrupted is writing the first. Returns
+ * the record to fill, or NULL, counting the events lost, when that ring is full (or both
+ * are being written). ring_commit() must follow a record returned.
  */
-static __always_inline bool ring_begin(struct ring_writer *w)
+static __always_inline struct tl_record *ring_begin(struct tl_ring_ctl **ctl, __u32 events)
 {
 	__u32 ring = bpf_get_smp_processor_id() * TL_RINGS_PER_CPU;
+	struct tl_ring_ctl *c = bpf_map_lookup_elem(&ring_ctl, &ring);
+	struct tl_record *r;
+	__u32 idx;
 
-	w->ctl = bpf_map_lookup_elem(&ring_ctl, &ring);
-	if (w->ctl && w->ctl->busy) {
+	if (c && c->busy) {
 		ring++;
-		w->ctl = bpf_map_lookup_elem(&ring_ctl, &ring);
+		c = bpf_map_lookup_elem(&ring_ctl, &ring);
 	}
-	if (!w->ctl || w->ctl->busy ||
-	    w->ctl->head + RECORD_MAX - READ_ONCE(w->ctl->tail) > targ_ring_events) {
-		count(TL_CNT_LOST);
-		return false;
+	if (!c || c->busy || c->head - READ_ONCE(c->tail) >= targ_ring_records) {
+		count(TL_CNT_LOST, events);
+		return NULL;
 	}
-	w->ctl->busy = 1;
-	w->head = w->ctl->head;
-	w->base = ring * targ_ring_events;
-	return true;
+	idx = ring * targ_ring_records + (c->head & (targ_ring_records - 1));
+	r = bpf_map_lookup_elem(&ring_records, &idx);
+	if (!r)
+		return NULL;
+	c->busy = 1;
+	*ctl = c;
+	return r;
 }
 
-static __always_inline struct tl_event *ring_slot(struct ring_writer *w, __u32 n)
+/* Publishes the record written: the atomic add orders its stores before the new head. */
+static __always_inline void ring_commit(struct tl_ring_ctl *ctl)
 {
-	__u32 idx = w->base + ((w->head + n) & (targ_ring_events - 1));
-
-	return bpf_map_lookup_elem(&ring_events, &idx);
-}
-
-/* Publishes the n events written: an atomic add orders them before the new head. */
-static __always_inline void ring_commit(struct ring_writer *w, __u32 n)
-{
-	if (n)
-		__sync_fetch_and_add(&w->ctl->head, n);
-	w->ctl->busy = 0;
+	__sync_fetch_and_add(&ctl->head, 1);
+	ctl->busy = 0;
 }
 
 #endif /* TUNLAT_RING_BPF_H */

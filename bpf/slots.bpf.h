@@ -7,48 +7,20 @@
 #define TUNLAT_SLOTS_BPF_H
 
 /*
- * The points a packet can pass before the one that ends its record wait in its slot, one
- * stage each: TX queue, enqueue, dequeue, xmit, read; RX inject. Every other point ends
- * a record and is sent at once.
+ * The points a packet can pass before the one that ends its record wait in its slot
+ * (a tl_slot, bpf/tunlat.h), one stage each: TX queue, enqueue, dequeue, xmit, read; RX
+ * inject. Every other point ends a record and is sent at once, with the slot.
  */
-#define STAGES 5
 /* A stage's time is kept relative to the slot's t0 in 32 bits: ~4.29 s. */
 #define DT_MAX 0xffffffffULL
 
-/* Bits of live.state */
-enum {
-	ST_RX = 1 << 0,        /* direction: RX, else TX */
-	ST_GSO = 1 << 1,       /* a GSO skb: its segments will inherit from it */
-	ST_INHERITED = 1 << 2, /* the queue/enqueue/dequeue stages are its GSO parent's */
-	ST_XMIT = 1 << 3,      /* passed points that may repeat: */
-	ST_READ = 1 << 4,
-	ST_RECEIVE = 1 << 5,
-	ST_DELIVER = 1 << 6,
-};
-
 /*
- * A packet being followed, and the stages it passed that were not sent yet. One cache
- * line: the CPU that reads a packet from the tun ring and frees it is mostly not the one
- * that queued it, and each line of the slot is a miss there.
+ * A slot is one cache line: the CPU that reads a packet from the tun ring and frees it
+ * is mostly not the one that queued it, and each line of the slot is a miss there.
  */
-struct live {
-	__u64 skb;
-	__u64 t0;                /* time base of dt */
-	__u32 dt[STAGES];        /* when the stage was passed, after t0 */
-	__u32 gen;
-	__u32 parent_gen;        /* a GSO segment's parent */
-	__u32 len;
-	__u32 pid;               /* the reader (TX read) or writer (RX inject) */
-	__u32 tid;
-	__u8 cpu[STAGES];
-	__u8 unsent;             /* stages passed and not sent yet: bit per stage */
-	__u8 state;              /* ST_* */
-	__u8 start_flags;        /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
-} __attribute__((aligned(64)));
-
-_Static_assert(sizeof(struct live) == 64, "a slot is one cache line");
+_Static_assert(sizeof(struct tl_slot) == 64, "a slot is one cache line");
 _Static_assert((TL_F_GSO | TL_F_SEGMENT | TL_F_LATE_START | TL_F_FIRST) <= 0xff,
-	       "start flags fit live.start_flags");
+	       "start flags fit tl_slot.start_flags");
 
 /* The stage a point waits in, or -1 for a point that ends a record. */
 static __always_inline int stage_of(__u8 point)
@@ -62,16 +34,9 @@ static __always_inline int stage_of(__u8 point)
 	return -1;
 }
 
-static __always_inline __u8 point_of(const struct live *v, int stage)
+static __always_inline __u8 dir_of(const struct tl_slot *v)
 {
-	if (v->state & ST_RX)
-		return TL_INJECT;
-	return stage < 4 ? stage : TL_READ;
-}
-
-static __always_inline __u8 dir_of(const struct live *v)
-{
-	return (v->state & ST_RX) ? TL_RX : TL_TX;
+	return (v->state & TL_ST_RX) ? TL_RX : TL_TX;
 }
 
 /*
@@ -89,7 +54,7 @@ struct {
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1 << LIVE_BITS);
 	__type(key, __u32);
-	__type(value, struct live);
+	__type(value, struct tl_slot);
 } live SEC(".maps");
 
 /*
@@ -135,15 +100,15 @@ static __always_inline __u32 second_slot(__u32 idx, __u8 tag)
 
 /* Is v's packet still on its way? An RX packet the stack has taken has its record sent:
  * only a delivery or a drop may still come. */
-static __always_inline bool in_flight(const struct live *v)
+static __always_inline bool in_flight(const struct tl_slot *v)
 {
-	return v->skb && !((v->state & ST_RX) && (v->state & ST_RECEIVE));
+	return v->skb && !((v->state & TL_ST_RX) && (v->state & TL_ST_RECEIVE));
 }
 
 /* The slot at idx if it holds the packet at address h. */
-static __always_inline struct live *find(__u64 h, __u32 idx, __u8 tag)
+static __always_inline struct tl_slot *find(__u64 h, __u32 idx, __u8 tag)
 {
-	struct live *v;
+	struct tl_slot *v;
 
 	if (LIVE_TAG(idx) != tag)
 		return NULL;

@@ -112,98 +112,39 @@ static __always_inline bool skb_is_gso(const struct sk_buff *skb, __u32 len)
  */
 static __always_inline void send_comm(struct cpu_state *st, __u64 id)
 {
-	struct ring_writer w;
-	struct tl_event *e;
+	struct tl_ring_ctl *ctl;
+	struct tl_record *r;
 
-	if (!st || st->comm_tid == (__u32)id || !ring_begin(&w))
+	if (!st || st->comm_tid == (__u32)id || !(r = ring_begin(&ctl, 1)))
 		return;
-	e = ring_slot(&w, 0);
-	if (e) {
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ts_ns = bpf_ktime_get_ns();
-		e->pid = id >> 32;
-		e->tid = (__u32)id;
-		e->cpu = bpf_get_smp_processor_id();
-		e->point = TL_COMM;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
-		st->comm_tid = (__u32)id;
-	}
-	ring_commit(&w, e ? 1 : 0);
+	r->end.ts_ns = bpf_ktime_get_ns();
+	r->end.pid = id >> 32;
+	r->end.tid = (__u32)id;
+	r->end.cpu = bpf_get_smp_processor_id();
+	r->end.point = TL_COMM;
+	bpf_get_current_comm(r->end.comm, sizeof(r->end.comm));
+	st->comm_tid = (__u32)id;
+	ring_commit(ctl);
 }
 
-/* Appends to the record being written the stages of v not sent yet; returns the count. */
-static __always_inline __u32 collect(struct ring_writer *w, struct live *v, __u32 n)
+static __always_inline __u32 stages_in(__u8 unsent)
 {
-	bool first = true;
+	__u32 n = 0;
 
-	for (int st = 0; st < STAGES; st++) {
-		struct tl_event *e;
-
-		if (!(v->unsent & (1u << st)) || n >= STAGES)
-			continue;
-		e = ring_slot(w, n);
-		if (!e)
-			continue;
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ts_ns = v->t0 + v->dt[st];
-		e->skb = v->skb;
-		e->gen = v->gen;
-		e->cpu = v->cpu[st];
-		e->point = point_of(v, st);
-		e->dir = dir_of(v);
-		if (e->point == TL_READ || e->point == TL_INJECT) {
-			e->pid = v->pid;
-			e->tid = v->tid;
-		}
-		if ((v->state & ST_INHERITED) && e->point <= TL_DEQUEUE)
-			e->flags |= TL_F_INHERITED;
-		if (first) {
-			/* The packet's first event carries what is known of it from the start. */
-			e->len = v->len;
-			e->flags |= v->start_flags;
-			e->parent_gen = v->parent_gen;
-			first = false;
-		}
-		n++;
-	}
-	v->unsent = 0;
-	if (!first)
-		v->start_flags = 0; /* sent: later records of the packet are not its first */
+	for (int st = 0; st < TL_STAGES; st++)
+		n += (unsent >> st) & 1;
 	return n;
 }
 
-/* An event of this moment (the point that ends the record), with the current task. */
-static __always_inline __u32 add_now(struct ring_writer *w, __u32 n, struct live *v, __u8 point,
-				     __u64 now, __u64 id, __u16 flags, __s32 code, __u64 aux)
+/*
+ * Sends v's stages not sent yet, plus the point of this moment if point < COUNT, as one
+ * record: the slot's line copied whole. Lost (and counted) if the ring is full.
+ */
+static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s32 code, __u64 aux)
 {
-	struct tl_event *e;
-
-	if (n > STAGES)
-		return n;
-	e = ring_slot(w, n);
-	if (!e)
-		return n;
-	__builtin_memset(e, 0, sizeof(*e));
-	e->ts_ns = now;
-	e->skb = v->skb;
-	e->gen = v->gen;
-	e->pid = id >> 32;
-	e->tid = (__u32)id;
-	e->code = code;
-	e->aux = aux;
-	e->cpu = bpf_get_smp_processor_id();
-	e->point = point;
-	e->dir = dir_of(v);
-	e->flags = flags;
-	return n + 1;
-}
-
-/* Sends the stages of v not sent yet, plus an event of this moment if point < COUNT. */
-static __always_inline void send(struct live *v, __u8 point, __u16 flags, __s32 code, __u64 aux)
-{
-	struct ring_writer w;
+	struct tl_ring_ctl *ctl;
+	struct tl_record *r;
 	__u64 id = 0;
-	__u32 n;
 
 	/* Who dropped it, or who received it: the task of any other end is incidental (a
 	 * softirq, or the VPN already named at read/inject), and the helper costs ~25 ns. */
@@ -211,22 +152,35 @@ static __always_inline void send(struct live *v, __u8 point, __u16 flags, __s32 
 		id = bpf_get_current_pid_tgid();
 		send_comm(cpu_state(), id);
 	}
-	if (!ring_begin(&w))
-		return;
-	n = collect(&w, v, 0);
-	if (point < TL_POINT_COUNT)
-		n = add_now(&w, n, v, point, bpf_ktime_get_ns(), id, flags, code, aux);
-	ring_commit(&w, n);
+	r = ring_begin(&ctl, stages_in(v->unsent) + (point < TL_POINT_COUNT));
+	if (r) {
+		r->slot = *v;
+		r->end.point = point;
+		if (point < TL_POINT_COUNT) {
+			r->end.ts_ns = bpf_ktime_get_ns();
+			r->end.aux = aux;
+			r->end.pid = id >> 32;
+			r->end.tid = (__u32)id;
+			r->end.code = code;
+			r->end.cpu = bpf_get_smp_processor_id();
+			r->end.flags = flags;
+		}
+		ring_commit(ctl);
+	}
+	/* The packet's first record carries what is known of it from the start. */
+	if (v->unsent)
+		v->start_flags = 0;
+	v->unsent = 0;
 }
 
 /* Sends what v waits with: its next stage is too late for t0. Rare, so not inlined. */
-static __noinline void send_stages(struct live *v)
+static __noinline void send_stages(struct tl_slot *v)
 {
 	send(v, TL_POINT_COUNT, 0, 0, 0);
 }
 
 /* Records that v passed point at now (the clock costs ~40 ns: read once per hit), here. */
-static __always_inline void mark_at(struct live *v, __u8 point, __u64 now)
+static __always_inline void mark_at(struct tl_slot *v, __u8 point, __u64 now)
 {
 	int st = stage_of(point);
 
@@ -242,13 +196,13 @@ static __always_inline void mark_at(struct live *v, __u8 point, __u64 now)
 	v->cpu[st] = bpf_get_smp_processor_id();
 	v->unsent |= 1u << st;
 	if (point == TL_XMIT)
-		v->state |= ST_XMIT;
+		v->state |= TL_ST_XMIT;
 	else if (point == TL_READ)
-		v->state |= ST_READ;
+		v->state |= TL_ST_READ;
 }
 
 /* Notes the current task as the packet's reader or writer. */
-static __always_inline void mark_task(struct live *v)
+static __always_inline void mark_task(struct tl_slot *v)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 
@@ -258,21 +212,28 @@ static __always_inline void mark_task(struct live *v)
 }
 
 /* Starts following skb from point; returns its slot. */
-static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, __u8 point,
+static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 dir, __u8 point,
 					   __u32 len, __u16 flags, __u64 now)
 {
 	__u64 h = (__u64)skb;
-	__u32 idx = slot_idx(h), idx2 = second_slot(idx, slot_tag(h));
-	struct live *v = bpf_map_lookup_elem(&live, &idx);
-	struct live *v2 = bpf_map_lookup_elem(&live, &idx2);
+	__u32 idx = slot_idx(h);
+	struct tl_slot *v = bpf_map_lookup_elem(&live, &idx);
 
-	if (!v || !v2)
+	if (!v)
 		return NULL;
-	/* An address may take either of two slots: the one it held before, else one whose
-	 * packet is not in flight, so that two packets in flight rarely push each other out. */
-	if (v->skb != h && (v2->skb == h || (in_flight(v) && !in_flight(v2)))) {
-		v = v2;
-		idx = idx2;
+	/* An address may take either of two slots: its first unless that one holds another
+	 * packet in flight, so that two packets in flight rarely push each other out. The
+	 * second is read only then: each slot touched is a cache line and a page. */
+	if (v->skb != h && in_flight(v)) {
+		__u32 idx2 = second_slot(idx, slot_tag(h));
+		struct tl_slot *v2 = bpf_map_lookup_elem(&live, &idx2);
+
+		if (!v2)
+			return NULL;
+		if (v2->skb == h || !in_flight(v2)) {
+			v = v2;
+			idx = idx2;
+		}
 	}
 	/* Whatever held the slot and was not sent yet goes first, as far as it got. */
 	if (v->skb && v->unsent)
@@ -283,7 +244,7 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
 	v->t0 = now;
 	v->gen = next_gen(cpu_state());
 	v->unsent = 0;
-	v->state = (dir == TL_RX ? ST_RX : 0) | ((flags & TL_F_GSO) ? ST_GSO : 0);
+	v->state = (dir == TL_RX ? TL_ST_RX : 0) | ((flags & TL_F_GSO) ? TL_ST_GSO : 0);
 	v->len = len;
 	v->start_flags = flags | TL_F_FIRST;
 	v->parent_gen = 0;
@@ -299,18 +260,18 @@ static __always_inline struct live *follow(const struct sk_buff *skb, __u8 dir, 
  * back as another skb. After netif_receive_skb an RX skb carries the traced device in
  * skb_iif for the rest of its life: a mismatch means the entry is stale.
  */
-static __always_inline struct live *lookup(const struct sk_buff *skb)
+static __always_inline struct tl_slot *lookup(const struct sk_buff *skb)
 {
 	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);
 	__u8 tag = slot_tag(h);
-	struct live *v = find(h, idx, tag);
+	struct tl_slot *v = find(h, idx, tag);
 
 	if (!v)
 		v = find(h, second_slot(idx, tag), tag);
 	if (!v)
 		return NULL;
-	if ((v->state & ST_RX) && (v->state & ST_RECEIVE) &&
+	if ((v->state & TL_ST_RX) && (v->state & TL_ST_RECEIVE) &&
 	    VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex) {
 		v->skb = 0;
 		return NULL;
@@ -343,7 +304,7 @@ static __always_inline bool sample(__u8 dir)
 	return false;
 }
 
-static __always_inline void remember_gso_parent(struct live *v, __u64 now)
+static __always_inline void remember_gso_parent(struct tl_slot *v, __u64 now)
 {
 	struct cpu_state *st = cpu_state();
 
@@ -367,7 +328,7 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 	__u16 flags = TL_F_LATE_START;
 	int own = stage_of(point);
 	__u64 now = bpf_ktime_get_ns();
-	struct live *v;
+	struct tl_slot *v;
 
 	if (targ_sample > 1 && (!st || st->skip))
 		return; /* a segment of a packet --sample passed over */
@@ -381,7 +342,7 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 		__u8 cpu = bpf_get_smp_processor_id();
 
 		v->parent_gen = parent_gen;
-		v->state |= ST_INHERITED;
+		v->state |= TL_ST_INHERITED;
 		/* The parent's times come before this one: the oldest becomes the base. */
 		for (int i = 2; i >= 0; i--)
 			if (st->parent_ts[i] && now - st->parent_ts[i] <= DT_MAX)
@@ -402,7 +363,7 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 {
 	const struct sk_buff *s = VIEW(struct sk_buff, skb);
 	const struct net_device *dev = s->dev;
-	struct live *v;
+	struct tl_slot *v;
 	__u16 flags = 0;
 	__u64 now;
 	__u32 len;
@@ -413,9 +374,9 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 		if (s->skb_iif != targ_ifindex)
 			return 0;
 		v = lookup(skb);
-		if (v && (v->state & ST_RX) && !(v->state & ST_DELIVER)) {
+		if (v && (v->state & TL_ST_RX) && !(v->state & TL_ST_DELIVER)) {
 			/* A packet the VPN wrote leaves through another device: delivered. */
-			v->state |= ST_DELIVER;
+			v->state |= TL_ST_DELIVER;
 			send(v, TL_DELIVER, TL_F_FORWARDED, 0, VIEW(struct net_device, dev)->ifindex);
 		}
 		return 0;
@@ -435,18 +396,22 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	return 0;
 }
 
+/*
+ * Enqueue, dequeue, start_xmit and receive are points only on the traced device: its
+ * pointer is compared first, which spares every other device's skbs the lookup.
+ */
 SEC("raw_tp/qdisc_enqueue")
 int BPF_PROG(on_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, struct sk_buff *skb)
 {
-	struct live *v = lookup(skb);
+	struct tl_slot *v;
 
-	if (v) {
-		if (dir_of(v) == TL_TX)
-			mark_at(v, TL_ENQUEUE, bpf_ktime_get_ns());
+	if (!is_target_dev(VIEW(struct netdev_queue, txq)->dev))
 		return 0;
-	}
-	if (is_target_dev(VIEW(struct netdev_queue, txq)->dev))
+	v = lookup(skb);
+	if (!v)
 		adopt(skb, TL_ENQUEUE); /* e.g. tbf segmenting an oversized GSO skb */
+	else if (dir_of(v) == TL_TX)
+		mark_at(v, TL_ENQUEUE, bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -454,23 +419,23 @@ SEC("raw_tp/qdisc_dequeue")
 int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, int packets,
 	     struct sk_buff *skb)
 {
-	struct live *v;
+	struct tl_slot *v;
 	__u64 now;
 
-	if (!skb)
+	if (!skb || !is_target_dev(VIEW(struct netdev_queue, txq)->dev))
 		return 0;
 	v = lookup(skb);
 	if (!v || dir_of(v) != TL_TX) {
 		struct cpu_state *st;
 
 		/* Not followed (--sample): its segments, made right after, are not either. */
-		if (targ_sample > 1 && is_target_dev(VIEW(struct netdev_queue, txq)->dev) && (st = cpu_state()))
+		if (targ_sample > 1 && (st = cpu_state()))
 			st->skip = 1;
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
 	mark_at(v, TL_DEQUEUE, now);
-	if (v->state & ST_GSO)
+	if (v->state & TL_ST_GSO)
 		remember_gso_parent(v, now);
 	return 0;
 }
@@ -478,14 +443,16 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 SEC("raw_tp/net_dev_start_xmit")
 int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
-	struct live *v = lookup(skb);
+	struct tl_slot *v;
 
+	if (!is_target_dev(dev))
+		return 0;
+	v = lookup(skb);
 	if (!v) {
-		if (is_target_dev(dev))
-			adopt(skb, TL_XMIT);
+		adopt(skb, TL_XMIT);
 		return 0;
 	}
-	if (dir_of(v) != TL_TX || (v->state & ST_XMIT))
+	if (dir_of(v) != TL_TX || (v->state & TL_ST_XMIT))
 		return 0;
 	mark_at(v, TL_XMIT, bpf_ktime_get_ns());
 	return 0;
@@ -494,7 +461,7 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 SEC("raw_tp/net_dev_xmit")
 int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev, unsigned int skb_len)
 {
-	struct live *v;
+	struct tl_slot *v;
 
 	/* The skb may already be read, freed and reused: only an error rc is worth a lookup. */
 	if (rc == 0 || !is_target_dev(dev))
@@ -509,20 +476,20 @@ int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *de
 SEC("raw_tp/skb_copy_datagram_iovec")
 int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 {
-	struct live *v = lookup(skb);
+	struct tl_slot *v = lookup(skb);
 
 	if (!v)
 		return 0;
 	if (dir_of(v) == TL_TX) {
-		if (v->state & ST_READ)
+		if (v->state & TL_ST_READ)
 			return 0;
 		mark_at(v, TL_READ, bpf_ktime_get_ns());
 		mark_task(v); /* the VPN reading the device */
 		return 0;
 	}
-	if (v->state & ST_DELIVER)
+	if (v->state & TL_ST_DELIVER)
 		return 0; /* a stream socket may copy one skb in several reads */
-	v->state |= ST_DELIVER;
+	v->state |= TL_ST_DELIVER;
 	send(v, TL_DELIVER, 0, 0, 0);
 	return 0;
 }
@@ -531,7 +498,7 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 static __always_inline int on_inject(const struct sk_buff *skb)
 {
 	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-	struct live *v;
+	struct tl_slot *v;
 
 	if (!is_target_dev(s->dev) || !sample(TL_RX))
 		return 0;
@@ -569,19 +536,23 @@ int BPF_PROG(on_napi_gro_receive_entry, const struct sk_buff *skb)
 SEC("raw_tp/netif_receive_skb")
 int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 {
-	struct live *v = lookup(skb);
+	struct tl_slot *v;
 
-	if (!v || !(v->state & ST_RX) || (v->state & ST_RECEIVE))
+	/* The stack takes the skb from the device it arrived on: skb->dev is still ours. */
+	if (!is_target_dev(VIEW(struct sk_buff, skb)->dev))
+		return 0;
+	v = lookup(skb);
+	if (!v || !(v->state & TL_ST_RX) || (v->state & TL_ST_RECEIVE))
 		return 0;
 	/* The RX record ends here: its free is often not traced. */
-	v->state |= ST_RECEIVE;
+	v->state |= TL_ST_RECEIVE;
 	send(v, TL_RECEIVE, 0, 0, 0);
 	return 0;
 }
 
 static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32 code, __u64 aux)
 {
-	struct live *v = lookup(skb);
+	struct tl_slot *v = lookup(skb);
 
 	if (!v)
 		return 0;
@@ -602,7 +573,7 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	return on_free(skb, TL_F_DROP, reason, (__u64)location);
 }
 
-static long flush_one(struct bpf_map *map, __u32 *key, struct live *v, void *ctx)
+static long flush_one(struct bpf_map *map, __u32 *key, struct tl_slot *v, void *ctx)
 {
 	if (v->skb && v->unsent)
 		send(v, TL_POINT_COUNT, 0, 0, 0);

@@ -1,4 +1,5 @@
-/* Plain data shared by the BPF programs and userspace: one event per point a followed skb passes. */
+/* Plain data shared by the BPF programs and userspace: one event per point a followed skb passes,
+ * and the records that carry them out of the kernel. */
 #ifndef TUNLAT_H
 #define TUNLAT_H
 
@@ -40,11 +41,7 @@ enum tl_flags {
 	TL_F_FIRST = 1 << 7,     /* the packet's first event: a new packet, nothing to look up */
 };
 
-/*
- * 80 bytes, naturally aligned, no pointers: also the on-disk record (see docs/recording.md).
- * A record is one or more of them, consecutive in a CPU's ring: a packet's points, sent
- * together.
- */
+/* 80 bytes, naturally aligned, no pointers: the on-disk record (see docs/recording.md). */
 struct tl_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 skb;        /* skb address; with gen, the packet's identity */
@@ -64,26 +61,92 @@ struct tl_event {
 	char comm[TL_COMM_LEN];
 };
 
+/*
+ * The wire format between BPF and userspace (not the recording): one 128-byte record per
+ * message, which userspace unpacks into tl_events. A packet's slot in the kernel is a
+ * tl_slot: the points it passed wait there as offsets from t0, one per stage, until a
+ * point ends its record (TX: free; RX: receive, deliver, free). The record is the slot as
+ * it was then, plus that point whole; a copy of one cache line instead of a tl_event per
+ * point.
+ */
+#define TL_STAGES 5 /* TX queue, enqueue, dequeue, xmit, read; RX inject */
+
+/* Bits of tl_slot.state */
+enum tl_slot_state {
+	TL_ST_RX = 1 << 0,        /* direction: RX, else TX */
+	TL_ST_GSO = 1 << 1,       /* a GSO skb: its segments will inherit from it */
+	TL_ST_INHERITED = 1 << 2, /* the queue/enqueue/dequeue stages are its GSO parent's */
+	TL_ST_XMIT = 1 << 3,      /* passed points that may repeat: */
+	TL_ST_READ = 1 << 4,
+	TL_ST_RECEIVE = 1 << 5,
+	TL_ST_DELIVER = 1 << 6,
+};
+
+/* A packet being followed. One cache line: see bpf/slots.bpf.h. */
+struct tl_slot {
+	__u64 skb;
+	__u64 t0;                /* time base of dt */
+	__u32 dt[TL_STAGES];     /* when the stage was passed, after t0 */
+	__u32 gen;
+	__u32 parent_gen;        /* a GSO segment's parent */
+	__u32 len;
+	__u32 pid;               /* the reader (TX read) or writer (RX inject) */
+	__u32 tid;
+	__u8 cpu[TL_STAGES];
+	__u8 unsent;             /* stages passed and not sent yet: bit per stage */
+	__u8 state;              /* TL_ST_* */
+	__u8 start_flags;        /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
+} __attribute__((aligned(64)));
+
+/* The point that ends a record, or a thread's name (point TL_COMM). */
+struct tl_end {
+	__u64 ts_ns;
+	__u64 aux;
+	__u32 pid;
+	__u32 tid;
+	__s32 code;
+	__u16 cpu;
+	__u8 point;       /* enum tl_point; TL_COMM; TL_POINT_COUNT: none, stages only */
+	__u8 pad0;
+	__u16 flags;
+	__u16 pad1;
+	char comm[TL_COMM_LEN]; /* TL_COMM only */
+	__u8 pad2[12];
+};
+
+struct tl_record {
+	struct tl_slot slot;  /* its unsent stages are the record's; unused for TL_COMM */
+	struct tl_end end;
+};
+
+/* The point a slot's stage stands for. */
+static inline __u8 tl_stage_point(__u8 state, int stage)
+{
+	if (state & TL_ST_RX)
+		return TL_INJECT;
+	return stage < 4 ? stage : TL_READ;
+}
+
 /* Event rings per CPU: one for programs, one for a program interrupting one writing. */
 #define TL_RINGS_PER_CPU 2
 
 /*
- * The control block of one event ring (its events sit in a second mmapable array).
- * BPF appends whole records and then advances head; userspace reads up to head and then
+ * The control block of one ring (its records sit in a second mmapable array).
+ * BPF appends a record and then advances head; userspace reads up to head and then
  * advances tail. head and tail sit on cache lines of their own: each has one writer.
  */
 struct tl_ring_ctl {
-	__u64 head;    /* events written: BPF */
+	__u64 head;    /* records written: BPF */
 	__u32 busy;    /* a program is writing: one interrupting it takes the CPU's next ring */
 	__u32 pad0;
 	__u64 pad1[6];
-	__u64 tail;    /* events read: userspace */
+	__u64 tail;    /* records read: userspace */
 	__u64 pad2[7];
 };
 
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {
-	TL_CNT_LOST = 1,     /* events not written: their ring was full */
+	TL_CNT_LOST = 1,     /* events not sent: their record's ring was full */
 	TL_CNT_MAX = 4,
 };
 

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "core/record_unpack.h"
 #include "kernel/errors.h"
 #include "kernel/kernel_info.h"
 #include "tunlat_bpf.skel.h"
@@ -71,18 +72,18 @@ std::vector<ProgTp> programs(tunlat_bpf* s) {
 // packets to netif_rx only on CONFIG_4KSTACKS kernels (arch/sh).
 bool tun_never_needs(const std::string& tp) { return tp == "net_dev_xmit" || tp == "netif_rx_entry"; }
 
-// The rings take at most this much memory together (rings x events x 80 bytes; the second
-// ring of a CPU is hardly ever touched): a ring of 64 Ki events holds 30 ms at 2 M
-// events/s on one CPU, several polls' worth.
-constexpr size_t kRingsBudget = 32u << 20;
-constexpr uint32_t kRingMin = 4096, kRingMax = 65536;
+// The rings take at most this much memory together (rings x records x 128 bytes; the
+// second ring of a CPU is hardly ever touched): a ring of 32 Ki records holds 30 ms at
+// 1 M packets/s on one CPU, several polls' worth.
+constexpr size_t kRingsBudget = 16u << 20;
+constexpr uint32_t kRingMin = 4096, kRingMax = 32768;
 
 // A record is taken as sent once it is this old: one written on another CPU while we read
 // the rings (its time is taken before it is published) must not be passed by later ones.
 constexpr uint64_t kHoldbackNs = 10'000'000;
 
-uint32_t ring_events_per_ring(uint32_t nrings) {
-  size_t n = kRingsBudget / sizeof(Event) / std::max<uint32_t>(nrings, 1);
+uint32_t ring_records_per_ring(uint32_t nrings) {
+  size_t n = kRingsBudget / sizeof(tl_record) / std::max<uint32_t>(nrings, 1);
   uint32_t p = kRingMin;
   while (p * 2 <= n && p < kRingMax) p *= 2;
   return p;
@@ -134,10 +135,10 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
   nrings_ = static_cast<uint32_t>(ncpu) * TL_RINGS_PER_CPU;
-  ring_events_ = ring_events_per_ring(nrings_);
-  skel_->rodata->targ_ring_events = ring_events_;
+  ring_records_ = ring_records_per_ring(nrings_);
+  skel_->rodata->targ_ring_records = ring_records_;
   bpf_map__set_max_entries(skel_->maps.ring_ctl, nrings_);
-  bpf_map__set_max_entries(skel_->maps.ring_events, nrings_ * ring_events_);
+  bpf_map__set_max_entries(skel_->maps.ring_records, nrings_ * ring_records_);
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   for (auto& [prog, tp] : programs(skel_.get())) {
@@ -161,9 +162,9 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   ctl_map_.len = page_round(sizeof(tl_ring_ctl) * nrings_);
   ctl_map_.addr = map_array(skel_->maps.ring_ctl, ctl_map_.len, PROT_READ | PROT_WRITE);
   ctl_ = static_cast<tl_ring_ctl*>(ctl_map_.addr);
-  events_map_.len = page_round(sizeof(Event) * nrings_ * ring_events_);
-  events_map_.addr = map_array(skel_->maps.ring_events, events_map_.len, PROT_READ);
-  ring_ = static_cast<const Event*>(events_map_.addr);
+  records_map_.len = page_round(sizeof(tl_record) * nrings_ * ring_records_);
+  records_map_.addr = map_array(skel_->maps.ring_records, records_map_.len, PROT_READ);
+  ring_ = static_cast<const tl_record*>(records_map_.addr);
   merger_ = RecordMerger(nrings_);
 }
 
@@ -194,8 +195,8 @@ void Tracer::drain(bool final) {
     tl_ring_ctl& ctl = ctl_[c];
     uint64_t head = __atomic_load_n(&ctl.head, __ATOMIC_ACQUIRE), tail = ctl.tail;
     std::vector<Event>& out = merger_.pending(c);
-    const Event* ring = ring_ + static_cast<size_t>(c) * ring_events_;
-    for (; tail < head; tail++) out.push_back(ring[tail & (ring_events_ - 1)]);
+    const tl_record* ring = ring_ + static_cast<size_t>(c) * ring_records_;
+    for (; tail < head; tail++) unpack_record(ring[tail & (ring_records_ - 1)], out);
     __atomic_store_n(&ctl.tail, tail, __ATOMIC_RELEASE);
   }
   merger_.release(final ? UINT64_MAX : read_at - kHoldbackNs, sink_);

@@ -12,6 +12,7 @@
 
 struct tunlat_bpf;
 struct tl_ring_ctl;
+struct tl_record;
 
 namespace tunlat {
 
@@ -40,7 +41,7 @@ class Tracer {
   void poll(int timeout_ms);
   // At the end: sends the points of packets still in flight and passes on everything.
   void flush_in_flight();
-  uint64_t lost() const;  // events not written: their CPU's ring was full
+  uint64_t lost() const;  // events not sent: their record found its CPU's rings full
 
  private:
   void drain(bool final);
@@ -57,10 +58,10 @@ class Tracer {
   };
 
   std::unique_ptr<tunlat_bpf, SkelDeleter> skel_;
-  Mapping ctl_map_, events_map_;
-  tl_ring_ctl* ctl_ = nullptr;        // per ring
-  const Event* ring_ = nullptr;       // nrings_ rings of ring_events_
-  uint32_t nrings_ = 0, ring_events_ = 0;
+  Mapping ctl_map_, records_map_;
+  tl_ring_ctl* ctl_ = nullptr;         // per ring
+  const tl_record* ring_ = nullptr;    // nrings_ rings of ring_records_
+  uint32_t nrings_ = 0, ring_records_ = 0;
   RecordMerger merger_{0};
   Sink sink_;
 };

@@ -1,0 +1,62 @@
+#include "record_unpack.h"
+
+#include <cstring>
+
+namespace tunlat {
+
+void unpack_record(const tl_record& r, std::vector<Event>& out) {
+  const tl_slot& s = r.slot;
+  const tl_end& end = r.end;
+  if (end.point == TL_COMM) {
+    Event e{};
+    e.ts_ns = end.ts_ns;
+    e.pid = end.pid;
+    e.tid = end.tid;
+    e.cpu = end.cpu;
+    e.point = TL_COMM;
+    std::memcpy(e.comm, end.comm, sizeof(e.comm));
+    out.push_back(e);
+    return;
+  }
+  const uint8_t dir = (s.state & TL_ST_RX) ? TL_RX : TL_TX;
+  bool first = true;
+  for (int st = 0; st < TL_STAGES; st++) {
+    if (!(s.unsent & (1u << st))) continue;
+    Event e{};
+    e.ts_ns = s.t0 + s.dt[st];
+    e.skb = s.skb;
+    e.gen = s.gen;
+    e.cpu = s.cpu[st];
+    e.point = tl_stage_point(s.state, st);
+    e.dir = dir;
+    if (e.point == TL_READ || e.point == TL_INJECT) {
+      e.pid = s.pid;  // the VPN reading or writing the device
+      e.tid = s.tid;
+    }
+    if ((s.state & TL_ST_INHERITED) && e.point <= TL_DEQUEUE) e.flags |= TL_F_INHERITED;
+    if (first) {  // the packet's first event carries what is known of it from the start
+      e.len = s.len;
+      e.flags |= s.start_flags;
+      e.parent_gen = s.parent_gen;
+      first = false;
+    }
+    out.push_back(e);
+  }
+  if (end.point < TL_POINT_COUNT) {
+    Event e{};
+    e.ts_ns = end.ts_ns;
+    e.skb = s.skb;
+    e.gen = s.gen;
+    e.aux = end.aux;
+    e.pid = end.pid;
+    e.tid = end.tid;
+    e.code = end.code;
+    e.cpu = end.cpu;
+    e.point = end.point;
+    e.dir = dir;
+    e.flags = end.flags;
+    out.push_back(e);
+  }
+}
+
+}  // namespace tunlat

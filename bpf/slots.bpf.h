@@ -65,7 +65,7 @@ struct {
  * packet that is gone costs a slot read, and skb addresses come back so often that
  * rewriting a tag (a line the other CPU reads) is mostly skipped.
  */
-__u8 live_tag[1 << LIVE_BITS];
+__u8 live_tag[1 << LIVE_BITS] __attribute__((aligned(64)));
 /* The mask is for the verifier: an index whose address went to a map lookup is reloaded
  * from the stack without its range. */
 #define LIVE_TAG(idx) live_tag[(idx) & ((1 << LIVE_BITS) - 1)]

@@ -75,7 +75,7 @@ static __always_inline __u32 next_gen(struct cpu_state *st)
  * read costs tens of ns on a raw tracepoint, so later checks compare pointers only. The
  * pointer stays valid while the device exists; tunlat stops when the device goes away.
  */
-__u64 target_dev = 0;
+__u64 target_dev __attribute__((aligned(64))) = 0; /* a line of its own: read by every hit */
 __u32 target_mtu = 0;
 
 static __always_inline bool is_target_dev(const struct net_device *dev)
@@ -252,6 +252,19 @@ static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 di
 	v->tid = 0;
 	mark_at(v, point, now);
 	return v;
+}
+
+/*
+ * Can this skb be one we follow? Ours carry the traced device in skb->dev to their end,
+ * except RX packets once received: they carry its ifindex in skb_iif instead (skb->dev
+ * changes when one is forwarded, and UDP reuses it as scratch). Two loads from the skb,
+ * which the kernel is using, spare most other skbs the tag, a line other CPUs write.
+ */
+static __always_inline bool may_follow(const struct sk_buff *skb)
+{
+	const struct sk_buff *s = VIEW(struct sk_buff, skb);
+
+	return (__u64)s->dev == target_dev || s->skb_iif == targ_ifindex;
 }
 
 /*
@@ -476,9 +489,9 @@ int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *de
 SEC("raw_tp/skb_copy_datagram_iovec")
 int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 {
-	struct tl_slot *v = lookup(skb);
+	struct tl_slot *v;
 
-	if (!v)
+	if (!may_follow(skb) || !(v = lookup(skb)))
 		return 0;
 	if (dir_of(v) == TL_TX) {
 		if (v->state & TL_ST_READ)
@@ -552,9 +565,9 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 
 static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32 code, __u64 aux)
 {
-	struct tl_slot *v = lookup(skb);
+	struct tl_slot *v;
 
-	if (!v)
+	if (!may_follow(skb) || !(v = lookup(skb)))
 		return 0;
 	send(v, TL_FREE, flags, code, aux);
 	v->skb = 0;

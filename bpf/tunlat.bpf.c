@@ -93,6 +93,35 @@ static __always_inline bool is_target_dev(const struct net_device *dev)
 }
 
 /*
+ * Run once by userspace after loading (BPF_PROG_TEST_RUN, from a thread inside the traced
+ * device's netns): finds the device in that netns's list, so that even the first hits,
+ * and every hit while the device carries nothing, compare a pointer instead of reading a
+ * net_device. If it is not found there, the first hit on the device learns it.
+ */
+SEC("raw_tp")
+int learn_target_dev(void *ctx)
+{
+	const struct task_struct *task = VIEW(struct task_struct, bpf_get_current_task());
+	const struct net *net = VIEW(struct net, VIEW(struct nsproxy, task->nsproxy)->net_ns);
+	__u64 head, pos;
+
+	if (net->ns.inum != targ_netns)
+		return 0;
+	head = (__u64)net + bpf_core_field_offset(struct net, dev_base_head);
+	pos = (__u64)VIEW(struct list_head, head)->next;
+	for (int i = 0; i < 4096 && pos && pos != head; i++) {
+		__u64 dev = pos - bpf_core_field_offset(struct net_device, dev_list);
+
+		if (VIEW(struct net_device, dev)->ifindex == targ_ifindex) {
+			is_target_dev((const struct net_device *)dev);
+			return 0;
+		}
+		pos = (__u64)VIEW(struct list_head, pos)->next;
+	}
+	return 0;
+}
+
+/*
  * Only an skb longer than the MTU can be GSO (TCP and UDP never mark a single segment
  * GSO), so the three reads into skb_shared_info are spent on those alone.
  */

@@ -104,6 +104,11 @@ int run_trace(const TraceArgs& a) {
       },
       warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", w);
+  bool learnt = false;
+  in_netns(ns, [&] { learnt = tracer.learn_device(); });
+  if (a.verbose)
+    fmt::print(stderr, "tunlat: {}\n", learnt ? "found the device's net_device before its first packet"
+                                             : "the device's net_device is learnt from its first packet");
   DeviceWatch watch(ns, dev.ifindex);
   install_signals();
 

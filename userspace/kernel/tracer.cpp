@@ -141,6 +141,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   bpf_map__set_max_entries(skel_->maps.ring_records, nrings_ * ring_records_);
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
+  bpf_program__set_autoattach(skel_->progs.learn_target_dev, false);
   for (auto& [prog, tp] : programs(skel_.get())) {
     if (o.tun_driver && tun_never_needs(tp)) {
       bpf_program__set_autoload(prog, false);
@@ -169,6 +170,12 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
 }
 
 Tracer::~Tracer() = default;
+
+bool Tracer::learn_device() {
+  LIBBPF_OPTS(bpf_test_run_opts, opts);
+  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.learn_target_dev), &opts) != 0) return false;
+  return skel_->bss->target_dev != 0;
+}
 
 void Tracer::flush_in_flight() {
   // Packets still in flight have points not sent yet: a BPF program sends them now.

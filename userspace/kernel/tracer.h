@@ -37,6 +37,10 @@ class Tracer {
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
 
+  // Finds the device's kernel object before its first packet, so that until then the
+  // machine's other skbs cost a pointer compare, not a read of a net_device. Must run in
+  // the device's netns. Returns whether it was found; if not, its first packet learns it.
+  bool learn_device();
   // Sleeps timeout_ms, then passes on the records sent more than a moment ago.
   void poll(int timeout_ms);
   // At the end: sends the points of packets still in flight and passes on everything.

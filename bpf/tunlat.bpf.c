@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Follows the skbs of one tun/tap device through the kernel path. A packet's points are
- * kept in its slot and sent to userspace together, as one record of consecutive tl_events
- * in its CPU's ring, when its path ends (TX: free; RX: protocol processing starts).
+ * kept in its slot and sent to userspace together, as one tl_record (the slot and the
+ * point that ends it) in its CPU's ring, when its path ends (TX: free; RX: protocol
+ * processing starts).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -156,6 +157,7 @@ static __always_inline void send_comm(struct cpu_state *st, __u64 id)
 	ring_commit(ctl);
 }
 
+/* The events a record of these stages stands for, counted as lost if it cannot be sent. */
 static __always_inline __u32 stages_in(__u8 unsent)
 {
 	__u32 n = 0;

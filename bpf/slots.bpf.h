@@ -36,7 +36,14 @@ static __always_inline int stage_of(__u8 point)
 
 static __always_inline __u8 dir_of(const struct tl_slot *v)
 {
-	return (v->state & TL_ST_RX) ? TL_RX : TL_TX;
+	return tl_slot_dir(v->state);
+}
+
+/* An RX packet the stack has taken: its record is sent, only a delivery or a drop may
+ * still come, and its free is often not traced (the entry outlives it). */
+static __always_inline bool settled(const struct tl_slot *v)
+{
+	return (v->state & TL_ST_RX) && (v->state & TL_ST_RECEIVE);
 }
 
 /*
@@ -98,11 +105,10 @@ static __always_inline __u32 second_slot(__u32 idx, __u8 tag)
 }
 
 
-/* Is v's packet still on its way? An RX packet the stack has taken has its record sent:
- * only a delivery or a drop may still come. */
+/* Is v's packet still on its way? */
 static __always_inline bool in_flight(const struct tl_slot *v)
 {
-	return v->skb && !((v->state & TL_ST_RX) && (v->state & TL_ST_RECEIVE));
+	return v->skb && !settled(v);
 }
 
 /* The slot at idx if it holds the packet at address h. */

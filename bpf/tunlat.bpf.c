@@ -72,7 +72,8 @@ static __always_inline __u32 next_gen(struct cpu_state *st)
 }
 
 /*
- * The traced device's struct net_device, learnt at its first full check. Every helper
+ * The traced device's struct net_device: found at start by learn_target_dev, else learnt
+ * at its first full check. Every helper
  * read costs tens of ns on a raw tracepoint, so later checks compare pointers only. The
  * pointer stays valid while the device exists; tunlat stops when the device goes away.
  */
@@ -315,8 +316,7 @@ static __always_inline struct tl_slot *lookup(const struct sk_buff *skb)
 		v = find(h, second_slot(idx, tag), tag);
 	if (!v)
 		return NULL;
-	if ((v->state & TL_ST_RX) && (v->state & TL_ST_RECEIVE) &&
-	    VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex) {
+	if (settled(v) && VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex) {
 		v->skb = 0;
 		return NULL;
 	}

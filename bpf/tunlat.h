@@ -119,6 +119,12 @@ struct tl_record {
 	struct tl_end end;
 };
 
+/* A slot's direction: enum tl_dir. */
+static inline __u8 tl_slot_dir(__u8 state)
+{
+	return (state & TL_ST_RX) ? TL_RX : TL_TX;
+}
+
 /* The point a slot's stage stands for. */
 static inline __u8 tl_stage_point(__u8 state, int stage)
 {

@@ -18,7 +18,7 @@ void unpack_record(const tl_record& r, std::vector<Event>& out) {
     out.push_back(e);
     return;
   }
-  const uint8_t dir = (s.state & TL_ST_RX) ? TL_RX : TL_TX;
+  const uint8_t dir = tl_slot_dir(s.state);
   bool first = true;
   for (int st = 0; st < TL_STAGES; st++) {
     if (!(s.unsent & (1u << st))) continue;

@@ -171,16 +171,19 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
 
 Tracer::~Tracer() = default;
 
-bool Tracer::learn_device() {
+// Runs a program that is not attached once, now (BPF_PROG_TEST_RUN); false on failure.
+static bool run_once(bpf_program* prog) {
   LIBBPF_OPTS(bpf_test_run_opts, opts);
-  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.learn_target_dev), &opts) != 0) return false;
-  return skel_->bss->target_dev != 0;
+  return bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) == 0;
+}
+
+bool Tracer::learn_device() {
+  return run_once(skel_->progs.learn_target_dev) && skel_->bss->target_dev != 0;
 }
 
 void Tracer::flush_in_flight() {
   // Packets still in flight have points not sent yet: a BPF program sends them now.
-  LIBBPF_OPTS(bpf_test_run_opts, opts);
-  if (bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.flush_in_flight), &opts) != 0)
+  if (!run_once(skel_->progs.flush_in_flight))
     fmt::print(stderr, "tunlat: warning: cannot collect the packets in flight: {}\n",
                std::strerror(errno));
   drain(true);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # ab.sh - compare tunlat builds on the kernel's own clock: each binary traces the
 # forwarder lab in turn (alternated, REPS rounds) under iperf3, with bpf_stats on, and
-# prints BPF ns per device packet, ns/hit per program, the tracer's CPU and throughput.
-# For judging one change (build it, copy the binary, build the other): the VM's noise
-# moves whole rounds together, so compare binaries within a round.
+# prints BPF ns per device packet, ns/hit per program, the tracer's CPU and throughput,
+# then each binary's median throughput. For judging one change (build it, copy the
+# binary, build the other): the VM's noise moves whole rounds together, so compare
+# binaries within a round. bpf_stats itself reads the clock twice per hit, which slows
+# the traced path: --no-stats leaves it off, for throughput that means something.
 #
-#   bench/ab.sh [--reps N] [--secs S] [--udp] BINARY...
+#   bench/ab.sh [--reps N] [--secs S] [--udp] [--no-stats] BINARY...
 #
 # Must run as root.
 # shellcheck disable=SC2317,SC2086
@@ -33,25 +35,34 @@ inner() {
       "$b" trace --netns "$LAB_NS" --dev "$LAB_DEV" -q --json "$AB_OUT/out.json" >"$AB_OUT/tracer.err" 2>&1 &
       tr=$!
       wait_for_line "$AB_OUT/tracer.err" '^tunlat: tracing' 300 "$tr" || { cat "$AB_OUT/tracer.err" >&2; exit 1; }
-      sysctl -qw kernel.bpf_stats_enabled=1
+      [[ $AB_STATS == 1 ]] && sysctl -qw kernel.bpf_stats_enabled=1
       c0=$(proc_cpu_ticks "$tr") p0=$(dev_packets "$LAB_NS" "$LAB_DEV")
       ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -p $PORT -t "$AB_SECS" "${args[@]}" -J >"$AB_OUT/iperf.json"
       c1=$(proc_cpu_ticks "$tr") p1=$(dev_packets "$LAB_NS" "$LAB_DEV")
       pk=$((p1 - p0))
-      ids=$(prog_ids_of "$tr" | jq -s -c .)
-      stats=$(bpftool prog show -j | jq -r --argjson ids "$ids" --argjson pk "$pk" '
+      stats="(bpf_stats off)"
+      if [[ $AB_STATS == 1 ]]; then
+        ids=$(prog_ids_of "$tr" | jq -s -c .)
+        stats=$(bpftool prog show -j | jq -r --argjson ids "$ids" --argjson pk "$pk" '
         [.[] | select(.id as $i | $ids | index($i)) | select(.run_cnt > 0)] as $p
         | "\([$p[].run_time_ns] | add / $pk | floor) ns/pkt  "
           + ([$p[] | select(.run_cnt * 100 > $pk)
               | "\(.name | sub("^on_"; ""))=\(.run_cnt / $pk * 100 | floor / 100)x\(.run_time_ns / .run_cnt | floor)"]
              | join(" "))')
+      fi
       sysctl -qw kernel.bpf_stats_enabled=0
       mbps=$(jq -r '(.end.sum_received.bits_per_second // .end.sum.bits_per_second) / 1e6 | floor' "$AB_OUT/iperf.json")
       stop_tree "$tr" INT 10
       wait "$srv" 2>/dev/null || true
       printf '%-28s round %d  %s Mbit/s  tracer %d%% CPU  %s\n' "$(basename "$b")" "$rep" "$mbps" \
         $(( (c1 - c0) * 100 / $(getconf CLK_TCK) / AB_SECS )) "$stats"
+      echo "$(basename "$b") $mbps" >>"$AB_OUT/mbps"
     done
+  done
+  for b in $AB_BINS; do
+    b=$(basename "$b")
+    awk -v b="$b" '$1 == b { print $2 }' "$AB_OUT/mbps" | sort -n |
+      awk -v b="$b" '{ v[NR] = $1 } END { printf "%-28s median %s Mbit/s (min %s, max %s, %d rounds)\n", b, v[int((NR + 1) / 2)], v[1], v[NR], NR }'
   done
 }
 
@@ -60,12 +71,13 @@ if [[ ${1:-} == --_inner ]]; then
   exit 0
 fi
 
-REPS=3 SECS=6 UDP=0 BINS=()
+REPS=3 SECS=6 UDP=0 STATS=1 BINS=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     --reps) REPS=$2; shift 2 ;;
     --secs) SECS=$2; shift 2 ;;
     --udp) UDP=1; shift ;;
+    --no-stats) STATS=0; shift ;;
     -h | --help) usage ;;
     -*) usage ;;
     *) BINS+=("$(realpath "$1")"); shift ;;
@@ -79,5 +91,5 @@ for t in iperf3 bpftool jq; do
   command -v "$t" >/dev/null || { echo "$ME: '$t' not found (run tools/setup.sh)" >&2; exit 1; }
 done
 AB_OUT=$(mktemp -d /tmp/tunlat-ab.XXXXXX)
-export AB_OUT AB_REPS=$REPS AB_SECS=$SECS AB_UDP=$UDP AB_BINS="${BINS[*]}"
+export AB_OUT AB_REPS=$REPS AB_SECS=$SECS AB_UDP=$UDP AB_STATS=$STATS AB_BINS="${BINS[*]}"
 "$BENCH_DIR/fwdlab.sh" -- "$BENCH_DIR/ab.sh" --_inner

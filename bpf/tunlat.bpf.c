@@ -371,11 +371,12 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 	__u32 parent_gen = 0;
 	__u16 flags = TL_F_LATE_START;
 	int own = stage_of(point);
-	__u64 now = bpf_ktime_get_ns();
 	struct tl_slot *v;
+	__u64 now;
 
 	if (targ_sample > 1 && (!st || st->skip))
-		return; /* a segment of a packet --sample passed over */
+		return; /* a segment of a packet --sample passed over: not even the clock */
+	now = bpf_ktime_get_ns();
 	if (st && st->skb && now - st->ts_ns < GSO_ADOPT_NS) {
 		parent = st->skb;
 		parent_gen = st->gen;

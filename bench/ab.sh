@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ab.sh - compare tunlat builds on the kernel's own clock: each binary traces the
 # forwarder lab in turn (alternated, REPS rounds) under iperf3, with bpf_stats on, and
-# prints BPF ns per device packet, ns/hit per program, the tracer's CPU and throughput,
-# then each binary's median throughput. For judging one change (build it, copy the
+# prints BPF ns per device packet, ns/hit per program, the tracer's CPU, throughput and
+# the whole machine's busy CPU seconds per million device packets, then each binary's
+# medians. For judging one change (build it, copy the
 # binary, build the other): the VM's noise moves whole rounds together, so compare
 # binaries within a round. bpf_stats itself reads the clock twice per hit, which slows
 # the traced path: --no-stats leaves it off, for throughput that means something.
@@ -24,7 +25,7 @@ usage() {
 
 # Inside the lab (bench/fwdlab.sh exports LAB_*): the rounds.
 inner() {
-  local rep b tr srv c0 c1 p0 p1 pk ids stats mbps args=()
+  local rep b tr srv c0 c1 m0 m1 p0 p1 pk ids stats mbps cpm args=()
   [[ $AB_UDP == 1 ]] && args=(-u -b 0 -l 64)
   trap 'stop_tree "${tr:-}" KILL 5; stop_tree "${srv:-}" KILL 5; sysctl -qw kernel.bpf_stats_enabled=0' EXIT
   for rep in $(seq "$AB_REPS"); do
@@ -36,9 +37,9 @@ inner() {
       tr=$!
       wait_for_line "$AB_OUT/tracer.err" '^tunlat: tracing' 300 "$tr" || { cat "$AB_OUT/tracer.err" >&2; exit 1; }
       [[ $AB_STATS == 1 ]] && sysctl -qw kernel.bpf_stats_enabled=1
-      c0=$(proc_cpu_ticks "$tr") p0=$(dev_packets "$LAB_NS" "$LAB_DEV")
+      c0=$(proc_cpu_ticks "$tr") m0=$(cpu_busy_ticks) p0=$(dev_packets "$LAB_NS" "$LAB_DEV")
       ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -p $PORT -t "$AB_SECS" "${args[@]}" -J >"$AB_OUT/iperf.json"
-      c1=$(proc_cpu_ticks "$tr") p1=$(dev_packets "$LAB_NS" "$LAB_DEV")
+      c1=$(proc_cpu_ticks "$tr") m1=$(cpu_busy_ticks) p1=$(dev_packets "$LAB_NS" "$LAB_DEV")
       pk=$((p1 - p0))
       stats="(bpf_stats off)"
       if [[ $AB_STATS == 1 ]]; then
@@ -54,15 +55,19 @@ inner() {
       mbps=$(jq -r '(.end.sum_received.bits_per_second // .end.sum.bits_per_second) / 1e6 | floor' "$AB_OUT/iperf.json")
       stop_tree "$tr" INT 10
       wait "$srv" 2>/dev/null || true
-      printf '%-28s round %d  %s Mbit/s  tracer %d%% CPU  %s\n' "$(basename "$b")" "$rep" "$mbps" \
-        $(( (c1 - c0) * 100 / $(getconf CLK_TCK) / AB_SECS )) "$stats"
-      echo "$(basename "$b") $mbps" >>"$AB_OUT/mbps"
+      # Busy CPU seconds of the whole machine per million device packets.
+      cpm=$(awk -v t=$((m1 - m0)) -v hz="$(getconf CLK_TCK)" -v pk="$pk" 'BEGIN { printf "%.2f", t / hz / pk * 1e6 }')
+      printf '%-28s round %d  %s Mbit/s  %s CPU s/Mpkt  tracer %d%% CPU  %s\n' "$(basename "$b")" "$rep" "$mbps" \
+        "$cpm" $(( (c1 - c0) * 100 / $(getconf CLK_TCK) / AB_SECS )) "$stats"
+      echo "$(basename "$b") $mbps $cpm" >>"$AB_OUT/mbps"
     done
   done
   for b in $AB_BINS; do
     b=$(basename "$b")
-    awk -v b="$b" '$1 == b { print $2 }' "$AB_OUT/mbps" | sort -n |
-      awk -v b="$b" '{ v[NR] = $1 } END { printf "%-28s median %s Mbit/s (min %s, max %s, %d rounds)\n", b, v[int((NR + 1) / 2)], v[1], v[NR], NR }'
+    paste <(awk -v b="$b" '$1 == b { print $2 }' "$AB_OUT/mbps" | sort -n) \
+      <(awk -v b="$b" '$1 == b { print $3 }' "$AB_OUT/mbps" | sort -n) |
+      awk -v b="$b" '{ v[NR] = $1; c[NR] = $2 } END { m = int((NR + 1) / 2)
+        printf "%-28s median %s Mbit/s (%s-%s), %s CPU s/Mpkt (%s-%s), %d rounds\n", b, v[m], v[1], v[NR], c[m], c[1], c[NR], NR }'
   done
 }
 

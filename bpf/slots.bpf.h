@@ -8,8 +8,9 @@
 
 /*
  * The points a packet can pass before the one that ends its record wait in its slot
- * (a tl_slot, bpf/tunlat.h), one stage each: TX queue, enqueue, dequeue, xmit, read; RX
- * inject. Every other point ends a record and is sent at once, with the slot.
+ * (a tl_slot, bpf/tunlat.h), one stage each: TX queue, enqueue, dequeue, xmit; RX inject.
+ * (The read stage is a TX read's, sent by address without the slot.) Every other point
+ * ends a record and is sent at once, with the slot.
  */
 /* A stage's time is kept relative to the slot's t0 in 32 bits: ~4.29 s. */
 #define DT_MAX 0xffffffffULL
@@ -105,10 +106,27 @@ static __always_inline __u32 second_slot(__u32 idx, __u8 tag)
 }
 
 
-/* Is v's packet still on its way? */
+/* A TX packet handed to the device: its record is sent, its read and free go by address
+ * from the VPN's CPU. The slot is kept only for a drop or an error on this side. */
+static __always_inline bool handed_off(const struct tl_slot *v)
+{
+	return (v->state & (TL_ST_RX | TL_ST_XMIT)) == TL_ST_XMIT;
+}
+
+/* Is v's packet still on its way, with points to come through its slot? */
 static __always_inline bool in_flight(const struct tl_slot *v)
 {
-	return v->skb && !settled(v);
+	return v->skb && !settled(v) && !handed_off(v);
+}
+
+/* Was a packet followed at address h lately? The tag alone: a line other CPUs read, but
+ * one rarely written, where the slot is a line the queueing CPU writes. */
+static __always_inline bool tagged(__u64 h)
+{
+	__u32 idx = slot_idx(h);
+	__u8 tag = slot_tag(h);
+
+	return LIVE_TAG(idx) == tag || LIVE_TAG(second_slot(idx, tag)) == tag;
 }
 
 /* The slot at idx if it holds the packet at address h. */

@@ -2,8 +2,9 @@
 /*
  * Follows the skbs of one tun/tap device through the kernel path. A packet's points are
  * kept in its slot and sent to userspace together, as one tl_record (the slot and the
- * point that ends it) in its CPU's ring, when its path ends (TX: free; RX: protocol
- * processing starts).
+ * point that ends it) in its CPU's ring, when it leaves the CPU that took it in (TX:
+ * handed to the device; RX: protocol processing starts). A TX packet's read and free, on
+ * the VPN's CPU, follow in a record named by its address: see note_read().
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -44,6 +45,10 @@ struct cpu_state {
 	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
 	__u32 sampled[2];  /* packets started per direction, for --sample */
 	__u32 skip;      /* the last packet queued here is not followed: nor are its segments */
+	/* A TX skb this CPU's VPN thread read, waiting for its free (next, mostly). */
+	__u64 read_skb;
+	__u64 read_ts;
+	__u64 read_id;   /* pid_tgid of the reader */
 };
 
 struct {
@@ -168,6 +173,36 @@ static __always_inline __u32 stages_in(__u8 unsent)
 	return n;
 }
 
+/* The task that ends a record: who dropped it, or who received it. The task of any other
+ * end is incidental (a softirq, or the VPN already named at read/inject), and the helper
+ * costs ~25 ns. */
+static __always_inline __u64 end_task(__u8 point, __u16 flags)
+{
+	__u64 id = 0;
+
+	if ((flags & TL_F_DROP) || point == TL_DELIVER) {
+		id = bpf_get_current_pid_tgid();
+		send_comm(cpu_state(), id);
+	}
+	return id;
+}
+
+/* Writes the point of this moment that ends record r, or none if point is COUNT. */
+static __always_inline void set_end(struct tl_record *r, __u8 point, __u16 flags, __s32 code,
+				    __u64 aux, __u64 id)
+{
+	r->end.point = point;
+	if (point >= TL_POINT_COUNT)
+		return;
+	r->end.ts_ns = bpf_ktime_get_ns();
+	r->end.aux = aux;
+	r->end.pid = id >> 32;
+	r->end.tid = (__u32)id;
+	r->end.code = code;
+	r->end.cpu = bpf_get_smp_processor_id();
+	r->end.flags = flags;
+}
+
 /*
  * Sends v's stages not sent yet, plus the point of this moment if point < COUNT, as one
  * record: the slot's line copied whole. Lost (and counted) if the ring is full.
@@ -176,27 +211,12 @@ static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
-	__u64 id = 0;
+	__u64 id = end_task(point, flags);
 
-	/* Who dropped it, or who received it: the task of any other end is incidental (a
-	 * softirq, or the VPN already named at read/inject), and the helper costs ~25 ns. */
-	if ((flags & TL_F_DROP) || point == TL_DELIVER) {
-		id = bpf_get_current_pid_tgid();
-		send_comm(cpu_state(), id);
-	}
 	r = ring_begin(&ctl, stages_in(v->unsent) + (point < TL_POINT_COUNT));
 	if (r) {
 		r->slot = *v;
-		r->end.point = point;
-		if (point < TL_POINT_COUNT) {
-			r->end.ts_ns = bpf_ktime_get_ns();
-			r->end.aux = aux;
-			r->end.pid = id >> 32;
-			r->end.tid = (__u32)id;
-			r->end.code = code;
-			r->end.cpu = bpf_get_smp_processor_id();
-			r->end.flags = flags;
-		}
+		set_end(r, point, flags, code, aux, id);
 		ring_commit(ctl);
 	}
 	/* The packet's first record carries what is known of it from the start. */
@@ -229,11 +249,9 @@ static __always_inline void mark_at(struct tl_slot *v, __u8 point, __u64 now)
 	v->unsent |= 1u << st;
 	if (point == TL_XMIT)
 		v->state |= TL_ST_XMIT;
-	else if (point == TL_READ)
-		v->state |= TL_ST_READ;
 }
 
-/* Notes the current task as the packet's reader or writer. */
+/* Notes the current task as the packet's writer. */
 static __always_inline void mark_task(struct tl_slot *v)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -323,6 +341,15 @@ static __always_inline struct tl_slot *lookup(const struct sk_buff *skb)
 	return v;
 }
 
+/* The packet at this address, if it has not been handed to the device yet: one that was
+ * is gone from this side, and its address may have come back as a GSO segment. */
+static __always_inline struct tl_slot *lookup_before_xmit(const struct sk_buff *skb)
+{
+	struct tl_slot *v = lookup(skb);
+
+	return v && !handed_off(v) ? v : NULL;
+}
+
 static __always_inline void clear_skip(void)
 {
 	struct cpu_state *st = cpu_state();
@@ -363,8 +390,9 @@ static __always_inline void remember_gso_parent(struct tl_slot *v, __u64 now)
 		st->parent_ts[i] = (v->unsent & (1u << i)) ? v->t0 + v->dt[i] : 0;
 }
 
-/* An skb unknown at enqueue/xmit on the traced device: a segment of the last GSO parent? */
-static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
+/* An skb unknown at enqueue/xmit on the traced device: a segment of the last GSO parent?
+ * Returns its slot if it is followed. */
+static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 point)
 {
 	struct cpu_state *st = cpu_state();
 	__u64 parent = 0;
@@ -375,7 +403,7 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 	__u64 now;
 
 	if (targ_sample > 1 && (!st || st->skip))
-		return; /* a segment of a packet --sample passed over: not even the clock */
+		return NULL; /* a segment of a packet --sample passed over: not even the clock */
 	now = bpf_ktime_get_ns();
 	if (st && st->skb && now - st->ts_ns < GSO_ADOPT_NS) {
 		parent = st->skb;
@@ -401,6 +429,7 @@ static __always_inline void adopt(const struct sk_buff *skb, __u8 point)
 			v->unsent |= 1u << i;
 		}
 	}
+	return v;
 }
 
 SEC("raw_tp/net_dev_queue")
@@ -452,7 +481,7 @@ int BPF_PROG(on_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, 
 
 	if (!is_target_dev(VIEW(struct netdev_queue, txq)->dev))
 		return 0;
-	v = lookup(skb);
+	v = lookup_before_xmit(skb);
 	if (!v)
 		adopt(skb, TL_ENQUEUE); /* e.g. tbf segmenting an oversized GSO skb */
 	else if (dir_of(v) == TL_TX)
@@ -469,7 +498,7 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 
 	if (!skb || !is_target_dev(VIEW(struct netdev_queue, txq)->dev))
 		return 0;
-	v = lookup(skb);
+	v = lookup_before_xmit(skb);
 	if (!v || dir_of(v) != TL_TX) {
 		struct cpu_state *st;
 
@@ -485,6 +514,10 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	return 0;
 }
 
+/*
+ * The packet is handed to the device: its record goes now, from this CPU, and its slot
+ * stays here. Its read and free come from the VPN's CPU by address (note_read).
+ */
 SEC("raw_tp/net_dev_start_xmit")
 int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
@@ -492,14 +525,16 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 
 	if (!is_target_dev(dev))
 		return 0;
-	v = lookup(skb);
+	v = lookup_before_xmit(skb);
 	if (!v) {
-		adopt(skb, TL_XMIT);
-		return 0;
+		v = adopt(skb, TL_XMIT);
+	} else {
+		if (dir_of(v) != TL_TX || (v->state & TL_ST_XMIT))
+			return 0;
+		mark_at(v, TL_XMIT, bpf_ktime_get_ns());
 	}
-	if (dir_of(v) != TL_TX || (v->state & TL_ST_XMIT))
-		return 0;
-	mark_at(v, TL_XMIT, bpf_ktime_get_ns());
+	if (v)
+		send(v, TL_POINT_COUNT, 0, 0, 0);
 	return 0;
 }
 
@@ -518,20 +553,83 @@ int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *de
 	return 0;
 }
 
+/*
+ * Sends the TX read this CPU holds, with the point of this moment (its free) if point <
+ * COUNT, as a record named by the skb's address: no slot is read, userspace finds the
+ * packet (the last one handed off at that address).
+ */
+static __noinline void send_read(struct cpu_state *st, __u8 point, __u16 flags, __s32 code, __u64 aux)
+{
+	struct tl_ring_ctl *ctl;
+	__u64 id = end_task(point, flags);
+	struct tl_record *r = ring_begin(&ctl, 1 + (point < TL_POINT_COUNT));
+
+	if (r) {
+		r->slot.skb = st->read_skb;
+		r->slot.t0 = st->read_ts;
+		r->slot.dt[4] = 0;
+		r->slot.cpu[4] = bpf_get_smp_processor_id();
+		r->slot.gen = 0;
+		r->slot.parent_gen = 0;
+		r->slot.len = 0;
+		r->slot.pid = st->read_id >> 32;
+		r->slot.tid = (__u32)st->read_id;
+		r->slot.unsent = 1u << 4;
+		r->slot.state = TL_ST_BY_ADDRESS;
+		r->slot.start_flags = 0;
+		set_end(r, point, flags, code, aux, id);
+		ring_commit(ctl);
+	}
+	st->read_skb = 0;
+}
+
+/*
+ * The VPN reads a TX skb from the device (tun_do_read): held on this CPU until its free,
+ * which comes next in the same call, so that both go in one record. The slot is not
+ * touched: it is a line the queueing CPU wrote, and reading it here cost more than all
+ * the rest of the read.
+ */
+static __always_inline void note_read(const struct sk_buff *skb)
+{
+	struct cpu_state *st = cpu_state();
+	__u64 id;
+
+	if (!st || st->read_skb == (__u64)skb)
+		return; /* a second copy from one skb */
+	if (targ_sample > 1 && !tagged((__u64)skb))
+		return; /* --sample: mostly a packet not followed; userspace drops the rest */
+	if (st->read_skb)
+		send_read(st, TL_POINT_COUNT, 0, 0, 0); /* its free was not seen here */
+	id = bpf_get_current_pid_tgid();
+	st->read_skb = (__u64)skb;
+	st->read_ts = bpf_ktime_get_ns();
+	st->read_id = id;
+	send_comm(st, id);
+}
+
+/* A TX skb on the traced device: it carries the device in skb->dev, and never its ifindex
+ * in skb_iif, which an RX skb carries from netif_receive_skb on. */
+static __always_inline bool is_tx_skb(const struct sk_buff *skb)
+{
+	const struct sk_buff *s = VIEW(struct sk_buff, skb);
+
+	return (__u64)s->dev == target_dev && s->skb_iif != targ_ifindex;
+}
+
 SEC("raw_tp/skb_copy_datagram_iovec")
 int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 {
 	struct tl_slot *v;
 
-	if (!may_follow(skb) || !(v = lookup(skb)))
-		return 0;
-	if (dir_of(v) == TL_TX) {
-		if (v->state & TL_ST_READ)
-			return 0;
-		mark_at(v, TL_READ, bpf_ktime_get_ns());
-		mark_task(v); /* the VPN reading the device */
+	if (is_tx_skb(skb)) {
+		note_read(skb);
 		return 0;
 	}
+	/* An RX skb delivered: from netif_receive_skb on, it carries the device in skb_iif. */
+	if (VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex || !(v = lookup(skb)))
+		return 0;
+	if (dir_of(v) == TL_TX)
+		return 0;
 	if (v->state & TL_ST_DELIVER)
 		return 0; /* a stream socket may copy one skb in several reads */
 	v->state |= TL_ST_DELIVER;
@@ -598,7 +696,14 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32 code, __u64 aux)
 {
 	struct tl_slot *v;
+	struct cpu_state *st;
 
+	if (is_tx_skb(skb) && (st = cpu_state()) && st->read_skb == (__u64)skb) {
+		send_read(st, TL_FREE, flags, code, aux); /* the VPN read it: the usual end */
+		return 0;
+	}
+	/* Anything else, mostly a drop before or in the device's xmit on the queueing CPU,
+	 * is looked up. */
 	if (!may_follow(skb) || !(v = lookup(skb)))
 		return 0;
 	send(v, TL_FREE, flags, code, aux);

@@ -39,6 +39,8 @@ enum tl_flags {
 	TL_F_LATE_START = 1 << 5,/* first seen after the direction's first point */
 	TL_F_INHERITED = 1 << 6, /* a GSO segment's copy of its parent's point: not a passage */
 	TL_F_FIRST = 1 << 7,     /* the packet's first event: a new packet, nothing to look up */
+	TL_F_BY_ADDRESS = 1 << 8,/* wire only, never recorded: gen unknown, the packet at this
+				  * address (and dir) is meant; userspace fills gen in */
 };
 
 /* 80 bytes, naturally aligned, no pointers: the on-disk record (see docs/recording.md). */
@@ -65,9 +67,11 @@ struct tl_event {
  * The wire format between BPF and userspace (not the recording): one 128-byte record per
  * message, which userspace unpacks into tl_events. A packet's slot in the kernel is a
  * tl_slot: the points it passed wait there as offsets from t0, one per stage, until a
- * point ends its record (TX: free; RX: receive, deliver, free). The record is the slot as
- * it was then, plus that point whole; a copy of one cache line instead of a tl_event per
- * point.
+ * point ends its record (TX: xmit, or a free before it; RX: receive, deliver, free). The
+ * record is the slot as it was then, plus that point whole; a copy of one cache line
+ * instead of a tl_event per point. A TX packet's read and free come from the VPN's CPU in
+ * a record of their own, named by address (TL_ST_BY_ADDRESS): that CPU never touches the
+ * slot, a cache line the queueing CPU wrote.
  */
 #define TL_STAGES 5 /* TX queue, enqueue, dequeue, xmit, read; RX inject */
 
@@ -77,9 +81,10 @@ enum tl_slot_state {
 	TL_ST_GSO = 1 << 1,       /* a GSO skb: its segments will inherit from it */
 	TL_ST_INHERITED = 1 << 2, /* the queue/enqueue/dequeue stages are its GSO parent's */
 	TL_ST_XMIT = 1 << 3,      /* passed points that may repeat: */
-	TL_ST_READ = 1 << 4,
-	TL_ST_RECEIVE = 1 << 5,
-	TL_ST_DELIVER = 1 << 6,
+	TL_ST_RECEIVE = 1 << 4,
+	TL_ST_DELIVER = 1 << 5,
+	TL_ST_BY_ADDRESS = 1 << 6,/* a record of a packet named by its address alone (TX read
+				   * and free): the slot stayed on the CPU that queued it */
 };
 
 /* A packet being followed. One cache line: see bpf/slots.bpf.h. */

@@ -132,3 +132,29 @@ TEST(RecordUnpack, CommRecordIsOneCommEvent) {
   EXPECT_EQ(out[0].tid, 101u);
   EXPECT_STREQ(out[0].comm, "openvpn");
 }
+
+TEST(RecordUnpack, ARecordByAddressFlagsItsEventsForTheJoin) {
+  tl_record r{};
+  r.slot.skb = 0xffff888012345600;
+  r.slot.t0 = 2'000'000;
+  r.slot.cpu[4] = 1;
+  r.slot.pid = 77;
+  r.slot.tid = 78;
+  r.slot.unsent = 1u << 4;
+  r.slot.state = TL_ST_BY_ADDRESS;
+  r.end.point = TL_FREE;
+  r.end.ts_ns = 2'000'700;
+  r.end.cpu = 1;
+  std::vector<Event> out;
+  unpack_record(r, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].point, TL_READ);
+  EXPECT_EQ(out[0].ts_ns, 2'000'000u);
+  EXPECT_EQ(out[0].pid, 77u);
+  EXPECT_EQ(out[1].point, TL_FREE);
+  for (const Event& e : out) {
+    EXPECT_EQ(e.flags & TL_F_BY_ADDRESS, TL_F_BY_ADDRESS);
+    EXPECT_EQ(e.gen, 0u);
+    EXPECT_EQ(e.dir, TL_TX);
+  }
+}

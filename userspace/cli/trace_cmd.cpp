@@ -155,6 +155,11 @@ int run_trace(const TraceArgs& a) {
   tracer.flush_in_flight();
   info.end_ns = now_ns(CLOCK_MONOTONIC);
   info.events_lost = tracer.lost();
+  if (a.verbose) {
+    const AddressJoinStats& j = tracer.joins();
+    fmt::print(stderr, "tunlat: {} events named by address joined; {} of packets not followed, {} stale\n",
+               j.joined, j.unmatched, j.stale);
+  }
   std::vector<uint64_t> locations;
   pipeline.flush();
   for (Dir d : kDirs)

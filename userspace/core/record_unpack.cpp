@@ -19,6 +19,8 @@ void unpack_record(const tl_record& r, std::vector<Event>& out) {
     return;
   }
   const uint8_t dir = tl_slot_dir(s.state);
+  // A record named by address: AddressJoin finds its packet's gen.
+  const uint16_t by_address = (s.state & TL_ST_BY_ADDRESS) ? TL_F_BY_ADDRESS : 0;
   bool first = true;
   for (int st = 0; st < TL_STAGES; st++) {
     if (!(s.unsent & (1u << st))) continue;
@@ -29,6 +31,7 @@ void unpack_record(const tl_record& r, std::vector<Event>& out) {
     e.cpu = s.cpu[st];
     e.point = tl_stage_point(s.state, st);
     e.dir = dir;
+    e.flags = by_address;
     if (e.point == TL_READ || e.point == TL_INJECT) {
       e.pid = s.pid;  // the VPN reading or writing the device
       e.tid = s.tid;
@@ -54,7 +57,7 @@ void unpack_record(const tl_record& r, std::vector<Event>& out) {
     e.cpu = end.cpu;
     e.point = end.point;
     e.dir = dir;
-    e.flags = end.flags;
+    e.flags = end.flags | by_address;
     out.push_back(e);
   }
 }

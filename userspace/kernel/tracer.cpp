@@ -209,7 +209,9 @@ void Tracer::drain(bool final) {
     for (; tail < head; tail++) unpack_record(ring[tail & (ring_records_ - 1)], out);
     __atomic_store_n(&ctl.tail, tail, __ATOMIC_RELEASE);
   }
-  merger_.release(final ? UINT64_MAX : read_at - kHoldbackNs, sink_);
+  merger_.release(final ? UINT64_MAX : read_at - kHoldbackNs,
+                  [this](const Event& e) { join_.push(e, sink_); });
+  if (final) join_.flush(sink_);
 }
 
 uint64_t Tracer::counter(int idx) const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/address_join.h"
 #include "core/event.h"
 #include "core/record_merge.h"
 
@@ -46,6 +47,7 @@ class Tracer {
   // At the end: sends the points of packets still in flight and passes on everything.
   void flush_in_flight();
   uint64_t lost() const;  // events not sent: their record found its CPU's rings full
+  const AddressJoinStats& joins() const { return join_.stats(); }
 
  private:
   void drain(bool final);
@@ -67,6 +69,7 @@ class Tracer {
   const tl_record* ring_ = nullptr;    // nrings_ rings of ring_records_
   uint32_t nrings_ = 0, ring_records_ = 0;
   RecordMerger merger_{0};
+  AddressJoin join_;  // names the packet of records sent by address
   Sink sink_;
 };
 

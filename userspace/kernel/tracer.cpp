@@ -73,10 +73,11 @@ std::vector<ProgTp> programs(tunlat_bpf* s) {
 bool tun_never_needs(const std::string& tp) { return tp == "net_dev_xmit" || tp == "netif_rx_entry"; }
 
 // The rings take at most this much memory together (rings x records x 128 bytes; the
-// second ring of a CPU is hardly ever touched): a ring of 32 Ki records holds 30 ms at
-// 1 M packets/s on one CPU, several polls' worth.
-constexpr size_t kRingsBudget = 16u << 20;
-constexpr uint32_t kRingMin = 4096, kRingMax = 32768;
+// second ring of a CPU is hardly ever touched): a ring of 64 Ki records holds 60 ms at
+// 1 M packets/s on one CPU, several polls' worth. A TX packet takes two records (one per
+// CPU it passes); with 32 Ki, 64-byte UDP on a saturated 2-CPU machine lost some.
+constexpr size_t kRingsBudget = 32u << 20;
+constexpr uint32_t kRingMin = 4096, kRingMax = 65536;
 
 // A record is taken as sent once it is this old: one written on another CPU while we read
 // the rings (its time is taken before it is published) must not be passed by later ones.

@@ -703,8 +703,12 @@ static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32
 		return 0;
 	}
 	/* Anything else, mostly a drop before or in the device's xmit on the queueing CPU,
-	 * is looked up. */
+	 * is looked up. A packet handed off is only freed here while it still carries the
+	 * device (a full tun ring, a purge): another skb at its address (an RX skb of
+	 * another netns's device with the same ifindex) finds a slot that is stale. */
 	if (!may_follow(skb) || !(v = lookup(skb)))
+		return 0;
+	if (handed_off(v) && (__u64)VIEW(struct sk_buff, skb)->dev != target_dev)
 		return 0;
 	send(v, TL_FREE, flags, code, aux);
 	v->skb = 0;

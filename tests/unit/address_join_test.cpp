@@ -89,6 +89,16 @@ TEST(AddressJoin, AFreeFromAStaleSlotIsDropped) {
   EXPECT_EQ(j.join.stats().stale, 1u);
 }
 
+TEST(AddressJoin, AFreeFromAStaleSlotAfterALaterPacketIsDropped) {
+  Joined j;
+  j.push(handed_off(100, kA, 7));
+  j.push(read_and_free(300, kA));
+  j.push(handed_off(400, kA, 8));  // the address comes back
+  j.push({Ev{450, kA, 7, TL_FREE}});  // an old slot of packet 7 found by a lookup
+  EXPECT_TRUE(j.out.size() == 4u) << "packet 8 is still held; packet 7's stale free is dropped";
+  EXPECT_EQ(j.join.stats().stale, 1u);
+}
+
 TEST(AddressJoin, ADropBeforeXmitEndsThePacketThroughItsSlot) {
   Joined j;
   j.push({Ev{100, kA, 7, TL_QUEUE, Dir::Tx, 0, 0, "", TL_F_FIRST}, Ev{101, kA, 7, TL_ENQUEUE},

@@ -34,15 +34,11 @@ bool AddressJoin::join_later(Event& e, Entry*& en) {
     e.flags &= static_cast<uint16_t>(~TL_F_BY_ADDRESS);
     stats_.joined++;
   } else {
-    if (!en || en->gen != e.gen) {
-      // Not the last packet at this address (its first events were lost, or a later one
-      // took the address): nothing to hold or check.
-      en = nullptr;
-      return true;
-    }
+    if (!en) return true;  // pushed out of the table, or its first events were lost
     // A free looked up in a slot: the packet's own (a drop), or one left in a slot whose
-    // packet was freed by address since; the kernel cannot tell them apart.
-    if (e.point == TL_FREE && en->freed) {
+    // packet was freed by address since; the kernel cannot tell them apart. A later
+    // packet at the address means this one is gone: its slot is stale too.
+    if (en->gen != e.gen || (e.point == TL_FREE && en->freed)) {
       stats_.stale++;
       return false;
     }

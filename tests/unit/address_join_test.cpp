@@ -95,7 +95,7 @@ TEST(AddressJoin, AFreeFromAStaleSlotAfterALaterPacketIsDropped) {
   j.push(read_and_free(300, kA));
   j.push(handed_off(400, kA, 8));  // the address comes back
   j.push({Ev{450, kA, 7, TL_FREE}});  // an old slot of packet 7 found by a lookup
-  EXPECT_TRUE(j.out.size() == 4u) << "packet 8 is still held; packet 7's stale free is dropped";
+  EXPECT_EQ(j.out.size(), 4u) << "packet 8 is still held; packet 7's stale free is dropped";
   EXPECT_EQ(j.join.stats().stale, 1u);
 }
 

@@ -29,7 +29,7 @@ static __always_inline int stage_of(__u8 point)
 	if (point <= TL_XMIT)
 		return point; /* TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE, TL_XMIT */
 	if (point == TL_READ)
-		return 4;
+		return TL_STAGE_READ;
 	if (point == TL_INJECT)
 		return 0;     /* an RX packet's only stage */
 	return -1;

@@ -305,16 +305,28 @@ static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 di
 }
 
 /*
- * Can this skb be one we follow? Ours carry the traced device in skb->dev to their end,
- * except RX packets once received: they carry its ifindex in skb_iif instead (skb->dev
- * changes when one is forwarded, and UDP reuses it as scratch). Two loads from the skb,
- * which the kernel is using, spare most other skbs the tag, a line other CPUs write.
+ * Where an skb stands to the traced device, from two loads of the skb, which the kernel is
+ * using. TX skbs carry the device in skb->dev to their end, and never its ifindex in
+ * skb_iif; RX skbs carry its ifindex in skb_iif from netif_receive_skb on (skb->dev
+ * changes when one is forwarded, and UDP reuses it as scratch). Neither: not ours, and
+ * the tag, a line other CPUs write, is spared.
  */
-static __always_inline bool may_follow(const struct sk_buff *skb)
+struct skb_marks {
+	bool on_dev;   /* skb->dev is the traced device */
+	bool from_dev; /* skb_iif is its ifindex */
+};
+
+static __always_inline struct skb_marks marks_of(const struct sk_buff *skb)
 {
 	const struct sk_buff *s = VIEW(struct sk_buff, skb);
+	struct skb_marks m = { (__u64)s->dev == target_dev, s->skb_iif == targ_ifindex };
 
-	return (__u64)s->dev == target_dev || s->skb_iif == targ_ifindex;
+	return m;
+}
+
+static __always_inline bool is_tx(struct skb_marks m)
+{
+	return m.on_dev && !m.from_dev;
 }
 
 /*
@@ -567,14 +579,14 @@ static __noinline void send_read(struct cpu_state *st, __u8 point, __u16 flags, 
 	if (r) {
 		r->slot.skb = st->read_skb;
 		r->slot.t0 = st->read_ts;
-		r->slot.dt[4] = 0;
-		r->slot.cpu[4] = bpf_get_smp_processor_id();
+		r->slot.dt[TL_STAGE_READ] = 0;
+		r->slot.cpu[TL_STAGE_READ] = bpf_get_smp_processor_id();
 		r->slot.gen = 0;
 		r->slot.parent_gen = 0;
 		r->slot.len = 0;
 		r->slot.pid = st->read_id >> 32;
 		r->slot.tid = (__u32)st->read_id;
-		r->slot.unsent = 1u << 4;
+		r->slot.unsent = 1u << TL_STAGE_READ;
 		r->slot.state = TL_ST_BY_ADDRESS;
 		r->slot.start_flags = 0;
 		set_end(r, point, flags, code, aux, id);
@@ -607,26 +619,18 @@ static __always_inline void note_read(const struct sk_buff *skb)
 	send_comm(st, id);
 }
 
-/* A TX skb on the traced device: it carries the device in skb->dev, and never its ifindex
- * in skb_iif, which an RX skb carries from netif_receive_skb on. */
-static __always_inline bool is_tx_skb(const struct sk_buff *skb)
-{
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-
-	return (__u64)s->dev == target_dev && s->skb_iif != targ_ifindex;
-}
-
 SEC("raw_tp/skb_copy_datagram_iovec")
 int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 {
+	struct skb_marks m = marks_of(skb);
 	struct tl_slot *v;
 
-	if (is_tx_skb(skb)) {
+	if (is_tx(m)) {
 		note_read(skb);
 		return 0;
 	}
-	/* An RX skb delivered: from netif_receive_skb on, it carries the device in skb_iif. */
-	if (VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex || !(v = lookup(skb)))
+	/* An RX skb delivered */
+	if (!m.from_dev || !(v = lookup(skb)))
 		return 0;
 	if (dir_of(v) == TL_TX)
 		return 0;
@@ -695,10 +699,11 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 
 static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32 code, __u64 aux)
 {
+	struct skb_marks m = marks_of(skb);
 	struct tl_slot *v;
 	struct cpu_state *st;
 
-	if (is_tx_skb(skb) && (st = cpu_state()) && st->read_skb == (__u64)skb) {
+	if (is_tx(m) && (st = cpu_state()) && st->read_skb == (__u64)skb) {
 		send_read(st, TL_FREE, flags, code, aux); /* the VPN read it: the usual end */
 		return 0;
 	}
@@ -706,9 +711,9 @@ static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32
 	 * is looked up. A packet handed off is only freed here while it still carries the
 	 * device (a full tun ring, a purge): another skb at its address (an RX skb of
 	 * another netns's device with the same ifindex) finds a slot that is stale. */
-	if (!may_follow(skb) || !(v = lookup(skb)))
+	if (!(m.on_dev || m.from_dev) || !(v = lookup(skb)))
 		return 0;
-	if (handed_off(v) && (__u64)VIEW(struct sk_buff, skb)->dev != target_dev)
+	if (handed_off(v) && !m.on_dev)
 		return 0;
 	send(v, TL_FREE, flags, code, aux);
 	v->skb = 0;

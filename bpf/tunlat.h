@@ -74,6 +74,7 @@ struct tl_event {
  * slot, a cache line the queueing CPU wrote.
  */
 #define TL_STAGES 5 /* TX queue, enqueue, dequeue, xmit, read; RX inject */
+#define TL_STAGE_READ 4 /* a TX read's: only in a record by address, never kept in a slot */
 
 /* Bits of tl_slot.state */
 enum tl_slot_state {
@@ -135,7 +136,7 @@ static inline __u8 tl_stage_point(__u8 state, int stage)
 {
 	if (state & TL_ST_RX)
 		return TL_INJECT;
-	return stage < 4 ? stage : TL_READ;
+	return stage < TL_STAGE_READ ? stage : TL_READ;
 }
 
 /* Event rings per CPU: one for programs, one for a program interrupting one writing. */

@@ -137,10 +137,10 @@ TEST(RecordUnpack, ARecordByAddressFlagsItsEventsForTheJoin) {
   tl_record r{};
   r.slot.skb = 0xffff888012345600;
   r.slot.t0 = 2'000'000;
-  r.slot.cpu[4] = 1;
+  r.slot.cpu[TL_STAGE_READ] = 1;
   r.slot.pid = 77;
   r.slot.tid = 78;
-  r.slot.unsent = 1u << 4;
+  r.slot.unsent = 1u << TL_STAGE_READ;
   r.slot.state = TL_ST_BY_ADDRESS;
   r.end.point = TL_FREE;
   r.end.ts_ns = 2'000'700;

@@ -43,7 +43,6 @@ bool AddressJoin::join_later(Event& e, Entry*& en) {
       return false;
     }
   }
-  if (e.point == TL_FREE) en->freed = 1;
   return true;
 }
 

@@ -64,12 +64,7 @@ class AddressJoin {
   // Passes on everything held (the end of the trace), oldest first.
   template <class Out>
   void flush(Out&& out) {
-    while (!order_.empty()) {
-      Order o = order_.front();
-      order_.pop_front();
-      Entry* en = find(o.skb);
-      if (en && en->gen == o.gen && en->held) release(*en, out);
-    }
+    while (!order_.empty()) release_oldest(out);
   }
 
   const AddressJoinStats& stats() const { return stats_; }
@@ -102,15 +97,14 @@ class AddressJoin {
   // it came by address. False: drop e.
   template <class Out>
   bool join(Event& e, Entry*& en, Out& out) {
-    if (!(e.flags & TL_F_FIRST)) return join_later(e, en);
-    en = claim(e.skb, out);
-    en->skb = e.skb;
-    en->first_ns = e.ts_ns;
-    en->gen = e.gen;
-    en->freed = 0;
-    en->held = take_held();
-    order_.push_back(Order{e.ts_ns, e.skb, e.gen});
-    if (e.point == TL_FREE) en->freed = 1;
+    if (e.flags & TL_F_FIRST) {
+      en = claim(e.skb, out);
+      *en = Entry{e.skb, e.ts_ns, e.gen, take_held(), 0};
+      order_.push_back(Order{e.ts_ns, e.skb, e.gen});
+    } else if (!join_later(e, en)) {
+      return false;
+    }
+    if (en && e.point == TL_FREE) en->freed = 1;
     return true;
   }
   bool join_later(Event& e, Entry*& en);
@@ -148,14 +142,18 @@ class AddressJoin {
   // Passes on the packets held since before now - hold_ns, oldest first.
   template <class Out>
   void release_old(uint64_t now, Out& out) {
-    while (!order_.empty() && order_.front().since + hold_ns_ < now) {
-      Order o = order_.front();
-      order_.pop_front();
-      Entry* en = find(o.skb);
-      if (!en || en->gen != o.gen || !en->held) continue;
-      stats_.released_early++;
-      release(*en, out);
-    }
+    while (!order_.empty() && order_.front().since + hold_ns_ < now)
+      if (release_oldest(out)) stats_.released_early++;
+  }
+  // Forgets the oldest packet in order_, passing on its events if they are still held.
+  template <class Out>
+  bool release_oldest(Out& out) {
+    Order o = order_.front();
+    order_.pop_front();
+    Entry* en = find(o.skb);
+    if (!en || en->gen != o.gen || !en->held) return false;
+    release(*en, out);
+    return true;
   }
 
   uint64_t hold_ns_;

@@ -1,23 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The per-CPU event rings, for tunlat.bpf.c: tl_records written with plain stores and
- * published with one atomic add. No programs here.
+ * published by advancing a counter. No programs here.
  */
 #ifndef TUNLAT_RING_BPF_H
 #define TUNLAT_RING_BPF_H
 
-/* Records per CPU ring: a power of two, set by the loader with the maps' sizes. */
-const volatile __u32 targ_ring_records = 1 << 15;
-#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
-
 /*
  * Records go to userspace through rings in mmapable arrays: plain stores, no lock and no
- * helper call, where bpf_ringbuf_output costs ~160 ns a record here. Each CPU has two:
- * one for programs, one for a program that interrupts a program writing the first (an
- * interrupt's softirq on the same CPU). Userspace reads them in place and merges their
- * records by the time they were sent. Sizes are set by the loader: TL_RINGS_PER_CPU
- * control blocks per CPU, targ_ring_records records each.
+ * helper call, where bpf_ringbuf_output costs ~160 ns a record here. Each CPU has
+ * TL_RINGS_PER_CPU, one after the other in ring_records (bpf/tunlat.h):
+ *  - its main ring, small enough to stay in cache: a record written into lines that left
+ *    the cache waits for them to come from memory, and with rings of 8 MiB that was most
+ *    of what following a packet cost;
+ *  - a ring of the same size for a program that interrupts one writing the main ring (an
+ *    interrupt's softirq on the same CPU);
+ *  - a big spill ring, taken while the other is full: userspace was not scheduled for a
+ *    while, and nothing is lost for it.
+ * Userspace reads them in place and merges their records by the time they were sent.
+ * Sizes, powers of two, are set by the loader: targ_ring_records for the first two,
+ * targ_spill_records for the spill ring.
  */
+const volatile __u32 targ_ring_records = 1 << 12;
+const volatile __u32 targ_spill_records = 1 << 15;
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -49,28 +57,45 @@ static __always_inline void count(__u32 idx, __u32 n)
 		*v += n;
 }
 
+/* Is ring c, of `size` records, full? tail is userspace's: read afresh. */
+static __always_inline bool ring_full(const struct tl_ring_ctl *c, __u32 size)
+{
+	return c->head - READ_ONCE(c->tail) >= size;
+}
+
 /*
- * Claims a ring of this CPU for one record, which stands for `events` events: the first
- * ring, or the second when a program this one interrupted is writing the first. Returns
- * the record to fill, or NULL, counting the events lost, when that ring is full (or both
- * are being written). ring_commit() must follow a record returned.
+ * Claims a ring of this CPU for one record, which stands for `events` events: the main
+ * ring, or the nested one when a program this one interrupted is writing the main ring;
+ * the spill ring when that one is full. Returns the record to fill, or NULL, counting the
+ * events lost, when the spill ring is full too (or being written). ring_commit() must
+ * follow a record returned.
  */
 static __always_inline struct tl_record *ring_begin(struct tl_ring_ctl **ctl, __u32 events)
 {
-	__u32 ring = bpf_get_smp_processor_id() * TL_RINGS_PER_CPU;
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 kind = TL_RING_MAIN, size = targ_ring_records;
+	__u32 ring = cpu * TL_RINGS_PER_CPU;
 	struct tl_ring_ctl *c = bpf_map_lookup_elem(&ring_ctl, &ring);
 	struct tl_record *r;
 	__u32 idx;
 
 	if (c && c->busy) {
-		ring++;
+		kind = TL_RING_NESTED;
+		ring = cpu * TL_RINGS_PER_CPU + kind;
 		c = bpf_map_lookup_elem(&ring_ctl, &ring);
 	}
-	if (!c || c->busy || c->head - READ_ONCE(c->tail) >= targ_ring_records) {
+	if (c && !c->busy && ring_full(c, size)) {
+		kind = TL_RING_SPILL;
+		size = targ_spill_records;
+		ring = cpu * TL_RINGS_PER_CPU + kind;
+		c = bpf_map_lookup_elem(&ring_ctl, &ring);
+		count(TL_CNT_SPILLED, 1);
+	}
+	if (!c || c->busy || ring_full(c, size)) {
 		count(TL_CNT_LOST, events);
 		return NULL;
 	}
-	idx = ring * targ_ring_records + (c->head & (targ_ring_records - 1));
+	idx = tl_ring_first(cpu, kind, targ_ring_records, targ_spill_records) + (c->head & (size - 1));
 	r = bpf_map_lookup_elem(&ring_records, &idx);
 	if (!r)
 		return NULL;
@@ -79,10 +104,19 @@ static __always_inline struct tl_record *ring_begin(struct tl_ring_ctl **ctl, __
 	return r;
 }
 
-/* Publishes the record written: the atomic add orders its stores before the new head. */
+/*
+ * Publishes the record written: its stores must be visible before the new head. x86 keeps
+ * stores in order, so a compiler barrier and a plain store do, where an atomic add would
+ * also wait for the record's lines to arrive. Elsewhere the atomic add orders them.
+ */
 static __always_inline void ring_commit(struct tl_ring_ctl *ctl)
 {
+#if defined(__TARGET_ARCH_x86)
+	asm volatile("" ::: "memory");
+	WRITE_ONCE(ctl->head, ctl->head + 1);
+#else
 	__sync_fetch_and_add(&ctl->head, 1);
+#endif
 	ctl->busy = 0;
 }
 

@@ -139,8 +139,19 @@ static inline __u8 tl_stage_point(__u8 state, int stage)
 	return stage < TL_STAGE_READ ? stage : TL_READ;
 }
 
-/* Event rings per CPU: one for programs, one for a program interrupting one writing. */
-#define TL_RINGS_PER_CPU 2
+/* Event rings per CPU (see bpf/ring.bpf.h), in this order in the records array. */
+enum tl_ring_kind {
+	TL_RING_MAIN = 0,   /* small, kept in cache: userspace reads it every few ms */
+	TL_RING_NESTED = 1, /* the same size: a program interrupting one writing the main ring */
+	TL_RING_SPILL = 2,  /* big: taken while the other is full */
+	TL_RINGS_PER_CPU = 3,
+};
+
+/* Where a CPU's ring of this kind starts in the records array, in records. */
+static inline __u32 tl_ring_first(__u32 cpu, __u32 kind, __u32 ring_records, __u32 spill_records)
+{
+	return cpu * (2 * ring_records + spill_records) + kind * ring_records;
+}
 
 /*
  * The control block of one ring (its records sit in a second mmapable array).
@@ -159,6 +170,7 @@ struct tl_ring_ctl {
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {
 	TL_CNT_LOST = 1,     /* events not sent: their record's ring was full */
+	TL_CNT_SPILLED = 2,  /* records that went to a spill ring: userspace was behind */
 	TL_CNT_MAX = 4,
 };
 

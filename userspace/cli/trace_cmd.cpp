@@ -128,7 +128,7 @@ int run_trace(const TraceArgs& a) {
   int rc = kExitOk;
   std::array<DirStats, 2> before;  // totals at the last live block
   while (!g_stop) {
-    tracer.poll(20);
+    tracer.poll(Tracer::kPollMs);
     uint64_t now = now_ns(CLOCK_MONOTONIC);
     if (now >= next_tick) {
       if (!a.quiet) {
@@ -159,6 +159,7 @@ int run_trace(const TraceArgs& a) {
     const AddressJoinStats& j = tracer.joins();
     fmt::print(stderr, "tunlat: {} events named by address joined; {} of packets not followed, {} stale\n",
                j.joined, j.unmatched, j.stale);
+    fmt::print(stderr, "tunlat: {} records spilled (read late, not lost)\n", tracer.spilled());
   }
   std::vector<uint64_t> locations;
   pipeline.flush();

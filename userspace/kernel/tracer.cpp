@@ -72,21 +72,24 @@ std::vector<ProgTp> programs(tunlat_bpf* s) {
 // packets to netif_rx only on CONFIG_4KSTACKS kernels (arch/sh).
 bool tun_never_needs(const std::string& tp) { return tp == "net_dev_xmit" || tp == "netif_rx_entry"; }
 
-// The rings take at most this much memory together (rings x records x 128 bytes; the
-// second ring of a CPU is hardly ever touched): a ring of 64 Ki records holds 60 ms at
-// 1 M packets/s on one CPU, several polls' worth. A TX packet takes two records (one per
-// CPU it passes); with 32 Ki, 64-byte UDP on a saturated 2-CPU machine lost some.
-constexpr size_t kRingsBudget = 32u << 20;
-constexpr uint32_t kRingMin = 4096, kRingMax = 65536;
+// Records per main (and nested) ring: 512 KiB, which stays in cache, written and read
+// again within a few ms. Read every kPollMs (trace_cmd), it holds the records of ~800 k
+// packets/s on one CPU (a TX packet takes two, one per CPU it passes).
+constexpr uint32_t kRingRecords = 4096;
+// The spill rings take what userspace cannot read in time, when it was not scheduled:
+// at most this much memory together (CPUs x records x 128 bytes). With 64 Ki records per
+// CPU, 64-byte UDP on a saturated 2-CPU machine lost nothing.
+constexpr size_t kSpillBudget = 16u << 20;
+constexpr uint32_t kSpillMin = 8192, kSpillMax = 65536;
 
 // A record is taken as sent once it is this old: one written on another CPU while we read
 // the rings (its time is taken before it is published) must not be passed by later ones.
 constexpr uint64_t kHoldbackNs = 10'000'000;
 
-uint32_t ring_records_per_ring(uint32_t nrings) {
-  size_t n = kRingsBudget / sizeof(tl_record) / std::max<uint32_t>(nrings, 1);
-  uint32_t p = kRingMin;
-  while (p * 2 <= n && p < kRingMax) p *= 2;
+uint32_t spill_records_per_cpu(uint32_t ncpu) {
+  size_t n = kSpillBudget / sizeof(tl_record) / std::max<uint32_t>(ncpu, 1);
+  uint32_t p = kSpillMin;
+  while (p * 2 <= n && p < kSpillMax) p *= 2;
   return p;
 }
 
@@ -136,10 +139,13 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
   nrings_ = static_cast<uint32_t>(ncpu) * TL_RINGS_PER_CPU;
-  ring_records_ = ring_records_per_ring(nrings_);
+  ring_records_ = kRingRecords;
+  spill_records_ = spill_records_per_cpu(static_cast<uint32_t>(ncpu));
   skel_->rodata->targ_ring_records = ring_records_;
+  skel_->rodata->targ_spill_records = spill_records_;
+  all_records_ = tl_ring_first(static_cast<uint32_t>(ncpu), 0, ring_records_, spill_records_);
   bpf_map__set_max_entries(skel_->maps.ring_ctl, nrings_);
-  bpf_map__set_max_entries(skel_->maps.ring_records, nrings_ * ring_records_);
+  bpf_map__set_max_entries(skel_->maps.ring_records, all_records_);
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   bpf_program__set_autoattach(skel_->progs.learn_target_dev, false);
@@ -164,7 +170,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   ctl_map_.len = page_round(sizeof(tl_ring_ctl) * nrings_);
   ctl_map_.addr = map_array(skel_->maps.ring_ctl, ctl_map_.len, PROT_READ | PROT_WRITE);
   ctl_ = static_cast<tl_ring_ctl*>(ctl_map_.addr);
-  records_map_.len = page_round(sizeof(tl_record) * nrings_ * ring_records_);
+  records_map_.len = page_round(sizeof(tl_record) * all_records_);
   records_map_.addr = map_array(skel_->maps.ring_records, records_map_.len, PROT_READ);
   ring_ = static_cast<const tl_record*>(records_map_.addr);
   merger_ = RecordMerger(nrings_);
@@ -206,8 +212,10 @@ void Tracer::drain(bool final) {
     tl_ring_ctl& ctl = ctl_[c];
     uint64_t head = __atomic_load_n(&ctl.head, __ATOMIC_ACQUIRE), tail = ctl.tail;
     std::vector<Event>& out = merger_.pending(c);
-    const tl_record* ring = ring_ + static_cast<size_t>(c) * ring_records_;
-    for (; tail < head; tail++) unpack_record(ring[tail & (ring_records_ - 1)], out);
+    const uint32_t cpu = c / TL_RINGS_PER_CPU, kind = c % TL_RINGS_PER_CPU;
+    const uint32_t mask = (kind == TL_RING_SPILL ? spill_records_ : ring_records_) - 1;
+    const tl_record* ring = ring_ + tl_ring_first(cpu, kind, ring_records_, spill_records_);
+    for (; tail < head; tail++) unpack_record(ring[tail & mask], out);
     __atomic_store_n(&ctl.tail, tail, __ATOMIC_RELEASE);
   }
   merger_.release(final ? UINT64_MAX : read_at - kHoldbackNs,
@@ -226,5 +234,6 @@ uint64_t Tracer::counter(int idx) const {
 }
 
 uint64_t Tracer::lost() const { return counter(TL_CNT_LOST); }
+uint64_t Tracer::spilled() const { return counter(TL_CNT_SPILLED); }
 
 }  // namespace tunlat

@@ -42,11 +42,15 @@ class Tracer {
   // machine's other skbs cost a pointer compare, not a read of a net_device. Must run in
   // the device's netns. Returns whether it was found; if not, its first packet learns it.
   bool learn_device();
+  // How often to poll: often enough that the kernel's main rings, small so that they
+  // stay in cache, do not fill (they spill into bigger rings if they do).
+  static constexpr int kPollMs = 5;
   // Sleeps timeout_ms, then passes on the records sent more than a moment ago.
   void poll(int timeout_ms);
   // At the end: sends the points of packets still in flight and passes on everything.
   void flush_in_flight();
   uint64_t lost() const;  // events not sent: their record found its CPU's rings full
+  uint64_t spilled() const;  // records that found a main ring full: read late, not lost
   const AddressJoinStats& joins() const { return join_.stats(); }
 
  private:
@@ -66,8 +70,8 @@ class Tracer {
   std::unique_ptr<tunlat_bpf, SkelDeleter> skel_;
   Mapping ctl_map_, records_map_;
   tl_ring_ctl* ctl_ = nullptr;         // per ring
-  const tl_record* ring_ = nullptr;    // nrings_ rings of ring_records_
-  uint32_t nrings_ = 0, ring_records_ = 0;
+  const tl_record* ring_ = nullptr;    // each CPU's rings, as tl_ring_first lays them out
+  uint32_t nrings_ = 0, ring_records_ = 0, spill_records_ = 0, all_records_ = 0;
   RecordMerger merger_{0};
   AddressJoin join_;  // names the packet of records sent by address
   Sink sink_;

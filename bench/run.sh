@@ -27,7 +27,8 @@ die() {
   exit 1
 }
 
-VARIANTS=(untraced tunlat bpftrace tcpdump floor)
+VARIANTS=(untraced tunlat tunlat-s10 bpftrace tcpdump floor)
+SAMPLE=10 # tunlat-s10: tunlat trace --sample 10
 PORT=5301
 
 # ---------------------------------------------------------------------------------------
@@ -77,11 +78,12 @@ inner() {
     TR_PID=""
     case $v in
       untraced) return 0 ;;
-      tunlat | tunlat-idle)
-        local ns=$LAB_NS dev=$LAB_DEV
+      tunlat | tunlat-idle | tunlat-s10)
+        local ns=$LAB_NS dev=$LAB_DEV extra=${TR_EXTRA:-}
         [[ $v == tunlat-idle ]] && ns=$idle_ns dev=$idle_dev
+        [[ $v == tunlat-s10 ]] && extra="$extra --sample $SAMPLE"
         "$TUNLAT" trace --netns "$ns" --dev "$dev" -q --json "$d/tunlat.json" \
-          ${TR_EXTRA:-} </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
+          $extra </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!
         CUR_PIDS+=("$TR_PID")
         wait_for_line "$d/tracer.err" '^tunlat: tracing' 300 "$TR_PID" \

@@ -15,7 +15,7 @@ def labname: {fwd: "fwd (bench/fwd.c, userspace tap↔tap forwarder)",
 def wlname: {tcp: "iperf3 TCP", udp: "iperf3 UDP, 64-byte datagrams, -b 0"}[.] // .;
 # pps column: datagrams received by the server (UDP); packets through the device (TCP).
 def pps: if .wl == "udp" then .server_pps else .dev_pps end;
-def order: {untraced: 0, tunlat: 1, bpftrace: 2, tcpdump: 3, floor: 4}[.] // 9;
+def order: {untraced: 0, tunlat: 1, "tunlat-s10": 2, bpftrace: 3, tcpdump: 4, floor: 5}[.] // 9;
 
 . as $runs
 | ($runs | map(select(.profile | not))) as $main
@@ -30,7 +30,7 @@ def order: {untraced: 0, tunlat: 1, bpftrace: 2, tcpdump: 3, floor: 4}[.] // 9;
   (if ($notes | length) > 0 then "" else empty end),
   "## Cost of tracing: throughput, packet rate and CPU",
   "",
-  "× = median relative to the untraced median of the same lab and workload. pps is the server's received datagrams/s for UDP and the packets/s through the traced device (TX+RX) for TCP. CPU s/Mpkt = busy CPU seconds of the whole machine (user+nice+system+irq+softirq, /proc/stat) during the workload per million packets through the traced device. tracer CPU % = user+system CPU of the tracer process itself (tunlat, bpftrace, tcpdump: its userspace side and syscalls, not its BPF programs) as % of one CPU. lost = tunlat's `.events.lost` (a kernel ring full), drops = tcpdump's \"dropped by kernel\". floor = `bench/floor`: programs that return at once on the tracepoints tunlat attaches, the least that seeing every point through them can cost.",
+  "× = median relative to the untraced median of the same lab and workload. pps is the server's received datagrams/s for UDP and the packets/s through the traced device (TX+RX) for TCP. CPU s/Mpkt = busy CPU seconds of the whole machine (user+nice+system+irq+softirq, /proc/stat) during the workload per million packets through the traced device. tracer CPU % = user+system CPU of the tracer process itself (tunlat, bpftrace, tcpdump: its userspace side and syscalls, not its BPF programs) as % of one CPU. lost = tunlat's `.events.lost` (a kernel ring full), drops = tcpdump's \"dropped by kernel\". floor = `bench/floor`: programs that return at once on the tracepoints tunlat attaches, the least that seeing every point through them can cost. tunlat-s10 = `tunlat trace --sample 10`: follows 1 packet in 10 (per CPU and direction), for extreme rates; every hit still runs its program.",
   "",
   ( $main | group_by(.lab) | .[] | .[0].lab as $lab
     | ( "### \($lab | labname)", "",
@@ -45,7 +45,7 @@ def order: {untraced: 0, tunlat: 1, bpftrace: 2, tcpdump: 3, floor: 4}[.] // 9;
                 | .[0].variant as $v
                 | (map(select(.ok))) as $ok
                 | "| \($v) | \($ok | length)/\(length) | \($ok | map(.bps / 1e6) | spread(0)) | \(ratio($ok | map(.bps) | med; $bbps)) | \($ok | map(pps | if . == null then null else . / 1e3 end) | spread(1)) | \(ratio($ok | map(pps) | med; $bpps)) | \($ok | map(.cpu_s_per_mpkt) | spread(2)) | \(if $v == "untraced" then "–" else ($ok | map(if .tracer_cpu_s == null then null else .tracer_cpu_s / .wall_s * 100 end) | spread(0)) end) | \(
-                    if $v == "tunlat" then "lost \($ok | map(.tunlat_lost) | spread(0)) of \($ok | map(.tunlat_seen) | med | f(0)) events"
+                    if $v | startswith("tunlat") then "lost \($ok | map(.tunlat_lost) | spread(0)) of \($ok | map(.tunlat_seen) | med | f(0)) events"
                     elif $v == "tcpdump" then "drops \($ok | map(.tcpdump_drops) | spread(0))"
                     else "" end) |"
               ),

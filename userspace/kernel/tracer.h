@@ -44,7 +44,7 @@ class Tracer {
   bool learn_device();
   // How often to poll: often enough that the kernel's main rings, small so that they
   // stay in cache, do not fill (they spill into bigger rings if they do).
-  static constexpr int kPollMs = 5;
+  static constexpr int kPollMs = 10;
   // Sleeps timeout_ms, then passes on the records sent more than a moment ago.
   void poll(int timeout_ms);
   // At the end: sends the points of packets still in flight and passes on everything.

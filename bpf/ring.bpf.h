@@ -11,12 +11,12 @@
  * helper call, where bpf_ringbuf_output costs ~160 ns a record here. Each CPU has
  * TL_RINGS_PER_CPU, one after the other in ring_records (bpf/tunlat.h):
  *  - its main ring, small enough to stay in cache: a record written into lines that left
- *    the cache waits for them to come from memory, and with rings of 8 MiB that was most
- *    of what following a packet cost;
+ *    the cache waits for them to come from memory. With rings of 8 MiB that cost up to
+ *    ~1 us per packet here while other tenants of the host loaded its memory;
  *  - a ring of the same size for a program that interrupts one writing the main ring (an
- *    interrupt's softirq on the same CPU);
- *  - a big spill ring, taken while the other is full: userspace was not scheduled for a
- *    while, and nothing is lost for it.
+ *    interrupt's softirq on the same CPU), or for when the main ring is full;
+ *  - a big spill ring, taken while both are full (userspace was not scheduled for a
+ *    while), so that nothing is lost for it.
  * Userspace reads them in place and merges their records by the time they were sent.
  * Sizes, powers of two, are set by the loader: targ_ring_records for the first two,
  * targ_spill_records for the spill ring.
@@ -64,44 +64,35 @@ static __always_inline bool ring_full(const struct tl_ring_ctl *c, __u32 size)
 }
 
 /*
- * Claims a ring of this CPU for one record, which stands for `events` events: the main
- * ring, or the nested one when a program this one interrupted is writing the main ring;
- * the spill ring when that one is full. Returns the record to fill, or NULL, counting the
- * events lost, when the spill ring is full too (or being written). ring_commit() must
- * follow a record returned.
+ * Claims a ring of this CPU for one record, which stands for `events` events: the first of
+ * main, nested, spill that is neither being written (by a program this one interrupted)
+ * nor full. Returns the record to fill, or NULL, counting the events lost, when none is.
+ * ring_commit() must follow a record returned.
  */
 static __always_inline struct tl_record *ring_begin(struct tl_ring_ctl **ctl, __u32 events)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
-	__u32 kind = TL_RING_MAIN, size = targ_ring_records;
-	__u32 ring = cpu * TL_RINGS_PER_CPU;
-	struct tl_ring_ctl *c = bpf_map_lookup_elem(&ring_ctl, &ring);
-	struct tl_record *r;
-	__u32 idx;
 
-	if (c && c->busy) {
-		kind = TL_RING_NESTED;
-		ring = cpu * TL_RINGS_PER_CPU + kind;
-		c = bpf_map_lookup_elem(&ring_ctl, &ring);
+	for (__u32 kind = TL_RING_MAIN; kind < TL_RINGS_PER_CPU; kind++) {
+		__u32 size = kind == TL_RING_SPILL ? targ_spill_records : targ_ring_records;
+		__u32 ring = cpu * TL_RINGS_PER_CPU + kind, idx;
+		struct tl_ring_ctl *c = bpf_map_lookup_elem(&ring_ctl, &ring);
+		struct tl_record *r;
+
+		if (!c || c->busy || ring_full(c, size))
+			continue;
+		if (kind == TL_RING_SPILL)
+			count(TL_CNT_SPILLED, 1);
+		idx = tl_ring_first(cpu, kind, targ_ring_records, targ_spill_records) + (c->head & (size - 1));
+		r = bpf_map_lookup_elem(&ring_records, &idx);
+		if (!r)
+			break;
+		c->busy = 1;
+		*ctl = c;
+		return r;
 	}
-	if (c && !c->busy && ring_full(c, size)) {
-		kind = TL_RING_SPILL;
-		size = targ_spill_records;
-		ring = cpu * TL_RINGS_PER_CPU + kind;
-		c = bpf_map_lookup_elem(&ring_ctl, &ring);
-		count(TL_CNT_SPILLED, 1);
-	}
-	if (!c || c->busy || ring_full(c, size)) {
-		count(TL_CNT_LOST, events);
-		return NULL;
-	}
-	idx = tl_ring_first(cpu, kind, targ_ring_records, targ_spill_records) + (c->head & (size - 1));
-	r = bpf_map_lookup_elem(&ring_records, &idx);
-	if (!r)
-		return NULL;
-	c->busy = 1;
-	*ctl = c;
-	return r;
+	count(TL_CNT_LOST, events);
+	return NULL;
 }
 
 /*

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # A tracer that falls behind loses nothing: while tunlat is stopped, a ping flood fills
-# the kernel's small main rings and the rest spills into the big rings. Exact counts after.
+# the kernel's small rings and the rest spills into the big ones. Exact counts after.
 source "$(dirname "$0")/lib.sh"
 require_bpf
 
-N=4000 NS=tlt-spill-$$
+N=8000 NS=tlt-spill-$$
 make_tap_ns "$NS" tap99 --reply
 start_trace spill --netns "$NS" --dev tap99 -v -d 8 --json "$WORK/spill.json"
 kill -STOP "$TRACE_PID"
 # ~4 records per ping (request: xmit, read+free; reply: receive, delivery) on 2 CPUs:
-# several times a main ring of 4096.
+# more than a CPU's main and nested rings (4096 records each) hold.
 ip netns exec "$NS" ping -q -f -c "$N" -W 1 1.1.1.1 >/dev/null || { kill -CONT "$TRACE_PID"; fail "ping flood through tap99 failed"; }
 kill -CONT "$TRACE_PID"
 wait_trace

@@ -28,7 +28,6 @@ die() {
 }
 
 VARIANTS=(untraced tunlat tunlat-s10 bpftrace tcpdump floor)
-SAMPLE=10 # tunlat-s10: tunlat trace --sample 10
 PORT=5301
 
 # ---------------------------------------------------------------------------------------
@@ -81,7 +80,7 @@ inner() {
       tunlat | tunlat-idle | tunlat-s10)
         local ns=$LAB_NS dev=$LAB_DEV extra=${TR_EXTRA:-}
         [[ $v == tunlat-idle ]] && ns=$idle_ns dev=$idle_dev
-        [[ $v == tunlat-s10 ]] && extra="$extra --sample $SAMPLE"
+        [[ $v == tunlat-s10 ]] && extra="$extra --sample 10"
         "$TUNLAT" trace --netns "$ns" --dev "$dev" -q --json "$d/tunlat.json" \
           $extra </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!

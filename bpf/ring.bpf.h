@@ -74,7 +74,7 @@ static __always_inline struct tl_record *ring_begin(struct tl_ring_ctl **ctl, __
 	__u32 cpu = bpf_get_smp_processor_id();
 
 	for (__u32 kind = TL_RING_MAIN; kind < TL_RINGS_PER_CPU; kind++) {
-		__u32 size = kind == TL_RING_SPILL ? targ_spill_records : targ_ring_records;
+		__u32 size = tl_ring_size(kind, targ_ring_records, targ_spill_records);
 		__u32 ring = cpu * TL_RINGS_PER_CPU + kind, idx;
 		struct tl_ring_ctl *c = bpf_map_lookup_elem(&ring_ctl, &ring);
 		struct tl_record *r;

@@ -147,6 +147,12 @@ enum tl_ring_kind {
 	TL_RINGS_PER_CPU = 3,
 };
 
+/* Records in a ring of this kind: the spill ring's size, or the small rings'. */
+static inline __u32 tl_ring_size(__u32 kind, __u32 ring_records, __u32 spill_records)
+{
+	return kind == TL_RING_SPILL ? spill_records : ring_records;
+}
+
 /* Where a CPU's ring of this kind starts in the records array, in records. */
 static inline __u32 tl_ring_first(__u32 cpu, __u32 kind, __u32 ring_records, __u32 spill_records)
 {

@@ -140,13 +140,13 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
   nrings_ = static_cast<uint32_t>(ncpu) * TL_RINGS_PER_CPU;
-  ring_records_ = kRingRecords;
   spill_records_ = spill_records_per_cpu(static_cast<uint32_t>(ncpu));
-  skel_->rodata->targ_ring_records = ring_records_;
+  skel_->rodata->targ_ring_records = kRingRecords;
   skel_->rodata->targ_spill_records = spill_records_;
-  all_records_ = tl_ring_first(static_cast<uint32_t>(ncpu), 0, ring_records_, spill_records_);
+  // Every CPU's rings: where a CPU past the last would start.
+  const uint32_t all_records = tl_ring_first(static_cast<uint32_t>(ncpu), 0, kRingRecords, spill_records_);
   bpf_map__set_max_entries(skel_->maps.ring_ctl, nrings_);
-  bpf_map__set_max_entries(skel_->maps.ring_records, all_records_);
+  bpf_map__set_max_entries(skel_->maps.ring_records, all_records);
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   bpf_program__set_autoattach(skel_->progs.learn_target_dev, false);
@@ -171,7 +171,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   ctl_map_.len = page_round(sizeof(tl_ring_ctl) * nrings_);
   ctl_map_.addr = map_array(skel_->maps.ring_ctl, ctl_map_.len, PROT_READ | PROT_WRITE);
   ctl_ = static_cast<tl_ring_ctl*>(ctl_map_.addr);
-  records_map_.len = page_round(sizeof(tl_record) * all_records_);
+  records_map_.len = page_round(sizeof(tl_record) * all_records);
   records_map_.addr = map_array(skel_->maps.ring_records, records_map_.len, PROT_READ);
   ring_ = static_cast<const tl_record*>(records_map_.addr);
   merger_ = RecordMerger(nrings_);
@@ -214,8 +214,8 @@ void Tracer::drain(bool final) {
     uint64_t head = __atomic_load_n(&ctl.head, __ATOMIC_ACQUIRE), tail = ctl.tail;
     std::vector<Event>& out = merger_.pending(c);
     const uint32_t cpu = c / TL_RINGS_PER_CPU, kind = c % TL_RINGS_PER_CPU;
-    const uint32_t mask = (kind == TL_RING_SPILL ? spill_records_ : ring_records_) - 1;
-    const tl_record* ring = ring_ + tl_ring_first(cpu, kind, ring_records_, spill_records_);
+    const uint32_t mask = tl_ring_size(kind, kRingRecords, spill_records_) - 1;
+    const tl_record* ring = ring_ + tl_ring_first(cpu, kind, kRingRecords, spill_records_);
     for (; tail < head; tail++) unpack_record(ring[tail & mask], out);
     __atomic_store_n(&ctl.tail, tail, __ATOMIC_RELEASE);
   }

@@ -50,7 +50,7 @@ class Tracer {
   // At the end: sends the points of packets still in flight and passes on everything.
   void flush_in_flight();
   uint64_t lost() const;  // events not sent: their record found its CPU's rings full
-  uint64_t spilled() const;  // records that found a main ring full: read late, not lost
+  uint64_t spilled() const;  // records that found both small rings full: read late, not lost
   const AddressJoinStats& joins() const { return join_.stats(); }
 
  private:
@@ -71,7 +71,7 @@ class Tracer {
   Mapping ctl_map_, records_map_;
   tl_ring_ctl* ctl_ = nullptr;         // per ring
   const tl_record* ring_ = nullptr;    // each CPU's rings, as tl_ring_first lays them out
-  uint32_t nrings_ = 0, ring_records_ = 0, spill_records_ = 0, all_records_ = 0;
+  uint32_t nrings_ = 0, spill_records_ = 0;  // spill ring's records (the small rings': fixed)
   RecordMerger merger_{0};
   AddressJoin join_;  // names the packet of records sent by address
   Sink sink_;

@@ -1,6 +1,9 @@
 // Analysis numbers pinned on recordings made in the labs (tools/make-fixtures.sh).
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "core/pipeline.h"
 #include "core/recording.h"
 #include "core/summary.h"
@@ -64,4 +67,18 @@ TEST(Fixtures, OpenvpnTransferJoinsEveryGsoSegmentToItsParent) {
   EXPECT_EQ(doc["owners"][0]["comm"], "openvpn");
   EXPECT_EQ(doc["events"]["lost"], 0);
   EXPECT_EQ(tx["dominant_span"], "ring");
+}
+
+// The whole summary of each fixture, byte for byte, as `tunlat report FILE --json` wrote
+// it (tests/fixtures/NAME.summary.json): a refactoring must not move a single number.
+// After a deliberate change of the analysis, regenerate them with tunlat report.
+TEST(Fixtures, SummariesMatchTheirGoldenJson) {
+  for (const char* name : {"seed000-ping-f", "stalled-reader", "openvpn-tap-iperf3"}) {
+    std::ifstream golden(std::string(TUNLAT_FIXTURES_DIR) + "/" + name + ".summary.json");
+    ASSERT_TRUE(golden) << name;
+    std::stringstream want;
+    want << golden.rdbuf();
+    std::string got = analyse(std::string(name) + ".tlrec").dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+    EXPECT_EQ(got, want.str()) << name;
+  }
 }

@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "core/event.h"
+#include "core/model/event.h"
 #include "core/pipeline.h"
-#include "core/recording.h"
-#include "core/summary.h"
-#include "core/trace_info.h"
+#include "core/record/recording.h"
+#include "core/report/summary.h"
+#include "core/model/trace_info.h"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <string>
 
-#include "core/recording.h"
-#include "core/summary.h"
+#include "core/record/recording.h"
+#include "core/report/summary.h"
 #include "../unit/trace_info_sample.h"
 
 using namespace tunlat;

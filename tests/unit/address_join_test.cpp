@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "core/address_join.h"
+#include "core/ingest/address_join.h"
 #include "events.h"
 
 using namespace tunlat;

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/event.h"
+#include "core/model/event.h"
 
 namespace tunlat::test {
 

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "core/pipeline.h"
-#include "core/recording.h"
-#include "core/summary.h"
+#include "core/record/recording.h"
+#include "core/report/summary.h"
 
 using namespace tunlat;
 

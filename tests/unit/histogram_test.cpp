@@ -1,5 +1,5 @@
 // Histogram: quantiles within the promised relative error, exact min/max/mean, merging.
-#include "core/histogram.h"
+#include "core/analyse/histogram.h"
 
 #include <gtest/gtest.h>
 

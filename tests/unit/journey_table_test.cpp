@@ -6,7 +6,7 @@
 #include <random>
 #include <utility>
 
-#include "core/journey_table.h"
+#include "core/correlate/journey_table.h"
 
 using namespace tunlat;
 

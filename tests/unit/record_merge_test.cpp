@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "core/record_merge.h"
+#include "core/ingest/record_merge.h"
 #include "events.h"
 
 using namespace tunlat;

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "core/record_unpack.h"
+#include "core/ingest/record_unpack.h"
 
 using namespace tunlat;
 

@@ -1,5 +1,5 @@
 // Recording files: round trip, truncation, corruption, bounded reading (docs/recording.md).
-#include "core/recording.h"
+#include "core/record/recording.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "core/summary.h"
+#include "core/report/summary.h"
 #include "events.h"
 #include "trace_info_sample.h"
 

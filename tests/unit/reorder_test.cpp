@@ -1,11 +1,11 @@
 // Reorderer: restores timestamp order within its window, counts what comes too late.
-#include "core/reorder.h"
+#include "core/correlate/reorder.h"
 
 #include <algorithm>
 
 #include <gtest/gtest.h>
 
-#include "core/analysis.h"
+#include "core/analyse/analysis.h"
 #include "events.h"
 
 using namespace tunlat;

@@ -1,11 +1,11 @@
 // The tunlat/v1 summary and the text report rendered from it.
-#include "core/summary.h"
+#include "core/report/summary.h"
 
 #include <gtest/gtest.h>
 
 #include <sstream>
 
-#include "core/text_report.h"
+#include "core/report/text_report.h"
 #include "events.h"
 #include "trace_info_sample.h"
 

@@ -3,7 +3,7 @@
 // offset are left at zero: each test sets its own, and changes whatever else it depends on.
 #pragma once
 
-#include "core/trace_info.h"
+#include "core/model/trace_info.h"
 
 namespace tunlat::test {
 

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/trace_cmd.h"
-#include "kernel/errors.h"
+#include "fatal.h"
 #include "version.h"
 
 using namespace tunlat;

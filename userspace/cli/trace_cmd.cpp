@@ -12,10 +12,10 @@
 #include <fmt/format.h>
 
 #include "core/pipeline.h"
-#include "core/recording.h"
-#include "core/summary.h"
-#include "core/text_report.h"
-#include "kernel/errors.h"
+#include "core/record/recording.h"
+#include "core/report/summary.h"
+#include "core/report/text_report.h"
+#include "fatal.h"
 #include "kernel/kernel_info.h"
 #include "kernel/netns.h"
 #include "kernel/tracer.h"

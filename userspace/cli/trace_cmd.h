@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/pipeline.h"
-#include "core/trace_info.h"
+#include "core/model/trace_info.h"
 
 namespace tunlat {
 

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "analysis.h"
-#include "correlator.h"
-#include "reorder.h"
+#include "core/analyse/analysis.h"
+#include "core/correlate/correlator.h"
+#include "core/correlate/reorder.h"
 
 namespace tunlat {
 

@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-#include "kernel/errors.h"
+#include "fatal.h"
 
 namespace tunlat {
 

@@ -19,7 +19,7 @@
 
 #include <fmt/format.h>
 
-#include "kernel/errors.h"
+#include "fatal.h"
 
 namespace tunlat {
 

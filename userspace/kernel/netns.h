@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/trace_info.h"
+#include "core/model/trace_info.h"
 
 namespace tunlat {
 

@@ -14,8 +14,8 @@
 
 #include <fmt/format.h>
 
-#include "core/record_unpack.h"
-#include "kernel/errors.h"
+#include "core/ingest/record_unpack.h"
+#include "fatal.h"
 #include "kernel/kernel_info.h"
 #include "tunlat_bpf.skel.h"
 

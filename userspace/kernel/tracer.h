@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/address_join.h"
-#include "core/event.h"
-#include "core/record_merge.h"
+#include "core/ingest/address_join.h"
+#include "core/model/event.h"
+#include "core/ingest/record_merge.h"
 
 struct tunlat_bpf;
 struct tl_ring_ctl;

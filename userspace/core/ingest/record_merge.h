@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "event.h"
+#include "core/model/event.h"
 
 namespace tunlat {
 

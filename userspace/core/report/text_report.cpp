@@ -1,5 +1,5 @@
 // Renders reports for people: the final report (from the JSON summary) and the live blocks.
-#include "text_report.h"
+#include "core/report/text_report.h"
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>

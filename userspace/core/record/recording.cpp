@@ -1,5 +1,5 @@
 // Recording files: writer (one background thread) and a bounded, strict reader. See docs/recording.md.
-#include "recording.h"
+#include "core/record/recording.h"
 
 #include <zlib.h>
 #include <zstd.h>
@@ -11,7 +11,7 @@
 #include <istream>
 #include <limits>
 
-#include "summary.h"  // Json
+#include "core/report/summary.h"  // Json
 
 namespace tunlat {
 

@@ -18,8 +18,8 @@
 #include <thread>
 #include <vector>
 
-#include "event.h"
-#include "trace_info.h"
+#include "core/model/event.h"
+#include "core/model/trace_info.h"
 
 namespace tunlat {
 

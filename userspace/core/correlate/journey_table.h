@@ -5,7 +5,7 @@
 #include <deque>
 #include <vector>
 
-#include "journey.h"
+#include "core/model/journey.h"
 
 namespace tunlat {
 

@@ -1,5 +1,5 @@
 // Correlates point events into per-packet journeys (skb address + generation).
-#include "correlator.h"
+#include "core/correlate/correlator.h"
 
 #include <algorithm>
 #include <cstring>

@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "correlator.h"
-#include "histogram.h"
+#include "core/correlate/correlator.h"
+#include "core/analyse/histogram.h"
 
 namespace tunlat {
 

@@ -10,9 +10,9 @@
 #include <unordered_map>
 #include <utility>
 
-#include "event.h"
-#include "journey.h"
-#include "journey_table.h"
+#include "core/model/event.h"
+#include "core/model/journey.h"
+#include "core/correlate/journey_table.h"
 
 namespace tunlat {
 

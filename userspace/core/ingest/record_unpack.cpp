@@ -1,4 +1,4 @@
-#include "record_unpack.h"
+#include "core/ingest/record_unpack.h"
 
 #include <cstring>
 

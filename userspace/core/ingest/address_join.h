@@ -7,7 +7,7 @@
 #include <deque>
 #include <vector>
 
-#include "event.h"
+#include "core/model/event.h"
 
 namespace tunlat {
 

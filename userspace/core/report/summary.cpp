@@ -1,5 +1,5 @@
 // Builds the public "tunlat/v1" JSON summary (docs/json-schema.md) from a finished pipeline.
-#include "summary.h"
+#include "core/report/summary.h"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

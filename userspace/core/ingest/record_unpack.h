@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "event.h"
+#include "core/model/event.h"
 
 namespace tunlat {
 

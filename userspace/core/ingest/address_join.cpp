@@ -1,4 +1,4 @@
-#include "address_join.h"
+#include "core/ingest/address_join.h"
 
 namespace tunlat {
 

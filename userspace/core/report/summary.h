@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pipeline.h"
-#include "trace_info.h"
+#include "core/pipeline.h"
+#include "core/model/trace_info.h"
 
 namespace tunlat {
 

@@ -3,8 +3,8 @@
 
 #include <ostream>
 
-#include "analysis.h"
-#include "summary.h"
+#include "core/analyse/analysis.h"
+#include "core/report/summary.h"
 
 namespace tunlat {
 

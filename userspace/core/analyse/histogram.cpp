@@ -1,5 +1,5 @@
 // Log-linear histogram: exact below 64, then 32 buckets per power of two.
-#include "histogram.h"
+#include "core/analyse/histogram.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Turns journeys and the event stream into per-direction latency, pacing and drop statistics.
-#include "analysis.h"
+#include "core/analyse/analysis.h"
 
 #include <algorithm>
 #include <cstring>

@@ -4,7 +4,7 @@
 #include <array>
 #include <cstdint>
 
-#include "event.h"
+#include "core/model/event.h"
 
 namespace tunlat {
 

@@ -173,7 +173,7 @@ class StreamGen {
       uint64_t xs = x + static_cast<uint64_t>(i) * 700;
       uint64_t seg = take(xs);
       uint32_t g = gen(cpu);
-      Event q = ev(t, seg, g, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, 1514, TL_F_FIRST | TL_F_SEGMENT | TL_F_INHERITED);
+      Event q = ev(t, seg, g, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, 1514, TL_F_FIRST | TL_F_SEGMENT | tunlat::TL_F_INHERITED);
       q.parent_skb = parent;
       q.parent_gen = pg;
       tx_tail({q}, xs, seg, g, cpu, 1514);
@@ -214,7 +214,7 @@ tunlat::TraceInfo bench_info() {
   info.kernel = "bench";
   info.dev_name = "tA";
   info.ifindex = 2;
-  info.kind = "tap";
+  info.kind = tunlat::DeviceKind::Tap;
   info.owners = {{4252, "fwd"}};
   return info;
 }

@@ -39,7 +39,7 @@ const volatile __u32 targ_sample = 1;
 struct cpu_state {
 	__u64 skb;
 	__u64 ts_ns;
-	__u64 parent_ts[3]; /* the parent's queue, enqueue, dequeue: its segments carry them */
+	__u64 parent_ts[TL_INHERITED_STAGES]; /* the parent's queue, enqueue, dequeue: its segments carry them */
 	__u32 gen;
 	__u32 next_gen;  /* generation counter */
 	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
@@ -225,10 +225,16 @@ static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s
 	v->unsent = 0;
 }
 
+/* Sends v's stages not sent yet, and no point of this moment. */
+static __always_inline void send_unsent(struct tl_slot *v)
+{
+	send(v, TL_POINT_COUNT, 0, 0, 0);
+}
+
 /* Sends what v waits with: its next stage is too late for t0. Rare, so not inlined. */
 static __noinline void send_stages(struct tl_slot *v)
 {
-	send(v, TL_POINT_COUNT, 0, 0, 0);
+	send_unsent(v);
 }
 
 /* Records that v passed point at now (the clock costs ~40 ns: read once per hit), here. */
@@ -287,7 +293,7 @@ static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 di
 	}
 	/* Whatever held the slot and was not sent yet goes first, as far as it got. */
 	if (v->skb && v->unsent)
-		send(v, TL_POINT_COUNT, 0, 0, 0);
+		send_unsent(v);
 	v->skb = (__u64)skb;
 	if (LIVE_TAG(idx) != slot_tag(h))
 		LIVE_TAG(idx) = slot_tag(h);
@@ -398,7 +404,7 @@ static __always_inline void remember_gso_parent(struct tl_slot *v, __u64 now)
 	st->gen = v->gen;
 	st->ts_ns = now;
 	/* The parent is freed as soon as it is segmented: its segments carry its times. */
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < TL_INHERITED_STAGES; i++)
 		st->parent_ts[i] = (v->unsent & (1u << i)) ? v->t0 + v->dt[i] : 0;
 }
 
@@ -429,11 +435,11 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 		v->parent_gen = parent_gen;
 		v->state |= TL_ST_INHERITED;
 		/* The parent's times come before this one: the oldest becomes the base. */
-		for (int i = 2; i >= 0; i--)
+		for (int i = TL_INHERITED_STAGES - 1; i >= 0; i--)
 			if (st->parent_ts[i] && now - st->parent_ts[i] <= DT_MAX)
 				v->t0 = st->parent_ts[i];
 		v->dt[own] = now - v->t0;
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < TL_INHERITED_STAGES; i++) {
 			if (!st->parent_ts[i] || st->parent_ts[i] < v->t0)
 				continue;
 			v->dt[i] = st->parent_ts[i] - v->t0;
@@ -546,7 +552,7 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 		mark_at(v, TL_XMIT, bpf_ktime_get_ns());
 	}
 	if (v)
-		send(v, TL_POINT_COUNT, 0, 0, 0);
+		send_unsent(v);
 	return 0;
 }
 
@@ -735,7 +741,7 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 static long flush_one(struct bpf_map *map, __u32 *key, struct tl_slot *v, void *ctx)
 {
 	if (v->skb && v->unsent)
-		send(v, TL_POINT_COUNT, 0, 0, 0);
+		send_unsent(v);
 	return 0;
 }
 

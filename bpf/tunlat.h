@@ -1,5 +1,10 @@
-/* Plain data shared by the BPF programs and userspace: one event per point a followed skb passes,
- * and the records that carry them out of the kernel. */
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * The contract between the BPF programs and userspace, and nothing else: the points a
+ * packet passes, the record that carries them out of the kernel, the rings and the
+ * counters. Plain fixed-width data, explicit values. The recording's event is the core's
+ * (userspace/core/model/event.h).
+ */
 #ifndef TUNLAT_H
 #define TUNLAT_H
 
@@ -30,46 +35,33 @@ enum tl_dir {
 	TL_RX = 1, /* VPN writer -> device -> host stack */
 };
 
+/*
+ * What the BPF side says of a packet (tl_slot.start_flags) or of its end (tl_end.flags).
+ * Values are part of the recording format. Bits 2, 6 and 8 are the core's own
+ * (core/model/event.h): bit 2 is retired ("cloned", not informative).
+ */
 enum tl_flags {
 	TL_F_GSO = 1 << 0,       /* skb carries GSO segments (gso_size != 0) */
 	TL_F_SEGMENT = 1 << 1,   /* a segment of a GSO parent (parent_gen valid) */
-	TL_F_RESERVED = 1 << 2,  /* was "cloned": not informative (TCP clones every skb) */
 	TL_F_DROP = 1 << 3,      /* TL_FREE via kfree_skb: reason valid */
 	TL_F_FORWARDED = 1 << 4, /* TL_DELIVER because it was queued on another device */
 	TL_F_LATE_START = 1 << 5,/* first seen after the direction's first point */
-	TL_F_INHERITED = 1 << 6, /* a GSO segment's copy of its parent's point: not a passage */
 	TL_F_FIRST = 1 << 7,     /* the packet's first event: a new packet, nothing to look up */
-	TL_F_BY_ADDRESS = 1 << 8,/* wire only, never recorded: gen unknown, the packet at this
-				  * address (and dir) is meant; userspace fills gen in */
-};
-
-/* 80 bytes, naturally aligned, no pointers: the on-disk record (see docs/recording.md). */
-struct tl_event {
-	__u64 ts_ns;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u64 skb;        /* skb address; with gen, the packet's identity */
-	__u64 parent_skb; /* TL_F_SEGMENT, recordings before INHERITED: the parent's address; now 0 */
-	__u64 aux;        /* TL_FREE+TL_F_DROP: drop location; TL_DELIVER forwarded: ifindex */
-	__u32 gen;        /* generation, assigned at first sighting */
-	__u32 parent_gen; /* TL_F_SEGMENT: the parent's generation */
-	__u32 pid;        /* tgid of the task: at READ/INJECT (the VPN), DELIVER, FREE+DROP; else 0 */
-	__u32 tid;
-	__u32 len;        /* skb->len */
-	__s32 code;       /* TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc */
-	__u16 cpu;
-	__u8 point;       /* enum tl_point */
-	__u8 dir;         /* enum tl_dir */
-	__u16 flags;      /* enum tl_flags */
-	__u16 pad;
-	char comm[TL_COMM_LEN];
 };
 
 /*
+ * A GSO segment is made from its parent after the parent's first stages: it inherits
+ * the parent's queue, enqueue and dequeue (stages 0 .. TL_INHERITED_STAGES - 1).
+ */
+#define TL_INHERITED_STAGES 3
+
+/*
  * The wire format between BPF and userspace (not the recording): one 128-byte record per
- * message, which userspace unpacks into tl_events. A packet's slot in the kernel is a
+ * message, which userspace unpacks into point events. A packet's slot in the kernel is a
  * tl_slot: the points it passed wait there as offsets from t0, one per stage, until a
  * point ends its record (TX: xmit, or a free before it; RX: receive, deliver, free). The
  * record is the slot as it was then, plus that point whole; a copy of one cache line
- * instead of a tl_event per point. A TX packet's read and free come from the VPN's CPU in
+ * instead of an event per point. A TX packet's read and free come from the VPN's CPU in
  * a record of their own, named by address (TL_ST_BY_ADDRESS): that CPU never touches the
  * slot, a cache line the queueing CPU wrote.
  */

@@ -94,7 +94,7 @@ TEST(Correlator, PacketsArrivingWhenTheirPathEndsGiveTheTimeOrderAnswer) {
     const DirStats &a = in_order.analysis().total(d), &b = as_sent.analysis().total(d);
     EXPECT_EQ(b.packets, 200u);
     EXPECT_EQ(b.negative, 0u);
-    for (int s = 0; s < Analysis::span_count(d); s++) {
+    for (size_t s = 0; s < spans_of(d).size(); s++) {
       EXPECT_EQ(b.spans[s].count(), 200u);
       EXPECT_EQ(a.spans[s].quantile(0.5), b.spans[s].quantile(0.5));
       EXPECT_EQ(a.spans[s].max(), b.spans[s].max());

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: MIT
 // tunlat's command line: parses arguments and maps every failure to one line and an exit code.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/report_cmd.h"
 #include "cli/trace_cmd.h"
 #include "fatal.h"
 #include "version.h"

@@ -1,10 +1,9 @@
+// SPDX-License-Identifier: MIT
 // `tunlat trace`: attach to a live device, show live blocks, end with the final report.
 #pragma once
 
+#include <cstdint>
 #include <string>
-
-#include "core/pipeline.h"
-#include "core/model/trace_info.h"
 
 namespace tunlat {
 
@@ -21,16 +20,5 @@ struct TraceArgs {
 };
 
 int run_trace(const TraceArgs& a);
-
-struct ReportArgs {
-  std::string recording;
-  std::string json_path;
-};
-
-// `tunlat report FILE`: the same analysis as a live trace, from a recording, unprivileged.
-int run_report(const ReportArgs& a);
-
-// Shared end of both, once the pipeline is flushed: print the final report, write the JSON.
-void finish_report(TraceInfo& info, Pipeline& pipeline, const std::string& json_path);
 
 }  // namespace tunlat

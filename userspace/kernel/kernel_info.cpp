@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // What the running kernel tells us: capabilities, tracepoints and drop reasons (BTF), symbols.
 #include "kernel/kernel_info.h"
 

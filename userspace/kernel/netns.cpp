@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Network namespaces and devices: resolve --netns/--dev, list tun/tap devices, find owners.
 #include "kernel/netns.h"
 
@@ -53,14 +54,14 @@ bool all_digits(const std::string& s) {
 }
 
 // Driver name via ethtool: tun/tap devices report driver "tun" and bus "tun" or "tap".
-std::string kind_of(int sock, const std::string& name) {
+DeviceKind kind_of(int sock, const std::string& name) {
   ethtool_drvinfo info{};
   info.cmd = ETHTOOL_GDRVINFO;
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
   ifr.ifr_data = reinterpret_cast<char*>(&info);
-  if (ioctl(sock, SIOCETHTOOL, &ifr) != 0 || std::strcmp(info.driver, "tun") != 0) return "other";
-  return std::strcmp(info.bus_info, "tap") == 0 ? "tap" : "tun";
+  if (ioctl(sock, SIOCETHTOOL, &ifr) != 0 || std::strcmp(info.driver, "tun") != 0) return DeviceKind::Other;
+  return std::strcmp(info.bus_info, "tap") == 0 ? DeviceKind::Tap : DeviceKind::Tun;
 }
 
 std::vector<Netns> all_netns() {
@@ -78,17 +79,17 @@ std::vector<Netns> all_netns() {
 
 }  // namespace
 
+std::string netns_path(const std::string& spec) {
+  if (spec.empty()) return "/proc/self/ns/net";
+  if (spec.find('/') != std::string::npos) return spec;
+  if (all_digits(spec)) return "/proc/" + spec + "/ns/net";
+  return std::string(kNamedNetnsDir) + "/" + spec;
+}
+
 Netns resolve_netns(const std::string& spec) {
   Netns ns;
   ns.name = spec;
-  if (spec.empty())
-    ns.path = "/proc/self/ns/net";
-  else if (spec.find('/') != std::string::npos)
-    ns.path = spec;
-  else if (all_digits(spec))
-    ns.path = "/proc/" + spec + "/ns/net";
-  else
-    ns.path = std::string(kNamedNetnsDir) + "/" + spec;
+  ns.path = netns_path(spec);
   ns.inode = inode_of(ns.path);
   if (!ns.inode) {
     std::string known;
@@ -126,7 +127,7 @@ Device resolve_device(const Netns& ns, const std::string& name) {
     dev.ifindex = if_nametoindex(name.c_str());
     if (!dev.ifindex) return;
     Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    dev.kind = sock.fd >= 0 ? kind_of(sock.fd, name) : "other";
+    dev.kind = sock.fd >= 0 ? kind_of(sock.fd, name) : DeviceKind::Other;
   });
   if (!dev.ifindex) {
     auto devs = list_tun_devices();
@@ -149,9 +150,9 @@ std::vector<std::string> list_tun_devices() {
                                                                                if_freenameindex);
         if (!ifs || sock.fd < 0) return;
         for (auto* i = ifs.get(); i->if_index; i++) {
-          std::string kind = kind_of(sock.fd, i->if_name);
-          if (kind != "other")
-            out.push_back(fmt::format("{} ({}, {})", i->if_name, kind,
+          DeviceKind kind = kind_of(sock.fd, i->if_name);
+          if (kind != DeviceKind::Other)
+            out.push_back(fmt::format("{} ({}, {})", i->if_name, device_kind_name(kind),
                                       ns.name.empty() ? "own netns" : "netns " + ns.name));
         }
       });

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Network namespaces and devices: resolve --netns/--dev, list tun/tap devices, find owners.
 #pragma once
 
@@ -19,10 +20,14 @@ struct Netns {
 struct Device {
   std::string name;
   uint32_t ifindex = 0;
-  std::string kind;  // "tap" | "tun" | "other"
+  DeviceKind kind = DeviceKind::Other;
 };
 
-// spec: "" (own), an `ip netns` name, a path, or a pid. Throws Fatal.
+// The path of the namespace file that spec names: "" (own) -> /proc/self/ns/net, a path
+// as it is, a pid -> /proc/PID/ns/net, else an `ip netns` name -> /run/netns/NAME.
+std::string netns_path(const std::string& spec);
+
+// spec as netns_path takes it; the namespace must exist. Throws Fatal.
 Netns resolve_netns(const std::string& spec);
 
 // Runs fn with the calling thread inside ns, then returns to the original namespace.

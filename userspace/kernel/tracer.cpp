@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The thin kernel-facing part: loads the BPF programs for one device and drains their events.
 #include "kernel/tracer.h"
 
@@ -14,9 +15,9 @@
 
 #include <fmt/format.h>
 
-#include "core/ingest/record_unpack.h"
 #include "fatal.h"
 #include "kernel/kernel_info.h"
+#include "kernel/rings.h"
 #include "tunlat_bpf.skel.h"
 
 namespace tunlat {
@@ -72,27 +73,9 @@ std::vector<ProgTp> programs(tunlat_bpf* s) {
 // packets to netif_rx only on CONFIG_4KSTACKS kernels (arch/sh).
 bool tun_never_needs(const std::string& tp) { return tp == "net_dev_xmit" || tp == "netif_rx_entry"; }
 
-// Records per main (and nested) ring: 512 KiB, which stays in cache, written and read
-// again within a few ms. Read every Tracer::kPollMs (10 ms), it holds ~400 k records/s on
-// one CPU, ~2x what 64-byte UDP at full rate sends here (a TX packet takes two records,
-// one per CPU it passes). Polling every 5 ms cost more in wake-ups than it saved.
-constexpr uint32_t kRingRecords = 4096;
-// The spill rings take what userspace cannot read in time, when it was not scheduled:
-// at most this much memory together (CPUs x records x 128 bytes). With 64 Ki records per
-// CPU, 64-byte UDP on a saturated 2-CPU machine lost nothing.
-constexpr size_t kSpillBudget = 16u << 20;
-constexpr uint32_t kSpillMin = 8192, kSpillMax = 65536;
-
 // A record is taken as sent once it is this old: one written on another CPU while we read
 // the rings (its time is taken before it is published) must not be passed by later ones.
 constexpr uint64_t kHoldbackNs = 10'000'000;
-
-uint32_t spill_records_per_cpu(uint32_t ncpu) {
-  size_t n = kSpillBudget / sizeof(tl_record) / std::max<uint32_t>(ncpu, 1);
-  uint32_t p = kSpillMin;
-  while (p * 2 <= n && p < kSpillMax) p *= 2;
-  return p;
-}
 
 uint64_t monotonic_ns() {
   timespec t;
@@ -126,9 +109,8 @@ Tracer::Mapping::~Mapping() {
   if (addr) munmap(addr, len);
 }
 
-Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
-               std::vector<std::string>& warnings)
-    : sink_(std::move(sink)) {
+Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
+               std::vector<std::string>& warnings) {
   g_verbose = o.verbose;
   libbpf_set_print(libbpf_print);
 
@@ -139,14 +121,12 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
   skel_->rodata->targ_sample = o.sample > 0 ? o.sample : 1;
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
-  nrings_ = static_cast<uint32_t>(ncpu) * TL_RINGS_PER_CPU;
-  spill_records_ = spill_records_per_cpu(static_cast<uint32_t>(ncpu));
+  rings_ = RingLayout::for_cpus(static_cast<uint32_t>(ncpu));
   skel_->rodata->targ_ring_records = kRingRecords;
-  skel_->rodata->targ_spill_records = spill_records_;
+  skel_->rodata->targ_spill_records = rings_.spill_records;
   // Every CPU's rings: where a CPU past the last would start.
-  const uint32_t all_records = tl_ring_first(static_cast<uint32_t>(ncpu), 0, kRingRecords, spill_records_);
-  bpf_map__set_max_entries(skel_->maps.ring_ctl, nrings_);
-  bpf_map__set_max_entries(skel_->maps.ring_records, all_records);
+  bpf_map__set_max_entries(skel_->maps.ring_ctl, rings_.rings());
+  bpf_map__set_max_entries(skel_->maps.ring_records, rings_.total_records());
 
   bpf_program__set_autoattach(skel_->progs.flush_in_flight, false);  // run, not attached
   bpf_program__set_autoattach(skel_->progs.learn_target_dev, false);
@@ -168,13 +148,13 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink,
     throw Fatal(fmt::format("cannot attach BPF programs: {} ({}); {}",
                             g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,
                             std::strerror(-err), load_hint(err)));
-  ctl_map_.len = page_round(sizeof(tl_ring_ctl) * nrings_);
+  ctl_map_.len = page_round(sizeof(tl_ring_ctl) * rings_.rings());
   ctl_map_.addr = map_array(skel_->maps.ring_ctl, ctl_map_.len, PROT_READ | PROT_WRITE);
   ctl_ = static_cast<tl_ring_ctl*>(ctl_map_.addr);
-  records_map_.len = page_round(sizeof(tl_record) * all_records);
+  records_map_.len = page_round(sizeof(tl_record) * rings_.total_records());
   records_map_.addr = map_array(skel_->maps.ring_records, records_map_.len, PROT_READ);
   ring_ = static_cast<const tl_record*>(records_map_.addr);
-  merger_ = RecordMerger(nrings_);
+  ingest_ = std::make_unique<Ingest>(rings_.rings(), std::move(out));
 }
 
 Tracer::~Tracer() = default;
@@ -209,19 +189,18 @@ void Tracer::poll(int timeout_ms) {
 // than kHoldbackNs wait for the next drain, unless this is the last one.
 void Tracer::drain(bool final) {
   const uint64_t read_at = monotonic_ns();
-  for (uint32_t c = 0; c < nrings_; c++) {
+  for (uint32_t c = 0; c < rings_.rings(); c++) {
     tl_ring_ctl& ctl = ctl_[c];
     uint64_t head = __atomic_load_n(&ctl.head, __ATOMIC_ACQUIRE), tail = ctl.tail;
-    std::vector<Event>& out = merger_.pending(c);
-    const uint32_t cpu = c / TL_RINGS_PER_CPU, kind = c % TL_RINGS_PER_CPU;
-    const uint32_t mask = tl_ring_size(kind, kRingRecords, spill_records_) - 1;
-    const tl_record* ring = ring_ + tl_ring_first(cpu, kind, kRingRecords, spill_records_);
-    for (; tail < head; tail++) unpack_record(ring[tail & mask], out);
+    const uint32_t mask = rings_.size(c) - 1;
+    const tl_record* ring = ring_ + rings_.first(c);
+    for (; tail < head; tail++) ingest_->add(c, ring[tail & mask]);
     __atomic_store_n(&ctl.tail, tail, __ATOMIC_RELEASE);
   }
-  merger_.release(final ? UINT64_MAX : read_at - kHoldbackNs,
-                  [this](const Event& e) { join_.push(e, sink_); });
-  if (final) join_.flush(sink_);
+  if (final)
+    ingest_->finish();
+  else
+    ingest_->release(read_at - kHoldbackNs);
 }
 
 uint64_t Tracer::counter(int idx) const {

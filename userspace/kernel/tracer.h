@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The thin kernel-facing part: loads the BPF programs for one device and drains their events.
 #pragma once
 
@@ -7,9 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/ingest/address_join.h"
-#include "core/model/event.h"
-#include "core/ingest/record_merge.h"
+#include "core/ingest/ingest.h"
+#include "kernel/rings.h"
 
 struct tunlat_bpf;
 struct tl_ring_ctl;
@@ -29,11 +29,10 @@ struct TracerOptions {
 
 class Tracer {
  public:
-  using Sink = std::function<void(const Event&)>;
-
   // Opens, loads and attaches. Points whose tracepoint the kernel lacks are skipped and
-  // named in warnings. Throws Fatal with libbpf's reason and a hint on failure.
-  Tracer(const TracerOptions& o, const KernelBtf& btf, Sink sink, std::vector<std::string>& warnings);
+  // named in warnings. The records read go to an Ingest that passes its events to out.
+  // Throws Fatal with libbpf's reason and a hint on failure.
+  Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out, std::vector<std::string>& warnings);
   ~Tracer();
   Tracer(const Tracer&) = delete;
   Tracer& operator=(const Tracer&) = delete;
@@ -51,7 +50,7 @@ class Tracer {
   void flush_in_flight();
   uint64_t lost() const;  // events not sent: their record found its CPU's rings full
   uint64_t spilled() const;  // records that found both small rings full: read late, not lost
-  const AddressJoinStats& joins() const { return join_.stats(); }
+  const AddressJoinStats& joins() const { return ingest_->joins(); }
 
  private:
   void drain(bool final);
@@ -71,10 +70,8 @@ class Tracer {
   Mapping ctl_map_, records_map_;
   tl_ring_ctl* ctl_ = nullptr;         // per ring
   const tl_record* ring_ = nullptr;    // each CPU's rings, as tl_ring_first lays them out
-  uint32_t nrings_ = 0, spill_records_ = 0;  // spill ring's records (the small rings': fixed)
-  RecordMerger merger_{0};
-  AddressJoin join_;  // names the packet of records sent by address
-  Sink sink_;
+  RingLayout rings_;
+  std::unique_ptr<Ingest> ingest_;  // records -> events: the core's side
 };
 
 }  // namespace tunlat

@@ -70,8 +70,9 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (j.flags & TL_F_SEGMENT) s.segments++;
   if (j.xmit_rc) s.xmit_errors++;
 
-  for (int i = 0; i < span_count(j.dir); i++) {
-    const SpanDef& sd = span(j.dir, i);
+  const auto spans = spans_of(j.dir);
+  for (size_t i = 0; i < spans.size(); i++) {
+    const SpanDef& sd = spans[i];
     uint64_t from = j.ts[sd.from], to = span_end(j, sd.to);
     if (!from || !to) continue;
     if (to < from) {

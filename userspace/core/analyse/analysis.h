@@ -28,7 +28,7 @@ struct DropStat {
 struct DirStats {
   uint64_t packets = 0, bytes = 0;
   uint64_t first_ts = 0, last_ts = 0;  // first point of the first / last packet counted
-  std::array<Histogram, 4> spans;
+  std::array<Histogram, kMaxSpans> spans;  // indexed as spans_of(dir)
   std::array<Histogram, kPoints> gaps;  // pacing: gap to the previous packet at each point
   std::array<uint64_t, kPoints> passed{};  // events at each point
   std::array<std::vector<uint64_t>, kPoints> cpus;  // packets per CPU at each point
@@ -71,9 +71,6 @@ class Analysis : public JourneySink {
   void on_journey(const Journey& j, End how) override;
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
-
-  static int span_count(Dir d) { return d == Dir::Tx ? 4 : 3; }
-  static const SpanDef& span(Dir d, int i) { return d == Dir::Tx ? kTxSpans[i] : kRxSpans[i]; }
 
  private:
   void count(DirStats& s, const Journey& j);

@@ -10,7 +10,6 @@ namespace tunlat {
 namespace {
 constexpr uint64_t kSweepEveryNs = 500'000'000;  // eviction scan period (event time)
 constexpr uint64_t kParentTtlNs = 1'000'000'000;  // segments follow parents within µs
-constexpr std::array<int, 3> kInherited{TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE};
 }  // namespace
 
 std::array<char, TL_COMM_LEN> Correlator::comm_of_tid(uint32_t tid) const {
@@ -105,9 +104,9 @@ void Correlator::inherit(Journey& seg, const Event& e) {
   Key parent{e.parent_skb, e.parent_gen};
   ParentStamps stamps;
   if (const Journey* live = live_.find(parent.skb, parent.gen)) {
-    for (size_t i = 0; i < kInherited.size(); i++) {
-      stamps.ts[i] = live->ts[kInherited[i]];
-      stamps.cpu[i] = live->cpu[kInherited[i]];
+    for (size_t i = 0; i < kInheritedPoints.size(); i++) {
+      stamps.ts[i] = live->ts[kInheritedPoints[i]];
+      stamps.cpu[i] = live->cpu[kInheritedPoints[i]];
     }
   } else if (auto done = parents_.find(parent); done != parents_.end()) {
     stamps = done->second;
@@ -116,9 +115,9 @@ void Correlator::inherit(Journey& seg, const Event& e) {
     return;
   }
   stats_.segments++;
-  for (size_t i = 0; i < kInherited.size(); i++) {
-    seg.ts[kInherited[i]] = stamps.ts[i];
-    seg.cpu[kInherited[i]] = stamps.cpu[i];
+  for (size_t i = 0; i < kInheritedPoints.size(); i++) {
+    seg.ts[kInheritedPoints[i]] = stamps.ts[i];
+    seg.cpu[kInheritedPoints[i]] = stamps.cpu[i];
   }
 }
 
@@ -128,9 +127,9 @@ void Correlator::end(Journey& j, End how) {
   if (j.free_pid) j.free_comm = comm_of_tid(j.free_tid);
   if (j.segmented_parent() && !kernel_sends_parent_times_) {
     ParentStamps& p = parents_[Key{j.skb, j.gen}];
-    for (size_t i = 0; i < kInherited.size(); i++) {
-      p.ts[i] = j.ts[kInherited[i]];
-      p.cpu[i] = j.cpu[kInherited[i]];
+    for (size_t i = 0; i < kInheritedPoints.size(); i++) {
+      p.ts[i] = j.ts[kInheritedPoints[i]];
+      p.cpu[i] = j.cpu[kInheritedPoints[i]];
     }
     p.ended = j.last_ts;
   }

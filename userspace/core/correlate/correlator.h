@@ -59,8 +59,8 @@ class Correlator {
   };
   // What a segment inherits from its parent: the points before segmentation.
   struct ParentStamps {
-    std::array<uint64_t, 3> ts{};  // queue, enqueue, dequeue
-    std::array<uint16_t, 3> cpu{};
+    std::array<uint64_t, TL_INHERITED_STAGES> ts{};  // as kInheritedPoints
+    std::array<uint16_t, TL_INHERITED_STAGES> cpu{};
     uint64_t ended = 0;
   };
 

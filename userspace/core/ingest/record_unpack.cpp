@@ -36,7 +36,7 @@ void unpack_record(const tl_record& r, std::vector<Event>& out) {
       e.pid = s.pid;  // the VPN reading or writing the device
       e.tid = s.tid;
     }
-    if ((s.state & TL_ST_INHERITED) && e.point <= TL_DEQUEUE) e.flags |= TL_F_INHERITED;
+    if ((s.state & TL_ST_INHERITED) && dir == TL_TX && st < TL_INHERITED_STAGES) e.flags |= TL_F_INHERITED;
     if (first) {  // the packet's first event carries what is known of it from the start
       e.len = s.len;
       e.flags |= s.start_flags;

@@ -1,8 +1,11 @@
+// SPDX-License-Identifier: MIT
 // The event model: point events from the kernel (or a recording) and their vocabulary.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -12,8 +15,41 @@ extern "C" {
 
 namespace tunlat {
 
-using Event = tl_event;
-static_assert(sizeof(Event) == 80, "tl_event is the on-disk record: its layout is fixed");
+// A packet passing a point, as ingest makes it from the kernel's records and as a
+// recording holds it (docs/recording.md): 80 bytes, naturally aligned, no pointers.
+struct Event {
+  uint64_t ts_ns;       // bpf_ktime_get_ns(): CLOCK_MONOTONIC
+  uint64_t skb;         // skb address; with gen, the packet's identity
+  uint64_t parent_skb;  // recordings before TL_F_INHERITED: a segment's parent's address; now 0
+  uint64_t aux;         // TL_FREE+TL_F_DROP: drop location; TL_DELIVER forwarded: ifindex
+  uint32_t gen;         // generation, assigned at first sighting
+  uint32_t parent_gen;  // TL_F_SEGMENT: the parent's generation
+  uint32_t pid;         // tgid: at READ/INJECT (the VPN), DELIVER, FREE+DROP; else 0
+  uint32_t tid;
+  uint32_t len;         // skb->len
+  int32_t code;         // TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc
+  uint16_t cpu;
+  uint8_t point;        // enum tl_point
+  uint8_t dir;          // enum tl_dir
+  uint16_t flags;       // enum tl_flags and EventFlags
+  uint16_t pad;
+  char comm[TL_COMM_LEN];
+};
+static_assert(sizeof(Event) == 80, "Event is the on-disk record: its layout is fixed");
+
+// Flags the core adds to the kernel's (enum tl_flags, bpf/tunlat.h), in the same bits.
+enum EventFlags : uint16_t {
+  TL_F_INHERITED = 1 << 6,   // a GSO segment's copy of its parent's point: not a passage
+  TL_F_BY_ADDRESS = 1 << 8,  // ingest only, never recorded: gen unknown, the packet at this
+                             // address (and dir) is meant; AddressJoin fills gen in
+};
+static_assert(((TL_F_GSO | TL_F_SEGMENT | TL_F_DROP | TL_F_FORWARDED | TL_F_LATE_START | TL_F_FIRST) &
+               (TL_F_INHERITED | TL_F_BY_ADDRESS)) == 0,
+              "the core's flags use bits the kernel's do not");
+
+// What consumes events: the pipeline, a recording writer. Ingest (live) and a recording's
+// reader (replay) both produce them.
+using EventSink = std::function<void(const Event&)>;
 
 enum class Dir : uint8_t { Tx = TL_TX, Rx = TL_RX };
 inline constexpr std::array<Dir, 2> kDirs{Dir::Tx, Dir::Rx};
@@ -47,6 +83,30 @@ inline constexpr std::array<SpanDef, 4> kTxSpans{{{"qdisc", TL_QUEUE, TL_XMIT},
 inline constexpr std::array<SpanDef, 3> kRxSpans{{{"backlog", TL_INJECT, TL_RECEIVE},
                                                   {"stack", TL_RECEIVE, TL_DELIVER},
                                                   {"total", TL_INJECT, TL_DELIVER}}};
+
+inline constexpr size_t kMaxSpans = std::max(kTxSpans.size(), kRxSpans.size());
+
+// The points a GSO segment inherits from its parent: its stages 0 .. TL_INHERITED_STAGES - 1.
+inline constexpr std::array<int, TL_INHERITED_STAGES> kInheritedPoints{TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE};
+
+// A read-only run of a constant list, so that a direction's points or spans are one type.
+template <class T>
+struct ListView {
+  const T* first;
+  size_t n;
+  const T* begin() const { return first; }
+  const T* end() const { return first + n; }
+  size_t size() const { return n; }
+  const T& operator[](size_t i) const { return first[i]; }
+};
+inline ListView<int> points_of(Dir d) {
+  return d == Dir::Tx ? ListView<int>{kTxPoints.data(), kTxPoints.size()}
+                      : ListView<int>{kRxPoints.data(), kRxPoints.size()};
+}
+inline ListView<SpanDef> spans_of(Dir d) {
+  return d == Dir::Tx ? ListView<SpanDef>{kTxSpans.data(), kTxSpans.size()}
+                      : ListView<SpanDef>{kRxSpans.data(), kRxSpans.size()};
+}
 
 inline Dir event_dir(const Event& e) { return e.dir == TL_RX ? Dir::Rx : Dir::Tx; }
 

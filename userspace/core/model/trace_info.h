@@ -1,12 +1,20 @@
+// SPDX-License-Identifier: MIT
 // What is known about a trace besides its events: the device, its owners, the kernel's names.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace tunlat {
+
+// What the traced device is: tun and tap run tun.c's paths; anything else (a veth, lo) is
+// traced on the same points, but no VPN reads it.
+enum class DeviceKind { Tap, Tun, Other };
+std::string_view device_kind_name(DeviceKind k);  // "tap" | "tun" | "other"
+DeviceKind parse_device_kind(std::string_view name);  // anything unknown is Other
 
 struct Owner {
   uint32_t pid = 0;
@@ -20,7 +28,7 @@ struct TraceInfo {
   uint32_t ifindex = 0;
   std::string netns_name;  // as given (ip netns name, path or pid); empty = tunlat's own
   uint64_t netns_inode = 0;
-  std::string kind;  // "tap" | "tun" | "other"
+  DeviceKind kind = DeviceKind::Other;
   std::vector<Owner> owners;
   int64_t clock_offset_ns = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC: event ts -> wall clock
   uint64_t start_ns = 0, end_ns = 0;  // CLOCK_MONOTONIC bounds of the capture
@@ -28,6 +36,11 @@ struct TraceInfo {
   uint32_t sample = 1;                // 1 packet in this many was followed (--sample)
   std::map<int32_t, std::string> drop_reasons;  // enum skb_drop_reason, from the kernel's BTF
   std::map<uint64_t, std::string> symbols;      // drop locations -> function name
+
+  // "SOCKET_RCVBUFF" for SKB_DROP_REASON_SOCKET_RCVBUFF; the number if unknown.
+  std::string drop_reason_name(int32_t reason) const;
+  // "udp_queue_rcv_one_skb" for an address inside it; hex if unknown.
+  std::string location_name(uint64_t addr) const;
 };
 
 }  // namespace tunlat

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Recording files: capture now, analyse later, elsewhere, unprivileged (docs/recording.md).
 //
 // A recording is the header (TraceInfo known at start), every point event as captured, and a
@@ -107,8 +108,8 @@ struct ReadResult {
 // read up to its last whole chunk, with truncated = true and a warning; without a trailer,
 // info.end_ns is the last event's ts_ns (start_ns if none). Memory stays bounded (a few
 // MiB) whatever the input.
-ReadResult read_recording(std::istream& in, const std::function<void(const Event&)>& sink);
+ReadResult read_recording(std::istream& in, const EventSink& sink);
 // Same, errors prefixed with the path.
-ReadResult read_recording_file(const std::string& path, const std::function<void(const Event&)>& sink);
+ReadResult read_recording_file(const std::string& path, const EventSink& sink);
 
 }  // namespace tunlat

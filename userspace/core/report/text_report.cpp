@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Renders reports for people: the final report (from the JSON summary) and the live blocks.
 #include "core/report/text_report.h"
 
@@ -7,24 +8,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/report/format.h"
+
 namespace tunlat {
 
 namespace {
 
 constexpr int kBarWidth = 40;
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-  int u = 0;
-  while (b >= 1000 && u < 4) b /= 1000, u++;
-  return u ? fmt::format("{:.2f} {}", b, units[u]) : fmt::format("{:.0f} B", b);
-}
-
-std::string human_rate(double pps) {
-  if (pps >= 1e6) return fmt::format("{:.2f} Mpps", pps / 1e6);
-  if (pps >= 1e3) return fmt::format("{:.2f} kpps", pps / 1e3);
-  return fmt::format("{:.1f} pps", pps);
-}
 
 // The dominant span's distribution as horizontal bars, one row per power of two.
 void render_histogram(std::ostream& out, const Json& h) {
@@ -47,8 +37,8 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   fmt::print(out, "\n{} ({}): {} packets, {}, {}, {:.2f} Mbit/s\n",
              tx ? "TX" : "RX",
              tx ? "host -> " + dev + " -> reader" : "writer -> " + dev + " -> host",
-             d["packets"].get<uint64_t>(), human_bytes(d["bytes"].get<double>()),
-             human_rate(d["pps"].get<double>()), d["mbit_s"].get<double>());
+             d["packets"].get<uint64_t>(), format_bytes(d["bytes"].get<double>()),
+             format_rate(d["pps"].get<double>()), d["mbit_s"].get<double>());
   if (!d["packets"].get<uint64_t>()) return;
 
   fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "span", "count", "p50", "p90",
@@ -133,11 +123,12 @@ void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double
     const DirStats& s = delta[static_cast<int>(d)];
     double secs = interval_s > 0 ? interval_s : 1;
     fmt::print(out, "{}  {:>11}  {:>8.2f} Mbit/s  drops {:<6} lost {:<8}\n", d == Dir::Tx ? "TX" : "RX",
-               human_rate(s.packets / secs), s.bytes * 8 / secs / 1e6, s.dropped, lost_total);
-    for (int i = 0; i < Analysis::span_count(d); i++) {
+               format_rate(s.packets / secs), s.bytes * 8 / secs / 1e6, s.dropped, lost_total);
+    const auto spans = spans_of(d);
+    for (size_t i = 0; i < spans.size(); i++) {
       const Histogram& h = s.spans[i];
       if (!h.count()) continue;
-      fmt::print(out, "    {:<8} p50 {:>9}  p99 {:>9}  max {:>9}\n", Analysis::span(d, i).name,
+      fmt::print(out, "    {:<8} p50 {:>9}  p99 {:>9}  max {:>9}\n", spans[i].name,
                  format_duration_us(h.quantile(0.5) / 1e3), format_duration_us(h.quantile(0.99) / 1e3),
                  format_duration_us(h.max() / 1e3));
     }

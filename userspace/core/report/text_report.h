@@ -1,10 +1,11 @@
+// SPDX-License-Identifier: MIT
 // Renders reports for people: the final report (from the JSON summary) and the live blocks.
 #pragma once
 
 #include <ostream>
 
 #include "core/analyse/analysis.h"
-#include "core/report/summary.h"
+#include "core/model/json.h"
 
 namespace tunlat {
 

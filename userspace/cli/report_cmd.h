@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+// `tunlat report FILE`: the same analysis as a live trace, from a recording, unprivileged.
+#pragma once
+
+#include <string>
+
+namespace tunlat {
+
+struct ReportArgs {
+  std::string recording;
+  std::string json_path;
+};
+
+int run_report(const ReportArgs& a);
+
+}  // namespace tunlat

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// Sentences a person can act on, drawn from a direction's numbers.
+#include "core/diagnose/verdicts.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/analyse/bottleneck.h"
+#include "core/report/format.h"
+
+namespace tunlat {
+
+namespace {
+
+std::string at_p50(const Histogram& h) { return format_duration_us(h.quantile(0.5) / 1e3); }
+
+// The process that moved most of the direction's packets, as "; reader openvpn (pid 4252)".
+std::string busiest_process(Dir d, const DirStats& s) {
+  auto it = std::max_element(s.procs.begin(), s.procs.end(), [](auto& a, auto& b) {
+    return a.second.packets < b.second.packets;  // the first of equals, as the JSON lists them
+  });
+  if (it == s.procs.end()) return "";
+  return fmt::format("; {} {} (pid {})", d == Dir::Tx ? "reader" : "writer", it->second.comm, it->first);
+}
+
+}  // namespace
+
+void add_verdicts(const TraceInfo& info, Dir d, const DirStats& s, std::vector<std::string>& out) {
+  const char* dir = d == Dir::Tx ? "TX" : "RX";
+  const int dom = dominant_span(d, s);
+  if (s.packets >= kMinPacketsForVerdict && dom >= 0) {
+    const Histogram& h = s.spans[dom];
+    const std::string_view name = spans_of(d)[dom].name;
+    std::string where = name == "ring" ? "in the tun ring" : fmt::format("in {}", name);
+    out.push_back(fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir, where, at_p50(h),
+                              format_duration_us(h.quantile(0.99) / 1e3), busiest_process(d, s)));
+    const auto origin = pacing_origin(d, s);
+    const auto pts = path_points(d);
+    if (origin == "upstream")
+      out.push_back(fmt::format(
+          "{} pacing comes from upstream: gaps are already {} (p50) when packets reach the device", dir,
+          at_p50(s.gaps[pts[0]])));
+    else if (origin)
+      out.push_back(fmt::format("{} pacing is introduced in the {} span: gaps grow from {} to {}", dir,
+                                *origin, at_p50(s.gaps[pts[0]]), at_p50(s.gaps[pts[2]])));
+  }
+  if (s.dropped) {
+    auto worst = std::max_element(s.drops.begin(), s.drops.end(),
+                                  [](auto& a, auto& b) { return a.second.count < b.second.count; });
+    out.push_back(fmt::format("{} {} packets dropped, most as {} in {}", s.dropped, dir,
+                              info.drop_reason_name(worst->first.first),
+                              info.location_name(worst->first.second)));
+  }
+}
+
+}  // namespace tunlat

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// What is known about a trace besides its events: the device, its owners, the kernel's names.
+#include "core/model/trace_info.h"
+
+#include <fmt/format.h>
+
+namespace tunlat {
+
+std::string_view device_kind_name(DeviceKind k) {
+  switch (k) {
+    case DeviceKind::Tap: return "tap";
+    case DeviceKind::Tun: return "tun";
+    default: return "other";
+  }
+}
+
+DeviceKind parse_device_kind(std::string_view name) {
+  if (name == "tap") return DeviceKind::Tap;
+  if (name == "tun") return DeviceKind::Tun;
+  return DeviceKind::Other;
+}
+
+std::string TraceInfo::drop_reason_name(int32_t reason) const {
+  auto it = drop_reasons.find(reason);
+  if (it == drop_reasons.end()) return std::to_string(reason);
+  const std::string& n = it->second;
+  for (std::string_view prefix : {"SKB_DROP_REASON_", "SKB_"})
+    if (n.rfind(prefix, 0) == 0) return n.substr(prefix.size());
+  return n;
+}
+
+std::string TraceInfo::location_name(uint64_t addr) const {
+  auto it = symbols.find(addr);
+  return it != symbols.end() ? it->second : fmt::format("{:#x}", addr);
+}
+
+}  // namespace tunlat

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ab.sh - compare tunlat builds on the kernel's own clock: each binary traces the
 # forwarder lab in turn (alternated, REPS rounds) under iperf3, with bpf_stats on, and
 # prints BPF ns per device packet, ns/hit per program, the tracer's CPU, throughput and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The floor under every ns/hit figure: a program that returns at once on each raw
  * tracepoint tunlat uses. What the kernel's BPF statistics report for it is the cost of

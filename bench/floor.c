@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // floor: attaches bench/floor.bpf.c's do-nothing programs and waits for a signal.
 #include <signal.h>
 #include <stdio.h>

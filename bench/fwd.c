@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * fwd - a minimal, fast userspace tap<->tap (or tun<->tun) forwarder: the "VPN" of
  * tunlat's benchmark lab (bench/fwdlab.sh).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # fwdlab.sh - the forwarder lab: two namespaces joined by bench/fwd, a userspace tap<->tap
 # "VPN". Same interface as tools/lab.sh:
 #

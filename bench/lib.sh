@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/lib.sh - shell helpers shared by the bench scripts (sourced, not run).
 # Process handling (alive, wait_gone, stop_tree, run_lab_cmd...) is tools/proc.sh, shared
 # with tools/lab.sh: only ever signal processes we started.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # memory.sh - does tunlat's memory stay flat under a long full-rate trace?
 #
 #   bench/memory.sh [MINUTES] [--quick]        (default 10 minutes; --quick: 1 minute)

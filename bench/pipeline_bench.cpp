@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // pipeline_bench: how many packets per second can tunlat's userspace analysis keep up with
 // on one core? Measures the one analysis path (correlate -> analyse, pacing reordered,
 // then the tunlat/v1 summary) on:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run.sh - what does tracing cost? tunlat vs an equivalent bpftrace script vs tcpdump vs
 # nothing, side by side in one run, on two labs (bench/fwdlab.sh: a userspace tap<->tap
 # forwarder; tools/lab.sh openvpn-tap: a real OpenVPN tunnel) under iperf3 TCP and iperf3

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tables.jq - turns bench/run.sh's runs.jsonl (slurped) into bench/results.md.
 # Arguments: $start $rev $reps $secs $kernel $cpus $cmd $notes (array) $pipe (Google Benchmark JSON).
 

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The per-CPU event rings, for tunlat.bpf.c: tl_records written with plain stores and
  * published by advancing a counter. No programs here.

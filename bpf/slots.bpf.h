@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The table of packets being followed, for tunlat.bpf.c: one 64-byte slot per packet,
  * found from its skb address through a tag byte. No programs here.

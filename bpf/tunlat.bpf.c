@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Follows the skbs of one tun/tap device through the kernel path. A packet's points are
  * kept in its slot and sent to userspace together, as one tl_record (the slot and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bpf_skeleton(NAME SOURCE file.bpf.c): compiles a CO-RE BPF program, strips it with
 # `bpftool gen object` (an unstripped skeleton embeds ~600 KB of DWARF) and generates
 # NAME.skel.h. Links an INTERFACE target NAME_skel that carries the include path and libbpf.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # lab.sh - bring up a throwaway tun/tap lab in private network namespaces, run a
 # command against it, tear everything down.
 #

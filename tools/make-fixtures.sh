@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Re-records tests/fixtures/*.tlrec from the labs (root, built tree). The unit tests pin
 # analysis numbers on these files: after re-recording, update tests/unit/fixtures_test.cpp.
 set -euo pipefail

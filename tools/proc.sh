@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tools/proc.sh - process helpers for the lab and bench scripts (sourced, not run): stop only
 # the processes we started, and run a lab's command so that signals end it and its lab cleanly.
 # SC2317: functions run from traps look unreachable; SC2086: pid lists split on purpose.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # quickstart.sh - the README's first command: install what is needed, build tunlat,
 # bring up a lab (OpenVPN tap by default) in private network namespaces and trace
 # its device while a workload runs through it.

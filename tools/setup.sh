@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # setup.sh - idempotent installer of everything tunlat needs (build deps, lab and
 # test tools) on a fresh Debian 12 machine. Quiet on success; on failure prints
 # one clear line plus the tail of its log. Must run as root.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 /*
  * tapreader - a tiny tun/tap "VPN stand-in" for tunlat's tests and lab.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The whole test suite on a fresh machine: install what is needed, build, run every test.
 # README's second Quick start command; .ci/run calls exactly this.
 set -euo pipefail

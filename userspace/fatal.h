@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A fatal setup error: one line for the user and the process exit code.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer target: a recording is untrusted input (`tunlat report FILE` of a file from
 // elsewhere). The bytes go through read_recording and, like `tunlat report`, the Pipeline
 // and summarize(). RecordingError is the expected rejection; anything else escaping, a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run.sh [SECONDS]: build the libFuzzer targets with clang (build-fuzz/) and fuzz the
 # recording reader for SECONDS (default 60). Exits non-zero on any finding (crash,
 # sanitizer report, hang > 5 s, leak, > 1 GiB RSS); the input that triggered it is kept

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Bad input gets one clear line and the documented exit code.
 source "$(dirname "$0")/lib.sh"
 

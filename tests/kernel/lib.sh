@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for the kernel tests: netns tap labs, tunlat runs, JSON assertions.
 # Each test sources this, builds its lab with make_tap_ns, and is cleaned up on exit.
 # Exit codes: 0 pass, 1 fail, 77 skip (ctest SKIP_RETURN_CODE) with the reason printed.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Ctrl-C ends a trace with a full report (exit 0); a device that vanishes mid-trace ends it
 # with one line, exit 1, and the packets captured so far still reported.
 source "$(dirname "$0")/lib.sh"

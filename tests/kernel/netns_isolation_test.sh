@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Two namespaces each own a tap99: tracing one never counts the other's packets, and the
 # device object tunlat finds before the first packet is the one in the traced namespace.
 source "$(dirname "$0")/lib.sh"

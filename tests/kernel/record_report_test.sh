@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A live trace recorded and re-reported gives identical JSON; `tunlat report` runs as an
 # unprivileged user; a truncated recording is reported with a warning, a corrupt one refused.
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # --sample N follows 1 packet in N (per CPU and direction) and says so in JSON and text.
 source "$(dirname "$0")/lib.sh"
 require_bpf

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A tracer that falls behind loses nothing: while tunlat is stopped, a ping flood fills
 # the kernel's small rings and the rest spills into the big ones. Exact counts after.
 source "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # A reader that stalls for seconds: the kernel keeps a packet's waiting times as 32-bit ns
 # offsets (4.29 s), so a longer wait in the tun ring must still come out whole.
 source "$(dirname "$0")/lib.sh"

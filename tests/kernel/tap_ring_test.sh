@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # N packets through a tap whose reader sleeps a known time per packet: exact counts at
 # queue/xmit/read, ring wait ~ the sleep, and the reader's replies counted in RX with its pid.
 source "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // AddressJoin: reads and frees the kernel sends by address get their packet, and each TX
 // packet's events come out together.
 #include <gtest/gtest.h>

@@ -1,4 +1,5 @@
-// Correlation and analysis on synthetic streams: the kernel facts of DESIGN.md, one by one.
+// SPDX-License-Identifier: MIT
+// Correlation and analysis on synthetic streams: the kernel facts of docs/design.md, one by one.
 #include <gtest/gtest.h>
 
 #include <algorithm>

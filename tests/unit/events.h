@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Builders for synthetic event streams in unit tests.
 #pragma once
 

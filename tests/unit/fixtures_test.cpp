@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Analysis numbers pinned on recordings made in the labs (tools/make-fixtures.sh).
 #include <gtest/gtest.h>
 

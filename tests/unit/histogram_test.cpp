@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Histogram: quantiles within the promised relative error, exact min/max/mean, merging.
 #include "core/analyse/histogram.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // JourneyTable: finds what was inserted and not erased, through growth and erasure.
 #include <gtest/gtest.h>
 

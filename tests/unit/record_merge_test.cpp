@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // RecordMerger: the per-CPU rings' records come out in the order they were sent.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // unpack_record: a ring record from the kernel becomes the point events it stands for.
 #include <gtest/gtest.h>
 

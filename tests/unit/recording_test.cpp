@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Recording files: round trip, truncation, corruption, bounded reading (docs/recording.md).
 #include "core/record/recording.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reorderer: restores timestamp order within its window, counts what comes too late.
 #include "core/correlate/reorder.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The tunlat/v1 summary and the text report rendered from it.
 #include "core/report/summary.h"
 

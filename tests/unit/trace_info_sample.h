@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A sample TraceInfo for tests (unit and fuzz): tap0 (ifindex 3) in namespace vpnA, owned by
 // openvpn 4252, with two drop reasons and one drop location. The capture window and clock
 // offset are left at zero: each test sets its own, and changes whatever else it depends on.

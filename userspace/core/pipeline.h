@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The one analysis path, live or from a recording: correlate -> analyse, and pacing.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Turns journeys and the event stream into per-direction latency, pacing and drop statistics.
 #include "core/analyse/analysis.h"
 

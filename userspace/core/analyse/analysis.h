@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Turns journeys and the event stream into per-direction latency, pacing and drop statistics.
 #pragma once
 
@@ -84,7 +85,7 @@ class Analysis : public JourneySink {
 // What happened between two snapshots of the same totals: the live view's interval.
 DirStats since(const DirStats& now, const DirStats& before);
 
-// The time a packet reached the end of a span, with the fallbacks DESIGN.md describes.
+// The time a packet reached the end of a span, with the fallbacks docs/design.md describes.
 uint64_t span_end(const Journey& j, int point);
 
 }  // namespace tunlat

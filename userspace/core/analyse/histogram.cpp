@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Log-linear histogram: exact below 64, then 32 buckets per power of two.
 #include "core/analyse/histogram.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Log-linear latency histogram: 32 linear sub-buckets per power of two (<= 1.6% error).
 #pragma once
 

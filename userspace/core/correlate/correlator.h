@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Correlates point events into per-packet journeys (skb address + generation).
 #pragma once
 

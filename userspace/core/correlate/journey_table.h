@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Journeys waiting for more of their packet's records, found by (skb address, generation).
 #pragma once
 

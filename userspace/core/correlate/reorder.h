@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Restores timestamp order within a bounded window (pacing needs its points in order).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/ingest/address_join.h"
 
 namespace tunlat {

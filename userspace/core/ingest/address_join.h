@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Names the packet of records the kernel sends by address alone, and keeps each TX
 // packet's events together.
 #pragma once

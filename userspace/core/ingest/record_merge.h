@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Merges the records of the kernel's event rings into the order they were sent.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 #include "core/ingest/record_unpack.h"
 
 #include <cstring>

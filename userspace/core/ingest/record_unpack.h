@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unpacks the kernel's ring records (bpf/tunlat.h tl_record) into point events.
 #pragma once
 

@@ -55,7 +55,7 @@ enum class Dir : uint8_t { Tx = TL_TX, Rx = TL_RX };
 inline constexpr std::array<Dir, 2> kDirs{Dir::Tx, Dir::Rx};
 inline constexpr int kPoints = TL_POINT_COUNT;
 
-// Public names (CLI, JSON, reports): see DESIGN.md "Points and spans".
+// Public names (CLI, JSON, reports): see docs/design.md "Points and spans".
 inline std::string_view point_name(int p) {
   if (p == TL_COMM) return "comm";
   static constexpr std::array<std::string_view, kPoints> names{

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A packet's path through the points of its direction, as the correlator assembles it.
 #pragma once
 

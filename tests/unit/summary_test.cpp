@@ -104,7 +104,7 @@ TEST(TextReport, ShowsSpansHistogramPacingProcessesAndDrops) {
   std::string s = out.str();
   for (auto want : {"TX (host -> tap0 -> reader): 101 packets", "ring", "where the time goes: ring",
                     "reader openvpn (pid 4252): 100 packets", "FULL_RING", "tun_net_xmit",
-                    "pacing origin: ring", "verdict:"})
+                    "pacing origin: ring", "findings:"})
     EXPECT_NE(s.find(want), std::string::npos) << "missing: " << want << "\n" << s;
   std::istringstream lines(s);
   for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 100u) << line;

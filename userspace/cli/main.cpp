@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
   trace->add_option("--sample", t.sample,
                     "follow 1 packet in N (per CPU and direction) at extreme rates")
       ->check(CLI::Range(1u, 1000000u));
+  trace->add_option("--stall-ms", t.stall_ms,
+                    "a queue stage (qdisc, tun ring) releasing nothing this long while it holds packets is a stall")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3.6e6));
   trace->add_flag("-q,--quiet", t.quiet, "no live output, only the final report");
   trace->add_flag("-v,--verbose", t.verbose, "show libbpf's messages");
   trace->footer(R"(Examples:
@@ -60,6 +64,7 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "analyse a recording made with trace --record");
   report->add_option("FILE", r.recording, "recording file")->required();
   report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE");
+  report->add_option("--stall-ms", r.stall_ms, "as for trace")->capture_default_str()->check(CLI::Range(1.0, 3.6e6));
   report->footer(R"(Examples:
   tunlat report tap0.tlrec                    the same report as the live trace
   tunlat report tap0.tlrec --json out.json    and its JSON)");

@@ -12,7 +12,9 @@
 namespace tunlat {
 
 int run_report(const ReportArgs& a) {
-  Pipeline pipeline;
+  PipelineOptions po;
+  po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
+  Pipeline pipeline(po);
   ReadResult r;
   try {
     r = read_recording_file(a.recording, [&](const Event& e) { pipeline.push(e); });
@@ -20,7 +22,7 @@ int run_report(const ReportArgs& a) {
     throw Fatal(e.what());
   }
   if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", r.warning);
-  pipeline.flush();
+  pipeline.flush(r.info.end_ns);
   finish_report(r.info, pipeline, a.json_path);
   return kExitOk;
 }

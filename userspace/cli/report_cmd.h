@@ -9,6 +9,7 @@ namespace tunlat {
 struct ReportArgs {
   std::string recording;
   std::string json_path;
+  double stall_ms = 200;  // as trace's
 };
 
 int run_report(const ReportArgs& a);

@@ -27,6 +27,10 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
+// How late a point's pass may reach the analysis: polling, holdback, AddressJoin's hold
+// and the pacing reorder window.
+constexpr uint64_t kLiveLagNs = 400'000'000;
+
 void on_signal(int) { g_stop = true; }
 
 uint64_t now_ns(clockid_t clk) {
@@ -61,6 +65,7 @@ TraceInfo describe(const Netns& ns, const Device& dev, const KernelBtf& btf, uin
 
 // Where the events go: the analysis, and the recording if there is one.
 struct Capture {
+  explicit Capture(const PipelineOptions& o) : pipeline(o) {}
   Pipeline pipeline;
   std::unique_ptr<RecordingWriter> recorder;
 
@@ -98,7 +103,9 @@ int live_loop(const TraceArgs& a, const TraceInfo& info, Tracer& tracer, const P
           delta[static_cast<int>(d)] = since(total, before[static_cast<int>(d)]);
           before[static_cast<int>(d)] = total;
         }
-        render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost());
+        // Passes reach the analysis up to ~0.3 s late (rings, holdback, reorder window).
+        const LiveStall stall = pipeline.analysis().stuck_now(now, kLiveLagNs);
+        render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost(), stall);
       }
       last_tick = now;
       next_tick = now + interval_ns;
@@ -125,7 +132,7 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
                j.joined, j.unmatched, j.stale);
     fmt::print(stderr, "tunlat: {} records spilled (read late, not lost)\n", tracer.spilled());
   }
-  capture.pipeline.flush();
+  capture.pipeline.flush(info.end_ns);
   std::vector<uint64_t> locations;
   for (Dir d : kDirs)
     for (auto& [key, ds] : capture.pipeline.analysis().total(d).drops) locations.push_back(key.second);
@@ -146,7 +153,9 @@ int run_trace(const TraceArgs& a) {
   KernelBtf btf;
   TraceInfo info = describe(ns, dev, btf, a.sample);
 
-  Capture capture;
+  PipelineOptions po;
+  po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
+  Capture capture(po);
   std::vector<std::string> warnings;
   TracerOptions topts;
   topts.ifindex = dev.ifindex;

@@ -2,6 +2,7 @@
 // The one analysis path, live or from a recording: correlate -> analyse, and pacing.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -15,6 +16,7 @@ struct PipelineOptions {
   uint64_t reorder_window_ns = 100'000'000;  // a packet's points arrive when its path ends
   uint64_t ttl_ns = 10'000'000'000;         // evict packets silent this long
   uint64_t settled_ttl_ns = 1'000'000'000;  // ... once RX protocol processing started
+  uint64_t stall_ns = 200'000'000;          // a queue stage releasing nothing this long is stuck
 };
 
 class Pipeline {
@@ -26,7 +28,8 @@ class Pipeline {
 
  public:
   explicit Pipeline(const PipelineOptions& o = {})
-      : pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns)),
+      : analysis_(o.stall_ns),
+        pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns)),
         correlator_(analysis_, o.ttl_ns, o.settled_ttl_ns) {}
 
   // Events in arrival order. Packets are correlated as their records come; pacing needs
@@ -35,6 +38,7 @@ class Pipeline {
   // is nearly the order in which they passed any one point.
   void push(const Event& e) {
     seen_++;
+    newest_ = std::max(newest_, e.ts_ns);
     PointPass pass;
     if (PointPass::of(e, pass)) {
       pacing_[stream_of(pass)].push(pass, ToAnalysis{&analysis_});
@@ -46,9 +50,11 @@ class Pipeline {
     }
     correlator_.push(e);
   }
-  void flush() {
+  // The end of the trace, at end_ns (CLOCK_MONOTONIC; 0: the newest event's time).
+  void flush(uint64_t end_ns = 0) {
     for (auto& stream : pacing_) stream.flush(ToAnalysis{&analysis_});
     correlator_.flush();
+    analysis_.finish(std::max(end_ns, newest_));
   }
 
   uint64_t seen() const { return seen_; }
@@ -69,6 +75,7 @@ class Pipeline {
   std::vector<Reorderer<PointPass>> pacing_;  // per direction and point
   Correlator correlator_;
   uint64_t seen_ = 0;
+  uint64_t newest_ = 0;        // the newest event time seen
   uint64_t next_advance_ = 0;  // event time at which every stream is next moved on
 };
 

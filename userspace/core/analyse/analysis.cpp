@@ -9,10 +9,6 @@ namespace tunlat {
 
 namespace {
 
-std::string comm_str(const std::array<char, TL_COMM_LEN>& c) {
-  return std::string(c.data(), strnlen(c.data(), c.size()));
-}
-
 // Has the packet completed its path through the device? TX: the reader took it. RX: the
 // stack took it (pure TCP ACKs end there, freed by __kfree_skb which has no tracepoint).
 bool finished_path(const Journey& j) {
@@ -34,6 +30,40 @@ uint64_t span_end(const Journey& j, int point) {
   return j.ts[point];
 }
 
+Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns) {
+  for (const SpanDef& sd : spans_of(Dir::Tx))
+    if (sd.queue) watches_.emplace_back(Dir::Tx, std::string(sd.name), sd.from, sd.to, stall_ns);
+}
+
+void Analysis::finish(uint64_t end_ns) {
+  for (StageWatch& w : watches_) w.finish(end_ns);
+}
+
+std::vector<Stall> Analysis::stalls() const {
+  std::vector<Stall> all;
+  for (const StageWatch& w : watches_) {
+    // A reader that reads every 200 ms leaves the ring "stuck" 200 ms at a time: that is
+    // its pace, not a stall. A stall is far longer than the stage's usual gap.
+    const uint64_t usual = total_[static_cast<int>(w.dir())].gaps[w.exit_point()].quantile(0.5);
+    for (const Stall& s : w.stalls())
+      if (s.end_ns - s.start_ns >= kStallOverGap * usual) all.push_back(s);
+  }
+  std::stable_sort(all.begin(), all.end(), [](const Stall& a, const Stall& b) { return a.start_ns < b.start_ns; });
+  return all;
+}
+
+LiveStall Analysis::stuck_now(uint64_t now_ns, uint64_t lag_ns) const {
+  const DirStats& tx = total_[0];
+  for (const SpanDef& sd : spans_of(Dir::Tx)) {
+    if (!sd.queue) continue;
+    const uint64_t in = tx.passed[sd.from], out = tx.passed[sd.to];
+    const uint64_t last_out = last_at_[0][sd.to] ? last_at_[0][sd.to] : last_at_[0][sd.from];
+    if (in > out && last_out && now_ns > last_out + stall_ns_ + lag_ns)
+      return LiveStall{sd.name, in - out, last_out, (now_ns - last_out) / 1e9};
+  }
+  return LiveStall{};
+}
+
 void Analysis::on_pass(const PointPass& e) {
   int d = e.dir == TL_RX ? 1 : 0;
   DirStats& s = total_[d];
@@ -47,6 +77,7 @@ void Analysis::on_pass(const PointPass& e) {
 }
 
 void Analysis::on_journey(const Journey& j, End how) {
+  for (StageWatch& w : watches_) w.on_journey(j, how);
   DirStats& s = total_[static_cast<int>(j.dir)];
   count(s, j);
   // A packet that completed its path is not "unfinished" just because its free is missing.
@@ -90,7 +121,7 @@ void Analysis::count(DirStats& s, const Journey& j) {
       last_pid_[d] = j.pid;
     }
     ProcStat& p = *last_proc_[d];
-    if (p.comm.empty() && j.comm[0]) p.comm = comm_str(j.comm);
+    if (p.comm.empty() && j.comm[0]) p.comm = comm_string(j.comm);
     p.packets++;
   }
   if (j.flags & TL_F_DROP) {
@@ -98,7 +129,7 @@ void Analysis::count(DirStats& s, const Journey& j) {
     DropStat& d = s.drops[{j.drop_reason, j.drop_location}];
     d.count++;
     d.pid = j.free_pid;
-    d.comm = comm_str(j.free_comm);
+    d.comm = comm_string(j.free_comm);
   }
 }
 

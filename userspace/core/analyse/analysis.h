@@ -11,6 +11,7 @@
 
 #include "core/correlate/correlator.h"
 #include "core/analyse/histogram.h"
+#include "core/analyse/stalls.h"
 
 namespace tunlat {
 
@@ -66,15 +67,39 @@ struct PointPass {
 // Time alone: passes at the same ns give the same gaps and counts in any order.
 inline bool reorder_before(const PointPass& a, const PointPass& b) { return a.ts_ns < b.ts_ns; }
 
+// A stage that holds packets and releases none, as the live view sees it.
+struct LiveStall {
+  std::string_view stage;  // "" when nothing is stuck
+  uint64_t waiting = 0;    // packets in it
+  uint64_t since_ns = 0;   // the last time one left it
+  double stuck_s = 0;      // for how long, as of the question
+};
+
 class Analysis : public JourneySink {
  public:
+  // stall_ns: a queue stage that holds packets and releases none for this long is stuck.
+  explicit Analysis(uint64_t stall_ns = 200'000'000);
+
   void on_pass(const PointPass& p);  // every point passed, in time order per direction and point
   void on_journey(const Journey& j, End how) override;
+  // The trace ended at end_ns, after the last journey: closes what is still stuck.
+  void finish(uint64_t end_ns);
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
+  // Stuck stalls of every watched stage, in the order they began.
+  std::vector<Stall> stalls() const;
+  uint64_t stall_threshold_ns() const { return stall_ns_; }
+  // Is a TX queue stage stuck now (CLOCK_MONOTONIC)? From the passes seen so far, which
+  // lag the kernel by the reorder window: lag_ns is added to the threshold.
+  LiveStall stuck_now(uint64_t now_ns, uint64_t lag_ns) const;
 
  private:
   void count(DirStats& s, const Journey& j);
+  uint64_t stall_ns_;
+  // TX packets' journeys end in the order they leave the tun ring (at the VPN's read and
+  // free), as StageWatch needs. RX packets' end in no such order (their frees are often
+  // not traced): their stages are not watched yet.
+  std::vector<StageWatch> watches_;
   std::array<DirStats, 2> total_;
   // The reader/writer is nearly always the same process: skip the map lookup then.
   std::array<uint32_t, 2> last_pid_{};

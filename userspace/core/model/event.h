@@ -70,19 +70,22 @@ inline constexpr std::array<int, 6> kTxPoints{TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE,
                                               TL_XMIT,  TL_READ,    TL_FREE};
 inline constexpr std::array<int, 4> kRxPoints{TL_INJECT, TL_RECEIVE, TL_DELIVER, TL_FREE};
 
-// A span: the time between two points of the same packet.
+// A span: the time between two points of the same packet. A queue is a stage that can
+// hold packets waiting for something downstream (a qdisc, the tun ring): where stalls and
+// standing queues are looked for.
 struct SpanDef {
   std::string_view name;
   int from;
   int to;
+  bool queue;
 };
-inline constexpr std::array<SpanDef, 4> kTxSpans{{{"qdisc", TL_QUEUE, TL_XMIT},
-                                                  {"ring", TL_XMIT, TL_READ},
-                                                  {"copy", TL_READ, TL_FREE},
-                                                  {"total", TL_QUEUE, TL_READ}}};
-inline constexpr std::array<SpanDef, 3> kRxSpans{{{"backlog", TL_INJECT, TL_RECEIVE},
-                                                  {"stack", TL_RECEIVE, TL_DELIVER},
-                                                  {"total", TL_INJECT, TL_DELIVER}}};
+inline constexpr std::array<SpanDef, 4> kTxSpans{{{"qdisc", TL_QUEUE, TL_XMIT, true},
+                                                  {"ring", TL_XMIT, TL_READ, true},
+                                                  {"copy", TL_READ, TL_FREE, false},
+                                                  {"total", TL_QUEUE, TL_READ, false}}};
+inline constexpr std::array<SpanDef, 3> kRxSpans{{{"backlog", TL_INJECT, TL_RECEIVE, true},
+                                                  {"stack", TL_RECEIVE, TL_DELIVER, false},
+                                                  {"total", TL_INJECT, TL_DELIVER, false}}};
 
 inline constexpr size_t kMaxSpans = std::max(kTxSpans.size(), kRxSpans.size());
 

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <string>
 
 #include "core/model/event.h"
 
@@ -32,6 +34,11 @@ struct Journey {
   // A GSO skb split into segments before reaching the driver: its segments are the packets.
   bool segmented_parent() const { return (flags & TL_F_GSO) && !seen(TL_XMIT) && !(flags & TL_F_DROP); }
 };
+
+// A kernel comm as a string: up to its first NUL.
+inline std::string comm_string(const std::array<char, TL_COMM_LEN>& c) {
+  return std::string(c.data(), strnlen(c.data(), c.size()));
+}
 
 enum class End {
   Freed,    // consume_skb / kfree_skb seen

@@ -10,7 +10,7 @@
 #include <ctime>
 
 #include "core/analyse/bottleneck.h"
-#include "core/diagnose/verdicts.h"
+#include "core/diagnose/findings.h"
 
 namespace tunlat {
 
@@ -63,6 +63,54 @@ Json points_json(Dir d, const DirStats& s) {
   return points;
 }
 
+// Where the pacing comes from, the rule that said so and its numbers.
+Json pacing_json(const Pacing& p) {
+  return Json{{"origin", p.origin},
+              {"rule", p.rule},
+              {"queued", std::round(p.queued * 10) / 10},
+              {"gap_in_p50_us", us(p.gap_in_p50_ns)},
+              {"gap_out_p50_us", us(p.gap_out_p50_ns)},
+              {"gap_out_p90_us", us(p.gap_out_p90_ns)},
+              {"period_us", p.period_ns ? Json(us(p.period_ns)) : Json(nullptr)},
+              {"exit_point", std::string(point_name(p.exit_point))}};
+}
+
+Json pass_json(const StagePass& p, int leave_point, uint64_t t0) {
+  return Json{{"t_s", round3((p.leave_ns - t0) / 1e9)},
+              {"point", std::string(point_name(leave_point))},
+              {"waited_us", us(p.leave_ns - p.enter_ns)},
+              {"pid", p.pid},
+              {"tid", p.tid},
+              {"comm", comm_string(p.comm)},
+              {"len", p.len}};
+}
+
+Json stall_json(const Stall& st, uint64_t t0) {
+  const int leave = std::find_if(kTxSpans.begin(), kTxSpans.end(), [&](const SpanDef& sd) {
+                      return sd.name == st.stage;
+                    })->to;
+  Json before = Json::array();
+  for (const StagePass& p : st.before) before.push_back(pass_json(p, leave, t0));
+  return Json{{"direction", dir_name(st.dir)},
+              {"kind", "stuck"},
+              {"start_s", round3(st.start_ns > t0 ? (st.start_ns - t0) / 1e9 : 0.0)},
+              {"duration_ms", round3((st.end_ns - st.start_ns) / 1e6)},
+              {"stage", st.stage},
+              {"queued", st.queued},
+              {"ongoing", st.ongoing},
+              {"ended_by", st.ongoing ? Json(nullptr) : pass_json(st.ended_by, leave, t0)},
+              {"flight_recorder", before}};
+}
+
+Json finding_json(const Finding& f) {
+  return Json{{"kind", f.kind},
+              {"severity", std::string(severity_name(f.severity))},
+              {"summary", f.summary},
+              {"evidence", f.evidence},
+              {"where", f.where},
+              {"remedy", f.remedy.empty() ? Json(nullptr) : Json(f.remedy)}};
+}
+
 Json direction_json(Dir d, const DirStats& s) {
   Json j;
   j["packets"] = s.packets;
@@ -77,8 +125,9 @@ Json direction_json(Dir d, const DirStats& s) {
   j["points"] = points_json(d, s);
   const int dom = dominant_span(d, s);
   j["dominant_span"] = dom >= 0 ? Json(std::string(defs[dom].name)) : Json(nullptr);
-  const auto origin = pacing_origin(d, s);
-  j["pacing_origin"] = origin ? Json(*origin) : Json(nullptr);
+  const auto pacing = pacing_of(d, s);
+  j["pacing_origin"] = pacing ? Json(pacing->origin) : Json(nullptr);
+  j["pacing"] = pacing ? pacing_json(*pacing) : Json(nullptr);
   j["processes"] = processes_json(d, s);
   j["dropped"] = s.dropped;
   j["anomalies"] = {{"evicted", s.evicted},          {"unfinished", s.unfinished},
@@ -135,7 +184,10 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                         {"max_in_flight", c.max_live}};
   doc["directions"] = {{"tx", direction_json(Dir::Tx, a.total(Dir::Tx))},
                        {"rx", direction_json(Dir::Rx, a.total(Dir::Rx))}};
-  doc["stalls"] = Json::array();
+  Json stalls = Json::array();
+  for (const Stall& st : a.stalls()) stalls.push_back(stall_json(st, info.start_ns));
+  doc["stalls"] = stalls;
+  doc["stall_threshold_ms"] = round3(a.stall_threshold_ns() / 1e6);
   Json drops = Json::array();
   for (Dir d : kDirs)
     for (auto& [key, ds] : a.total(d).drops)
@@ -148,8 +200,12 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                        {"comm", ds.comm}});
   doc["drops"] = drops;
   doc["tcp"] = {{"retransmits", nullptr}, {"flows", Json::array()}};
-  std::vector<std::string> verdicts;
-  for (Dir d : kDirs) add_verdicts(info, d, a.total(d), verdicts);
+  Json findings = Json::array(), verdicts = Json::array();
+  for (const Finding& f : diagnose(info, a)) {
+    findings.push_back(finding_json(f));
+    verdicts.push_back(f.summary);
+  }
+  doc["findings"] = findings;
   doc["verdicts"] = verdicts;
   return doc;
 }

@@ -88,6 +88,66 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   if (!notes.empty()) fmt::print(out, "  notes: {}\n", notes);
 }
 
+// Words of text on lines of at most `width` columns, the first after `lead`, the others
+// indented as deep as it.
+void print_wrapped(std::ostream& out, const std::string& lead, const std::string& text, size_t width = 96) {
+  const std::string indent(lead.size(), ' ');
+  std::string line = lead;
+  size_t at = 0;
+  bool first_word = true;
+  while (at < text.size()) {
+    size_t end = text.find(' ', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(at, end - at);
+    if (!first_word && line.size() + 1 + word.size() > width) {
+      fmt::print(out, "{}\n", line);
+      line = indent + word;
+    } else {
+      line += (first_word ? "" : " ") + word;
+    }
+    first_word = false;
+    at = end + 1;
+  }
+  fmt::print(out, "{}\n", line);
+}
+
+// The ranked findings, most important first: what the reader came for.
+void render_findings(std::ostream& out, const Json& doc) {
+  if (!doc.contains("findings") || doc["findings"].empty()) return;
+  fmt::print(out, "\nfindings:\n");
+  for (auto& f : doc["findings"]) {
+    const std::string sev = f["severity"].get<std::string>();
+    const char* mark = sev == "critical" ? "!!" : sev == "warning" ? " !" : "  ";
+    print_wrapped(out, fmt::format("{} {:<8} ", mark, sev), f["summary"].get<std::string>());
+    if (f["remedy"].is_string() && sev != "info")
+      print_wrapped(out, std::string(12, ' ') + "try: ", f["remedy"].get<std::string>());
+  }
+}
+
+// Each stall with what ended it and the flight recorder: the packets through the stage
+// just before it.
+void render_stalls(std::ostream& out, const Json& doc) {
+  if (!doc.contains("stalls") || doc["stalls"].empty()) return;
+  fmt::print(out, "\nstalls (a queue stage releasing nothing for >= {} ms):\n",
+             doc.value("stall_threshold_ms", 0.0));
+  for (auto& st : doc["stalls"]) {
+    fmt::print(out, "  {} {} at {:.3f} s for {}: {} packets queued", st["direction"].get<std::string>(),
+               st["stage"].get<std::string>(), st["start_s"].get<double>(),
+               format_duration_us(st["duration_ms"].get<double>() * 1e3), st["queued"].get<uint64_t>());
+    const Json& e = st["ended_by"];
+    if (e.is_object())
+      fmt::print(out, "; ended by the {} of {} (pid {}, tid {}), which waited {}\n", e["point"].get<std::string>(),
+                 e["comm"].get<std::string>(), e["pid"].get<uint32_t>(), e["tid"].get<uint32_t>(),
+                 format_duration_us(e["waited_us"].get<double>()));
+    else
+      fmt::print(out, "; still stuck at the end\n");
+    for (auto& p : st["flight_recorder"])
+      fmt::print(out, "      before: {:>9.3f} s  {} by {} (pid {}), {} bytes, waited {}\n", p["t_s"].get<double>(),
+                 p["point"].get<std::string>(), p["comm"].get<std::string>(), p["pid"].get<uint32_t>(),
+                 p["len"].get<uint32_t>(), format_duration_us(p["waited_us"].get<double>()));
+  }
+}
+
 }  // namespace
 
 void render_report(std::ostream& out, const Json& doc) {
@@ -108,17 +168,18 @@ void render_report(std::ostream& out, const Json& doc) {
   if (doc.contains("sample") && doc["sample"].get<uint32_t>() > 1)
     fmt::print(out, "sampled: 1 packet in {} followed; counts and rates are of those\n",
                doc["sample"].get<uint32_t>());
+  render_findings(out, doc);
   render_direction(out, doc, "tx");
   render_direction(out, doc, "rx");
-  if (!doc["verdicts"].empty()) {
-    fmt::print(out, "\nverdict:\n");
-    for (auto& v : doc["verdicts"]) fmt::print(out, "  * {}\n", v.get<std::string>());
-  }
+  render_stalls(out, doc);
 }
 
 void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s,
-                 double interval_s, uint64_t lost_total) {
+                 double interval_s, uint64_t lost_total, const LiveStall& stall) {
   fmt::print(out, "-- {:7.1f} s {:-<78}\n", elapsed_s, "");
+  if (!stall.stage.empty())
+    fmt::print(out, "!! STALL: TX {} holds {} packet{} and none left it for {:.1f} s\n", stall.stage, stall.waiting,
+               stall.waiting == 1 ? "" : "s", stall.stuck_s);
   for (Dir d : kDirs) {
     const DirStats& s = delta[static_cast<int>(d)];
     double secs = interval_s > 0 ? interval_s : 1;

@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: MIT
+// Findings: what a person should know about the trace, ranked, each with its evidence.
+#include "core/diagnose/findings.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/analyse/bottleneck.h"
+#include "core/report/format.h"
+
+namespace tunlat {
+
+namespace {
+
+// A wait this long (p50) in one stage is worth a warning: a VPN adds well under 1 ms when
+// it keeps up.
+constexpr uint64_t kSlowWaitNs = 1'000'000;
+// A stall this long is critical: TCP's RTO fires, the transfer visibly stops.
+constexpr uint64_t kCriticalStallNs = 1'000'000'000;
+
+// Drop reasons that are part of normal operation, never a headline: packets for a socket
+// that is gone (a connection that just closed, its queue purged), multicast nobody
+// listens to. Flows (FIN/RST seen) will tell them apart more surely.
+bool ordinary_drop(const std::string& reason) {
+  return reason == "NO_SOCKET" || reason == "OTHERHOST" || reason == "QUEUE_PURGE" ||
+         reason == "IPV6_NDISC_NS_OTHERHOST";
+}
+
+std::string dur(uint64_t ns) { return format_duration_us(static_cast<double>(ns) / 1e3); }
+double us(uint64_t ns) { return std::round(static_cast<double>(ns)) / 1e3; }
+const char* dir_upper(Dir d) { return d == Dir::Tx ? "TX" : "RX"; }
+const char* role(Dir d) { return d == Dir::Tx ? "reader" : "writer"; }
+
+std::string stage_phrase(std::string_view stage) {
+  return stage == "ring" ? "the tun ring" : stage == "qdisc" ? "the qdisc" : fmt::format("{}", stage);
+}
+
+// The process that moved most of the direction's packets: "openvpn (pid 4252)".
+std::string busiest(const DirStats& s) {
+  auto it = std::max_element(s.procs.begin(), s.procs.end(), [](auto& a, auto& b) {
+    return a.second.packets < b.second.packets;  // the first of equals, as the JSON lists them
+  });
+  return it == s.procs.end() ? "" : fmt::format("{} (pid {})", it->second.comm, it->first);
+}
+
+Json where(Dir d, std::string_view stage, const std::string& process) {
+  return Json{{"direction", dir_name(d)},
+              {"stage", stage.empty() ? Json(nullptr) : Json(std::string(stage))},
+              {"process", process.empty() ? Json(nullptr) : Json(process)}};
+}
+
+void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Finding>& out) {
+  for (const Stall& st : a.stalls()) {
+    const uint64_t len = st.end_ns - st.start_ns;
+    const double at_s = st.start_ns > info.start_ns ? (st.start_ns - info.start_ns) / 1e9 : 0.0;
+    const std::string who = st.ended_by.pid ? fmt::format("{} (pid {})", comm_string(st.ended_by.comm), st.ended_by.pid) : "";
+    Finding f;
+    f.kind = "stall";
+    f.severity = len >= kCriticalStallNs ? Severity::Critical : Severity::Warning;
+    f.weight = static_cast<double>(len);
+    const std::string held = fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s",
+                                         stage_phrase(st.stage));
+    if (st.ongoing)
+      f.summary = fmt::format("{} stood still for the last {} of the trace (from {:.2f} s): {} and none left it",
+                              dir_upper(st.dir), dur(len), at_s, held);
+    else if (st.stage == "ring")
+      f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until {} read again", dir_upper(st.dir),
+                              dur(len), at_s, held, who.empty() ? "the reader" : who);
+    else
+      f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until one left it ({})", dir_upper(st.dir),
+                              dur(len), at_s, held, point_name(st.end_point));
+    f.evidence = {{"start_s", std::round(at_s * 1000) / 1000}, {"duration_ms", us(len) / 1e3}, {"queued", st.queued}};
+    f.where = where(st.dir, st.stage, who);
+    f.remedy = st.stage == "ring"
+                   ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or blocked elsewhere"
+                   : "check the qdisc's shaping and state: tc -s qdisc show dev " + info.dev_name;
+    out.push_back(std::move(f));
+  }
+}
+
+void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
+  const auto p = pacing_of(d, s);
+  if (!p) return;
+  Finding f;
+  f.kind = "pacing";
+  f.evidence = {{"rule", p->rule},
+                {"gap_in_p50_us", us(p->gap_in_p50_ns)},
+                {"gap_out_p50_us", us(p->gap_out_p50_ns)},
+                {"gap_out_p90_us", us(p->gap_out_p90_ns)},
+                {"period_us", p->period_ns ? Json(us(p->period_ns)) : Json(nullptr)},
+                {"queued", std::round(p->queued * 10) / 10}};
+  if (p->rule == "standing_queue") {
+    const auto spans = spans_of(d);
+    size_t i = 0;
+    while (i < spans.size() && spans[i].name != p->origin) i++;
+    const Histogram& wait = s.spans[i];
+    const std::string who = busiest(s);
+    const bool reader_paces = p->origin == "ring";
+    const std::string pacer = reader_paces ? (who.empty() ? std::string("the reader") : who) : stage_phrase(p->origin);
+    f.severity = wait.quantile(0.5) >= kSlowWaitNs ? Severity::Warning : Severity::Info;
+    f.weight = p->queued;
+    const std::string queue = fmt::format("~{:.0f} packets wait in {} (p50 {})", p->queued, stage_phrase(p->origin),
+                                          dur(wait.quantile(0.5)));
+    if (p->period_ns)
+      f.summary = fmt::format("{} {} one packet every {} (p90 {}): {}; it sets the pace of the transfer", pacer,
+                              reader_paces ? "reads" : "releases", dur(p->period_ns), dur(p->gap_out_p90_ns), queue);
+    else
+      f.summary = fmt::format("{} pacing comes from {}: {}, leaving {} apart (p50)", dir_upper(d), pacer, queue,
+                              dur(p->gap_out_p50_ns));
+    f.where = where(d, p->origin, reader_paces ? who : "");
+    f.remedy = reader_paces ? (p->period_ns ? "the reader waits between reads: a timer, a shaper (e.g. openvpn --shaper)"
+                                             : "the reader cannot keep up: see its CPU use and scheduling")
+                            : "the qdisc shapes the device: tc -s qdisc show dev <dev>";
+  } else if (p->rule == "no_queue") {
+    f.severity = Severity::Info;
+    f.summary = fmt::format("{} pacing comes from upstream: gaps are already {} (p50) when packets reach the device, "
+                            "and no stage holds a standing queue",
+                            dir_upper(d), dur(p->gap_in_p50_ns));
+    f.where = where(d, "", "");
+  } else {
+    f.severity = Severity::Info;
+    f.summary = fmt::format("{} pacing is introduced in the {} span: gaps grow from {} to {}", dir_upper(d),
+                            p->origin, dur(p->gap_in_p50_ns), dur(p->gap_out_p50_ns));
+    f.where = where(d, p->origin, "");
+  }
+  out.push_back(std::move(f));
+}
+
+void wait_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
+  const int dom = dominant_span(d, s);
+  if (s.packets < kMinPacketsForVerdict || dom < 0) return;
+  const Histogram& h = s.spans[dom];
+  const std::string_view name = spans_of(d)[dom].name;
+  const std::string who = busiest(s);
+  Finding f;
+  f.kind = "wait";
+  f.severity = h.quantile(0.5) >= kSlowWaitNs ? Severity::Warning : Severity::Info;
+  f.weight = static_cast<double>(h.sum());
+  f.summary = fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir_upper(d),
+                          name == "ring" ? std::string("in the tun ring") : fmt::format("in {}", name),
+                          dur(h.quantile(0.5)), dur(h.quantile(0.99)),
+                          who.empty() ? "" : fmt::format("; {} {}", role(d), who));
+  f.evidence = {{"span", std::string(name)}, {"p50_us", us(h.quantile(0.5))}, {"p99_us", us(h.quantile(0.99))},
+                {"packets", h.count()}};
+  f.where = where(d, name, who);
+  out.push_back(std::move(f));
+}
+
+void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<Finding>& out) {
+  if (!s.dropped) return;
+  // Per reason: ordinary ones apart, the rest as one finding named by the worst.
+  uint64_t serious = 0, ordinary = 0;
+  const std::pair<const std::pair<int32_t, uint64_t>, DropStat>* worst = nullptr;
+  const std::pair<const std::pair<int32_t, uint64_t>, DropStat>* worst_ordinary = nullptr;
+  for (auto& kv : s.drops) {
+    const bool plain = ordinary_drop(info.drop_reason_name(kv.first.first));
+    (plain ? ordinary : serious) += kv.second.count;
+    auto& w = plain ? worst_ordinary : worst;
+    if (!w || kv.second.count > w->second.count) w = &kv;
+  }
+  for (auto* w : {worst, worst_ordinary}) {
+    if (!w) continue;
+    const bool plain = w == worst_ordinary;
+    const uint64_t n = plain ? ordinary : serious;
+    const std::string reason = info.drop_reason_name(w->first.first), loc = info.location_name(w->first.second);
+    const std::string who = w->second.pid ? fmt::format("{} (pid {})", w->second.comm, w->second.pid) : "";
+    Finding f;
+    f.kind = plain ? "ordinary_drops" : "drops";
+    f.severity = plain ? Severity::Info : reason == "FULL_RING" ? Severity::Critical : Severity::Warning;
+    f.weight = static_cast<double>(n);
+    f.summary = plain ? fmt::format("{} {} packets dropped as {} in {}: ordinary (no socket or listener for them, "
+                                    "e.g. a connection that had closed)",
+                                    n, dir_upper(d), reason, loc)
+                      : fmt::format("{} {} packets dropped, most as {} in {}", n, dir_upper(d), reason, loc);
+    if (!plain && reason == "FULL_RING")
+      f.summary += ": the tun ring was full (its length is the device's txqueuelen); the reader did not keep up";
+    f.evidence = {{"count", n}, {"reason", reason}, {"location", loc}};
+    f.where = where(d, "", who);
+    out.push_back(std::move(f));
+  }
+}
+
+int kind_rank(const std::string& kind) {
+  static const char* order[] = {"stall", "drops", "pacing", "wait", "ordinary_drops"};
+  for (int i = 0; i < 5; i++)
+    if (kind == order[i]) return i;
+  return 5;
+}
+
+}  // namespace
+
+std::string_view severity_name(Severity s) {
+  return s == Severity::Critical ? "critical" : s == Severity::Warning ? "warning" : "info";
+}
+
+std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a) {
+  std::vector<Finding> out;
+  stall_findings(info, a, out);
+  for (Dir d : kDirs) {
+    const DirStats& s = a.total(d);
+    drop_findings(info, d, s, out);
+    pacing_finding(d, s, out);
+    wait_finding(d, s, out);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
+    if (x.severity != y.severity) return x.severity > y.severity;
+    if (kind_rank(x.kind) != kind_rank(y.kind)) return kind_rank(x.kind) < kind_rank(y.kind);
+    return x.weight > y.weight;
+  });
+  return out;
+}
+
+}  // namespace tunlat

@@ -161,7 +161,7 @@ up_openvpn() {
   openvpn --genkey secret "$key" >"$LAB_DIR/genkey.log" 2>&1 \
     || die "openvpn --genkey failed" "$LAB_DIR/genkey.log"
 
-  local side ns local_ip remote_ip ifc log pid owner=""
+  local side ns local_ip remote_ip ifc log pid owner="" peer_owner=""
   for side in a b; do
     if [[ $side == a ]]; then
       ns=$a local_ip=10.99.0.1 remote_ip=10.99.0.2
@@ -171,6 +171,9 @@ up_openvpn() {
       if [[ $kind == tap ]]; then ifc=(10.8.0.2 255.255.255.0); else ifc=(10.8.0.2 10.8.0.1); fi
     fi
     log=$LAB_DIR/openvpn-$side.log
+    # LAB_OPENVPN_ARGS: extra options for side a's openvpn (e.g. "--shaper 200000").
+    local extra=()
+    [[ $side == a && -n ${LAB_OPENVPN_ARGS:-} ]] && read -r -a extra <<<"$LAB_OPENVPN_ARGS"
     # Static-key p2p. 2.6 notes: BF-CBC (the old default) is gone with OpenSSL 3,
     # so --cipher is required, and listing it in --data-ciphers avoids a warning.
     # --disable-dco: data must flow through the tun fd, which is what we trace.
@@ -179,11 +182,11 @@ up_openvpn() {
       --secret "$key" --cipher AES-256-CBC --data-ciphers AES-256-CBC --auth SHA256 \
       --disable-dco --proto udp --local "$local_ip" --lport 1194 \
       --remote "$remote_ip" --rport 1194 \
-      --verb 3 --log "$log" --writepid "$LAB_DIR/openvpn-$side.pid" \
+      --verb 3 --log "$log" --writepid "$LAB_DIR/openvpn-$side.pid" "${extra[@]}" \
       </dev/null >/dev/null 2>&1 &
     pid=$!
     PIDS+=("$pid")
-    [[ $side == a ]] && owner=$pid
+    if [[ $side == a ]]; then owner=$pid; else peer_owner=$pid; fi
   done
 
   wait_ping "$a" 10.8.0.2 15 "$LAB_DIR/openvpn-a.log" "$owner" "openvpn in $a"
@@ -203,6 +206,7 @@ up_openvpn() {
   ((i < 50)) || die "iperf3 server not listening after 5s" "$log"
 
   LAB_NS=$a LAB_DEV=$dev LAB_OWNER_PID=$owner LAB_PEER_IP=10.8.0.2 LAB_PEER_NS=$b
+  LAB_PEER_OWNER_PID=$peer_owner
 }
 
 need ip
@@ -211,7 +215,7 @@ case $LAB in
   openvpn-tap) up_openvpn tap ;;
   openvpn-tun) up_openvpn tun ;;
 esac
-export LAB_NS LAB_DEV LAB_OWNER_PID LAB_PEER_IP LAB_PEER_NS LAB_DIR
+export LAB_NS LAB_DEV LAB_OWNER_PID LAB_PEER_IP LAB_PEER_NS LAB_PEER_OWNER_PID LAB_DIR
 
 if ((${#CMD[@]} == 0)); then
   cat <<EOF

@@ -136,3 +136,24 @@ TEST(AddressJoin, FlushPassesOnWhatIsHeldOldestFirst) {
   EXPECT_EQ(j.out[0].gen, 9u);
   EXPECT_EQ(j.out[2].gen, 7u);
 }
+
+TEST(AddressJoin, APacketStalledPastTheHoldStillGetsItsReadWhenItsSetFillsUp) {
+  // The reader stops: kA waits 2 s in the ring, released early after the 200 ms hold.
+  // Meanwhile packets at addresses of kA's set come and go (read at once); one of them
+  // takes the way of a packet that is done, never kA's, whose read is still to come.
+  Joined j;
+  j.push(handed_off(100, kA, 7));
+  constexpr uint64_t kSetStride = uint64_t{4096} << 8;  // the same set, another address
+  for (int i = 1; i <= 12; i++) {
+    const uint64_t t = 300'000 + i * 1000;
+    j.push(handed_off(t, kA + i * kSetStride, 100 + i));
+    j.push(read_and_free(t + 100, kA + i * kSetStride));
+  }
+  j.push(read_and_free(2'000'100, kA));
+  EXPECT_EQ(j.join.stats().unmatched, 0u);
+  EXPECT_EQ(j.join.stats().pushed_out, 0u);
+  ASSERT_FALSE(j.out.empty());
+  EXPECT_EQ(j.out.back().point, TL_FREE);
+  EXPECT_EQ(j.out.back().skb, kA);
+  EXPECT_EQ(j.out.back().gen, 7u);
+}

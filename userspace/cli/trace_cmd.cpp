@@ -128,8 +128,10 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
   info.events_lost = tracer.lost();
   if (a.verbose) {
     const AddressJoinStats& j = tracer.joins();
-    fmt::print(stderr, "tunlat: {} events named by address joined; {} of packets not followed, {} stale\n",
-               j.joined, j.unmatched, j.stale);
+    fmt::print(stderr,
+               "tunlat: {} events named by address joined; {} of packets not followed, {} stale; "
+               "{} packets pushed out of the join table before their read\n",
+               j.joined, j.unmatched, j.stale, j.pushed_out);
     fmt::print(stderr, "tunlat: {} records spilled (read late, not lost)\n", tracer.spilled());
   }
   capture.pipeline.flush(info.end_ns);

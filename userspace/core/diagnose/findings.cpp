@@ -21,11 +21,14 @@ constexpr uint64_t kSlowWaitNs = 1'000'000;
 constexpr uint64_t kCriticalStallNs = 1'000'000'000;
 
 // Drop reasons that are part of normal operation, never a headline: packets for a socket
-// that is gone (a connection that just closed, its queue purged), multicast nobody
-// listens to. Flows (FIN/RST seen) will tell them apart more surely.
+// that is gone or closing (the end of every TCP connection: late segments, a purged
+// queue), multicast nobody listens to. Flows (FIN/RST seen) will tell them apart surely.
 bool ordinary_drop(const std::string& reason) {
-  return reason == "NO_SOCKET" || reason == "OTHERHOST" || reason == "QUEUE_PURGE" ||
-         reason == "IPV6_NDISC_NS_OTHERHOST";
+  static const char* kOrdinary[] = {"NO_SOCKET", "SOCKET_CLOSE", "TCP_CLOSE", "TCP_FLAGS",
+                                    "QUEUE_PURGE", "OTHERHOST", "IPV6_NDISC_NS_OTHERHOST"};
+  for (const char* r : kOrdinary)
+    if (reason == r) return true;
+  return false;
 }
 
 std::string dur(uint64_t ns) { return format_duration_us(static_cast<double>(ns) / 1e3); }
@@ -35,6 +38,13 @@ const char* role(Dir d) { return d == Dir::Tx ? "reader" : "writer"; }
 
 std::string stage_phrase(std::string_view stage) {
   return stage == "ring" ? "the tun ring" : stage == "qdisc" ? "the qdisc" : fmt::format("{}", stage);
+}
+
+// The processes holding the device: "openvpn (pid 4252)", or "" if none was found.
+std::string holders(const TraceInfo& info) {
+  std::string out;
+  for (const Owner& o : info.owners) out += fmt::format("{}{} (pid {})", out.empty() ? "" : ", ", o.comm, o.pid);
+  return out;
 }
 
 // The process that moved most of the direction's packets: "openvpn (pid 4252)".
@@ -63,8 +73,9 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     const std::string held = fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s",
                                          stage_phrase(st.stage));
     if (st.ongoing)
-      f.summary = fmt::format("{} stood still for the last {} of the trace (from {:.2f} s): {} and none left it",
-                              dir_upper(st.dir), dur(len), at_s, held);
+      f.summary = fmt::format("{} stood still for the last {} of the trace (from {:.2f} s): {} and none left it{}",
+                              dir_upper(st.dir), dur(len), at_s, held,
+                              st.stage == "ring" && !holders(info).empty() ? "; the device is held by " + holders(info) : "");
     else if (st.stage == "ring")
       f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until {} read again", dir_upper(st.dir),
                               dur(len), at_s, held, who.empty() ? "the reader" : who);
@@ -175,7 +186,8 @@ void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<
                                     n, dir_upper(d), reason, loc)
                       : fmt::format("{} {} packets dropped, most as {} in {}", n, dir_upper(d), reason, loc);
     if (!plain && reason == "FULL_RING")
-      f.summary += ": the tun ring was full (its length is the device's txqueuelen); the reader did not keep up";
+      f.summary += fmt::format(": the tun ring was full (its length is the device's txqueuelen); the reader{} did not keep up",
+                               holders(info).empty() ? "" : " " + holders(info));
     f.evidence = {{"count", n}, {"reason", reason}, {"location", loc}};
     f.where = where(d, "", who);
     out.push_back(std::move(f));

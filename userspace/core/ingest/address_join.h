@@ -19,6 +19,8 @@ struct AddressJoinStats {
   uint64_t stale = 0;      // frees of a packet already freed (a slot reused): dropped
   uint64_t released_early = 0;  // packets passed on before their read: held too long, or
                                 // pushed out of the table
+  uint64_t pushed_out = 0;      // packets still waiting for their read whose entry a new
+                                // packet took: their read will come unmatched
 };
 
 // A TX packet's read and free happen on the VPN's CPU, which sends them without reading
@@ -111,26 +113,26 @@ class AddressJoin {
   bool join_later(Event& e, Entry*& en);
   Entry* find(uint64_t skb);
   std::array<Entry, kWays>& set_of(uint64_t skb) { return table_[(skb >> 8) & ((1u << kSetBits) - 1)]; }
-  // The entry for a new packet at skb: its own, else one holding nothing, else the first
-  // (whose packet is passed on as far as it got).
+  // The entry for a new packet at skb: its own, else one whose packet is done (freed) or
+  // that was never used, else the oldest. A packet released early (its reader stalled) is
+  // not done: its read may still come, seconds later, and must find it.
   template <class Out>
   Entry* claim(uint64_t skb, Out& out) {
+    auto done = [](const Entry& x) { return x.skb == 0 || x.freed; };
     auto& set = set_of(skb);
-    Entry* pick = nullptr;
+    Entry* pick = &set[0];
     for (Entry& x : set) {
       if (x.skb == skb) {
         pick = &x;
         break;
       }
-      if (!pick && !x.held) pick = &x;
+      if (done(x) != done(*pick) ? done(x) : x.first_ns < pick->first_ns) pick = &x;
     }
-    if (!pick) {
-      pick = &set[0];
-      stats_.released_early++;
-    }
+    if (pick->skb != skb && !done(*pick)) stats_.pushed_out++;
     if (pick->held) release(*pick, out);
     return pick;
   }
+
   uint32_t take_held();
 
   template <class Out>

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Issue 15 on a real OpenVPN tap tunnel (tools/lab.sh) under iperf3: a plain transfer has
+# no stall and no drop headline; the VPN stopped 2 s is one stuck stall in the ring ended
+# by its read; --shaper makes the ring the pacer with its period; a tbf makes the qdisc
+# the pacer at the tbf's rate.
+source "$(dirname "$0")/lib.sh"
+require_bpf
+command -v openvpn >/dev/null && command -v iperf3 >/dev/null || skip "openvpn or iperf3 missing"
+LAB=$(dirname "$0")/../../tools/lab.sh
+export TUNLAT WORK
+
+# lab NAME [openvpn args] -- SCRIPT: runs SCRIPT (bash) against a fresh OpenVPN tap lab.
+lab() {
+  local name=$1 args=$2 script=$3
+  LAB_OPENVPN_ARGS=$args "$LAB" openvpn-tap -- bash -c "$script" >"$WORK/$name.lab" 2>&1 ||
+    fail "lab $name: $(tail -5 "$WORK/$name.lab")"
+}
+
+# 9 and 3: one plain transfer, then one whose sending VPN stops 2 s in the middle.
+lab plain "" '
+  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 4 --json "$WORK/plain.json" >/dev/null 2>"$WORK/plain.err" &
+  sleep 1
+  ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 2 >/dev/null
+  wait'
+J=$WORK/plain.json
+jq_eq "$J" '.stalls | length' 0
+jq_eq "$J" '[.findings[] | select(.kind == "drops" or .kind == "stall")] | length' 0
+jq_eq "$J" '[.findings[] | select(.severity == "critical")] | length' 0
+
+lab stop "" '
+  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 6 --json "$WORK/stop.json" >/dev/null 2>"$WORK/stop.err" &
+  sleep 1
+  ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 4 >/dev/null &
+  sleep 1.5
+  kill -STOP "$LAB_OWNER_PID"; sleep 2; kill -CONT "$LAB_OWNER_PID"
+  wait'
+J=$WORK/stop.json
+jq_eq "$J" '[.stalls[] | select(.stage == "ring")] | length' 1
+d=$(jq '[.stalls[] | select(.stage == "ring")][0].duration_ms' "$J")
+awk -v d="$d" 'BEGIN { exit !(d >= 1800 && d <= 2400) }' || fail "ring stall ${d} ms, want ~2000"
+jq_eq "$J" '[.stalls[] | select(.stage == "ring")][0].ended_by.comm' openvpn
+jq_eq "$J" '[.stalls[] | select(.stage == "ring")][0].ended_by.point' read
+jq -e '[.stalls[] | select(.stage == "ring")][0].queued > 0' "$J" >/dev/null || fail "nothing queued in the stall"
+jq_eq "$J" '.findings[0].kind' stall
+jq_eq "$J" '.findings[0].severity' critical
+
+# 2: openvpn --shaper 200000 (bytes/s): it reads a ~1500-byte packet every ~7.5 ms.
+lab shaper "--shaper 200000" '
+  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/shaper.json" >/dev/null 2>"$WORK/shaper.err" &
+  sleep 1
+  ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 3 >/dev/null
+  wait'
+J=$WORK/shaper.json
+jq_eq "$J" .directions.tx.pacing_origin ring
+jq_eq "$J" .directions.tx.pacing.rule standing_queue
+period=$(jq .directions.tx.pacing.period_us "$J")
+awk -v p="$period" 'BEGIN { exit !(p >= 6000 && p <= 9000) }' || fail "shaper period ${period} us, want ~7500"
+jq -e '[.findings[] | select(.kind == "pacing") | .summary | test("openvpn \\(pid [0-9]+\\) reads one packet every")] | any' "$J" \
+  >/dev/null || fail "no paced-reader finding: $(jq -c '[.findings[].summary]' "$J")"
+
+# 6: a tbf at 4 Mbit/s on the tap: the qdisc holds the queue and sets the pace.
+lab tbf "" '
+  ip netns exec "$LAB_NS" tc qdisc add dev "$LAB_DEV" root tbf rate 4mbit burst 4kb latency 400ms
+  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/tbf.json" >/dev/null 2>"$WORK/tbf.err" &
+  sleep 1
+  ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 3 >/dev/null
+  wait'
+J=$WORK/tbf.json
+jq_eq "$J" .directions.tx.dominant_span qdisc
+jq_eq "$J" .directions.tx.pacing_origin qdisc
+# One packet of the mean size every size * 8 / 4 Mbit/s.
+want=$(jq '.directions.tx.bytes / .directions.tx.packets * 8 / 4' "$J")
+period=$(jq .directions.tx.pacing.gap_out_p50_us "$J")
+awk -v p="$period" -v w="$want" 'BEGIN { exit !(p >= w * 0.8 && p <= w * 1.25) }' ||
+  fail "tbf pace ${period} us per packet, want ~${want} (4 Mbit/s)"
+pass "plain: no stall; stop: ring stall ${d} ms; shaper: every $(jq .directions.tx.pacing.period_us "$WORK/shaper.json") us; tbf: ${period} us/packet (want ${want})"

@@ -15,13 +15,19 @@ namespace {
 
 std::string at_p50(const Histogram& h) { return format_duration_us(h.quantile(0.5) / 1e3); }
 
-// The process that moved most of the direction's packets, as "; reader openvpn (pid 4252)".
-std::string busiest_process(Dir d, const DirStats& s) {
-  auto it = std::max_element(s.procs.begin(), s.procs.end(), [](auto& a, auto& b) {
+// The process that moved most of the packets, as "; reader openvpn (pid 4252)".
+std::string busiest_process(const std::map<uint32_t, ProcStat>& procs, const char* role) {
+  auto it = std::max_element(procs.begin(), procs.end(), [](auto& a, auto& b) {
     return a.second.packets < b.second.packets;  // the first of equals, as the JSON lists them
   });
-  if (it == s.procs.end()) return "";
-  return fmt::format("; {} {} (pid {})", d == Dir::Tx ? "reader" : "writer", it->second.comm, it->first);
+  if (it == procs.end()) return "";
+  return fmt::format("; {} {} (pid {})", role, it->second.comm, it->first);
+}
+
+// Who answers for the time in a span: the application that reads a socket, else the VPN.
+std::string responsible(Dir d, std::string_view span, const DirStats& s) {
+  if (span == "socket") return busiest_process(s.receivers, "receiver");
+  return busiest_process(s.procs, d == Dir::Tx ? "reader" : "writer");
 }
 
 }  // namespace
@@ -32,9 +38,11 @@ void add_verdicts(const TraceInfo& info, Dir d, const DirStats& s, std::vector<s
   if (s.packets >= kMinPacketsForVerdict && dom >= 0) {
     const Histogram& h = s.spans[dom];
     const std::string_view name = spans_of(d)[dom].name;
-    std::string where = name == "ring" ? "in the tun ring" : fmt::format("in {}", name);
+    std::string where = name == "ring"     ? "in the tun ring"
+                        : name == "socket" ? "in their socket for the application's read"
+                                           : fmt::format("in {}", name);
     out.push_back(fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir, where, at_p50(h),
-                              format_duration_us(h.quantile(0.99) / 1e3), busiest_process(d, s)));
+                              format_duration_us(h.quantile(0.99) / 1e3), responsible(d, name, s)));
     const auto origin = pacing_origin(d, s);
     const auto pts = path_points(d);
     if (origin == "upstream")

@@ -30,6 +30,18 @@ void render_histogram(std::ostream& out, const Json& h) {
   }
 }
 
+// A process's threads under it, when more than one (or one other than the process's own).
+void render_threads(std::ostream& out, const Json& p, const char* count_key) {
+  if (!p.contains("threads")) return;  // recordings' summaries from before threads
+  const Json& ts = p["threads"];
+  if (ts.empty() || (ts.size() == 1 && p.contains("pid") && ts[0]["tid"] == p["pid"])) return;
+  std::string line;
+  for (auto& t : ts)
+    line += fmt::format("{}{} {} ({})", line.empty() ? "" : ", ", t["tid"].get<uint32_t>(),
+                        t["comm"].get<std::string>(), t[count_key].get<uint64_t>());
+  fmt::print(out, "      threads: {}\n", line);
+}
+
 void render_direction(std::ostream& out, const Json& doc, const char* key) {
   const Json& d = doc["directions"][key];
   bool tx = std::string(key) == "tx";
@@ -68,9 +80,11 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   if (d["pacing_origin"].is_string())
     fmt::print(out, "  pacing origin: {}\n", d["pacing_origin"].get<std::string>());
 
-  for (auto& p : d["processes"])
+  for (auto& p : d["processes"]) {
     fmt::print(out, "  {} {} (pid {}): {} packets\n", p["role"].get<std::string>(),
                p["comm"].get<std::string>(), p["pid"].get<uint32_t>(), p["packets"].get<uint64_t>());
+    render_threads(out, p, "packets");
+  }
   bool any_drop = false;
   for (auto& dr : doc["drops"]) {
     if (dr["direction"] != key) continue;
@@ -79,6 +93,7 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
     fmt::print(out, "    {:>8}  {:<24} in {} ({} pid {})\n", dr["count"].get<uint64_t>(),
                dr["reason"].get<std::string>(), dr["location"].get<std::string>(),
                dr["comm"].get<std::string>(), dr["pid"].get<uint32_t>());
+    render_threads(out, dr, "count");
   }
   if (!any_drop) fmt::print(out, "  drops: none\n");
   const Json& an = d["anomalies"];

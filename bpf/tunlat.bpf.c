@@ -83,7 +83,6 @@ static __always_inline __u32 next_gen(struct cpu_state *st)
  * pointer stays valid while the device exists; tunlat stops when the device goes away.
  */
 __u64 target_dev __attribute__((aligned(64))) = 0; /* a line of its own: read by every hit */
-__u32 target_mtu = 0;
 /* The device's struct net: an RX skb that has left the device is told apart from another
  * namespace's by it (ifindexes are per namespace). Learnt with target_dev. */
 __u64 target_net = 0;
@@ -97,7 +96,6 @@ static __always_inline bool is_target_dev(const struct net_device *dev)
 	if (VIEW(struct net_device, dev)->ifindex != targ_ifindex ||
 	    VIEW(struct net, VIEW(struct net_device, dev)->nd_net.net)->ns.inum != targ_netns)
 		return false;
-	target_mtu = VIEW(struct net_device, dev)->mtu;
 	target_net = (__u64)VIEW(struct net_device, dev)->nd_net.net;
 	target_dev = (__u64)dev;
 	return true;
@@ -133,13 +131,13 @@ int learn_target_dev(void *ctx)
 }
 
 /*
- * Only an skb longer than the MTU can be GSO (TCP and UDP never mark a single segment
- * GSO), so the three reads into skb_shared_info are spent on those alone.
+ * Is skb a GSO skb, to be split into segments before the driver? Not only one longer than
+ * the MTU: TCP bounds its MSS to half the peer's largest window (tcp_bound_to_half_wnd),
+ * so behind a peer without window scaling (slirp4netns) on a 64 KiB-MTU tap a 32822-byte
+ * skb is two segments of 32767 and 1 bytes. Asked on the traced device's queue only.
  */
-static __always_inline bool skb_is_gso(const struct sk_buff *skb, __u32 len)
+static __always_inline bool skb_is_gso(const struct sk_buff *skb)
 {
-	if (len <= target_mtu + 64) /* room for link-layer headers */
-		return false;
 	const struct sk_buff *s = VIEW(struct sk_buff, skb);
 	__u64 shinfo = (__u64)s->head + s->end; /* end: an offset on 64-bit kernels */
 
@@ -532,7 +530,7 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	if (!sample(TL_TX))
 		return 0;
 	len = s->len;
-	if (skb_is_gso(skb, len))
+	if (skb_is_gso(skb))
 		flags = TL_F_GSO;
 	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
 	now = bpf_ktime_get_ns();

@@ -52,6 +52,8 @@ struct DirStats {
   uint64_t unread = 0;         // RX: a TCP socket took its data, no read of it was seen
                                // (merged into the segment queued before it, or never read)
   uint64_t stray = 0;          // first seen mid-path (followed before the trace started)
+  uint64_t no_queue = 0;       // TX: reached xmit without a queue point of its own or its
+                               // GSO parent's (a segment of a parent not recognised as GSO)
   uint64_t segments = 0;       // GSO segments counted as packets
   uint64_t gso_parents = 0;    // GSO skbs split before the driver
   uint64_t xmit_errors = 0;

@@ -101,6 +101,7 @@ Json direction_json(Dir d, const DirStats& s) {
   j["dropped"] = s.dropped;
   j["anomalies"] = {{"evicted", s.evicted},          {"unfinished", s.unfinished},
                     {"free_untraced", s.free_untraced}, {"unread", s.unread}, {"stray", s.stray},
+                    {"no_queue", s.no_queue},
                     {"gso_parents", s.gso_parents},   {"segments", s.segments},
                     {"xmit_errors", s.xmit_errors},
                     {"negative_spans", s.negative}};

@@ -42,6 +42,27 @@ void render_threads(std::ostream& out, const Json& p, const char* count_key) {
   fmt::print(out, "      threads: {}\n", line);
 }
 
+// Counts that differ for a reason, said in words: a reader comparing them must not guess.
+void explain_counts(std::ostream& out, const Json& d, bool tx) {
+  const Json& an = d["anomalies"];
+  auto n = [&](const char* k) { return an.contains(k) ? an[k].get<uint64_t>() : 0; };
+  auto at = [&](const char* p) { return d["points"].contains(p) ? d["points"][p]["count"].get<uint64_t>() : 0; };
+  if (tx && n("gso_parents") && at("xmit") > at("queue"))
+    fmt::print(out, "  note: {} GSO skbs queued were split into {} segments before the driver: queue counts "
+                    "skbs, xmit segments (each segment inherits its parent's queue)\n",
+               n("gso_parents"), n("segments"));
+  if (n("no_queue"))
+    fmt::print(out, "  note: {} packets reached xmit without a queue point: segments of an skb not seen "
+                    "queued (followed before the trace began, or --sample)\n", n("no_queue"));
+  if (!tx && n("free_untraced"))
+    fmt::print(out, "  note: {} RX packets end after receive without a traced end: no socket took them on "
+                    "their own (TCP merges ACKs into the one before them in a busy socket's backlog) and "
+                    "their free has no tracepoint\n", n("free_untraced"));
+  if (n("unread"))
+    fmt::print(out, "  note: {} RX packets were taken by a TCP socket with data but their read was not "
+                    "seen: merged into the segment queued before them\n", n("unread"));
+}
+
 void render_direction(std::ostream& out, const Json& doc, const char* key) {
   const Json& d = doc["directions"][key];
   bool tx = std::string(key) == "tx";
@@ -101,6 +122,7 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   for (auto& [k, v] : an.items())
     if (v.get<uint64_t>()) notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", k, v.get<uint64_t>());
   if (!notes.empty()) fmt::print(out, "  notes: {}\n", notes);
+  explain_counts(out, d, tx);
 }
 
 }  // namespace

@@ -83,7 +83,9 @@ static __always_inline __u32 next_gen(struct cpu_state *st)
  * pointer stays valid while the device exists; tunlat stops when the device goes away.
  */
 __u64 target_dev __attribute__((aligned(64))) = 0; /* a line of its own: read by every hit */
-__u32 target_mtu = 0;
+/* The device's struct net: an RX skb that has left the device is told apart from another
+ * namespace's by it (ifindexes are per namespace). Learnt with target_dev. */
+__u64 target_net = 0;
 
 static __always_inline bool is_target_dev(const struct net_device *dev)
 {
@@ -94,7 +96,7 @@ static __always_inline bool is_target_dev(const struct net_device *dev)
 	if (VIEW(struct net_device, dev)->ifindex != targ_ifindex ||
 	    VIEW(struct net, VIEW(struct net_device, dev)->nd_net.net)->ns.inum != targ_netns)
 		return false;
-	target_mtu = VIEW(struct net_device, dev)->mtu;
+	target_net = (__u64)VIEW(struct net_device, dev)->nd_net.net;
 	target_dev = (__u64)dev;
 	return true;
 }
@@ -129,13 +131,13 @@ int learn_target_dev(void *ctx)
 }
 
 /*
- * Only an skb longer than the MTU can be GSO (TCP and UDP never mark a single segment
- * GSO), so the three reads into skb_shared_info are spent on those alone.
+ * Is skb a GSO skb, to be split into segments before the driver? Not only one longer than
+ * the MTU: TCP bounds its MSS to half the peer's largest window (tcp_bound_to_half_wnd),
+ * so behind a peer without window scaling (slirp4netns) on a 64 KiB-MTU tap a 32822-byte
+ * skb is two segments of 32767 and 1 bytes. Asked on the traced device's queue only.
  */
-static __always_inline bool skb_is_gso(const struct sk_buff *skb, __u32 len)
+static __always_inline bool skb_is_gso(const struct sk_buff *skb)
 {
-	if (len <= target_mtu + 64) /* room for link-layer headers */
-		return false;
 	const struct sk_buff *s = VIEW(struct sk_buff, skb);
 	__u64 shinfo = (__u64)s->head + s->end; /* end: an offset on 64-bit kernels */
 
@@ -335,13 +337,54 @@ static __always_inline bool is_tx(struct skb_marks m)
 	return m.on_dev && !m.from_dev;
 }
 
+static __always_inline __u64 sk_net(const struct sock *sk)
+{
+	return (__u64)VIEW(struct sock, sk)->__sk_common.skc_net.net;
+}
+
+/* The current task's netns: rare (an RX skb's identity without a device or a socket). */
+static __always_inline __u64 task_net(void)
+{
+	const struct task_struct *task = VIEW(struct task_struct, bpf_get_current_task());
+
+	return (__u64)VIEW(struct nsproxy, task->nsproxy)->net_ns;
+}
+
+/*
+ * Is an skb that carries the traced ifindex in skb_iif one of the traced device's? skb_iif
+ * is an ifindex, unique only in its netns: another namespace's device numbered alike (two
+ * containers' eth0 or tap0 often are) marks its skbs the same. net is the netns this point
+ * knows the skb to be in (tcp_probe's socket, a forwarding device), or 0: then the skb says,
+ * by its device while it has ours (skb->dev changes when forwarded; TCP clears it and UDP
+ * reuses it as scratch in the socket), else by its socket (TCP's, set while queued), else
+ * (a UDP skb in its socket) by the netns of the task reading it. A TCP segment of ours
+ * always has one of the first two: the task is not asked for one the socket took.
+ */
+static __always_inline bool rx_ours(const struct sk_buff *skb, const struct tl_slot *v, __u64 net)
+{
+	const struct sk_buff *s = VIEW(struct sk_buff, skb);
+	const struct sock *sk;
+
+	if (net)
+		return net == target_net;
+	if ((__u64)s->dev == target_dev)
+		return true;
+	sk = s->sk;
+	if (sk)
+		return sk_net(sk) == target_net;
+	if (v->state & TL_ST_TAKEN)
+		return false;
+	return task_net() == target_net;
+}
+
 /*
  * The followed packet at this address, if any. RX packets often end without a traced
  * free (TCP frees with __kfree_skb), so their entry outlives them and the address comes
- * back as another skb. After netif_receive_skb an RX skb carries the traced device in
- * skb_iif for the rest of its life: a mismatch means the entry is stale.
+ * back as another skb. After netif_receive_skb an RX skb carries the traced ifindex in
+ * skb_iif for the rest of its life, and stays in the device's netns (rx_ours, net as it
+ * takes it): a mismatch means the entry is stale. Both are asked only of such an entry.
  */
-static __always_inline struct tl_slot *lookup(const struct sk_buff *skb)
+static __always_inline struct tl_slot *lookup_in(const struct sk_buff *skb, __u64 net)
 {
 	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);
@@ -352,11 +395,23 @@ static __always_inline struct tl_slot *lookup(const struct sk_buff *skb)
 		v = find(h, second_slot(idx, tag), tag);
 	if (!v)
 		return NULL;
-	if (settled(v) && VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex) {
+	if (settled(v) && (VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex || !rx_ours(skb, v, net))) {
 		v->skb = 0;
 		return NULL;
 	}
 	return v;
+}
+
+static __always_inline struct tl_slot *lookup(const struct sk_buff *skb)
+{
+	return lookup_in(skb, 0);
+}
+
+/* An RX packet's path ends here: nothing more of it is sent, its slot is free. */
+static __always_inline void send_last(struct tl_slot *v, __u8 point, __u16 flags, __u64 aux)
+{
+	send(v, point, flags | TL_F_LAST, 0, aux);
+	v->skb = 0;
 }
 
 /* The packet at this address, if it has not been handed to the device yet: one that was
@@ -463,20 +518,19 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	if (!is_target_dev(dev)) {
 		/* Only a packet that came in through the traced device can be forwarded out:
 		 * its skb_iif says so, which spares the lookup for everything else. */
-		if (s->skb_iif != targ_ifindex)
+		if (s->skb_iif != targ_ifindex || !dev)
 			return 0;
-		v = lookup(skb);
-		if (v && (v->state & TL_ST_RX) && !(v->state & TL_ST_DELIVER)) {
+		/* It leaves in the netns of the device it is queued on. */
+		v = lookup_in(skb, (__u64)VIEW(struct net_device, dev)->nd_net.net);
+		if (v && (v->state & TL_ST_RX) && !(v->state & TL_ST_DELIVER))
 			/* A packet the VPN wrote leaves through another device: delivered. */
-			v->state |= TL_ST_DELIVER;
-			send(v, TL_DELIVER, TL_F_FORWARDED, 0, VIEW(struct net_device, dev)->ifindex);
-		}
+			send_last(v, TL_DELIVER, TL_F_FORWARDED, VIEW(struct net_device, dev)->ifindex);
 		return 0;
 	}
 	if (!sample(TL_TX))
 		return 0;
 	len = s->len;
-	if (skb_is_gso(skb, len))
+	if (skb_is_gso(skb))
 		flags = TL_F_GSO;
 	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
 	now = bpf_ktime_get_ns();
@@ -641,9 +695,38 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 	if (dir_of(v) == TL_TX)
 		return 0;
 	if (v->state & TL_ST_DELIVER)
-		return 0; /* a stream socket may copy one skb in several reads */
-	v->state |= TL_ST_DELIVER;
-	send(v, TL_DELIVER, 0, 0, 0);
+		return 0;
+	/* Its end: a stream socket may copy one skb in several reads, and the free that
+	 * follows (TCP: __kfree_skb) mostly has no tracepoint. */
+	send_last(v, TL_DELIVER, 0, 0);
+	return 0;
+}
+
+/*
+ * An established TCP socket takes a segment (tcp_rcv_established, from softirq or from
+ * its backlog at release_sock): a segment without data (an ACK) ends here, consumed and
+ * freed by __kfree_skb, which has no tracepoint; one with data waits to be read.
+ */
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(on_tcp_probe, struct sock *sk, struct sk_buff *skb)
+{
+	const struct sk_buff *s = VIEW(struct sk_buff, skb);
+	const struct tcp_skb_cb *cb;
+	struct tl_slot *v;
+	__u32 data;
+
+	if (s->skb_iif != targ_ifindex || !sk)
+		return 0;
+	v = lookup_in(skb, sk_net(sk));
+	if (!v || !settled(v) || (v->state & (TL_ST_TAKEN | TL_ST_DELIVER)))
+		return 0;
+	cb = VIEW(struct tcp_skb_cb, (__u64)skb + bpf_core_field_offset(struct sk_buff, cb));
+	data = cb->end_seq - cb->seq; /* SYN and FIN count one */
+	v->state |= TL_ST_TAKEN;
+	if (!data)
+		send_last(v, TL_TAKEN, TL_F_CONSUMED, 0);
+	else
+		send(v, TL_TAKEN, 0, 0, data);
 	return 0;
 }
 

@@ -26,7 +26,8 @@ enum tl_point {
 	TL_RECEIVE = 7,   /* net:netif_receive_skb: protocol processing starts */
 	TL_DELIVER = 8,   /* skb_copy_datagram_iovec of an RX skb, or queued on another device */
 	TL_FREE = 9,      /* skb:consume_skb / skb:kfree_skb */
-	TL_POINT_COUNT = 10,
+	TL_TAKEN = 10,    /* tcp:tcp_probe of an RX skb: an established TCP socket takes it */
+	TL_POINT_COUNT = 11,
 	TL_COMM = 16,     /* not a point: a thread's comm (pid, tid, comm), sent once per CPU */
 };
 
@@ -47,6 +48,10 @@ enum tl_flags {
 	TL_F_FORWARDED = 1 << 4, /* TL_DELIVER because it was queued on another device */
 	TL_F_LATE_START = 1 << 5,/* first seen after the direction's first point */
 	TL_F_FIRST = 1 << 7,     /* the packet's first event: a new packet, nothing to look up */
+	TL_F_LAST = 1 << 9,      /* the packet's last event: its slot is given up (RX deliver,
+				  * taken and consumed): no free will be sent */
+	TL_F_CONSUMED = 1 << 10, /* TL_TAKEN of a segment without data (an ACK): TCP consumed it,
+				  * nothing is left to read; aux = payload bytes otherwise */
 };
 
 /*
@@ -59,7 +64,7 @@ enum tl_flags {
  * The wire format between BPF and userspace (not the recording): one 128-byte record per
  * message, which userspace unpacks into point events. A packet's slot in the kernel is a
  * tl_slot: the points it passed wait there as offsets from t0, one per stage, until a
- * point ends its record (TX: xmit, or a free before it; RX: receive, deliver, free). The
+ * point ends its record (TX: xmit, or a free before it; RX: receive, taken, deliver, free). The
  * record is the slot as it was then, plus that point whole; a copy of one cache line
  * instead of an event per point. A TX packet's read and free come from the VPN's CPU in
  * a record of their own, named by address (TL_ST_BY_ADDRESS): that CPU never touches the
@@ -78,6 +83,7 @@ enum tl_slot_state {
 	TL_ST_DELIVER = 1 << 5,
 	TL_ST_BY_ADDRESS = 1 << 6,/* a record of a packet named by its address alone (TX read
 				   * and free): the slot stayed on the CPU that queued it */
+	TL_ST_TAKEN = 1 << 7,     /* RX: a TCP socket took it (its data waits to be read) */
 };
 
 /* A packet being followed. One cache line: see bpf/slots.bpf.h. */

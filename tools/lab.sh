@@ -9,6 +9,9 @@
 # LAB_PEER_NS and LAB_DIR exported; lab.sh exits with CMD's status. Without CMD it
 # prints those variables and waits for Ctrl-C. All traffic stays inside the
 # namespaces created here. Set LAB_KEEP_DIR=1 to keep LAB_DIR (logs) afterwards.
+# LAB_NS_PREFIX (default tl) starts the namespaces' names, so that labs run side by side
+# never collide; LAB_SHIFT_IFINDEX=1 creates a veth pair in the peer namespace first, so
+# that its device's ifindex differs from the traced one's (the same otherwise).
 # SC2317: functions run from traps look unreachable; SC2086: pid lists split on purpose.
 # shellcheck disable=SC2317,SC2086
 set -euo pipefail
@@ -37,6 +40,7 @@ CMD=("$@")
 [[ $(id -u) -eq 0 ]] || { echo "$ME: must run as root" >&2; exit 1; }
 
 ID=$$
+PFX=${LAB_NS_PREFIX:-tl}
 LAB_DIR=$(mktemp -d /tmp/tunlat-lab.XXXXXX)
 PIDS=()      # lab daemons we started (tapreader/openvpn/iperf3)
 NSES=()      # namespaces we created
@@ -124,7 +128,7 @@ find_tapreader() {
 
 up_seed000() {
   need ping
-  local tr ns=tl-s-$ID dev=tap99 log=$LAB_DIR/tapreader.log
+  local tr ns=$PFX-s-$ID dev=tap99 log=$LAB_DIR/tapreader.log
   tr=$(find_tapreader)
   make_ns "$ns"
   ip netns exec "$ns" "$tr" --dev "$dev" --reply --ready-file "$LAB_DIR/tapreader.pid" \
@@ -147,9 +151,12 @@ up_openvpn() {
   need openvpn
   need iperf3
   need ping
-  local a=tl-a-$ID b=tl-b-$ID dev=${kind}0 key=$LAB_DIR/static.key
+  local a=$PFX-a-$ID b=$PFX-b-$ID dev=${kind}0 key=$LAB_DIR/static.key
   make_ns "$a"
   make_ns "$b"
+  if [[ ${LAB_SHIFT_IFINDEX:-0} == 1 ]]; then
+    ip -n "$b" link add sh0 type veth peer name sh1 || die "cannot create veth pair in $b"
+  fi
   # Underlay: a veth pair created directly inside the two namespaces.
   ip link add ul0 netns "$a" type veth peer name ul0 netns "$b" \
     || die "cannot create veth pair"

@@ -38,7 +38,9 @@ lab stop "" '
 J=$WORK/stop.json
 jq_eq "$J" '[.stalls[] | select(.stage == "ring")] | length' 1
 d=$(jq '[.stalls[] | select(.stage == "ring")][0].duration_ms' "$J")
-awk -v d="$d" 'BEGIN { exit !(d >= 1800 && d <= 2400) }' || fail "ring stall ${d} ms, want ~2000"
+# The ring may be empty when the VPN stops (it had read everything): the stall starts
+# with the first packet to wait, at worst TCP's tail-loss probe ~200 ms later.
+awk -v d="$d" 'BEGIN { exit !(d >= 1500 && d <= 2400) }' || fail "ring stall ${d} ms, want 1.5-2.4 s"
 jq_eq "$J" '[.stalls[] | select(.stage == "ring")][0].ended_by.comm' openvpn
 jq_eq "$J" '[.stalls[] | select(.stage == "ring")][0].ended_by.point' read
 jq -e '[.stalls[] | select(.stage == "ring")][0].queued > 0' "$J" >/dev/null || fail "nothing queued in the stall"
@@ -69,9 +71,7 @@ lab tbf "" '
 J=$WORK/tbf.json
 jq_eq "$J" .directions.tx.dominant_span qdisc
 jq_eq "$J" .directions.tx.pacing_origin qdisc
-# One packet of the mean size every size * 8 / 4 Mbit/s.
-want=$(jq '.directions.tx.bytes / .directions.tx.packets * 8 / 4' "$J")
-period=$(jq .directions.tx.pacing.gap_out_p50_us "$J")
-awk -v p="$period" -v w="$want" 'BEGIN { exit !(p >= w * 0.8 && p <= w * 1.25) }' ||
-  fail "tbf pace ${period} us per packet, want ~${want} (4 Mbit/s)"
-pass "plain: no stall; stop: ring stall ${d} ms; shaper: every $(jq .directions.tx.pacing.period_us "$WORK/shaper.json") us; tbf: ${period} us/packet (want ${want})"
+# Released at the tbf's rate: the bytes that left it over the time they took.
+rate=$(jq .directions.tx.pacing.exit_mbit_s "$J")
+awk -v r="$rate" 'BEGIN { exit !(r >= 3.4 && r <= 4.6) }' || fail "tbf lets ${rate} Mbit/s through, want ~4"
+pass "plain: no stall; stop: ring stall ${d} ms; shaper: every $(jq .directions.tx.pacing.period_us "$WORK/shaper.json") us; tbf: ${rate} Mbit/s"

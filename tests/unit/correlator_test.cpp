@@ -60,7 +60,7 @@ TEST(Correlator, AddressReuseKeepsPacketsApart) {
 
 TEST(Correlator, PacketsArrivingWhenTheirPathEndsGiveTheTimeOrderAnswer) {
   // What userspace receives: a packet's points together, in one record sent when its path
-  // ends (TX: its free; RX: receive, then deliver and free in records of their own), the
+  // ends (TX: its free; RX: receive, then taken, deliver and free in records of their own), the
   // records in the order they were sent. Packets overlap, so arrival is not time order.
   std::vector<Event> ordered;
   std::vector<std::pair<uint64_t, std::vector<Event>>> records;  // (sent at, events)
@@ -73,12 +73,14 @@ TEST(Correlator, PacketsArrivingWhenTheirPathEndsGiveTheTimeOrderAnswer) {
     uint32_t gen = 1000 + i;
     std::vector<Event> rx = {Ev{t, skb, gen, TL_INJECT, Dir::Rx, 0, 4252, "openvpn"},
                              Ev{t + 7, skb, gen, TL_RECEIVE, Dir::Rx},
+                             Ev{t + 12, skb, gen, TL_TAKEN, Dir::Rx},
                              Ev{t + 30 + i % 50, skb, gen, TL_DELIVER, Dir::Rx, 1, 77, "iperf3"},
                              Ev{t + 31 + i % 50, skb, gen, TL_FREE, Dir::Rx, 1, 77, "iperf3"}};
     ordered.insert(ordered.end(), rx.begin(), rx.end());
     records.emplace_back(rx[1].ts_ns, std::vector<Event>{rx[0], rx[1]});
     records.emplace_back(rx[2].ts_ns, std::vector<Event>{rx[2]});
     records.emplace_back(rx[3].ts_ns, std::vector<Event>{rx[3]});
+    records.emplace_back(rx[4].ts_ns, std::vector<Event>{rx[4]});
   }
   std::sort(ordered.begin(), ordered.end(), [](auto& a, auto& b) { return a.ts_ns < b.ts_ns; });
   std::stable_sort(records.begin(), records.end(), [](auto& a, auto& b) { return a.first < b.first; });

@@ -5,12 +5,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
+#include <linux/if_tun.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,6 +77,20 @@ std::vector<Netns> all_netns() {
     closedir(d);
   }
   return out;
+}
+
+// Is the tun fd `fd` of process pid attached to a device in the namespace of inode ns?
+// fdinfo names the device, but a name is per namespace, and the process may live in
+// another namespace than its device (slirp4netns opens a container's tap from the
+// host's): the fd itself answers, through a copy (pidfd_getfd, 5.6+) and TUNGETDEVNETNS
+// (5.7+). Where those are missing or refused, the process's own namespace is the guess.
+bool tun_fd_in_netns(pid_t pid, int fd, const std::string& base, uint64_t ns) {
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  Fd copy(pidfd.fd >= 0 ? static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.fd, fd, 0)) : -1);
+  Fd dev_ns(copy.fd >= 0 ? ioctl(copy.fd, TUNGETDEVNETNS) : -1);
+  struct stat st{};
+  if (dev_ns.fd >= 0 && fstat(dev_ns.fd, &st) == 0) return st.st_ino == ns;
+  return inode_of(base + "/ns/net") == ns;
 }
 
 }  // namespace
@@ -168,23 +184,24 @@ std::vector<Owner> find_owners(const Netns& ns, const std::string& dev) {
   Dir proc(opendir("/proc"));
   if (!proc) return out;
   const std::string want = "iff:\t" + dev;
-  while (dirent* p = readdir(proc.get())) {
+  while (dirent* p = readdir(proc.get())) {  // processes (tgids): threads share their fds
     if (!all_digits(p->d_name)) continue;
-    std::string base = std::string("/proc/") + p->d_name;
-    if (inode_of(base + "/ns/net") != ns.inode) continue;
+    const std::string base = std::string("/proc/") + p->d_name;
+    const pid_t pid = static_cast<pid_t>(std::stol(p->d_name));
     Dir fds(opendir((base + "/fdinfo").c_str()));
     if (!fds) continue;
     bool holds = false;
-    while (dirent* f = readdir(fds.get())) {
+    while (dirent* f = holds ? nullptr : readdir(fds.get())) {
       if (!all_digits(f->d_name)) continue;
       std::ifstream in(base + "/fdinfo/" + f->d_name);
-      for (std::string line; !holds && std::getline(in, line);) holds = line == want;
-      if (holds) break;
+      bool named = false;
+      for (std::string line; !named && std::getline(in, line);) named = line == want;
+      if (named) holds = tun_fd_in_netns(pid, std::stoi(f->d_name), base, ns.inode);
     }
     if (!holds) continue;
     std::ifstream c(base + "/comm");
     Owner o;
-    o.pid = static_cast<uint32_t>(std::stoul(p->d_name));
+    o.pid = static_cast<uint32_t>(pid);
     std::getline(c, o.comm);
     out.push_back(o);
   }

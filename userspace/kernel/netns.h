@@ -39,7 +39,8 @@ Device resolve_device(const Netns& ns, const std::string& name);
 // "tap0 (netns tl-a-1)" for every tun/tap device in the own and named namespaces.
 std::vector<std::string> list_tun_devices();
 
-// Processes holding a tun fd attached to dev (fdinfo "iff:") in the same namespace.
+// Processes holding a tun fd attached to dev in ns, wherever they live: the fd's own
+// device namespace is asked, not the process's.
 std::vector<Owner> find_owners(const Netns& ns, const std::string& dev);
 
 // Watches whether the device still exists (a socket kept inside its namespace).

@@ -63,6 +63,7 @@ std::vector<ProgTp> programs(tunlat_bpf* s) {
           {p.on_netif_receive_skb_list_entry, "netif_receive_skb_list_entry"},
           {p.on_napi_gro_receive_entry, "napi_gro_receive_entry"},
           {p.on_netif_receive_skb, "netif_receive_skb"},
+          {p.on_tcp_probe, "tcp_probe"},
           {p.on_consume_skb, "consume_skb"},
           {p.on_kfree_skb, "kfree_skb"}};
 }

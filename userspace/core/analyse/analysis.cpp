@@ -22,12 +22,30 @@ bool started_path(const Journey& j) {
 
 }  // namespace
 
-uint64_t span_end(const Journey& j, int point) {
+namespace {
+
+uint64_t point_time(const Journey& j, int point) {
   // A UDP receiver copying with checksum never fires skb_copy_datagram_iovec: the
   // packet's (non-drop) free is then the best "delivered" time there is.
   if (point == TL_DELIVER && !j.seen(TL_DELIVER) && j.seen(TL_FREE) && !(j.flags & TL_F_DROP))
     return j.ts[TL_FREE];
   return j.ts[point];
+}
+
+}  // namespace
+
+uint64_t span_end(const Journey& j, const SpanDef& sd) {
+  if (uint64_t t = point_time(j, sd.to)) return t;
+  if (sd.to_else < 0 || (sd.else_if_consumed && !(j.flags & TL_F_CONSUMED))) return 0;
+  return point_time(j, sd.to_else);
+}
+
+void ProcStat::add(uint32_t pid, uint32_t tid, const std::string& thread_comm) {
+  packets++;
+  ThreadStat& t = threads[tid];
+  t.packets++;
+  if (t.comm.empty()) t.comm = thread_comm;
+  if (comm.empty() || (tid == pid && !thread_comm.empty())) comm = thread_comm;
 }
 
 Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns) {
@@ -82,7 +100,14 @@ void Analysis::on_journey(const Journey& j, End how) {
   count(s, j);
   // A packet that completed its path is not "unfinished" just because its free is missing.
   if (how == End::Flushed && !finished_path(j)) s.unfinished++;
-  if (how == End::Evicted) (finished_path(j) ? s.free_untraced : s.evicted)++;
+  if (how == End::Evicted) {
+    if (!finished_path(j))
+      s.evicted++;
+    else if (j.seen(TL_TAKEN) && !j.seen(TL_DELIVER) && !(j.flags & TL_F_CONSUMED))
+      s.unread++;
+    else
+      s.free_untraced++;
+  }
 }
 
 void Analysis::count(DirStats& s, const Journey& j) {
@@ -100,18 +125,20 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (!s.first_ts || first < s.first_ts) s.first_ts = first;
   s.last_ts = std::max(s.last_ts, first);
   if (j.flags & TL_F_SEGMENT) s.segments++;
+  if (j.dir == Dir::Tx && !j.seen(TL_QUEUE) && j.seen(TL_XMIT)) s.no_queue++;
   if (j.xmit_rc) s.xmit_errors++;
 
   const auto spans = spans_of(j.dir);
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
-    uint64_t from = j.ts[sd.from], to = span_end(j, sd.to);
+    uint64_t from = j.ts[sd.from], to = span_end(j, sd);
     if (!from || !to) continue;
     if (to < from) {
       s.negative++;
       continue;
     }
     s.spans[i].add(to - from);
+    s.exits[i].add(from, to, j.len);
   }
 
   if (j.pid) {
@@ -120,16 +147,20 @@ void Analysis::count(DirStats& s, const Journey& j) {
       last_proc_[d] = &s.procs[j.pid];  // std::map: the pointer stays valid
       last_pid_[d] = j.pid;
     }
-    ProcStat& p = *last_proc_[d];
-    if (p.comm.empty() && j.comm[0]) p.comm = comm_string(j.comm);
-    p.packets++;
+    last_proc_[d]->add(j.pid, j.tid, comm_string(j.comm));
   }
+  if (j.recv_pid) s.receivers[j.recv_pid].add(j.recv_pid, j.recv_tid, comm_string(j.recv_comm));
   if (j.flags & TL_F_DROP) {
     s.dropped++;
     DropStat& d = s.drops[{j.drop_reason, j.drop_location}];
     d.count++;
     d.pid = j.free_pid;
     d.comm = comm_string(j.free_comm);
+    if (j.free_pid) {
+      ThreadStat& t = d.threads[j.free_tid];
+      t.packets++;
+      if (t.comm.empty()) t.comm = d.comm;
+    }
   }
 }
 

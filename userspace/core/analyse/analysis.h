@@ -15,32 +15,68 @@
 
 namespace tunlat {
 
-struct ProcStat {
+struct ThreadStat {
   std::string comm;
   uint64_t packets = 0;
+};
+
+// A process (tgid) and the threads (tid) of it that moved the packets.
+struct ProcStat {
+  std::string comm;  // its main thread's (tid == pid) if that one was seen, else the first's
+  uint64_t packets = 0;
+  std::map<uint32_t, ThreadStat> threads;
+
+  void add(uint32_t pid, uint32_t tid, const std::string& thread_comm);
 };
 
 struct DropStat {
   uint64_t count = 0;
   uint32_t pid = 0;  // the last process seen dropping it
   std::string comm;
+  std::map<uint32_t, ThreadStat> threads;  // of every process seen dropping it, by tid
 };
 
 // Everything measured for one direction. Span indices follow kTxSpans / kRxSpans.
+// How fast a span releases packets while it holds a queue (its service rate): each packet
+// that was already waiting when the one before it left took the time between the two to
+// be served. A tbf's rate, a reader's speed, whatever arrives and however long idle. Fed in
+// the order packets leave, which TX journeys end in.
+struct SpanExit {
+  uint64_t last_ns = 0;                  // when the last packet left
+  uint64_t busy_ns = 0, busy_bytes = 0, busy_packets = 0;
+  void add(uint64_t enter, uint64_t leave, uint32_t len) {
+    if (leave < last_ns) return;  // a moment late, from another CPU
+    if (last_ns && enter <= last_ns) {
+      busy_ns += leave - last_ns;
+      busy_bytes += len;
+      busy_packets++;
+    }
+    last_ns = leave;
+  }
+  double mbit_s() const { return busy_ns ? busy_bytes * 8e3 / static_cast<double>(busy_ns) : 0; }
+  double pps() const { return busy_ns ? busy_packets * 1e9 / static_cast<double>(busy_ns) : 0; }
+};
+
 struct DirStats {
   uint64_t packets = 0, bytes = 0;
   uint64_t first_ts = 0, last_ts = 0;  // first point of the first / last packet counted
   std::array<Histogram, kMaxSpans> spans;  // indexed as spans_of(dir)
+  std::array<SpanExit, kMaxSpans> exits;   // as spans
   std::array<Histogram, kPoints> gaps;  // pacing: gap to the previous packet at each point
   std::array<uint64_t, kPoints> passed{};  // events at each point
   std::array<std::vector<uint64_t>, kPoints> cpus;  // packets per CPU at each point
-  std::map<uint32_t, ProcStat> procs;  // reader (TX) or writer (RX) by pid
+  std::map<uint32_t, ProcStat> procs;  // reader (TX) or writer (RX) by pid (tgid)
+  std::map<uint32_t, ProcStat> receivers;  // RX: the applications that read the packets
   std::map<std::pair<int32_t, uint64_t>, DropStat> drops;  // (reason, location)
   uint64_t dropped = 0;
   uint64_t evicted = 0;        // free never arrived and the packet never finished its path
   uint64_t unfinished = 0;     // still in flight when the trace ended
   uint64_t free_untraced = 0;  // finished its path; its free has no tracepoint
+  uint64_t unread = 0;         // RX: a TCP socket took its data, no read of it was seen
+                               // (merged into the segment queued before it, or never read)
   uint64_t stray = 0;          // first seen mid-path (followed before the trace started)
+  uint64_t no_queue = 0;       // TX: reached xmit without a queue point of its own or its
+                               // GSO parent's (a segment of a parent not recognised as GSO)
   uint64_t segments = 0;       // GSO segments counted as packets
   uint64_t gso_parents = 0;    // GSO skbs split before the driver
   uint64_t xmit_errors = 0;
@@ -104,6 +140,7 @@ class Analysis : public JourneySink {
   // The reader/writer is nearly always the same process: skip the map lookup then.
   std::array<uint32_t, 2> last_pid_{};
   std::array<ProcStat*, 2> last_proc_{};
+
   std::array<std::array<uint64_t, kPoints>, 2> last_at_{};
 };
 
@@ -111,6 +148,6 @@ class Analysis : public JourneySink {
 DirStats since(const DirStats& now, const DirStats& before);
 
 // The time a packet reached the end of a span, with the fallbacks docs/design.md describes.
-uint64_t span_end(const Journey& j, int point);
+uint64_t span_end(const Journey& j, const SpanDef& sd);
 
 }  // namespace tunlat

@@ -60,6 +60,8 @@ std::optional<Pacing> pacing_of(Dir d, const DirStats& s) {
     out.origin = std::string(sd.name);
     out.rule = "standing_queue";
     out.exit_point = sd.to;
+    out.exit_mbit_s = s.exits[best].mbit_s();
+    out.exit_pps = s.exits[best].pps();
   } else {
     // Nothing queues: the pacing is what arrives, or what a stage adds as packets pass.
     const std::array<double, 3> gap{static_cast<double>(p50(s.gaps[pts[0]])),

@@ -38,6 +38,7 @@ struct Pacing {
   uint64_t gap_out_p50_ns = 0;         // ... where they leave the origin (its exit point)
   uint64_t gap_out_p90_ns = 0;
   uint64_t period_ns = 0;              // the origin releases one packet per period; 0: irregular
+  double exit_mbit_s = 0, exit_pps = 0;  // standing_queue: the origin's service rate (SpanExit)
   int exit_point = -1;                 // the origin's exit point
 };
 // nullopt: too few packets to say.

@@ -47,6 +47,12 @@ void Correlator::push(const Event& e) {
     case TL_XMIT_DONE:
       j.xmit_rc = e.code;
       break;
+    case TL_DELIVER:
+      if (!(e.flags & TL_F_FORWARDED)) {
+        j.recv_pid = e.pid;
+        j.recv_tid = e.tid;
+      }
+      break;
     case TL_FREE:
       if (e.flags & TL_F_DROP) {
         j.drop_reason = e.code;
@@ -59,6 +65,8 @@ void Correlator::push(const Event& e) {
     default:
       break;
   }
+  // The kernel gave the packet's slot up: nothing more of it will come.
+  if ((e.flags & TL_F_LAST) && e.point != TL_FREE) end(j, End::Freed);
 }
 
 // The packet e belongs to: the open one, the one waiting in live_, or a new one.
@@ -126,6 +134,7 @@ void Correlator::end(Journey& j, End how) {
   // comm by thread: the kernel sends it apart, once per thread and CPU.
   if (j.pid) j.comm = comm_of_tid(j.tid);
   if (j.free_pid) j.free_comm = comm_of_tid(j.free_tid);
+  if (j.recv_pid) j.recv_comm = comm_of_tid(j.recv_tid);
   if (j.segmented_parent() && !kernel_sends_parent_times_) {
     ParentStamps& p = parents_[Key{j.skb, j.gen}];
     for (size_t i = 0; i < kInheritedPoints.size(); i++) {

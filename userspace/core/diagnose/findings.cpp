@@ -47,13 +47,14 @@ std::string holders(const TraceInfo& info) {
   return out;
 }
 
-// The process that moved most of the direction's packets: "openvpn (pid 4252)".
-std::string busiest(const DirStats& s) {
-  auto it = std::max_element(s.procs.begin(), s.procs.end(), [](auto& a, auto& b) {
+// The process that moved most of the packets: "openvpn (pid 4252)".
+std::string busiest(const std::map<uint32_t, ProcStat>& procs) {
+  auto it = std::max_element(procs.begin(), procs.end(), [](auto& a, auto& b) {
     return a.second.packets < b.second.packets;  // the first of equals, as the JSON lists them
   });
-  return it == s.procs.end() ? "" : fmt::format("{} (pid {})", it->second.comm, it->first);
+  return it == procs.end() ? "" : fmt::format("{} (pid {})", it->second.comm, it->first);
 }
+std::string busiest(const DirStats& s) { return busiest(s.procs); }
 
 Json where(Dir d, std::string_view stage, const std::string& process) {
   return Json{{"direction", dir_name(d)},
@@ -101,7 +102,8 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
                 {"gap_out_p50_us", us(p->gap_out_p50_ns)},
                 {"gap_out_p90_us", us(p->gap_out_p90_ns)},
                 {"period_us", p->period_ns ? Json(us(p->period_ns)) : Json(nullptr)},
-                {"queued", std::round(p->queued * 10) / 10}};
+                {"queued", std::round(p->queued * 10) / 10},
+                {"exit_mbit_s", std::round(p->exit_mbit_s * 1000) / 1000}};
   if (p->rule == "standing_queue") {
     const auto spans = spans_of(d);
     size_t i = 0;
@@ -118,8 +120,8 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
       f.summary = fmt::format("{} {} one packet every {} (p90 {}): {}; it sets the pace of the transfer", pacer,
                               reader_paces ? "reads" : "releases", dur(p->period_ns), dur(p->gap_out_p90_ns), queue);
     else
-      f.summary = fmt::format("{} pacing comes from {}: {}, leaving {} apart (p50)", dir_upper(d), pacer, queue,
-                              dur(p->gap_out_p50_ns));
+      f.summary = fmt::format("{} pacing comes from {}: {}, leaving at {:.2f} Mbit/s ({:.0f} packets/s)",
+                              dir_upper(d), pacer, queue, p->exit_mbit_s, p->exit_pps);
     f.where = where(d, p->origin, reader_paces ? who : "");
     f.remedy = reader_paces ? (p->period_ns ? "the reader waits between reads: a timer, a shaper (e.g. openvpn --shaper)"
                                              : "the reader cannot keep up: see its CPU use and scheduling")
@@ -144,15 +146,20 @@ void wait_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
   if (s.packets < kMinPacketsForVerdict || dom < 0) return;
   const Histogram& h = s.spans[dom];
   const std::string_view name = spans_of(d)[dom].name;
-  const std::string who = busiest(s);
+  // Who answers for the time: the application that reads a socket, else the VPN.
+  const bool socket = name == "socket";
+  const std::string who = socket ? busiest(s.receivers) : busiest(s);
   Finding f;
   f.kind = "wait";
   f.severity = h.quantile(0.5) >= kSlowWaitNs ? Severity::Warning : Severity::Info;
   f.weight = static_cast<double>(h.sum());
-  f.summary = fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir_upper(d),
-                          name == "ring" ? std::string("in the tun ring") : fmt::format("in {}", name),
+  const std::string where_text = name == "ring"     ? std::string("in the tun ring")
+                                 : socket           ? std::string("in their socket for the application's read")
+                                                    : fmt::format("in {}", name);
+  f.summary = fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir_upper(d), where_text,
                           dur(h.quantile(0.5)), dur(h.quantile(0.99)),
-                          who.empty() ? "" : fmt::format("; {} {}", role(d), who));
+                          who.empty() ? "" : fmt::format("; {} {}", socket ? "receiver" : role(d), who));
+  if (socket) f.remedy = "the receiving application reads slowly: see what it does between reads";
   f.evidence = {{"span", std::string(name)}, {"p50_us", us(h.quantile(0.5))}, {"p99_us", us(h.quantile(0.99))},
                 {"packets", h.count()}};
   f.where = where(d, name, who);

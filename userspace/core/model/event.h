@@ -21,10 +21,11 @@ struct Event {
   uint64_t ts_ns;       // bpf_ktime_get_ns(): CLOCK_MONOTONIC
   uint64_t skb;         // skb address; with gen, the packet's identity
   uint64_t parent_skb;  // recordings before TL_F_INHERITED: a segment's parent's address; now 0
-  uint64_t aux;         // TL_FREE+TL_F_DROP: drop location; TL_DELIVER forwarded: ifindex
+  uint64_t aux;         // TL_FREE+TL_F_DROP: drop location; TL_DELIVER forwarded: ifindex;
+                        // TL_TAKEN: payload bytes (0 with TL_F_CONSUMED)
   uint32_t gen;         // generation, assigned at first sighting
   uint32_t parent_gen;  // TL_F_SEGMENT: the parent's generation
-  uint32_t pid;         // tgid: at READ/INJECT (the VPN), DELIVER, FREE+DROP; else 0
+  uint32_t pid;         // tgid: at READ/INJECT (the VPN), DELIVER (the receiver), FREE+DROP; else 0
   uint32_t tid;
   uint32_t len;         // skb->len
   int32_t code;         // TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc
@@ -43,7 +44,8 @@ enum EventFlags : uint16_t {
   TL_F_BY_ADDRESS = 1 << 8,  // ingest only, never recorded: gen unknown, the packet at this
                              // address (and dir) is meant; AddressJoin fills gen in
 };
-static_assert(((TL_F_GSO | TL_F_SEGMENT | TL_F_DROP | TL_F_FORWARDED | TL_F_LATE_START | TL_F_FIRST) &
+static_assert(((TL_F_GSO | TL_F_SEGMENT | TL_F_DROP | TL_F_FORWARDED | TL_F_LATE_START | TL_F_FIRST |
+                TL_F_LAST | TL_F_CONSUMED) &
                (TL_F_INHERITED | TL_F_BY_ADDRESS)) == 0,
               "the core's flags use bits the kernel's do not");
 
@@ -60,7 +62,7 @@ inline std::string_view point_name(int p) {
   if (p == TL_COMM) return "comm";
   static constexpr std::array<std::string_view, kPoints> names{
       "queue", "enqueue", "dequeue", "xmit", "xmit_done",
-      "read",  "inject",  "receive", "deliver", "free"};
+      "read",  "inject",  "receive", "deliver", "free", "taken"};
   return p >= 0 && p < kPoints ? names[p] : "?";
 }
 inline std::string_view dir_name(Dir d) { return d == Dir::Tx ? "tx" : "rx"; }
@@ -68,24 +70,32 @@ inline std::string_view dir_name(Dir d) { return d == Dir::Tx ? "tx" : "rx"; }
 // The points each direction passes, in path order.
 inline constexpr std::array<int, 6> kTxPoints{TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE,
                                               TL_XMIT,  TL_READ,    TL_FREE};
-inline constexpr std::array<int, 4> kRxPoints{TL_INJECT, TL_RECEIVE, TL_DELIVER, TL_FREE};
+inline constexpr std::array<int, 5> kRxPoints{TL_INJECT, TL_RECEIVE, TL_TAKEN, TL_DELIVER, TL_FREE};
 
 // A span: the time between two points of the same packet. A queue is a stage that can
-// hold packets waiting for something downstream (a qdisc, the tun ring): where stalls and
-// standing queues are looked for.
+// hold packets waiting for something downstream (a qdisc, the tun ring, a socket): where
+// stalls and standing queues are looked for. A packet that does not pass `to` ends the
+// span at `to_else` if it passed that (-1: none); with else_if_consumed, only if TCP
+// consumed it there (an ACK: nothing was left to read).
 struct SpanDef {
   std::string_view name;
   int from;
   int to;
   bool queue;
+  int to_else = -1;
+  bool else_if_consumed = false;
 };
 inline constexpr std::array<SpanDef, 4> kTxSpans{{{"qdisc", TL_QUEUE, TL_XMIT, true},
                                                   {"ring", TL_XMIT, TL_READ, true},
                                                   {"copy", TL_READ, TL_FREE, false},
                                                   {"total", TL_QUEUE, TL_READ, false}}};
-inline constexpr std::array<SpanDef, 3> kRxSpans{{{"backlog", TL_INJECT, TL_RECEIVE, true},
-                                                  {"stack", TL_RECEIVE, TL_DELIVER, false},
-                                                  {"total", TL_INJECT, TL_DELIVER, false}}};
+// RX: `stack` ends where a TCP socket takes the packet, else where it is delivered (read
+// by a UDP or ICMP socket, or forwarded); `socket` is a TCP packet's wait in its socket
+// for the application's read.
+inline constexpr std::array<SpanDef, 4> kRxSpans{{{"backlog", TL_INJECT, TL_RECEIVE, true},
+                                                  {"stack", TL_RECEIVE, TL_TAKEN, false, TL_DELIVER},
+                                                  {"socket", TL_TAKEN, TL_DELIVER, true},
+                                                  {"total", TL_INJECT, TL_DELIVER, false, TL_TAKEN, true}}};
 
 inline constexpr size_t kMaxSpans = std::max(kTxSpans.size(), kRxSpans.size());
 

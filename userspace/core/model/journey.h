@@ -29,6 +29,8 @@ struct Journey {
   std::array<char, TL_COMM_LEN> comm{};  // filled when the journey ends
   uint32_t free_pid = 0, free_tid = 0;   // who freed it (for drops)
   std::array<char, TL_COMM_LEN> free_comm{};
+  uint32_t recv_pid = 0, recv_tid = 0;   // RX: the application that read it (deliver)
+  std::array<char, TL_COMM_LEN> recv_comm{};
 
   bool seen(int p) const { return ts[p] != 0; }
   // A GSO skb split into segments before reaching the driver: its segments are the packets.
@@ -41,7 +43,7 @@ inline std::string comm_string(const std::array<char, TL_COMM_LEN>& c) {
 }
 
 enum class End {
-  Freed,    // consume_skb / kfree_skb seen
+  Freed,    // consume_skb / kfree_skb seen, or its last point (TL_F_LAST)
   Evicted,  // no event for longer than the TTL: free never arrived
   Flushed,  // still in flight when the trace ended
 };

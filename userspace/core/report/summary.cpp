@@ -36,17 +36,35 @@ std::string iso8601(int64_t wall_ns) {
   return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", tm, ms);
 }
 
-Json processes_json(Dir d, const DirStats& s) {
+// A process's threads (or a drop's), most packets first: [{"tid", "comm", "packets"}].
+Json threads_json(const std::map<uint32_t, ThreadStat>& threads, const char* count_key) {
+  std::vector<std::pair<uint32_t, const ThreadStat*>> ts;
+  for (auto& [tid, t] : threads) ts.emplace_back(tid, &t);
+  std::stable_sort(ts.begin(), ts.end(), [](auto& a, auto& b) { return a.second->packets > b.second->packets; });
+  Json tj = Json::array();
+  for (auto& [tid, t] : ts) tj.push_back({{"tid", tid}, {"comm", t->comm}, {count_key, t->packets}});
+  return tj;
+}
+
+void add_processes(Json& pj, const std::map<uint32_t, ProcStat>& by_pid, const char* role) {
   std::vector<std::pair<uint32_t, const ProcStat*>> procs;
-  for (auto& [pid, p] : s.procs) procs.emplace_back(pid, &p);
+  for (auto& [pid, p] : by_pid) procs.emplace_back(pid, &p);
   std::stable_sort(procs.begin(), procs.end(),
                    [](auto& a, auto& b) { return a.second->packets > b.second->packets; });
-  Json pj = Json::array();
   for (auto& [pid, p] : procs)
     pj.push_back({{"pid", pid},
                   {"comm", p->comm},
-                  {"role", d == Dir::Tx ? "reader" : "writer"},
-                  {"packets", p->packets}});
+                  {"role", role},
+                  {"packets", p->packets},
+                  {"threads", threads_json(p->threads, "packets")}});
+}
+
+// Processes (tgid), each with its threads (tid): the reader (TX) or writer (RX) first,
+// then the RX receivers, the applications that read the packets.
+Json processes_json(Dir d, const DirStats& s) {
+  Json pj = Json::array();
+  add_processes(pj, s.procs, d == Dir::Tx ? "reader" : "writer");
+  add_processes(pj, s.receivers, "receiver");
   return pj;
 }
 
@@ -72,7 +90,9 @@ Json pacing_json(const Pacing& p) {
               {"gap_out_p50_us", us(p.gap_out_p50_ns)},
               {"gap_out_p90_us", us(p.gap_out_p90_ns)},
               {"period_us", p.period_ns ? Json(us(p.period_ns)) : Json(nullptr)},
-              {"exit_point", std::string(point_name(p.exit_point))}};
+              {"exit_point", std::string(point_name(p.exit_point))},
+              {"exit_mbit_s", p.rule == "standing_queue" ? Json(round3(p.exit_mbit_s)) : Json(nullptr)},
+              {"exit_pps", p.rule == "standing_queue" ? Json(round3(p.exit_pps)) : Json(nullptr)}};
 }
 
 Json pass_json(const StagePass& p, int leave_point, uint64_t t0) {
@@ -131,7 +151,8 @@ Json direction_json(Dir d, const DirStats& s) {
   j["processes"] = processes_json(d, s);
   j["dropped"] = s.dropped;
   j["anomalies"] = {{"evicted", s.evicted},          {"unfinished", s.unfinished},
-                    {"free_untraced", s.free_untraced}, {"stray", s.stray},
+                    {"free_untraced", s.free_untraced}, {"unread", s.unread}, {"stray", s.stray},
+                    {"no_queue", s.no_queue},
                     {"gso_parents", s.gso_parents},   {"segments", s.segments},
                     {"xmit_errors", s.xmit_errors},
                     {"negative_spans", s.negative}};
@@ -197,7 +218,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                        {"scope", "device"},
                        {"count", ds.count},
                        {"pid", ds.pid},
-                       {"comm", ds.comm}});
+                       {"comm", ds.comm},
+                       {"threads", threads_json(ds.threads, "count")}});
   doc["drops"] = drops;
   doc["tcp"] = {{"retransmits", nullptr}, {"flows", Json::array()}};
   Json findings = Json::array(), verdicts = Json::array();

@@ -30,6 +30,39 @@ void render_histogram(std::ostream& out, const Json& h) {
   }
 }
 
+// A process's threads under it, when more than one (or one other than the process's own).
+void render_threads(std::ostream& out, const Json& p, const char* count_key) {
+  if (!p.contains("threads")) return;  // recordings' summaries from before threads
+  const Json& ts = p["threads"];
+  if (ts.empty() || (ts.size() == 1 && p.contains("pid") && ts[0]["tid"] == p["pid"])) return;
+  std::string line;
+  for (auto& t : ts)
+    line += fmt::format("{}{} {} ({})", line.empty() ? "" : ", ", t["tid"].get<uint32_t>(),
+                        t["comm"].get<std::string>(), t[count_key].get<uint64_t>());
+  fmt::print(out, "      threads: {}\n", line);
+}
+
+// Counts that differ for a reason, said in words: a reader comparing them must not guess.
+void explain_counts(std::ostream& out, const Json& d, bool tx) {
+  const Json& an = d["anomalies"];
+  auto n = [&](const char* k) { return an.contains(k) ? an[k].get<uint64_t>() : 0; };
+  auto at = [&](const char* p) { return d["points"].contains(p) ? d["points"][p]["count"].get<uint64_t>() : 0; };
+  if (tx && n("gso_parents") && at("xmit") > at("queue"))
+    fmt::print(out, "  note: {} GSO skbs queued were split into {} segments before the driver: queue counts "
+                    "skbs, xmit segments (each segment inherits its parent's queue)\n",
+               n("gso_parents"), n("segments"));
+  if (n("no_queue"))
+    fmt::print(out, "  note: {} packets reached xmit without a queue point: segments of an skb not seen "
+                    "queued (followed before the trace began, or --sample)\n", n("no_queue"));
+  if (!tx && n("free_untraced"))
+    fmt::print(out, "  note: {} RX packets end after receive without a traced end: no socket took them on "
+                    "their own (TCP merges ACKs into the one before them in a busy socket's backlog) and "
+                    "their free has no tracepoint\n", n("free_untraced"));
+  if (n("unread"))
+    fmt::print(out, "  note: {} RX packets were taken by a TCP socket with data but their read was not "
+                    "seen: merged into the segment queued before them\n", n("unread"));
+}
+
 void render_direction(std::ostream& out, const Json& doc, const char* key) {
   const Json& d = doc["directions"][key];
   bool tx = std::string(key) == "tx";
@@ -68,9 +101,11 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   if (d["pacing_origin"].is_string())
     fmt::print(out, "  pacing origin: {}\n", d["pacing_origin"].get<std::string>());
 
-  for (auto& p : d["processes"])
+  for (auto& p : d["processes"]) {
     fmt::print(out, "  {} {} (pid {}): {} packets\n", p["role"].get<std::string>(),
                p["comm"].get<std::string>(), p["pid"].get<uint32_t>(), p["packets"].get<uint64_t>());
+    render_threads(out, p, "packets");
+  }
   bool any_drop = false;
   for (auto& dr : doc["drops"]) {
     if (dr["direction"] != key) continue;
@@ -79,6 +114,7 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
     fmt::print(out, "    {:>8}  {:<24} in {} ({} pid {})\n", dr["count"].get<uint64_t>(),
                dr["reason"].get<std::string>(), dr["location"].get<std::string>(),
                dr["comm"].get<std::string>(), dr["pid"].get<uint32_t>());
+    render_threads(out, dr, "count");
   }
   if (!any_drop) fmt::print(out, "  drops: none\n");
   const Json& an = d["anomalies"];
@@ -86,6 +122,7 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   for (auto& [k, v] : an.items())
     if (v.get<uint64_t>()) notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", k, v.get<uint64_t>());
   if (!notes.empty()) fmt::print(out, "  notes: {}\n", notes);
+  explain_counts(out, d, tx);
 }
 
 // Words of text on lines of at most `width` columns, the first after `lead`, the others

@@ -5,6 +5,7 @@
 
 #include "cli/report_cmd.h"
 #include "cli/trace_cmd.h"
+#include "core/report/format.h"
 #include "fatal.h"
 #include "version.h"
 
@@ -68,17 +69,18 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    fmt::print(stderr, "tunlat: {} (see tunlat --help)\n", e.what());
+    fmt::print(stderr, "tunlat: {} (see tunlat --help)\n", term_safe(e.what()));
     return kExitUsage;
   }
   try {
     if (*trace) return run_trace(t);
     if (*report) return run_report(r);
   } catch (const Fatal& e) {
-    fmt::print(stderr, "tunlat: {}\n", e.what());
+    // Messages name devices, paths and processes: one line, whatever those names hold.
+    fmt::print(stderr, "tunlat: {}\n", term_safe(e.what()));
     return e.code;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "tunlat: {}\n", e.what());
+    fmt::print(stderr, "tunlat: {}\n", term_safe(e.what()));
     return kExitFailure;
   }
   return kExitOk;

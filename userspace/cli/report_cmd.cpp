@@ -7,6 +7,7 @@
 #include "cli/final_report.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
+#include "core/report/format.h"
 #include "fatal.h"
 
 namespace tunlat {
@@ -19,7 +20,7 @@ int run_report(const ReportArgs& a) {
   } catch (const RecordingError& e) {
     throw Fatal(e.what());
   }
-  if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", r.warning);
+  if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(r.warning));
   pipeline.flush();
   finish_report(r.info, pipeline, a.json_path);
   return kExitOk;

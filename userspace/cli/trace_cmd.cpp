@@ -14,6 +14,7 @@
 #include "cli/final_report.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
+#include "core/report/format.h"
 #include "core/report/text_report.h"
 #include "fatal.h"
 #include "kernel/kernel_info.h"
@@ -72,9 +73,10 @@ struct Capture {
 
 void announce(const TraceArgs& a, const Netns& ns, const Device& dev, const TraceInfo& info) {
   std::string owners;
-  for (auto& o : info.owners) owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", o.comm, o.pid);
-  fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", dev.name,
-             device_kind_name(dev.kind), dev.ifindex, ns.name.empty() ? "" : ", netns " + ns.name,
+  for (auto& o : info.owners)
+    owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", term_safe(o.comm), o.pid);
+  fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", term_safe(dev.name),
+             device_kind_name(dev.kind), dev.ifindex, ns.name.empty() ? "" : ", netns " + term_safe(ns.name),
              owners.empty() ? "no process" : owners,
              a.duration_s > 0 ? fmt::format("for {:g} s", a.duration_s) : "Ctrl-C to stop");
 }
@@ -104,7 +106,7 @@ int live_loop(const TraceArgs& a, const TraceInfo& info, Tracer& tracer, const P
       next_tick = now + interval_ns;
       if (!watch.alive()) {
         fmt::print(stderr, "tunlat: device {} vanished after {:.1f} s; reporting what was captured\n",
-                   info.dev_name, (now - info.start_ns) / 1e9);
+                   term_safe(info.dev_name), (now - info.start_ns) / 1e9);
         return kExitFailure;
       }
     }
@@ -155,7 +157,7 @@ int run_trace(const TraceArgs& a) {
   topts.verbose = a.verbose;
   topts.tun_driver = dev.kind != DeviceKind::Other;
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
-  for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", w);
+  for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   bool learnt = false;
   in_netns(ns, [&] { learnt = tracer.learn_device(); });
   if (a.verbose)

@@ -16,6 +16,9 @@ namespace {
 
 constexpr int kBarWidth = 40;
 
+// Every string of the summary came from the system or a file: shown only made safe.
+std::string text(const Json& j) { return term_safe(j.get<std::string>()); }
+
 // The dominant span's distribution as horizontal bars, one row per power of two.
 void render_histogram(std::ostream& out, const Json& h) {
   const Json& rows = h["buckets"];
@@ -33,7 +36,7 @@ void render_histogram(std::ostream& out, const Json& h) {
 void render_direction(std::ostream& out, const Json& doc, const char* key) {
   const Json& d = doc["directions"][key];
   bool tx = std::string(key) == "tx";
-  const std::string dev = doc["device"]["name"];
+  const std::string dev = text(doc["device"]["name"]);
   fmt::print(out, "\n{} ({}): {} packets, {}, {}, {:.2f} Mbit/s\n",
              tx ? "TX" : "RX",
              tx ? "host -> " + dev + " -> reader" : "writer -> " + dev + " -> host",
@@ -44,13 +47,13 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "span", "count", "p50", "p90",
              "p99", "max", "mean");
   for (auto& [name, h] : d["spans"].items())
-    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", name,
+    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", term_safe(name),
                h["count"].get<uint64_t>(), format_duration_us(h["p50_us"]),
                format_duration_us(h["p90_us"]), format_duration_us(h["p99_us"]),
                format_duration_us(h["max_us"]), format_duration_us(h["mean_us"]));
   if (d["dominant_span"].is_string()) {
     std::string dom = d["dominant_span"];
-    fmt::print(out, "\n  where the time goes: {} (the span holding most packet-time)\n", dom);
+    fmt::print(out, "\n  where the time goes: {} (the span holding most packet-time)\n", term_safe(dom));
     render_histogram(out, d["spans"][dom]);
   }
 
@@ -59,32 +62,30 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   for (auto& [name, g] : d["points"].items()) {
     if (!g["count"].get<uint64_t>()) continue;
     std::string cpus;
-    for (auto& [cpu, n] : g["cpus"].items()) cpus += fmt::format("{}{}:{}", cpus.empty() ? "" : " ", cpu, n.get<uint64_t>());
-    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", name,
+    for (auto& [cpu, n] : g["cpus"].items()) cpus += fmt::format("{}{}:{}", cpus.empty() ? "" : " ", term_safe(cpu), n.get<uint64_t>());
+    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", term_safe(name),
                g["count"].get<uint64_t>(), format_duration_us(g["gap_p50_us"]),
                format_duration_us(g["gap_p90_us"]), format_duration_us(g["gap_p99_us"]),
                format_duration_us(g["gap_max_us"]), cpus);
   }
   if (d["pacing_origin"].is_string())
-    fmt::print(out, "  pacing origin: {}\n", d["pacing_origin"].get<std::string>());
+    fmt::print(out, "  pacing origin: {}\n", text(d["pacing_origin"]));
 
   for (auto& p : d["processes"])
-    fmt::print(out, "  {} {} (pid {}): {} packets\n", p["role"].get<std::string>(),
-               p["comm"].get<std::string>(), p["pid"].get<uint32_t>(), p["packets"].get<uint64_t>());
+    fmt::print(out, "  {} {} (pid {}): {} packets\n", text(p["role"]), text(p["comm"]), p["pid"].get<uint32_t>(), p["packets"].get<uint64_t>());
   bool any_drop = false;
   for (auto& dr : doc["drops"]) {
     if (dr["direction"] != key) continue;
     if (!any_drop) fmt::print(out, "  drops:\n");
     any_drop = true;
     fmt::print(out, "    {:>8}  {:<24} in {} ({} pid {})\n", dr["count"].get<uint64_t>(),
-               dr["reason"].get<std::string>(), dr["location"].get<std::string>(),
-               dr["comm"].get<std::string>(), dr["pid"].get<uint32_t>());
+               text(dr["reason"]), text(dr["location"]), text(dr["comm"]), dr["pid"].get<uint32_t>());
   }
   if (!any_drop) fmt::print(out, "  drops: none\n");
   const Json& an = d["anomalies"];
   std::string notes;
   for (auto& [k, v] : an.items())
-    if (v.get<uint64_t>()) notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", k, v.get<uint64_t>());
+    if (v.get<uint64_t>()) notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", term_safe(k), v.get<uint64_t>());
   if (!notes.empty()) fmt::print(out, "  notes: {}\n", notes);
 }
 
@@ -92,17 +93,16 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
 
 void render_report(std::ostream& out, const Json& doc) {
   const Json& dev = doc["device"];
-  std::string ns = dev["netns"].is_string() ? dev["netns"].get<std::string>() : "own";
+  std::string ns = dev["netns"].is_string() ? text(dev["netns"]) : "own";
   fmt::print(out, "tunlat {} — {} ({}, ifindex {}, netns {} [{}]), kernel {}\n",
-             doc["tunlat_version"].get<std::string>(), dev["name"].get<std::string>(),
-             dev["kind"].get<std::string>(), dev["ifindex"].get<uint32_t>(), ns,
-             dev["netns_inode"].get<uint64_t>(), doc["kernel"].get<std::string>());
+             text(doc["tunlat_version"]), text(dev["name"]), text(dev["kind"]),
+             dev["ifindex"].get<uint32_t>(), ns, dev["netns_inode"].get<uint64_t>(), text(doc["kernel"]));
   std::string owners;
   for (auto& o : doc["owners"])
-    owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", o["comm"].get<std::string>(),
+    owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", text(o["comm"]),
                           o["pid"].get<uint32_t>());
   fmt::print(out, "started {}, {:.2f} s, {} events, {} lost; device held by {}\n",
-             doc["started_at"].get<std::string>(), doc["duration_s"].get<double>(),
+             text(doc["started_at"]), doc["duration_s"].get<double>(),
              doc["events"]["seen"].get<uint64_t>(), doc["events"]["lost"].get<uint64_t>(),
              owners.empty() ? "no process found" : owners);
   if (doc.contains("sample") && doc["sample"].get<uint32_t>() > 1)
@@ -112,7 +112,7 @@ void render_report(std::ostream& out, const Json& doc) {
   render_direction(out, doc, "rx");
   if (!doc["verdicts"].empty()) {
     fmt::print(out, "\nverdict:\n");
-    for (auto& v : doc["verdicts"]) fmt::print(out, "  * {}\n", v.get<std::string>());
+    for (auto& v : doc["verdicts"]) fmt::print(out, "  * {}\n", text(v));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/final_report.h"
+#include "cli/outputs.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
 #include "core/report/format.h"
@@ -13,6 +14,12 @@
 namespace tunlat {
 
 int run_report(const ReportArgs& a) {
+  if (!a.json_path.empty()) {
+    if (same_file(a.json_path, a.recording))
+      throw Fatal(fmt::format("--json {} is the recording itself: the JSON would overwrite it", a.json_path),
+                  kExitUsage);
+    check_writable(a.json_path, "the JSON summary");
+  }
   Pipeline pipeline;
   ReadResult r;
   try {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/final_report.h"
+#include "cli/outputs.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
 #include "core/report/format.h"
@@ -83,7 +84,7 @@ void announce(const TraceArgs& a, const Netns& ns, const Device& dev, const Trac
 
 // Live blocks every interval until the duration, a signal or the device's end. Returns
 // the exit code: the device vanishing is a failure, whose report is printed all the same.
-int live_loop(const TraceArgs& a, const TraceInfo& info, Tracer& tracer, const Pipeline& pipeline,
+int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, const Pipeline& pipeline,
               const DeviceWatch& watch) {
   const uint64_t interval_ns = static_cast<uint64_t>(a.interval_s * 1e9);
   const uint64_t deadline = a.duration_s > 0 ? info.start_ns + static_cast<uint64_t>(a.duration_s * 1e9) : 0;
@@ -107,6 +108,7 @@ int live_loop(const TraceArgs& a, const TraceInfo& info, Tracer& tracer, const P
       if (!watch.alive()) {
         fmt::print(stderr, "tunlat: device {} vanished after {:.1f} s; reporting what was captured\n",
                    term_safe(info.dev_name), (now - info.start_ns) / 1e9);
+        info.device_vanished = true;
         return kExitFailure;
       }
     }
@@ -139,9 +141,31 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
   }
 }
 
+// Refused before anything is attached or written: a trace of hours must not find out at
+// its end that its JSON cannot be written, or that the JSON would overwrite the recording.
+void check_outputs(const TraceArgs& a) {
+  if (!a.json_path.empty() && !a.record_path.empty() && same_file(a.json_path, a.record_path))
+    throw Fatal(fmt::format("--json and --record name the same file ({}): the JSON would overwrite the recording",
+                            a.json_path),
+                kExitUsage);
+  if (!a.json_path.empty()) check_writable(a.json_path, "the JSON summary");
+  if (!a.record_path.empty()) check_writable(a.record_path, "the recording");
+}
+
+// What a user of lo or a veth would otherwise have to guess from empty columns.
+void note_kind(const Device& dev) {
+  if (dev.kind != DeviceKind::Other) return;
+  fmt::print(stderr,
+             "tunlat: note: {} is not a tun/tap device: no VPN reads or writes it, so TX ends at the "
+             "driver (no ring, read or copy span, no reader) and RX starts where the driver hands a "
+             "packet to the stack (its writer is whichever process ran then)\n",
+             term_safe(dev.name));
+}
+
 }  // namespace
 
 int run_trace(const TraceArgs& a) {
+  check_outputs(a);
   check_privileges();
   const Netns ns = resolve_netns(a.netns);
   const Device dev = resolve_device(ns, a.dev);
@@ -170,6 +194,7 @@ int run_trace(const TraceArgs& a) {
   info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(info.start_ns);
   if (!a.record_path.empty()) capture.recorder = std::make_unique<RecordingWriter>(a.record_path, info);
   announce(a, ns, dev, info);
+  note_kind(dev);
 
   const int rc = live_loop(a, info, tracer, capture.pipeline, watch);
   end_capture(a, info, tracer, capture);

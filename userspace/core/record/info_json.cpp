@@ -49,6 +49,12 @@ void get(const Json& j, const char* key, uint64_t& out, uint64_t max = UINT64_MA
     out = v->get<uint64_t>();
   }
 }
+void get(const Json& j, const char* key, bool& out) {
+  if (auto* v = field(j, key)) {
+    if (!v->is_boolean()) throw Malformed(std::string(key) + " is not a boolean");
+    out = v->get<bool>();
+  }
+}
 void get(const Json& j, const char* key, uint32_t& out) {
   uint64_t v = out;
   get(j, key, v, UINT32_MAX);
@@ -161,6 +167,7 @@ void parse_trailer(const Json& j, TraceInfo& i) {
   if (!j.is_object()) throw Malformed("not an object");
   get(j, "end_ns", i.end_ns);
   get(j, "events_lost", i.events_lost);
+  get(j, "device_vanished", i.device_vanished);
   get_symbols(j, i.symbols);
 }
 
@@ -187,7 +194,10 @@ Json info_header_json(const TraceInfo& i) {
 }
 
 Json info_trailer_json(const TraceInfo& i) {
-  return Json{{"end_ns", i.end_ns}, {"events_lost", i.events_lost}, {"symbols", symbols_json(i.symbols)}};
+  return Json{{"end_ns", i.end_ns},
+              {"events_lost", i.events_lost},
+              {"device_vanished", i.device_vanished},
+              {"symbols", symbols_json(i.symbols)}};
 }
 
 std::string dump_compact(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }

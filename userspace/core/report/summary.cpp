@@ -120,7 +120,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                    {"ifindex", info.ifindex},
                    {"netns", info.netns_name.empty() ? Json(nullptr) : Json(info.netns_name)},
                    {"netns_inode", info.netns_inode},
-                   {"kind", device_kind_name(info.kind)}};
+                   {"kind", device_kind_name(info.kind)},
+                   {"vanished", info.device_vanished}};
   Json owners = Json::array();
   for (auto& o : info.owners) owners.push_back({{"pid", o.pid}, {"comm", o.comm}});
   doc["owners"] = owners;

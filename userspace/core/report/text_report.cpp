@@ -105,6 +105,8 @@ void render_report(std::ostream& out, const Json& doc) {
              text(doc["started_at"]), doc["duration_s"].get<double>(),
              doc["events"]["seen"].get<uint64_t>(), doc["events"]["lost"].get<uint64_t>(),
              owners.empty() ? "no process found" : owners);
+  if (dev.value("vanished", false))
+    fmt::print(out, "the device vanished during the trace: the capture ends there\n");
   if (doc.contains("sample") && doc["sample"].get<uint32_t>() > 1)
     fmt::print(out, "sampled: 1 packet in {} followed; counts and rates are of those\n",
                doc["sample"].get<uint32_t>());

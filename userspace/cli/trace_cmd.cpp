@@ -61,14 +61,30 @@ TraceInfo describe(const Netns& ns, const Device& dev, const KernelBtf& btf, uin
   return info;
 }
 
-// Where the events go: the analysis, and the recording if there is one.
+// Where the events go: the analysis, and the recording if there is one. A recording that
+// fails (disk full) stops with one line; the analysis, the report and the JSON go on.
 struct Capture {
   Pipeline pipeline;
   std::unique_ptr<RecordingWriter> recorder;
+  std::string record_path;
+  bool record_failed = false;
 
   void push(const Event& e) {
     pipeline.push(e);
-    if (recorder) recorder->write(e);
+    if (!recorder) return;
+    try {
+      recorder->write(e);
+    } catch (const RecordingError& err) {
+      stop_recording(err.what());
+    }
+  }
+
+  void stop_recording(const std::string& why) {
+    fmt::print(stderr, "tunlat: recording stopped: {}; the trace goes on ({} kept in {}, without trailer)\n",
+               term_safe(why), format_bytes(static_cast<double>(recorder->bytes_written())),
+               term_safe(record_path));
+    record_failed = true;
+    recorder.reset();  // writes nothing more; the file reads as truncated
   }
 };
 
@@ -135,9 +151,13 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
     for (auto& [key, ds] : capture.pipeline.analysis().total(d).drops) locations.push_back(key.second);
   info.symbols = symbolize(locations);
   if (capture.recorder) {
-    capture.recorder->finish(info);
-    fmt::print(stderr, "tunlat: recorded {} events ({:.1f} MB) to {}\n", capture.recorder->events_written(),
-               capture.recorder->bytes_written() / 1e6, a.record_path);
+    try {
+      capture.recorder->finish(info);
+      fmt::print(stderr, "tunlat: recorded {} events ({:.1f} MB) to {}\n", capture.recorder->events_written(),
+                 capture.recorder->bytes_written() / 1e6, term_safe(a.record_path));
+    } catch (const RecordingError& err) {
+      capture.stop_recording(err.what());
+    }
   }
 }
 
@@ -192,15 +212,18 @@ int run_trace(const TraceArgs& a) {
 
   info.start_ns = now_ns(CLOCK_MONOTONIC);
   info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(info.start_ns);
+  capture.record_path = a.record_path;
   if (!a.record_path.empty()) capture.recorder = std::make_unique<RecordingWriter>(a.record_path, info);
   announce(a, ns, dev, info);
   note_kind(dev);
 
-  const int rc = live_loop(a, info, tracer, capture.pipeline, watch);
+  int rc = live_loop(a, info, tracer, capture.pipeline, watch);
   end_capture(a, info, tracer, capture);
   finish_report(info, capture.pipeline, a.json_path);
   if (info.events_lost)
     fmt::print(stderr, "tunlat: warning: {} events lost (kernel rings full)\n", info.events_lost);
+  // The report is whole, but the recording asked for is not: a failure a script must see.
+  if (capture.record_failed) rc = kExitFailure;
   return rc;
 }
 

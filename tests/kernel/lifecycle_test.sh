@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ctrl-C ends a trace with a full report (exit 0); a device that vanishes mid-trace ends it
+# Ctrl-C and SIGHUP end a trace with a full report (exit 0); a device that vanishes mid-trace ends it
 # with one line, exit 1, and the packets captured so far still reported.
 source "$(dirname "$0")/lib.sh"
 require_bpf
@@ -13,6 +13,18 @@ wait_trace
 [[ $TRACE_RC -eq 0 ]] || fail "Ctrl-C: exit $TRACE_RC"
 jq_eq "$WORK/sigint.json" ".directions.tx.packets" 5
 grep -q "TX (host -> tap99 -> reader): 5 packets" "$WORK/sigint.out" || fail "Ctrl-C: no final report"
+
+# A closed terminal or ssh session (SIGHUP, issue 19 case 5) ends it as Ctrl-C does: the
+# report, the JSON and a recording with its trailer.
+start_trace sighup --netns "$NS" --dev tap99 --json "$WORK/sighup.json" --record "$WORK/sighup.tlrec"
+ip netns exec "$NS" ping -q -c 6 -i 0.02 1.1.1.1 >/dev/null
+kill -HUP "$TRACE_PID"
+wait_trace
+[[ $TRACE_RC -eq 0 ]] || fail "SIGHUP: exit $TRACE_RC"
+jq_eq "$WORK/sighup.json" ".directions.tx.packets" 6
+grep -q "TX (host -> tap99 -> reader): 6 packets" "$WORK/sighup.out" || fail "SIGHUP: no final report"
+"$TUNLAT" report "$WORK/sighup.tlrec" >/dev/null 2>"$WORK/sighup-replay.err" || fail "SIGHUP: bad recording"
+[[ ! -s $WORK/sighup-replay.err ]] || fail "SIGHUP: recording without trailer: $(cat "$WORK/sighup-replay.err")"
 
 start_trace vanish --netns "$NS" --dev tap99 -d 30 --json "$WORK/vanish.json" --record "$WORK/vanish.tlrec"
 ip netns exec "$NS" ping -q -c 7 -i 0.02 1.1.1.1 >/dev/null

@@ -42,6 +42,7 @@ void install_signals() {
   sa.sa_handler = on_signal;  // no SA_RESTART: the poll returns at once
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // a closed terminal or ssh session: report and JSON as for SIGTERM
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -79,6 +80,16 @@ struct Capture {
     }
   }
 
+  // Partial chunks reach the disk within a second (RecordingOptions::max_chunk_age_ms).
+  void tick() {
+    if (!recorder) return;
+    try {
+      recorder->tick();
+    } catch (const RecordingError& err) {
+      stop_recording(err.what());
+    }
+  }
+
   void stop_recording(const std::string& why) {
     fmt::print(stderr, "tunlat: recording stopped: {}; the trace goes on ({} kept in {}, without trailer)\n",
                term_safe(why), format_bytes(static_cast<double>(recorder->bytes_written())),
@@ -100,14 +111,16 @@ void announce(const TraceArgs& a, const Netns& ns, const Device& dev, const Trac
 
 // Live blocks every interval until the duration, a signal or the device's end. Returns
 // the exit code: the device vanishing is a failure, whose report is printed all the same.
-int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, const Pipeline& pipeline,
+int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capture,
               const DeviceWatch& watch) {
+  const Pipeline& pipeline = capture.pipeline;
   const uint64_t interval_ns = static_cast<uint64_t>(a.interval_s * 1e9);
   const uint64_t deadline = a.duration_s > 0 ? info.start_ns + static_cast<uint64_t>(a.duration_s * 1e9) : 0;
   uint64_t next_tick = info.start_ns + interval_ns, last_tick = info.start_ns;
   std::array<DirStats, 2> before;  // totals at the last live block
   while (!g_stop) {
     tracer.poll(Tracer::kPollMs);
+    capture.tick();
     uint64_t now = now_ns(CLOCK_MONOTONIC);
     if (now >= next_tick) {
       if (!a.quiet) {
@@ -217,7 +230,7 @@ int run_trace(const TraceArgs& a) {
   announce(a, ns, dev, info);
   note_kind(dev);
 
-  int rc = live_loop(a, info, tracer, capture.pipeline, watch);
+  int rc = live_loop(a, info, tracer, capture, watch);
   end_capture(a, info, tracer, capture);
   finish_report(info, capture.pipeline, a.json_path);
   if (info.events_lost)

@@ -18,6 +18,12 @@ bool finished_path(const Journey& j) {
   return j.dir == Dir::Tx ? j.seen(TL_READ) : j.seen(TL_RECEIVE);
 }
 
+// The entry that takes the processes beyond kMaxProcs, if there is one yet.
+const ProcStat* others(const DirStats& s) {
+  auto it = s.procs.find(kOtherPids);
+  return it == s.procs.end() ? nullptr : &it->second;
+}
+
 bool started_path(const Journey& j) {
   return j.dir == Dir::Tx ? j.seen(TL_QUEUE) || j.seen(TL_XMIT) || j.seen(TL_ENQUEUE)
                           : j.seen(TL_INJECT);
@@ -41,8 +47,9 @@ void Analysis::on_pass(const PointPass& e) {
   last = std::max<uint64_t>(last, e.ts_ns);
   s.passed[e.point]++;
   std::vector<uint64_t>& cpus = s.cpus[e.point];
-  if (e.cpu >= cpus.size()) cpus.resize(e.cpu + 1, 0);
-  cpus[e.cpu]++;
+  const size_t cpu = std::min<size_t>(e.cpu, kMaxCpus - 1);
+  if (cpu >= cpus.size()) cpus.resize(cpu + 1, 0);
+  cpus[cpu]++;
 }
 
 void Analysis::on_journey(const Journey& j, End how) {
@@ -85,16 +92,22 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (j.pid) {
     int d = static_cast<int>(j.dir);
     if (j.pid != last_pid_[d] || !last_proc_[d]) {
-      last_proc_[d] = &s.procs[j.pid];  // std::map: the pointer stays valid
+      auto it = s.procs.find(j.pid);
+      if (it == s.procs.end())
+        it = s.procs.emplace(s.procs.size() < kMaxProcs ? j.pid : kOtherPids, ProcStat{}).first;
+      last_proc_[d] = &it->second;  // std::map: the pointer stays valid
       last_pid_[d] = j.pid;
     }
     ProcStat& p = *last_proc_[d];
-    if (p.comm.empty() && j.comm[0]) p.comm = comm_str(j.comm);
+    if (p.comm.empty()) p.comm = last_proc_[d] == others(s) ? "(other processes)" : comm_str(j.comm);
     p.packets++;
   }
   if (j.flags & TL_F_DROP) {
     s.dropped++;
-    DropStat& d = s.drops[{j.drop_reason, j.drop_location}];
+    std::pair<int32_t, uint64_t> key{j.drop_reason, j.drop_location};
+    auto it = s.drops.find(key);
+    if (it == s.drops.end()) it = s.drops.emplace(s.drops.size() < kMaxDropKeys ? key : kOtherDrops, DropStat{}).first;
+    DropStat& d = it->second;
     d.count++;
     d.pid = j.free_pid;
     d.comm = comm_str(j.free_comm);

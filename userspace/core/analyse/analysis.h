@@ -24,6 +24,16 @@ struct DropStat {
   std::string comm;
 };
 
+// Bounds of the maps keyed by what a recording says (pids, drop reasons and locations,
+// CPUs): a hostile file must not grow them without end. Beyond them, packets are counted
+// under one "others" entry: pid kOtherPids, drop key kOtherDrops; CPUs from kMaxCpus on
+// under the last CPU slot.
+inline constexpr size_t kMaxProcs = 1024;
+inline constexpr size_t kMaxDropKeys = 1024;
+inline constexpr size_t kMaxCpus = 8192;  // the kernel's own NR_CPUS limit on x86
+inline constexpr uint32_t kOtherPids = 0;  // no packet names pid 0 as its reader or writer
+inline constexpr std::pair<int32_t, uint64_t> kOtherDrops{INT32_MIN, 0};
+
 // Everything measured for one direction. Span indices follow kTxSpans / kRxSpans.
 struct DirStats {
   uint64_t packets = 0, bytes = 0;

@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "core/record/recording.h"
@@ -67,4 +70,35 @@ TEST(RecordingFaults, HundredThousandSymbolsParseInLinearTime) {
   EXPECT_EQ(r.info.symbols.at(0xffffffff81000000ull + 16 * 99'999), "f99999");
   std::printf("100k symbols read in %.3f s\n", secs);
   EXPECT_LT(secs, 2.0) << "quadratic again?";
+}
+
+// Case 6: GSO segments' inherited times (65a6250) changed what version-1 bytes mean without
+// a bump, and an older tunlat misread newer files without a word. Files are written as
+// version 2 now; the version-1 fixtures still read; an unknown version is one line.
+TEST(RecordingFaults, WritesVersion2ReadsVersion1AndRefusesUnknownOnes) {
+  const std::string path = temp("v2.tlrec");
+  {
+    RecordingWriter w(path, sample_trace_info());
+    w.finish(sample_trace_info());
+  }
+  std::ifstream in(path, std::ios::binary);
+  char pre[12];
+  in.read(pre, sizeof pre);
+  EXPECT_EQ(pre[8], 2);  // u32 little-endian at byte 8
+  EXPECT_EQ(read_recording_file(path, [](const Event&) {}).version, 2u);
+
+  EXPECT_EQ(read_recording_file(std::string(TUNLAT_FIXTURES_DIR) + "/openvpn-tap-iperf3.tlrec",
+                                [](const Event&) {}).version, 1u);
+
+  std::ifstream again(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
+  bytes[8] = 3;
+  std::istringstream bad(bytes);
+  try {
+    read_recording(bad, [](const Event&) {});
+    FAIL() << "version 3 read";
+  } catch (const RecordingError& e) {
+    EXPECT_STREQ(e.what(), "unsupported recording format version 3 (this tunlat reads versions 1 to 2)");
+  }
+  std::remove(path.c_str());
 }

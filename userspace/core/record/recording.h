@@ -29,7 +29,12 @@ struct RecordingError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr uint32_t kRecordingVersion = 1;
+// The format version written (docs/recording.md, "Version policy"). 2: a GSO segment's
+// parent's queue/enqueue/dequeue times come with it as TL_F_INHERITED events (65a6250),
+// which a reader of version 1 alone counted as passages, and whose segments it orphaned.
+// Version 1 files hold either meaning; this reader tells them apart by the flag.
+inline constexpr uint32_t kRecordingVersion = 2;
+inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
 struct RecordingOptions {
   size_t chunk_events = 8192;  // events per EVENTS chunk (640 KiB raw)
@@ -107,6 +112,7 @@ class RecordingWriter {
 
 struct ReadResult {
   TraceInfo info;          // header merged with trailer (if present)
+  uint32_t version = 0;    // the file's format version
   uint64_t events = 0;
   bool truncated = false;  // no trailer / partial chunk at the end
   std::string warning;     // one line, set when truncated

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Issue 19, cases 4, 7, 8 and 10: bad options and outputs are refused with one line and
 # the documented exit code, before anything is traced or written. No kernel needed: every
 # check here runs before tunlat asks for privileges.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Issue 19, case 3: `tunlat report` of a crafted recording of never-ending packets (new
 # pids, drop reasons, threads and CPUs at every packet, time standing still) stays under
 # 256 MB of RSS at any size: the analysis evicts and counts instead of growing.

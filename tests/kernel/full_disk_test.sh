@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Issue 19, case 1: a recording that fills its disk stops with one line; the trace goes
 # on, its report is printed and its JSON (on another file system) written; exit 1 says
 # that the recording asked for is incomplete. The partial recording is still readable.

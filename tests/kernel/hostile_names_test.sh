@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Issue 19, case 2: a reader process named with terminal escapes and a device whose name
 # holds ESC are shown escaped in the live announcement and the final text report.
 source "$(dirname "$0")/lib.sh"
@@ -26,7 +27,7 @@ ip netns exec "$NS" ip link set "$DEV" up
 ip netns exec "$NS" ip neigh replace 1.1.1.1 lladdr 11:11:11:11:11:11 dev "$DEV" nud permanent
 
 start_trace esc --netns "$NS" --dev "$DEV" -d 3
-ip netns exec "$NS" ping -q -c 20 -i 0.02 1.1.1.1 >/dev/null || true  # no reply: the reader only reads
+ip netns exec "$NS" ping -q -c 20 -i 0.02 -W 0.1 1.1.1.1 >/dev/null || true  # no reply: the reader only reads
 wait_trace
 [[ $TRACE_RC -eq 0 ]] || fail "trace exited $TRACE_RC: $(cat "$WORK/esc.err")"
 

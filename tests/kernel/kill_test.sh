@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Issue 19, case 5: SIGKILL during a slow trace leaves a recording with all but about its
 # last second of events (partial chunks are handed off each second and flushed): at
 # ~100 packets/s a whole 8192-event chunk never filled, and a kill left 0 readable events.

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: a recording is untrusted input (`tunlat report FILE` of a file from
-// elsewhere). The bytes go through read_recording and, like `tunlat report`, the Pipeline
-// and summarize(). RecordingError is the expected rejection; anything else escaping, a
-// crash, a sanitizer report, a hang or a leak is a finding.
+// elsewhere). The bytes go through read_recording and, like `tunlat report`, the Pipeline,
+// summarize() and the text report. RecordingError is the expected rejection; anything
+// else escaping, a crash, a sanitizer report, a hang, a leak, memory beyond run.sh's
+// -rss_limit_mb, or a text report holding a control character is a finding.
 //
 // TUNLAT_FUZZ_WRITE_SEEDS=DIR recording_fuzz   writes seed recordings into DIR and exits.
 #include <zlib.h>
@@ -15,6 +16,7 @@
 
 #include "core/record/recording.h"
 #include "core/report/summary.h"
+#include "core/report/text_report.h"
 #include "../unit/trace_info_sample.h"
 
 using namespace tunlat;
@@ -26,7 +28,10 @@ constexpr uint64_t kMaxAnalysed = 200'000;
 
 void run(const std::string& bytes) {
   std::istringstream in(bytes);
-  Pipeline p;
+  // Half the inputs meet tiny memory bounds, so that eviction by the limits gets fuzzed.
+  PipelineOptions o;
+  if (bytes.size() % 2) o.max_in_flight = o.max_reordered = 16;
+  Pipeline p(o);
   try {
     ReadResult r = read_recording(in, [&](const Event& e) {
       if (p.seen() < kMaxAnalysed) p.push(e);
@@ -35,6 +40,11 @@ void run(const std::string& bytes) {
     Json doc = summarize(r.info, p);
     std::string out = doc.dump(2, ' ', false, Json::error_handler_t::replace);
     if (out.empty() || (r.truncated && r.warning.empty())) std::abort();
+    // Whatever the file holds, the text report must not drive the terminal (term_safe).
+    std::ostringstream text;
+    render_report(text, doc);
+    for (char c : text.str())
+      if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f) std::abort();
   } catch (const RecordingError& e) {
     if (!*e.what() || std::strchr(e.what(), '\n')) std::abort();  // one clear line
   }

@@ -19,6 +19,8 @@ expect() {  # expect RC PATTERN CMD...
 expect 1 "no device 'nosuch0'.*tap77 \(tap, netns $NS\)" "$TUNLAT" trace --dev nosuch0
 expect 1 "no device 'nosuch0' in netns '$NS'" "$TUNLAT" trace --netns "$NS" --dev nosuch0
 expect 1 "network namespace 'tlt-none-$$' not found" "$TUNLAT" trace --netns "tlt-none-$$" --dev tap77
+# Not a namespace at all (issue 19, case 10): said so, not "needs CAP_SYS_ADMIN".
+expect 1 "'$WORK' \($WORK\) is not a network namespace: a directory" "$TUNLAT" trace --netns "$WORK" --dev tap77
 # Usage errors: exit 2.
 expect 2 "dev" "$TUNLAT" trace
 expect 2 "duration|-d" "$TUNLAT" trace --dev tap77 -d -3

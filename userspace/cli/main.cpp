@@ -3,23 +3,36 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "cli/report_cmd.h"
 #include "cli/trace_cmd.h"
+#include "core/report/format.h"
 #include "fatal.h"
 #include "version.h"
 
 using namespace tunlat;
 
 namespace {
+// Seconds become ns in a uint64_t: a year is far below its limit and above any trace.
+constexpr double kMaxSeconds = 365 * 24 * 3600.0;
+
 const CLI::Validator kSeconds(
     [](std::string& v) {
       try {
-        if (std::stod(v) > 0) return std::string();
+        size_t used = 0;
+        double s = std::stod(v, &used);
+        if (used == v.size() && std::isfinite(s) && s > 0 && s <= kMaxSeconds) return std::string();
       } catch (const std::exception&) {
       }
-      return "must be a positive number of seconds, got " + v;
+      return fmt::format("must be a number of seconds above 0 and at most {:.0f} (a year), got {}",
+                         kMaxSeconds, v);
     },
     "SECONDS");
+
+// `--json ''` from an unset shell variable must not silently mean "no JSON".
+const CLI::Validator kNonEmpty(
+    [](std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); }, "");
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -35,17 +48,19 @@ int main(int argc, char** argv) {
 
   TraceArgs t;
   auto* trace = app.add_subcommand("trace", "trace a live tun/tap device");
-  trace->add_option("--dev", t.dev, "device to trace (e.g. tap0)")->required();
+  trace->add_option("--dev", t.dev, "device to trace (e.g. tap0)")->required()->check(kNonEmpty);
   trace->add_option("--netns", t.netns,
-                    "its network namespace: a name (ip netns), a path or a pid (default: own)");
+                    "its network namespace: a name (ip netns), a path or a pid (default: own)")
+      ->check(kNonEmpty);
   trace->add_option("-d,--duration", t.duration_s, "stop after SECONDS (default: Ctrl-C)")
       ->check(kSeconds);
   trace->add_option("-i,--interval", t.interval_s, "live output every SECONDS")
       ->capture_default_str()
       ->check(kSeconds);
-  trace->add_option("--json", t.json_path, "write the tunlat/v1 JSON summary to FILE");
+  trace->add_option("--json", t.json_path, "write the tunlat/v1 JSON summary to FILE")->check(kNonEmpty);
   trace->add_option("--record", t.record_path,
-                    "also write every event to FILE, for `tunlat report`");
+                    "also write every event to FILE, for `tunlat report`")
+      ->check(kNonEmpty);
   trace->add_option("--sample", t.sample,
                     "follow 1 packet in N (per CPU and direction) at extreme rates")
       ->check(CLI::Range(1u, 1000000u));
@@ -62,8 +77,8 @@ int main(int argc, char** argv) {
 
   ReportArgs r;
   auto* report = app.add_subcommand("report", "analyse a recording made with trace --record");
-  report->add_option("FILE", r.recording, "recording file")->required();
-  report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE");
+  report->add_option("FILE", r.recording, "recording file")->required()->check(kNonEmpty);
+  report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE")->check(kNonEmpty);
   report->add_option("--stall-ms", r.stall_ms, "as for trace")->capture_default_str()->check(CLI::Range(1.0, 3.6e6));
   report->footer(R"(Examples:
   tunlat report tap0.tlrec                    the same report as the live trace
@@ -73,17 +88,18 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    fmt::print(stderr, "tunlat: {} (see tunlat --help)\n", e.what());
+    fmt::print(stderr, "tunlat: {} (see tunlat --help)\n", term_safe(e.what()));
     return kExitUsage;
   }
   try {
     if (*trace) return run_trace(t);
     if (*report) return run_report(r);
   } catch (const Fatal& e) {
-    fmt::print(stderr, "tunlat: {}\n", e.what());
+    // Messages name devices, paths and processes: one line, whatever those names hold.
+    fmt::print(stderr, "tunlat: {}\n", term_safe(e.what()));
     return e.code;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "tunlat: {}\n", e.what());
+    fmt::print(stderr, "tunlat: {}\n", term_safe(e.what()));
     return kExitFailure;
   }
   return kExitOk;

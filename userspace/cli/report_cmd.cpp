@@ -5,13 +5,21 @@
 #include <fmt/format.h>
 
 #include "cli/final_report.h"
+#include "cli/outputs.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
+#include "core/report/format.h"
 #include "fatal.h"
 
 namespace tunlat {
 
 int run_report(const ReportArgs& a) {
+  if (!a.json_path.empty()) {
+    if (same_file(a.json_path, a.recording))
+      throw Fatal(fmt::format("--json {} is the recording itself: the JSON would overwrite it", a.json_path),
+                  kExitUsage);
+    check_writable(a.json_path, "the JSON summary");
+  }
   PipelineOptions po;
   po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
   Pipeline pipeline(po);
@@ -21,7 +29,7 @@ int run_report(const ReportArgs& a) {
   } catch (const RecordingError& e) {
     throw Fatal(e.what());
   }
-  if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", r.warning);
+  if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(r.warning));
   pipeline.flush(r.info.end_ns);
   finish_report(r.info, pipeline, a.json_path);
   return kExitOk;

@@ -12,8 +12,10 @@
 #include <fmt/format.h>
 
 #include "cli/final_report.h"
+#include "cli/outputs.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
+#include "core/report/format.h"
 #include "core/report/text_report.h"
 #include "fatal.h"
 #include "kernel/kernel_info.h"
@@ -44,6 +46,7 @@ void install_signals() {
   sa.sa_handler = on_signal;  // no SA_RESTART: the poll returns at once
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // a closed terminal or ssh session: report and JSON as for SIGTERM
   signal(SIGPIPE, SIG_IGN);
 }
 
@@ -63,37 +66,66 @@ TraceInfo describe(const Netns& ns, const Device& dev, const KernelBtf& btf, uin
   return info;
 }
 
-// Where the events go: the analysis, and the recording if there is one.
+// Where the events go: the analysis, and the recording if there is one. A recording that
+// fails (disk full) stops with one line; the analysis, the report and the JSON go on.
 struct Capture {
   explicit Capture(const PipelineOptions& o) : pipeline(o) {}
   Pipeline pipeline;
   std::unique_ptr<RecordingWriter> recorder;
+  std::string record_path;
+  bool record_failed = false;
 
   void push(const Event& e) {
     pipeline.push(e);
-    if (recorder) recorder->write(e);
+    if (!recorder) return;
+    try {
+      recorder->write(e);
+    } catch (const RecordingError& err) {
+      stop_recording(err.what());
+    }
+  }
+
+  // Partial chunks reach the disk within a second (RecordingOptions::max_chunk_age_ms).
+  void tick() {
+    if (!recorder) return;
+    try {
+      recorder->tick();
+    } catch (const RecordingError& err) {
+      stop_recording(err.what());
+    }
+  }
+
+  void stop_recording(const std::string& why) {
+    fmt::print(stderr, "tunlat: recording stopped: {}; the trace goes on ({} kept in {}, without trailer)\n",
+               term_safe(why), format_bytes(static_cast<double>(recorder->bytes_written())),
+               term_safe(record_path));
+    record_failed = true;
+    recorder.reset();  // writes nothing more; the file reads as truncated
   }
 };
 
 void announce(const TraceArgs& a, const Netns& ns, const Device& dev, const TraceInfo& info) {
   std::string owners;
-  for (auto& o : info.owners) owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", o.comm, o.pid);
-  fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", dev.name,
-             device_kind_name(dev.kind), dev.ifindex, ns.name.empty() ? "" : ", netns " + ns.name,
+  for (auto& o : info.owners)
+    owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", term_safe(o.comm), o.pid);
+  fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", term_safe(dev.name),
+             device_kind_name(dev.kind), dev.ifindex, ns.name.empty() ? "" : ", netns " + term_safe(ns.name),
              owners.empty() ? "no process" : owners,
              a.duration_s > 0 ? fmt::format("for {:g} s", a.duration_s) : "Ctrl-C to stop");
 }
 
 // Live blocks every interval until the duration, a signal or the device's end. Returns
 // the exit code: the device vanishing is a failure, whose report is printed all the same.
-int live_loop(const TraceArgs& a, const TraceInfo& info, Tracer& tracer, const Pipeline& pipeline,
+int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capture,
               const DeviceWatch& watch) {
+  const Pipeline& pipeline = capture.pipeline;
   const uint64_t interval_ns = static_cast<uint64_t>(a.interval_s * 1e9);
   const uint64_t deadline = a.duration_s > 0 ? info.start_ns + static_cast<uint64_t>(a.duration_s * 1e9) : 0;
   uint64_t next_tick = info.start_ns + interval_ns, last_tick = info.start_ns;
   std::array<DirStats, 2> before;  // totals at the last live block
   while (!g_stop) {
     tracer.poll(Tracer::kPollMs);
+    capture.tick();
     uint64_t now = now_ns(CLOCK_MONOTONIC);
     if (now >= next_tick) {
       if (!a.quiet) {
@@ -111,7 +143,8 @@ int live_loop(const TraceArgs& a, const TraceInfo& info, Tracer& tracer, const P
       next_tick = now + interval_ns;
       if (!watch.alive()) {
         fmt::print(stderr, "tunlat: device {} vanished after {:.1f} s; reporting what was captured\n",
-                   info.dev_name, (now - info.start_ns) / 1e9);
+                   term_safe(info.dev_name), (now - info.start_ns) / 1e9);
+        info.device_vanished = true;
         return kExitFailure;
       }
     }
@@ -140,15 +173,41 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
     for (auto& [key, ds] : capture.pipeline.analysis().total(d).drops) locations.push_back(key.second);
   info.symbols = symbolize(locations);
   if (capture.recorder) {
-    capture.recorder->finish(info);
-    fmt::print(stderr, "tunlat: recorded {} events ({:.1f} MB) to {}\n", capture.recorder->events_written(),
-               capture.recorder->bytes_written() / 1e6, a.record_path);
+    try {
+      capture.recorder->finish(info);
+      fmt::print(stderr, "tunlat: recorded {} events ({:.1f} MB) to {}\n", capture.recorder->events_written(),
+                 capture.recorder->bytes_written() / 1e6, term_safe(a.record_path));
+    } catch (const RecordingError& err) {
+      capture.stop_recording(err.what());
+    }
   }
+}
+
+// Refused before anything is attached or written: a trace of hours must not find out at
+// its end that its JSON cannot be written, or that the JSON would overwrite the recording.
+void check_outputs(const TraceArgs& a) {
+  if (!a.json_path.empty() && !a.record_path.empty() && same_file(a.json_path, a.record_path))
+    throw Fatal(fmt::format("--json and --record name the same file ({}): the JSON would overwrite the recording",
+                            a.json_path),
+                kExitUsage);
+  if (!a.json_path.empty()) check_writable(a.json_path, "the JSON summary");
+  if (!a.record_path.empty()) check_writable(a.record_path, "the recording");
+}
+
+// What a user of lo or a veth would otherwise have to guess from empty columns.
+void note_kind(const Device& dev) {
+  if (dev.kind != DeviceKind::Other) return;
+  fmt::print(stderr,
+             "tunlat: note: {} is not a tun/tap device: no VPN reads or writes it, so TX ends at the "
+             "driver (no ring, read or copy span, no reader) and RX starts where the driver hands a "
+             "packet to the stack (its writer is whichever process ran then)\n",
+             term_safe(dev.name));
 }
 
 }  // namespace
 
 int run_trace(const TraceArgs& a) {
+  check_outputs(a);
   check_privileges();
   const Netns ns = resolve_netns(a.netns);
   const Device dev = resolve_device(ns, a.dev);
@@ -166,7 +225,7 @@ int run_trace(const TraceArgs& a) {
   topts.verbose = a.verbose;
   topts.tun_driver = dev.kind != DeviceKind::Other;
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
-  for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", w);
+  for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   bool learnt = false;
   in_netns(ns, [&] { learnt = tracer.learn_device(); });
   if (a.verbose)
@@ -177,14 +236,18 @@ int run_trace(const TraceArgs& a) {
 
   info.start_ns = now_ns(CLOCK_MONOTONIC);
   info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(info.start_ns);
+  capture.record_path = a.record_path;
   if (!a.record_path.empty()) capture.recorder = std::make_unique<RecordingWriter>(a.record_path, info);
   announce(a, ns, dev, info);
+  note_kind(dev);
 
-  const int rc = live_loop(a, info, tracer, capture.pipeline, watch);
+  int rc = live_loop(a, info, tracer, capture, watch);
   end_capture(a, info, tracer, capture);
   finish_report(info, capture.pipeline, a.json_path);
   if (info.events_lost)
     fmt::print(stderr, "tunlat: warning: {} events lost (kernel rings full)\n", info.events_lost);
+  // The report is whole, but the recording asked for is not: a failure a script must see.
+  if (capture.record_failed) rc = kExitFailure;
   return rc;
 }
 

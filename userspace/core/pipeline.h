@@ -17,6 +17,10 @@ struct PipelineOptions {
   uint64_t ttl_ns = 10'000'000'000;         // evict packets silent this long
   uint64_t settled_ttl_ns = 1'000'000'000;  // ... once RX protocol processing started
   uint64_t stall_ns = 200'000'000;          // a queue stage releasing nothing this long is stuck
+  // Memory is bounded whatever the input (docs/recording.md): packets waiting for more
+  // records, and points waiting in each pacing stream's reorder window.
+  size_t max_in_flight = kDefaultMaxLive;
+  size_t max_reordered = size_t{1} << 16;  // per stream (20 of them): 1 MiB each
 };
 
 class Pipeline {
@@ -29,8 +33,8 @@ class Pipeline {
  public:
   explicit Pipeline(const PipelineOptions& o = {})
       : analysis_(o.stall_ns),
-        pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns)),
-        correlator_(analysis_, o.ttl_ns, o.settled_ttl_ns) {}
+        pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns, o.max_reordered)),
+        correlator_(analysis_, o.ttl_ns, o.settled_ttl_ns, o.max_in_flight) {}
 
   // Events in arrival order. Packets are correlated as their records come; pacing needs
   // each point's passes in time order across packets, so only those are reordered, one

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/ethtool.h>
 #include <linux/if_tun.h>
+#include <linux/nsfs.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sched.h>
@@ -102,11 +103,36 @@ std::string netns_path(const std::string& spec) {
   return std::string(kNamedNetnsDir) + "/" + spec;
 }
 
+namespace {
+
+// Is path a network namespace? nsfs answers NS_GET_NSTYPE; anything else (a directory, a
+// file) does not, and would otherwise fail only at setns() with a misleading EINVAL.
+void require_net_namespace(const std::string& spec, const std::string& path) {
+  Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.fd < 0) {
+    if (errno == EACCES || errno == EPERM)
+      throw Fatal(fmt::format("network namespace '{}' ({}): permission denied (needs root)", spec, path));
+    throw Fatal(fmt::format("cannot open network namespace '{}' ({}): {}", spec, path, std::strerror(errno)));
+  }
+  int type = ioctl(fd.fd, NS_GET_NSTYPE);
+  if (type == CLONE_NEWNET) return;
+  struct stat st{};
+  fstat(fd.fd, &st);
+  const char* what = type >= 0           ? "a namespace of another kind"
+                     : S_ISDIR(st.st_mode) ? "a directory"
+                                           : "not a namespace file";
+  throw Fatal(fmt::format("'{}' ({}) is not a network namespace: {}", spec, path, what));
+}
+
+}  // namespace
+
 Netns resolve_netns(const std::string& spec) {
   Netns ns;
   ns.name = spec;
   ns.path = netns_path(spec);
   ns.inode = inode_of(ns.path);
+  if (!ns.inode && (errno == EACCES || errno == EPERM))  // /proc/PID/ns of another user
+    throw Fatal(fmt::format("network namespace '{}' ({}): permission denied (needs root)", spec, ns.path));
   if (!ns.inode) {
     std::string known;
     for (auto& n : all_netns())
@@ -114,6 +140,7 @@ Netns resolve_netns(const std::string& spec) {
     throw Fatal(fmt::format("network namespace '{}' not found ({}: {}); named namespaces: {}", spec,
                             ns.path, std::strerror(errno), known.empty() ? "none" : known));
   }
+  require_net_namespace(spec, ns.path);
   return ns;
 }
 

@@ -15,6 +15,12 @@ bool finished_path(const Journey& j) {
   return j.dir == Dir::Tx ? j.seen(TL_READ) : j.seen(TL_RECEIVE);
 }
 
+// The entry that takes the processes beyond kMaxProcs, if there is one yet.
+const ProcStat* others(const DirStats& s) {
+  auto it = s.procs.find(kOtherPids);
+  return it == s.procs.end() ? nullptr : &it->second;
+}
+
 bool started_path(const Journey& j) {
   return j.dir == Dir::Tx ? j.seen(TL_QUEUE) || j.seen(TL_XMIT) || j.seen(TL_ENQUEUE)
                           : j.seen(TL_INJECT);
@@ -40,9 +46,16 @@ uint64_t span_end(const Journey& j, const SpanDef& sd) {
   return point_time(j, sd.to_else);
 }
 
+// A thread's entry, or past kMaxThreadsPerProc the one of all others (tid 0: no thread's).
+static ThreadStat& thread_of(std::map<uint32_t, ThreadStat>& threads, uint32_t tid) {
+  auto it = threads.find(tid);
+  if (it == threads.end()) it = threads.emplace(threads.size() < kMaxThreadsPerProc ? tid : 0, ThreadStat{}).first;
+  return it->second;
+}
+
 void ProcStat::add(uint32_t pid, uint32_t tid, const std::string& thread_comm) {
   packets++;
-  ThreadStat& t = threads[tid];
+  ThreadStat& t = thread_of(threads, tid);
   t.packets++;
   if (t.comm.empty()) t.comm = thread_comm;
   if (comm.empty() || (tid == pid && !thread_comm.empty())) comm = thread_comm;
@@ -90,8 +103,9 @@ void Analysis::on_pass(const PointPass& e) {
   last = std::max<uint64_t>(last, e.ts_ns);
   s.passed[e.point]++;
   std::vector<uint64_t>& cpus = s.cpus[e.point];
-  if (e.cpu >= cpus.size()) cpus.resize(e.cpu + 1, 0);
-  cpus[e.cpu]++;
+  const size_t cpu = std::min<size_t>(e.cpu, kMaxCpus - 1);
+  if (cpu >= cpus.size()) cpus.resize(cpu + 1, 0);
+  cpus[cpu]++;
 }
 
 void Analysis::on_journey(const Journey& j, End how) {
@@ -144,20 +158,37 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (j.pid) {
     int d = static_cast<int>(j.dir);
     if (j.pid != last_pid_[d] || !last_proc_[d]) {
-      last_proc_[d] = &s.procs[j.pid];  // std::map: the pointer stays valid
+      auto it = s.procs.find(j.pid);
+      if (it == s.procs.end())
+        it = s.procs.emplace(s.procs.size() < kMaxProcs ? j.pid : kOtherPids, ProcStat{}).first;
+      last_proc_[d] = &it->second;  // std::map: the pointer stays valid
       last_pid_[d] = j.pid;
     }
-    last_proc_[d]->add(j.pid, j.tid, comm_string(j.comm));
+    ProcStat& p = *last_proc_[d];
+    if (last_proc_[d] == others(s)) {
+      if (p.comm.empty()) p.comm = "(other processes)";
+      p.packets++;
+    } else {
+      p.add(j.pid, j.tid, comm_string(j.comm));
+    }
   }
-  if (j.recv_pid) s.receivers[j.recv_pid].add(j.recv_pid, j.recv_tid, comm_string(j.recv_comm));
+  if (j.recv_pid) {
+    auto it = s.receivers.find(j.recv_pid);
+    if (it == s.receivers.end())
+      it = s.receivers.emplace(s.receivers.size() < kMaxProcs ? j.recv_pid : kOtherPids, ProcStat{}).first;
+    it->second.add(j.recv_pid, j.recv_tid, comm_string(j.recv_comm));
+  }
   if (j.flags & TL_F_DROP) {
     s.dropped++;
-    DropStat& d = s.drops[{j.drop_reason, j.drop_location}];
+    std::pair<int32_t, uint64_t> key{j.drop_reason, j.drop_location};
+    auto it = s.drops.find(key);
+    if (it == s.drops.end()) it = s.drops.emplace(s.drops.size() < kMaxDropKeys ? key : kOtherDrops, DropStat{}).first;
+    DropStat& d = it->second;
     d.count++;
     d.pid = j.free_pid;
     d.comm = comm_string(j.free_comm);
     if (j.free_pid) {
-      ThreadStat& t = d.threads[j.free_tid];
+      ThreadStat& t = thread_of(d.threads, j.free_tid);
       t.packets++;
       if (t.comm.empty()) t.comm = d.comm;
     }

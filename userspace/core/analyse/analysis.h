@@ -36,6 +36,17 @@ struct DropStat {
   std::map<uint32_t, ThreadStat> threads;  // of every process seen dropping it, by tid
 };
 
+// Bounds of the maps keyed by what a recording says (pids, drop reasons and locations,
+// CPUs): a hostile file must not grow them without end. Beyond them, packets are counted
+// under one "others" entry: pid kOtherPids, drop key kOtherDrops; CPUs from kMaxCpus on
+// under the last CPU slot.
+inline constexpr size_t kMaxProcs = 1024;
+inline constexpr size_t kMaxDropKeys = 1024;
+inline constexpr size_t kMaxCpus = 8192;  // the kernel's own NR_CPUS limit on x86
+inline constexpr size_t kMaxThreadsPerProc = 256;  // per process or drop key; others under tid 0
+inline constexpr uint32_t kOtherPids = 0;  // no packet names pid 0 as its reader or writer
+inline constexpr std::pair<int32_t, uint64_t> kOtherDrops{INT32_MIN, 0};
+
 // Everything measured for one direction. Span indices follow kTxSpans / kRxSpans.
 // How fast a span releases packets while it holds a queue (its service rate): each packet
 // that was already waiting when the one before it left took the time between the two to

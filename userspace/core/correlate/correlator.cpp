@@ -19,7 +19,14 @@ std::array<char, TL_COMM_LEN> Correlator::comm_of_tid(uint32_t tid) const {
 }
 
 void Correlator::remember_comm(const Event& e) {
-  std::memcpy(comm_by_tid_[e.tid].data(), e.comm, TL_COMM_LEN);
+  auto it = comm_by_tid_.find(e.tid);
+  if (it == comm_by_tid_.end()) {
+    // Bounded: a file may name 4 billion threads. Any one goes; its next comm record or
+    // event brings its name back.
+    if (comm_by_tid_.size() >= kMaxThreads) comm_by_tid_.erase(comm_by_tid_.begin());
+    it = comm_by_tid_.emplace(e.tid, std::array<char, TL_COMM_LEN>{}).first;
+  }
+  std::memcpy(it->second.data(), e.comm, TL_COMM_LEN);
 }
 
 void Correlator::push(const Event& e) {
@@ -95,10 +102,32 @@ Journey& Correlator::journey_of(const Event& e) {
 // The open packet's record ended before its path did: it waits in live_ for the rest.
 void Correlator::park_open() {
   if (!open_) return;
+  if (live_.size() >= max_live_) evict_for_room();
   live_.insert(open_journey_);
   due_.emplace(open_journey_.last_ts + ttl_of(open_journey_), open_journey_.skb, open_journey_.gen);
   open_ = false;
   stats_.max_live = std::max<uint64_t>(stats_.max_live, live_.size());
+  // Entries of packets that ended stay in due_ until their time; if time stands still (a
+  // crafted file), rebuild it from the live ones so it cannot outgrow them.
+  if (due_.size() > 2 * live_.size() + 1024) {
+    std::vector<Due> keep;
+    keep.reserve(live_.size());
+    live_.for_each([&](Journey& j) { keep.emplace_back(j.last_ts + ttl_of(j), j.skb, j.gen); });
+    due_ = decltype(due_)(std::greater<>(), std::move(keep));
+  }
+}
+
+// live_ is full: the packet due soonest for eviction goes now, as the TTL would end it.
+void Correlator::evict_for_room() {
+  while (!due_.empty()) {
+    auto [due, skb, gen] = due_.top();
+    due_.pop();
+    if (Journey* j = live_.find(skb, gen)) {
+      stats_.evicted_by_limit++;
+      end(*j, End::Evicted);
+      return;
+    }
+  }
 }
 
 // A segment's queue/enqueue/dequeue times: sent by the kernel with the segment, or (in
@@ -136,6 +165,8 @@ void Correlator::end(Journey& j, End how) {
   if (j.free_pid) j.free_comm = comm_of_tid(j.free_tid);
   if (j.recv_pid) j.recv_comm = comm_of_tid(j.recv_tid);
   if (j.segmented_parent() && !kernel_sends_parent_times_) {
+    // Segments follow their parent within microseconds: past the bound, forget them all.
+    if (parents_.size() >= kMaxParents) parents_.clear();
     ParentStamps& p = parents_[Key{j.skb, j.gen}];
     for (size_t i = 0; i < kInheritedPoints.size(); i++) {
       p.ts[i] = j.ts[kInheritedPoints[i]];

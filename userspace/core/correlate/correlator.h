@@ -25,19 +25,28 @@ class JourneySink {
 
 struct CorrelatorStats {
   uint64_t journeys = 0;
-  uint64_t evicted = 0;
+  uint64_t evicted = 0;          // ended without their free: by the TTL or by the limit
   uint64_t segments = 0;         // GSO segments joined to their parent
   uint64_t orphan_segments = 0;  // segments whose parent was not found
   uint64_t max_live = 0;         // high-water mark of packets waiting for more records
+  uint64_t evicted_by_limit = 0;  // ended early: max_live packets were waiting already
 };
+
+// Memory bounds whatever the input (a recording is untrusted): the tables below are keyed
+// by values a file controls, so each has a cap; beyond it the oldest entry goes, counted.
+inline constexpr size_t kDefaultMaxLive = size_t{1} << 18;  // ~60 MiB of waiting packets
+inline constexpr size_t kMaxParents = size_t{1} << 16;      // GSO parents (old recordings)
+inline constexpr size_t kMaxThreads = size_t{1} << 16;      // comm by tid
 
 class Correlator {
  public:
   // ttl_ns: a packet silent that long is evicted (its free never came). settled_ttl_ns:
   // the same for RX packets already in protocol processing, whose free is often not
   // traced (TCP frees pure ACKs with __kfree_skb, which has no tracepoint).
-  Correlator(JourneySink& sink, uint64_t ttl_ns, uint64_t settled_ttl_ns)
-      : sink_(sink), ttl_ns_(ttl_ns), settled_ttl_ns_(settled_ttl_ns) {}
+  // max_live: packets waiting for more records at most; beyond it the one due soonest
+  // for eviction is ended as evicted (as the TTL would) and counted in evicted_by_limit.
+  Correlator(JourneySink& sink, uint64_t ttl_ns, uint64_t settled_ttl_ns, size_t max_live = kDefaultMaxLive)
+      : sink_(sink), ttl_ns_(ttl_ns), settled_ttl_ns_(settled_ttl_ns), max_live_(max_live ? max_live : 1) {}
 
   // Events in arrival order. The kernel sends a packet's points in path order, in one
   // record when its path ends (RX: a second record for delivery, a third for the free),
@@ -72,9 +81,11 @@ class Correlator {
   std::array<char, TL_COMM_LEN> comm_of_tid(uint32_t tid) const;
   void inherit(Journey& seg, const Event& e);
   void sweep(uint64_t now);
+  void evict_for_room();
 
   JourneySink& sink_;
   uint64_t ttl_ns_, settled_ttl_ns_;
+  size_t max_live_;
   JourneyTable live_;
   // When each packet parked in live_ is due for eviction, soonest on top: a sweep looks
   // at the top only. (due, skb, gen): a total order, so evictions are deterministic.

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace tunlat {
@@ -17,8 +19,11 @@ namespace tunlat {
 template <class Item>
 class Reorderer {
  public:
-  explicit Reorderer(uint64_t window_ns)
-      : window_ns_(window_ns), shift_(floor_log2(std::max<uint64_t>(window_ns / kBuckets, 1))),
+  // max_buffered: items held at most; beyond it the oldest bucket is released early (a
+  // rate above max_buffered per window, or a file whose time stands still), and what
+  // then comes for it is passed on as late.
+  explicit Reorderer(uint64_t window_ns, size_t max_buffered = SIZE_MAX)
+      : window_ns_(window_ns), max_buffered_(std::max<size_t>(max_buffered, 1)), shift_(floor_log2(std::max<uint64_t>(window_ns / kBuckets, 1))),
         ring_(ceil_pow2((window_ns >> shift_) + 2)), mask_(ring_.size() - 1) {}
 
   // Buffers e and calls out(item) for every item that is now safe to release.
@@ -38,6 +43,7 @@ class Reorderer {
     }
     ring_[b & mask_].push_back(e);
     buffered_++;
+    while (buffered_ > max_buffered_) release_bucket(out);
   }
 
   // Time has reached `now` elsewhere (another stream): releases what the window closed on.
@@ -61,6 +67,7 @@ class Reorderer {
   // At least this many buckets per window; buckets are a power of two ns wide and the
   // ring a power of two long, so placing an item takes a shift and a mask.
   static constexpr uint64_t kBuckets = 64;
+  static constexpr size_t kKeptCapacity = 256;
   static int floor_log2(uint64_t x) { return 63 - __builtin_clzll(x); }
   static size_t ceil_pow2(uint64_t x) { return size_t{1} << (64 - __builtin_clzll(x - 1)); }
 
@@ -83,6 +90,9 @@ class Reorderer {
     for (const Item& e : v) out(e);
     buffered_ -= v.size();
     v.clear();
+    // A bucket keeps its capacity for the next round, unless a burst made it large: then
+    // every bucket of the ring could end up that large.
+    if (v.capacity() > kKeptCapacity) std::vector<Item>().swap(v);
     base_++;
   }
 
@@ -105,6 +115,7 @@ class Reorderer {
   }
 
   uint64_t window_ns_;
+  size_t max_buffered_;
   int shift_;  // bucket of t: t >> shift_
   std::vector<std::vector<Item>> ring_;  // bucket b lives at ring_[b & mask_]
   size_t mask_;

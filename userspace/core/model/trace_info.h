@@ -33,6 +33,7 @@ struct TraceInfo {
   int64_t clock_offset_ns = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC: event ts -> wall clock
   uint64_t start_ns = 0, end_ns = 0;  // CLOCK_MONOTONIC bounds of the capture
   uint64_t events_lost = 0;           // events the kernel could not write (ring full)
+  bool device_vanished = false;       // the device went away during the trace, ending it
   uint32_t sample = 1;                // 1 packet in this many was followed (--sample)
   std::map<int32_t, std::string> drop_reasons;  // enum skb_drop_reason, from the kernel's BTF
   std::map<uint64_t, std::string> symbols;      // drop locations -> function name

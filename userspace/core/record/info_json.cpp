@@ -24,37 +24,43 @@ Json owners_json(const std::vector<Owner>& owners) {
 
 Json symbols_json(const std::map<uint64_t, std::string>& symbols) {
   Json s = Json::object();
-  for (auto& [addr, name] : symbols) s[hex(addr)] = name;
+  for (auto& [addr, name] : symbols) append_new(s, hex(addr), name);
   return s;
 }
 
+// Parsed into std::map objects: ordered_json inserts each key after a search of all the
+// keys before it, quadratic in a header's entries (100k symbols took 17 s).
+using In = nlohmann::json;
 
-
-
-
-const Json* field(const Json& j, const char* key) {
+const In* field(const In& j, const char* key) {
   auto it = j.find(key);
   return it == j.end() ? nullptr : &*it;
 }
-void get(const Json& j, const char* key, std::string& out) {
+void get(const In& j, const char* key, std::string& out) {
   if (auto* v = field(j, key)) {
     if (!v->is_string()) throw Malformed(std::string(key) + " is not a string");
     out = v->get<std::string>();
   }
 }
-void get(const Json& j, const char* key, uint64_t& out, uint64_t max = UINT64_MAX) {
+void get(const In& j, const char* key, uint64_t& out, uint64_t max = UINT64_MAX) {
   if (auto* v = field(j, key)) {
     if (!v->is_number_unsigned() || v->get<uint64_t>() > max)
       throw Malformed(std::string(key) + " is not an unsigned integer in range");
     out = v->get<uint64_t>();
   }
 }
-void get(const Json& j, const char* key, uint32_t& out) {
+void get(const In& j, const char* key, bool& out) {
+  if (auto* v = field(j, key)) {
+    if (!v->is_boolean()) throw Malformed(std::string(key) + " is not a boolean");
+    out = v->get<bool>();
+  }
+}
+void get(const In& j, const char* key, uint32_t& out) {
   uint64_t v = out;
   get(j, key, v, UINT32_MAX);
   out = static_cast<uint32_t>(v);
 }
-void get(const Json& j, const char* key, int64_t& out) {
+void get(const In& j, const char* key, int64_t& out) {
   if (auto* v = field(j, key)) {
     if (v->is_number_unsigned() ? v->get<uint64_t>() > uint64_t(INT64_MAX) : !v->is_number_integer())
       throw Malformed(std::string(key) + " is not an integer in range");
@@ -62,7 +68,7 @@ void get(const Json& j, const char* key, int64_t& out) {
   }
 }
 
-const Json* object_field(const Json& j, const char* key) {
+const In* object_field(const In& j, const char* key) {
   auto* v = field(j, key);
   if (v && !v->is_object()) throw Malformed(std::string(key) + " is not an object");
   return v;
@@ -92,7 +98,7 @@ bool parse_i32(const std::string& s, int32_t& out) {  // "-5", "77"
   return true;
 }
 
-void get_symbols(const Json& j, std::map<uint64_t, std::string>& out) {
+void get_symbols(const In& j, std::map<uint64_t, std::string>& out) {
   auto* s = object_field(j, "symbols");
   if (!s) return;
   for (auto& [k, v] : s->items()) {
@@ -102,17 +108,15 @@ void get_symbols(const Json& j, std::map<uint64_t, std::string>& out) {
   }
 }
 
-
-
-Json parse_json(const std::vector<char>& raw) {
+In parse_json(const std::vector<char>& raw) {
   // Depth is capped so hostile nesting cannot exhaust the stack or memory.
-  Json::parser_callback_t limit = [](int depth, Json::parse_event_t, Json&) {
+  In::parser_callback_t limit = [](int depth, In::parse_event_t, In&) {
     if (depth > chunk::kMaxJsonDepth) throw Malformed("nested too deeply");
     return true;
   };
   try {
-    return Json::parse(raw.begin(), raw.end(), limit);
-  } catch (const Json::exception& e) {
+    return In::parse(raw.begin(), raw.end(), limit);
+  } catch (const In::exception& e) {
     std::string m = e.what();  // one short line whatever the input
     for (char& c : m)
       if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
@@ -120,7 +124,7 @@ Json parse_json(const std::vector<char>& raw) {
   }
 }
 
-void parse_header(const Json& j, TraceInfo& i) {
+void parse_header(const In& j, TraceInfo& i) {
   if (!j.is_object()) throw Malformed("not an object");
   get(j, "tunlat_version", i.tunlat_version);
   get(j, "kernel", i.kernel);
@@ -157,10 +161,11 @@ void parse_header(const Json& j, TraceInfo& i) {
   get_symbols(j, i.symbols);
 }
 
-void parse_trailer(const Json& j, TraceInfo& i) {
+void parse_trailer(const In& j, TraceInfo& i) {
   if (!j.is_object()) throw Malformed("not an object");
   get(j, "end_ns", i.end_ns);
   get(j, "events_lost", i.events_lost);
+  get(j, "device_vanished", i.device_vanished);
   get_symbols(j, i.symbols);
 }
 
@@ -168,7 +173,7 @@ void parse_trailer(const Json& j, TraceInfo& i) {
 
 Json info_header_json(const TraceInfo& i) {
   Json drops = Json::object();
-  for (auto& [code, name] : i.drop_reasons) drops[std::to_string(code)] = name;
+  for (auto& [code, name] : i.drop_reasons) append_new(drops, std::to_string(code), name);
   return Json{{"tunlat_version", i.tunlat_version},
               {"kernel", i.kernel},
               {"dev_name", i.dev_name},
@@ -187,7 +192,10 @@ Json info_header_json(const TraceInfo& i) {
 }
 
 Json info_trailer_json(const TraceInfo& i) {
-  return Json{{"end_ns", i.end_ns}, {"events_lost", i.events_lost}, {"symbols", symbols_json(i.symbols)}};
+  return Json{{"end_ns", i.end_ns},
+              {"events_lost", i.events_lost},
+              {"device_vanished", i.device_vanished},
+              {"symbols", symbols_json(i.symbols)}};
 }
 
 std::string dump_compact(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }

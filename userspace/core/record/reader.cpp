@@ -56,17 +56,20 @@ struct Dctx {
   ~Dctx() { ZSTD_freeDCtx(p); }
 };
 
-// Checks the magic and the format version.
-void read_preamble(Source& src, std::vector<char>& buf) {
+// Checks the magic and the format version; returns the version.
+uint32_t read_preamble(Source& src, std::vector<char>& buf) {
   if (src.read(buf, kPreambleLen) == 0) throw RecordingError("empty file: not a tunlat recording");
   if (buf.size() < sizeof kMagic || std::memcmp(buf.data(), kMagic, sizeof kMagic) != 0)
     throw RecordingError("not a tunlat recording (bad magic)");
   if (buf.size() < kPreambleLen)
     throw RecordingError("truncated recording: it ends before its header (nothing to analyse)");
   uint32_t version = get32(reinterpret_cast<const unsigned char*>(buf.data()) + 8);
-  if (version != kRecordingVersion)
+  // A newer file may mean something else by the same bytes: refuse it rather than guess.
+  if (version < kOldestRecordingVersion || version > kRecordingVersion)
     throw RecordingError("unsupported recording format version " + std::to_string(version) +
-                         " (this tunlat reads version " + std::to_string(kRecordingVersion) + ")");
+                         " (this tunlat reads versions " + std::to_string(kOldestRecordingVersion) + " to " +
+                         std::to_string(kRecordingVersion) + ")");
+  return version;
 }
 
 // One chunk after another, each checked whole (lengths, order, checksum, decompression).
@@ -148,9 +151,10 @@ class ChunkReader {
 ReadResult read_recording(std::istream& in, const EventSink& sink) {
   Source src(in);
   std::vector<char> buf;
-  read_preamble(src, buf);
+  const uint32_t version = read_preamble(src, buf);
 
   ReadResult r;
+  r.version = version;
   ChunkReader chunks(src);
   bool have_header = false, have_trailer = false;
   uint64_t max_ts = 0;

@@ -29,12 +29,20 @@ struct RecordingError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-inline constexpr uint32_t kRecordingVersion = 1;
+// The format version written (docs/recording.md, "Version policy"). 2: a GSO segment's
+// parent's queue/enqueue/dequeue times come with it as TL_F_INHERITED events (65a6250),
+// which a reader of version 1 alone counted as passages, and whose segments it orphaned.
+// Version 1 files hold either meaning; this reader tells them apart by the flag.
+inline constexpr uint32_t kRecordingVersion = 2;
+inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
 struct RecordingOptions {
   size_t chunk_events = 8192;  // events per EVENTS chunk (640 KiB raw)
   int zstd_level = 1;          // 0: store events uncompressed
   size_t queue_depth = 4;      // full chunks waiting for the writer thread before write() blocks
+  // tick() hands a partial chunk off once this old: a killed trace loses at most about
+  // this much (plus what the writer thread has not written yet).
+  uint64_t max_chunk_age_ms = 1000;
 };
 
 // Writes a recording. Not thread-safe: one producer calls write(); one background thread
@@ -58,6 +66,11 @@ class RecordingWriter {
     events_++;
   }
 
+  // Call often (each poll): hands the current chunk to the writer thread, partial, once it
+  // is max_chunk_age_ms old, so that events reach the disk within about that time even at
+  // low rates. Throws RecordingError as write() does.
+  void tick();
+
   // Writes the buffered events and the trailer (final_info's end_ns, events_lost, symbols),
   // joins the thread and closes the file. Throws RecordingError on any I/O error.
   void finish(const TraceInfo& final_info);
@@ -77,6 +90,8 @@ class RecordingWriter {
   size_t chunk_events_;
   int level_;
   size_t depth_;
+  uint64_t max_age_ns_;
+  uint64_t chunk_began_ns_ = 0;  // CLOCK_MONOTONIC of the last hand-off
   std::vector<Event> cur_;
   uint64_t events_ = 0;
   std::atomic<uint64_t> bytes_{0};
@@ -97,6 +112,7 @@ class RecordingWriter {
 
 struct ReadResult {
   TraceInfo info;          // header merged with trailer (if present)
+  uint32_t version = 0;    // the file's format version
   uint64_t events = 0;
   bool truncated = false;  // no trailer / partial chunk at the end
   std::string warning;     // one line, set when truncated

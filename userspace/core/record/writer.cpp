@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include "core/record/chunk.h"
 #include "core/record/info_json.h"
@@ -16,13 +17,19 @@ using namespace chunk;
 
 namespace {
 std::string errno_text() { return std::strerror(errno); }
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 }  // namespace
 
 RecordingWriter::RecordingWriter(const std::string& path, const TraceInfo& info, const RecordingOptions& o)
     : path_(path),
       chunk_events_(std::clamp<size_t>(o.chunk_events, 1, kMaxChunkEvents)),
       level_(o.zstd_level),
-      depth_(std::max<size_t>(o.queue_depth, 1)) {
+      depth_(std::max<size_t>(o.queue_depth, 1)),
+      max_age_ns_(o.max_chunk_age_ms * 1'000'000) {
   std::string head = dump_compact(info_header_json(info));
   if (head.size() > kMaxChunkLen) throw RecordingError("recording header too large");
   if (level_ > 0 && !(cctx_ = ZSTD_createCCtx())) throw RecordingError("out of memory (zstd)");
@@ -46,6 +53,7 @@ RecordingWriter::RecordingWriter(const std::string& path, const TraceInfo& info,
     throw;
   }
   cur_.reserve(chunk_events_);
+  chunk_began_ns_ = monotonic_ns();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -59,6 +67,18 @@ RecordingWriter::~RecordingWriter() {
     close_file();
   }
   ZSTD_freeCCtx(static_cast<ZSTD_CCtx*>(cctx_));
+}
+
+void RecordingWriter::tick() {
+  if (finished_) return;
+  const uint64_t now = monotonic_ns();
+  if (now - chunk_began_ns_ < max_age_ns_) return;
+  if (cur_.empty()) {
+    chunk_began_ns_ = now;
+    if (failed_) throw RecordingError(error_);  // an idle trace still learns of the failure
+    return;
+  }
+  hand_off();
 }
 
 void RecordingWriter::hand_off() {
@@ -78,6 +98,7 @@ void RecordingWriter::hand_off() {
   l.unlock();
   cur_.clear();
   cur_.reserve(chunk_events_);
+  chunk_began_ns_ = monotonic_ns();
 }
 
 void RecordingWriter::run() {
@@ -120,7 +141,9 @@ void RecordingWriter::write_chunk(uint32_t type, const void* raw, size_t raw_len
   put32(h + 4, static_cast<uint32_t>(len));
   put32(h + 8, static_cast<uint32_t>(raw_len));
   put32(h + 12, crc(payload, len));
-  if (std::fwrite(h, 1, sizeof h, f_) != sizeof h || std::fwrite(payload, 1, len, f_) != len)
+  // Flushed at once: a killed tunlat leaves every chunk handed off on disk, not in stdio.
+  if (std::fwrite(h, 1, sizeof h, f_) != sizeof h || std::fwrite(payload, 1, len, f_) != len ||
+      std::fflush(f_) != 0)
     throw RecordingError("cannot write " + path_ + ": " + errno_text());
   bytes_ += sizeof h + len;
 }

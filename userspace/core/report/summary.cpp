@@ -74,7 +74,7 @@ Json points_json(Dir d, const DirStats& s) {
     Json g = gap_json(s.gaps[p], s.passed[p]);
     Json cpus = Json::object();
     for (size_t cpu = 0; cpu < s.cpus[p].size(); cpu++)
-      if (s.cpus[p][cpu]) cpus[std::to_string(cpu)] = s.cpus[p][cpu];
+      if (s.cpus[p][cpu]) append_new(cpus, std::to_string(cpu), s.cpus[p][cpu]);
     g["cpus"] = cpus;
     points[std::string(point_name(p))] = g;
   }
@@ -190,7 +190,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                    {"ifindex", info.ifindex},
                    {"netns", info.netns_name.empty() ? Json(nullptr) : Json(info.netns_name)},
                    {"netns_inode", info.netns_inode},
-                   {"kind", device_kind_name(info.kind)}};
+                   {"kind", device_kind_name(info.kind)},
+                   {"vanished", info.device_vanished}};
   Json owners = Json::array();
   for (auto& o : info.owners) owners.push_back({{"pid", o.pid}, {"comm", o.comm}});
   doc["owners"] = owners;
@@ -200,7 +201,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   // Counts and rates are of the packets followed: 1 in `sample` with --sample.
   doc["sample"] = info.sample;
   const CorrelatorStats& c = p.correlation();
-  doc["correlation"] = {{"packets_followed", c.journeys},    {"ended_by_ttl", c.evicted},
+  doc["correlation"] = {{"packets_followed", c.journeys},    {"ended_by_ttl", c.evicted - c.evicted_by_limit},
+                        {"ended_by_limit", c.evicted_by_limit},
                         {"gso_segments_joined", c.segments}, {"orphan_segments", c.orphan_segments},
                         {"max_in_flight", c.max_live}};
   doc["directions"] = {{"tx", direction_json(Dir::Tx, a.total(Dir::Tx))},
@@ -213,8 +215,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   for (Dir d : kDirs)
     for (auto& [key, ds] : a.total(d).drops)
       drops.push_back({{"direction", dir_name(d)},
-                       {"reason", info.drop_reason_name(key.first)},
-                       {"location", info.location_name(key.second)},
+                       {"reason", key == kOtherDrops ? "(other reasons)" : info.drop_reason_name(key.first)},
+                       {"location", key == kOtherDrops ? "(other locations)" : info.location_name(key.second)},
                        {"scope", "device"},
                        {"count", ds.count},
                        {"pid", ds.pid},

@@ -16,6 +16,33 @@ namespace {
 
 constexpr int kBarWidth = 40;
 
+// Every string of the summary came from the system or a file: shown only made safe.
+std::string text(const Json& j) { return term_safe(j.get<std::string>()); }
+
+// Words of text on lines of at most `width` columns, the first after `lead`, the others
+// indented as deep as it.
+void print_wrapped(std::ostream& out, const std::string& lead, const std::string& text, size_t width = 96) {
+  const std::string indent(lead.size(), ' ');
+  std::string line = lead;
+  size_t at = 0;
+  bool first_word = true;
+  while (at < text.size()) {
+    size_t end = text.find(' ', at);
+    if (end == std::string::npos) end = text.size();
+    const std::string word = text.substr(at, end - at);
+    if (!first_word && line.size() + 1 + word.size() > width) {
+      fmt::print(out, "{}\n", line);
+      line = indent + word;
+    } else {
+      line += (first_word ? "" : " ") + word;
+    }
+    first_word = false;
+    at = end + 1;
+  }
+  fmt::print(out, "{}\n", line);
+}
+
+
 // The dominant span's distribution as horizontal bars, one row per power of two.
 void render_histogram(std::ostream& out, const Json& h) {
   const Json& rows = h["buckets"];
@@ -37,9 +64,9 @@ void render_threads(std::ostream& out, const Json& p, const char* count_key) {
   if (ts.empty() || (ts.size() == 1 && p.contains("pid") && ts[0]["tid"] == p["pid"])) return;
   std::string line;
   for (auto& t : ts)
-    line += fmt::format("{}{} {} ({})", line.empty() ? "" : ", ", t["tid"].get<uint32_t>(),
-                        t["comm"].get<std::string>(), t[count_key].get<uint64_t>());
-  fmt::print(out, "      threads: {}\n", line);
+    line += fmt::format("{}{} {} ({})", line.empty() ? "" : ", ", t["tid"].get<uint32_t>(), text(t["comm"]),
+                        t[count_key].get<uint64_t>());
+  print_wrapped(out, "      threads: ", line);
 }
 
 // Counts that differ for a reason, said in words: a reader comparing them must not guess.
@@ -66,7 +93,7 @@ void explain_counts(std::ostream& out, const Json& d, bool tx) {
 void render_direction(std::ostream& out, const Json& doc, const char* key) {
   const Json& d = doc["directions"][key];
   bool tx = std::string(key) == "tx";
-  const std::string dev = doc["device"]["name"];
+  const std::string dev = text(doc["device"]["name"]);
   fmt::print(out, "\n{} ({}): {} packets, {}, {}, {:.2f} Mbit/s\n",
              tx ? "TX" : "RX",
              tx ? "host -> " + dev + " -> reader" : "writer -> " + dev + " -> host",
@@ -77,13 +104,13 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "span", "count", "p50", "p90",
              "p99", "max", "mean");
   for (auto& [name, h] : d["spans"].items())
-    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", name,
+    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", term_safe(name),
                h["count"].get<uint64_t>(), format_duration_us(h["p50_us"]),
                format_duration_us(h["p90_us"]), format_duration_us(h["p99_us"]),
                format_duration_us(h["max_us"]), format_duration_us(h["mean_us"]));
   if (d["dominant_span"].is_string()) {
     std::string dom = d["dominant_span"];
-    fmt::print(out, "\n  where the time goes: {} (the span holding most packet-time)\n", dom);
+    fmt::print(out, "\n  where the time goes: {} (the span holding most packet-time)\n", term_safe(dom));
     render_histogram(out, d["spans"][dom]);
   }
 
@@ -92,18 +119,18 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
   for (auto& [name, g] : d["points"].items()) {
     if (!g["count"].get<uint64_t>()) continue;
     std::string cpus;
-    for (auto& [cpu, n] : g["cpus"].items()) cpus += fmt::format("{}{}:{}", cpus.empty() ? "" : " ", cpu, n.get<uint64_t>());
-    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", name,
+    for (auto& [cpu, n] : g["cpus"].items()) cpus += fmt::format("{}{}:{}", cpus.empty() ? "" : " ", term_safe(cpu), n.get<uint64_t>());
+    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", term_safe(name),
                g["count"].get<uint64_t>(), format_duration_us(g["gap_p50_us"]),
                format_duration_us(g["gap_p90_us"]), format_duration_us(g["gap_p99_us"]),
                format_duration_us(g["gap_max_us"]), cpus);
   }
   if (d["pacing_origin"].is_string())
-    fmt::print(out, "  pacing origin: {}\n", d["pacing_origin"].get<std::string>());
+    fmt::print(out, "  pacing origin: {}\n", text(d["pacing_origin"]));
 
   for (auto& p : d["processes"]) {
-    fmt::print(out, "  {} {} (pid {}): {} packets\n", p["role"].get<std::string>(),
-               p["comm"].get<std::string>(), p["pid"].get<uint32_t>(), p["packets"].get<uint64_t>());
+    fmt::print(out, "  {} {} (pid {}): {} packets\n", text(p["role"]), text(p["comm"]), p["pid"].get<uint32_t>(),
+               p["packets"].get<uint64_t>());
     render_threads(out, p, "packets");
   }
   bool any_drop = false;
@@ -112,40 +139,16 @@ void render_direction(std::ostream& out, const Json& doc, const char* key) {
     if (!any_drop) fmt::print(out, "  drops:\n");
     any_drop = true;
     fmt::print(out, "    {:>8}  {:<24} in {} ({} pid {})\n", dr["count"].get<uint64_t>(),
-               dr["reason"].get<std::string>(), dr["location"].get<std::string>(),
-               dr["comm"].get<std::string>(), dr["pid"].get<uint32_t>());
+               text(dr["reason"]), text(dr["location"]), text(dr["comm"]), dr["pid"].get<uint32_t>());
     render_threads(out, dr, "count");
   }
   if (!any_drop) fmt::print(out, "  drops: none\n");
   const Json& an = d["anomalies"];
   std::string notes;
   for (auto& [k, v] : an.items())
-    if (v.get<uint64_t>()) notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", k, v.get<uint64_t>());
+    if (v.get<uint64_t>()) notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", term_safe(k), v.get<uint64_t>());
   if (!notes.empty()) fmt::print(out, "  notes: {}\n", notes);
   explain_counts(out, d, tx);
-}
-
-// Words of text on lines of at most `width` columns, the first after `lead`, the others
-// indented as deep as it.
-void print_wrapped(std::ostream& out, const std::string& lead, const std::string& text, size_t width = 96) {
-  const std::string indent(lead.size(), ' ');
-  std::string line = lead;
-  size_t at = 0;
-  bool first_word = true;
-  while (at < text.size()) {
-    size_t end = text.find(' ', at);
-    if (end == std::string::npos) end = text.size();
-    const std::string word = text.substr(at, end - at);
-    if (!first_word && line.size() + 1 + word.size() > width) {
-      fmt::print(out, "{}\n", line);
-      line = indent + word;
-    } else {
-      line += (first_word ? "" : " ") + word;
-    }
-    first_word = false;
-    at = end + 1;
-  }
-  fmt::print(out, "{}\n", line);
 }
 
 // The ranked findings, most important first: what the reader came for.
@@ -153,11 +156,10 @@ void render_findings(std::ostream& out, const Json& doc) {
   if (!doc.contains("findings") || doc["findings"].empty()) return;
   fmt::print(out, "\nfindings:\n");
   for (auto& f : doc["findings"]) {
-    const std::string sev = f["severity"].get<std::string>();
+    const std::string sev = text(f["severity"]);
     const char* mark = sev == "critical" ? "!!" : sev == "warning" ? " !" : "  ";
-    print_wrapped(out, fmt::format("{} {:<8} ", mark, sev), f["summary"].get<std::string>());
-    if (f["remedy"].is_string() && sev != "info")
-      print_wrapped(out, std::string(12, ' ') + "try: ", f["remedy"].get<std::string>());
+    print_wrapped(out, fmt::format("{} {:<8} ", mark, sev), text(f["summary"]));
+    if (f["remedy"].is_string() && sev != "info") print_wrapped(out, std::string(12, ' ') + "try: ", text(f["remedy"]));
   }
 }
 
@@ -168,19 +170,19 @@ void render_stalls(std::ostream& out, const Json& doc) {
   fmt::print(out, "\nstalls (a queue stage releasing nothing for >= {} ms):\n",
              doc.value("stall_threshold_ms", 0.0));
   for (auto& st : doc["stalls"]) {
-    fmt::print(out, "  {} {} at {:.3f} s for {}: {} packets queued", st["direction"].get<std::string>(),
-               st["stage"].get<std::string>(), st["start_s"].get<double>(),
+    fmt::print(out, "  {} {} at {:.3f} s for {}: {} packets queued", text(st["direction"]), text(st["stage"]),
+               st["start_s"].get<double>(),
                format_duration_us(st["duration_ms"].get<double>() * 1e3), st["queued"].get<uint64_t>());
     const Json& e = st["ended_by"];
     if (e.is_object())
-      fmt::print(out, "; ended by the {} of {} (pid {}, tid {}), which waited {}\n", e["point"].get<std::string>(),
-                 e["comm"].get<std::string>(), e["pid"].get<uint32_t>(), e["tid"].get<uint32_t>(),
+      fmt::print(out, "; ended by the {} of {} (pid {}, tid {}), which waited {}\n", text(e["point"]),
+                 text(e["comm"]), e["pid"].get<uint32_t>(), e["tid"].get<uint32_t>(),
                  format_duration_us(e["waited_us"].get<double>()));
     else
       fmt::print(out, "; still stuck at the end\n");
     for (auto& p : st["flight_recorder"])
       fmt::print(out, "      before: {:>9.3f} s  {} by {} (pid {}), {} bytes, waited {}\n", p["t_s"].get<double>(),
-                 p["point"].get<std::string>(), p["comm"].get<std::string>(), p["pid"].get<uint32_t>(),
+                 text(p["point"]), text(p["comm"]), p["pid"].get<uint32_t>(),
                  p["len"].get<uint32_t>(), format_duration_us(p["waited_us"].get<double>()));
   }
 }
@@ -189,19 +191,20 @@ void render_stalls(std::ostream& out, const Json& doc) {
 
 void render_report(std::ostream& out, const Json& doc) {
   const Json& dev = doc["device"];
-  std::string ns = dev["netns"].is_string() ? dev["netns"].get<std::string>() : "own";
+  std::string ns = dev["netns"].is_string() ? text(dev["netns"]) : "own";
   fmt::print(out, "tunlat {} — {} ({}, ifindex {}, netns {} [{}]), kernel {}\n",
-             doc["tunlat_version"].get<std::string>(), dev["name"].get<std::string>(),
-             dev["kind"].get<std::string>(), dev["ifindex"].get<uint32_t>(), ns,
-             dev["netns_inode"].get<uint64_t>(), doc["kernel"].get<std::string>());
+             text(doc["tunlat_version"]), text(dev["name"]), text(dev["kind"]),
+             dev["ifindex"].get<uint32_t>(), ns, dev["netns_inode"].get<uint64_t>(), text(doc["kernel"]));
   std::string owners;
   for (auto& o : doc["owners"])
-    owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", o["comm"].get<std::string>(),
+    owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", text(o["comm"]),
                           o["pid"].get<uint32_t>());
   fmt::print(out, "started {}, {:.2f} s, {} events, {} lost; device held by {}\n",
-             doc["started_at"].get<std::string>(), doc["duration_s"].get<double>(),
+             text(doc["started_at"]), doc["duration_s"].get<double>(),
              doc["events"]["seen"].get<uint64_t>(), doc["events"]["lost"].get<uint64_t>(),
              owners.empty() ? "no process found" : owners);
+  if (dev.value("vanished", false))
+    fmt::print(out, "the device vanished during the trace: the capture ends there\n");
   if (doc.contains("sample") && doc["sample"].get<uint32_t>() > 1)
     fmt::print(out, "sampled: 1 packet in {} followed; counts and rates are of those\n",
                doc["sample"].get<uint32_t>());

@@ -163,8 +163,8 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
     const AddressJoinStats& j = tracer.joins();
     fmt::print(stderr,
                "tunlat: {} events named by address joined; {} of packets not followed, {} stale; "
-               "{} packets pushed out of the join table before their read\n",
-               j.joined, j.unmatched, j.stale, j.pushed_out);
+               "{} packets pushed out of the join table before their read, {} first records sent twice\n",
+               j.joined, j.unmatched, j.stale, j.pushed_out, j.duplicates);
     fmt::print(stderr, "tunlat: {} records spilled (read late, not lost)\n", tracer.spilled());
   }
   capture.pipeline.flush(info.end_ns);

@@ -38,8 +38,9 @@ bool AddressJoin::join_later(Event& e, Entry*& en) {
     if (!en) return true;  // pushed out of the table, or its first events were lost
     // A free looked up in a slot: the packet's own (a drop), or one left in a slot whose
     // packet was freed by address since; the kernel cannot tell them apart. A later
-    // packet at the address means this one is gone: its slot is stale too.
-    if (en->gen != e.gen || (e.point == TL_FREE && en->freed)) {
+    // packet at the address means this one is gone: its slot is stale too. Nothing comes
+    // after a packet's free but what its slot sends again.
+    if (en->gen != e.gen || en->freed) {
       stats_.stale++;
       return false;
     }

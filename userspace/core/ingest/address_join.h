@@ -16,11 +16,12 @@ struct AddressJoinStats {
   uint64_t joined = 0;     // events by address given their packet
   uint64_t unmatched = 0;  // events by address of no packet followed (begun before the trace,
                            // or passed over by --sample): dropped
-  uint64_t stale = 0;      // frees of a packet already freed (a slot reused): dropped
+  uint64_t stale = 0;      // events of a packet already freed (a slot reused): dropped
   uint64_t released_early = 0;  // packets passed on before their read: held too long, or
                                 // pushed out of the table
   uint64_t pushed_out = 0;      // packets still waiting for their read whose entry a new
                                 // packet took: their read will come unmatched
+  uint64_t duplicates = 0;      // a packet's first record sent again after it ended: dropped
 };
 
 // A TX packet's read and free happen on the VPN's CPU, which sends them without reading
@@ -101,6 +102,13 @@ class AddressJoin {
   template <class Out>
   bool join(Event& e, Entry*& en, Out& out) {
     if (e.flags & TL_F_FIRST) {
+      // The kernel sent a slot's stages once more, long after the packet was read and
+      // freed (about 1 packet in 100,000 under load): the packet would come back as one
+      // that never left the ring.
+      if (const Entry* old = find(e.skb); old && old->gen == e.gen && old->freed) {
+        stats_.duplicates++;
+        return false;
+      }
       en = claim(e.skb, out);
       *en = Entry{e.skb, e.ts_ns, e.gen, take_held(), 0};
       order_.push_back(Order{e.ts_ns, e.skb, e.gen});

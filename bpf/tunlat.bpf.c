@@ -17,13 +17,22 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /*
- * Kernel objects are read through bpf_rdonly_cast views: a field is then one load the
- * JIT guards against faults, where BPF_CORE_READ costs a bpf_probe_read_kernel call
- * (~30 ns each on a machine with return-thunk mitigations, 3-7 ns for the load).
- * Field offsets are still CO-RE relocated (vmlinux.h marks every struct).
+ * KREAD(type, ptr, field): one field of a kernel object. Where the kernel has the
+ * bpf_rdonly_cast kfunc (6.2+), objects are read through its views: a field is then one
+ * load the JIT guards against faults, where BPF_CORE_READ costs a bpf_probe_read_kernel
+ * call (~30 ns each on a machine with return-thunk mitigations, 3-7 ns for the load).
+ * The verifier turns the kfunc call into a register move, so a view per read is free.
+ * This file is also built with TUNLAT_COMPAT (the tunlat_bpf_compat skeleton) for older
+ * kernels, where each field is a CO-RE probe read; the loader picks by the kernel's BTF.
+ * Field offsets are CO-RE relocated either way (vmlinux.h marks every struct).
  */
+#ifdef TUNLAT_COMPAT
+#define KREAD(type, ptr, field) BPF_CORE_READ((const type *)(ptr), field)
+#else
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define VIEW(type, ptr) ((const type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
+#define KREAD(type, ptr, field) (VIEW(type, ptr)->field)
+#endif
 
 /* The traced device: set by the loader between open() and load(). */
 const volatile __u32 targ_ifindex = 0;
@@ -91,10 +100,13 @@ static __always_inline bool is_target_dev(const struct net_device *dev)
 		return false;
 	if (target_dev)
 		return (__u64)dev == target_dev;
-	if (VIEW(struct net_device, dev)->ifindex != targ_ifindex ||
-	    VIEW(struct net, VIEW(struct net_device, dev)->nd_net.net)->ns.inum != targ_netns)
+	if (KREAD(struct net_device, dev, ifindex) != targ_ifindex)
 		return false;
-	target_mtu = VIEW(struct net_device, dev)->mtu;
+	const struct net *net = KREAD(struct net_device, dev, nd_net.net);
+
+	if (KREAD(struct net, net, ns.inum) != targ_netns)
+		return false;
+	target_mtu = KREAD(struct net_device, dev, mtu);
 	target_dev = (__u64)dev;
 	return true;
 }
@@ -108,22 +120,22 @@ static __always_inline bool is_target_dev(const struct net_device *dev)
 SEC("raw_tp")
 int learn_target_dev(void *ctx)
 {
-	const struct task_struct *task = VIEW(struct task_struct, bpf_get_current_task());
-	const struct net *net = VIEW(struct net, VIEW(struct nsproxy, task->nsproxy)->net_ns);
+	const struct nsproxy *nsproxy = KREAD(struct task_struct, bpf_get_current_task(), nsproxy);
+	const struct net *net = KREAD(struct nsproxy, nsproxy, net_ns);
 	__u64 head, pos;
 
-	if (net->ns.inum != targ_netns)
+	if (KREAD(struct net, net, ns.inum) != targ_netns)
 		return 0;
 	head = (__u64)net + bpf_core_field_offset(struct net, dev_base_head);
-	pos = (__u64)VIEW(struct list_head, head)->next;
+	pos = (__u64)KREAD(struct list_head, head, next);
 	for (int i = 0; i < 4096 && pos && pos != head; i++) {
 		__u64 dev = pos - bpf_core_field_offset(struct net_device, dev_list);
 
-		if (VIEW(struct net_device, dev)->ifindex == targ_ifindex) {
+		if (KREAD(struct net_device, dev, ifindex) == targ_ifindex) {
 			is_target_dev((const struct net_device *)dev);
 			return 0;
 		}
-		pos = (__u64)VIEW(struct list_head, pos)->next;
+		pos = (__u64)KREAD(struct list_head, pos, next);
 	}
 	return 0;
 }
@@ -136,10 +148,10 @@ static __always_inline bool skb_is_gso(const struct sk_buff *skb, __u32 len)
 {
 	if (len <= target_mtu + 64) /* room for link-layer headers */
 		return false;
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-	__u64 shinfo = (__u64)s->head + s->end; /* end: an offset on 64-bit kernels */
+	/* end: an offset on 64-bit kernels */
+	__u64 shinfo = (__u64)KREAD(struct sk_buff, skb, head) + KREAD(struct sk_buff, skb, end);
 
-	return VIEW(struct skb_shared_info, shinfo)->gso_size != 0;
+	return KREAD(struct skb_shared_info, shinfo, gso_size) != 0;
 }
 
 /*
@@ -318,8 +330,8 @@ struct skb_marks {
 
 static __always_inline struct skb_marks marks_of(const struct sk_buff *skb)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-	struct skb_marks m = { (__u64)s->dev == target_dev, s->skb_iif == targ_ifindex };
+	struct skb_marks m = { (__u64)KREAD(struct sk_buff, skb, dev) == target_dev,
+			       KREAD(struct sk_buff, skb, skb_iif) == targ_ifindex };
 
 	return m;
 }
@@ -346,7 +358,7 @@ static __always_inline struct tl_slot *lookup(const struct sk_buff *skb)
 		v = find(h, second_slot(idx, tag), tag);
 	if (!v)
 		return NULL;
-	if (settled(v) && VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex) {
+	if (settled(v) && KREAD(struct sk_buff, skb, skb_iif) != targ_ifindex) {
 		v->skb = 0;
 		return NULL;
 	}
@@ -422,7 +434,7 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 		parent_gen = st->gen;
 		flags = TL_F_SEGMENT;
 	}
-	v = follow(skb, TL_TX, point, VIEW(struct sk_buff, skb)->len, flags, now);
+	v = follow(skb, TL_TX, point, KREAD(struct sk_buff, skb, len), flags, now);
 	if (v && parent && st && own >= 0) {
 		__u8 cpu = bpf_get_smp_processor_id();
 
@@ -447,8 +459,7 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 SEC("raw_tp/net_dev_queue")
 int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-	const struct net_device *dev = s->dev;
+	const struct net_device *dev = KREAD(struct sk_buff, skb, dev);
 	struct tl_slot *v;
 	__u16 flags = 0;
 	__u64 now;
@@ -457,19 +468,19 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	if (!is_target_dev(dev)) {
 		/* Only a packet that came in through the traced device can be forwarded out:
 		 * its skb_iif says so, which spares the lookup for everything else. */
-		if (s->skb_iif != targ_ifindex)
+		if (KREAD(struct sk_buff, skb, skb_iif) != targ_ifindex)
 			return 0;
 		v = lookup(skb);
 		if (v && (v->state & TL_ST_RX) && !(v->state & TL_ST_DELIVER)) {
 			/* A packet the VPN wrote leaves through another device: delivered. */
 			v->state |= TL_ST_DELIVER;
-			send(v, TL_DELIVER, TL_F_FORWARDED, 0, VIEW(struct net_device, dev)->ifindex);
+			send(v, TL_DELIVER, TL_F_FORWARDED, 0, KREAD(struct net_device, dev, ifindex));
 		}
 		return 0;
 	}
 	if (!sample(TL_TX))
 		return 0;
-	len = s->len;
+	len = KREAD(struct sk_buff, skb, len);
 	if (skb_is_gso(skb, len))
 		flags = TL_F_GSO;
 	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
@@ -491,7 +502,7 @@ int BPF_PROG(on_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, 
 {
 	struct tl_slot *v;
 
-	if (!is_target_dev(VIEW(struct netdev_queue, txq)->dev))
+	if (!is_target_dev(KREAD(struct netdev_queue, txq, dev)))
 		return 0;
 	v = lookup_before_xmit(skb);
 	if (!v)
@@ -508,7 +519,7 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	struct tl_slot *v;
 	__u64 now;
 
-	if (!skb || !is_target_dev(VIEW(struct netdev_queue, txq)->dev))
+	if (!skb || !is_target_dev(KREAD(struct netdev_queue, txq, dev)))
 		return 0;
 	v = lookup_before_xmit(skb);
 	if (!v || dir_of(v) != TL_TX) {
@@ -644,13 +655,12 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 /* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. */
 static __always_inline int on_inject(const struct sk_buff *skb)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
 	struct tl_slot *v;
 
-	if (!is_target_dev(s->dev) || !sample(TL_RX))
+	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX))
 		return 0;
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
-	v = follow(skb, TL_RX, TL_INJECT, s->len, 0, bpf_ktime_get_ns());
+	v = follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), 0, bpf_ktime_get_ns());
 	if (v)
 		mark_task(v);
 	return 0;
@@ -686,7 +696,7 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 	struct tl_slot *v;
 
 	/* The stack takes the skb from the device it arrived on: skb->dev is still ours. */
-	if (!is_target_dev(VIEW(struct sk_buff, skb)->dev))
+	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)))
 		return 0;
 	v = lookup(skb);
 	if (!v || !(v->state & TL_ST_RX) || (v->state & TL_ST_RECEIVE))

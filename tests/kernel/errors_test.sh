@@ -25,4 +25,9 @@ expect 2 "duration|-d" "$TUNLAT" trace --dev tap77 -d -3
 if command -v capsh >/dev/null; then
   expect 1 "missing CAP_BPF" capsh --drop=all -- -c "exec $TUNLAT trace --netns $NS --dev tap77 -d 1"
 fi
-pass "unknown device, unknown namespace, usage and privilege errors"
+# A kernel too old (pretended: its BTF lacks what 5.17 added): one line naming the
+# kernel, the missing piece and the minimum.
+TUNLAT_TEST_MISSING_BTF=skb_drop_reason expect 1 \
+  "kernel $(uname -r) lacks .*skb_drop_reason, since Linux 5\.17.*needs Linux 5\.17 or later" \
+  "$TUNLAT" trace --netns "$NS" --dev tap77 -d 1
+pass "unknown device, unknown namespace, usage, privilege and too-old-kernel errors"

@@ -27,7 +27,8 @@ if command -v capsh >/dev/null; then
 fi
 # A kernel too old (pretended: its BTF lacks what 5.17 added): one line naming the
 # kernel, the missing piece and the minimum.
+release=$(uname -r | sed 's/[.+]/\\&/g')  # e.g. 6.12.117+deb12-amd64, as a regex
 TUNLAT_TEST_MISSING_BTF=skb_drop_reason expect 1 \
-  "kernel $(uname -r) lacks .*skb_drop_reason, since Linux 5\.17.*needs Linux 5\.17 or later" \
+  "kernel $release lacks .*skb_drop_reason, since Linux 5\.17.*needs Linux 5\.17 or later" \
   "$TUNLAT" trace --netns "$NS" --dev tap77 -d 1
 pass "unknown device, unknown namespace, usage, privilege and too-old-kernel errors"

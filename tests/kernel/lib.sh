@@ -70,6 +70,10 @@ start_trace() {
   fail "tunlat did not attach"
 }
 
+# dur SECONDS: a trace duration that must outlast the test's workload, times
+# TUNLAT_TEST_DURATION_SCALE (an emulated guest starts and runs the workload slowly).
+dur() { awk -v d="$1" -v s="${TUNLAT_TEST_DURATION_SCALE:-1}" 'BEGIN { print d * s }'; }
+
 # wait_trace: waits for the background tunlat, leaves its exit code in TRACE_RC.
 wait_trace() {
   TRACE_RC=0

@@ -14,7 +14,8 @@
 #
 # Measured on the 2-core CI machine: KVM guests hang after "Probing EDD" and -cpu host
 # fails on MSR 0x10a, so the guest runs under TCG (-accel tcg -cpu max), slowly: tests
-# run with TUNLAT_TEST_SLOW (lib.sh) to wait longer for tunlat to attach.
+# run with TUNLAT_TEST_SLOW (lib.sh) to wait longer for tunlat to attach, and with
+# TUNLAT_TEST_DURATION_SCALE to trace long enough for their slowed workloads.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SERIES=${1:-6.1}
@@ -107,6 +108,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT  # ctest's timeout, Ctrl-C: still stop qemu
 IRD=$WORK/initramfs
 mkdir -p "$IRD"/{bin,dev,proc,sys,host,mods}
 cp "$BUSYBOX" "$IRD/bin/busybox"
@@ -162,7 +164,7 @@ mount -t tmpfs tmpfs /host/run
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null
 chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  HOME=/tmp TUNLAT="$TUNLAT" TAPREADER="$TAPREADER" TUNLAT_TEST_SLOW=10 \
+  HOME=/tmp TUNLAT="$TUNLAT" TAPREADER="$TAPREADER" TUNLAT_TEST_SLOW=10 TUNLAT_TEST_DURATION_SCALE=2 \
   ROOT="$ROOT" TESTS="$TESTS" /bin/bash -c "$CMD"
 echo "tunlat-vm: guest exited $?"
 poweroff -f

@@ -85,19 +85,19 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   auto& p = s->progs;
   b->learn_target_dev = p.learn_target_dev;
   b->flush_in_flight = p.flush_in_flight;
-  b->programs = {{p.on_net_dev_queue, "net_dev_queue", "2.6.36"},
+  b->programs = {{p.on_net_dev_queue, "net_dev_queue", "2.6"},
                  {p.on_qdisc_enqueue, "qdisc_enqueue", "5.14"},
                  {p.on_qdisc_dequeue, "qdisc_dequeue", "4.16"},
                  {p.on_net_dev_start_xmit, "net_dev_start_xmit", "3.19"},
-                 {p.on_net_dev_xmit, "net_dev_xmit", "2.6.35"},
-                 {p.on_skb_copy_datagram_iovec, "skb_copy_datagram_iovec", "2.6.31"},
+                 {p.on_net_dev_xmit, "net_dev_xmit", "2.6"},
+                 {p.on_skb_copy_datagram_iovec, "skb_copy_datagram_iovec", "2.6"},
                  {p.on_netif_rx_entry, "netif_rx_entry", "3.19"},
                  {p.on_netif_receive_skb_entry, "netif_receive_skb_entry", "3.19"},
                  {p.on_netif_receive_skb_list_entry, "netif_receive_skb_list_entry", "4.19"},
                  {p.on_napi_gro_receive_entry, "napi_gro_receive_entry", "3.19"},
-                 {p.on_netif_receive_skb, "netif_receive_skb", "2.6.35"},
-                 {p.on_consume_skb, "consume_skb", "2.6.33"},
-                 {p.on_kfree_skb, "kfree_skb", "2.6.33"}};
+                 {p.on_netif_receive_skb, "netif_receive_skb", "2.6"},
+                 {p.on_consume_skb, "consume_skb", "2.6"},
+                 {p.on_kfree_skb, "kfree_skb", "2.6"}};
   auto* ro = s->rodata;
   b->targ_ifindex = &ro->targ_ifindex;
   b->targ_netns = &ro->targ_netns;

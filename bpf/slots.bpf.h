@@ -75,8 +75,14 @@ struct {
  */
 __u8 live_tag[1 << LIVE_BITS] __attribute__((aligned(64)));
 /* The mask is for the verifier: an index whose address went to a map lookup is reloaded
- * from the stack without its range. */
-#define LIVE_TAG(idx) live_tag[(idx) & ((1 << LIVE_BITS) - 1)]
+ * from the stack without its range, and 6.1's verifier loses the range of second_slot's
+ * xor. barrier_var keeps the compiler from dropping the mask where it proves it useless. */
+static __always_inline __u8 *live_tag_at(__u32 idx)
+{
+	barrier_var(idx);
+	return &live_tag[idx & ((1 << LIVE_BITS) - 1)];
+}
+#define LIVE_TAG(idx) (*live_tag_at(idx))
 
 /*
  * skbs are slab objects >= 256 bytes apart, 16 or more to a slab page. The slot is the

@@ -17,13 +17,22 @@
 char LICENSE[] SEC("license") = "GPL";
 
 /*
- * Kernel objects are read through bpf_rdonly_cast views: a field is then one load the
- * JIT guards against faults, where BPF_CORE_READ costs a bpf_probe_read_kernel call
- * (~30 ns each on a machine with return-thunk mitigations, 3-7 ns for the load).
- * Field offsets are still CO-RE relocated (vmlinux.h marks every struct).
+ * KREAD(type, ptr, field): one field of a kernel object. Where the kernel has the
+ * bpf_rdonly_cast kfunc (6.2+), objects are read through its views: a field is then one
+ * load the JIT guards against faults, where BPF_CORE_READ costs a bpf_probe_read_kernel
+ * call (~30 ns each on a machine with return-thunk mitigations, 3-7 ns for the load).
+ * The verifier turns the kfunc call into a register move, so a view per read is free.
+ * This file is also built with TUNLAT_COMPAT (the tunlat_bpf_compat skeleton) for older
+ * kernels, where each field is a CO-RE probe read; the loader picks by the kernel's BTF.
+ * Field offsets are CO-RE relocated either way (vmlinux.h marks every struct).
  */
+#ifdef TUNLAT_COMPAT
+#define KREAD(type, ptr, field) BPF_CORE_READ((const type *)(ptr), field)
+#else
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 #define VIEW(type, ptr) ((const type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
+#define KREAD(type, ptr, field) (VIEW(type, ptr)->field)
+#endif
 
 /* The traced device: set by the loader between open() and load(). */
 const volatile __u32 targ_ifindex = 0;
@@ -93,10 +102,13 @@ static __always_inline bool is_target_dev(const struct net_device *dev)
 		return false;
 	if (target_dev)
 		return (__u64)dev == target_dev;
-	if (VIEW(struct net_device, dev)->ifindex != targ_ifindex ||
-	    VIEW(struct net, VIEW(struct net_device, dev)->nd_net.net)->ns.inum != targ_netns)
+	if (KREAD(struct net_device, dev, ifindex) != targ_ifindex)
 		return false;
-	target_net = (__u64)VIEW(struct net_device, dev)->nd_net.net;
+	const struct net *net = KREAD(struct net_device, dev, nd_net.net);
+
+	if (KREAD(struct net, net, ns.inum) != targ_netns)
+		return false;
+	target_net = (__u64)net;
 	target_dev = (__u64)dev;
 	return true;
 }
@@ -110,22 +122,22 @@ static __always_inline bool is_target_dev(const struct net_device *dev)
 SEC("raw_tp")
 int learn_target_dev(void *ctx)
 {
-	const struct task_struct *task = VIEW(struct task_struct, bpf_get_current_task());
-	const struct net *net = VIEW(struct net, VIEW(struct nsproxy, task->nsproxy)->net_ns);
+	const struct nsproxy *nsproxy = KREAD(struct task_struct, bpf_get_current_task(), nsproxy);
+	const struct net *net = KREAD(struct nsproxy, nsproxy, net_ns);
 	__u64 head, pos;
 
-	if (net->ns.inum != targ_netns)
+	if (KREAD(struct net, net, ns.inum) != targ_netns)
 		return 0;
 	head = (__u64)net + bpf_core_field_offset(struct net, dev_base_head);
-	pos = (__u64)VIEW(struct list_head, head)->next;
+	pos = (__u64)KREAD(struct list_head, head, next);
 	for (int i = 0; i < 4096 && pos && pos != head; i++) {
 		__u64 dev = pos - bpf_core_field_offset(struct net_device, dev_list);
 
-		if (VIEW(struct net_device, dev)->ifindex == targ_ifindex) {
+		if (KREAD(struct net_device, dev, ifindex) == targ_ifindex) {
 			is_target_dev((const struct net_device *)dev);
 			return 0;
 		}
-		pos = (__u64)VIEW(struct list_head, pos)->next;
+		pos = (__u64)KREAD(struct list_head, pos, next);
 	}
 	return 0;
 }
@@ -138,10 +150,10 @@ int learn_target_dev(void *ctx)
  */
 static __always_inline bool skb_is_gso(const struct sk_buff *skb)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-	__u64 shinfo = (__u64)s->head + s->end; /* end: an offset on 64-bit kernels */
+	/* end: an offset on 64-bit kernels */
+	__u64 shinfo = (__u64)KREAD(struct sk_buff, skb, head) + KREAD(struct sk_buff, skb, end);
 
-	return VIEW(struct skb_shared_info, shinfo)->gso_size != 0;
+	return KREAD(struct skb_shared_info, shinfo, gso_size) != 0;
 }
 
 /*
@@ -326,8 +338,8 @@ struct skb_marks {
 
 static __always_inline struct skb_marks marks_of(const struct sk_buff *skb)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-	struct skb_marks m = { (__u64)s->dev == target_dev, s->skb_iif == targ_ifindex };
+	struct skb_marks m = { (__u64)KREAD(struct sk_buff, skb, dev) == target_dev,
+			       KREAD(struct sk_buff, skb, skb_iif) == targ_ifindex };
 
 	return m;
 }
@@ -339,15 +351,15 @@ static __always_inline bool is_tx(struct skb_marks m)
 
 static __always_inline __u64 sk_net(const struct sock *sk)
 {
-	return (__u64)VIEW(struct sock, sk)->__sk_common.skc_net.net;
+	return (__u64)KREAD(struct sock, sk, __sk_common.skc_net.net);
 }
 
 /* The current task's netns: rare (an RX skb's identity without a device or a socket). */
 static __always_inline __u64 task_net(void)
 {
-	const struct task_struct *task = VIEW(struct task_struct, bpf_get_current_task());
+	const struct nsproxy *nsproxy = KREAD(struct task_struct, bpf_get_current_task(), nsproxy);
 
-	return (__u64)VIEW(struct nsproxy, task->nsproxy)->net_ns;
+	return (__u64)KREAD(struct nsproxy, nsproxy, net_ns);
 }
 
 /*
@@ -362,14 +374,13 @@ static __always_inline __u64 task_net(void)
  */
 static __always_inline bool rx_ours(const struct sk_buff *skb, const struct tl_slot *v, __u64 net)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
 	const struct sock *sk;
 
 	if (net)
 		return net == target_net;
-	if ((__u64)s->dev == target_dev)
+	if ((__u64)KREAD(struct sk_buff, skb, dev) == target_dev)
 		return true;
-	sk = s->sk;
+	sk = KREAD(struct sk_buff, skb, sk);
 	if (sk)
 		return sk_net(sk) == target_net;
 	if (v->state & TL_ST_TAKEN)
@@ -395,7 +406,7 @@ static __always_inline struct tl_slot *lookup_in(const struct sk_buff *skb, __u6
 		v = find(h, second_slot(idx, tag), tag);
 	if (!v)
 		return NULL;
-	if (settled(v) && (VIEW(struct sk_buff, skb)->skb_iif != targ_ifindex || !rx_ours(skb, v, net))) {
+	if (settled(v) && (KREAD(struct sk_buff, skb, skb_iif) != targ_ifindex || !rx_ours(skb, v, net))) {
 		v->skb = 0;
 		return NULL;
 	}
@@ -483,7 +494,7 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 		parent_gen = st->gen;
 		flags = TL_F_SEGMENT;
 	}
-	v = follow(skb, TL_TX, point, VIEW(struct sk_buff, skb)->len, flags, now);
+	v = follow(skb, TL_TX, point, KREAD(struct sk_buff, skb, len), flags, now);
 	if (v && parent && st && own >= 0) {
 		__u8 cpu = bpf_get_smp_processor_id();
 
@@ -508,8 +519,7 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 SEC("raw_tp/net_dev_queue")
 int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-	const struct net_device *dev = s->dev;
+	const struct net_device *dev = KREAD(struct sk_buff, skb, dev);
 	struct tl_slot *v;
 	__u16 flags = 0;
 	__u64 now;
@@ -518,18 +528,18 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	if (!is_target_dev(dev)) {
 		/* Only a packet that came in through the traced device can be forwarded out:
 		 * its skb_iif says so, which spares the lookup for everything else. */
-		if (s->skb_iif != targ_ifindex || !dev)
+		if (KREAD(struct sk_buff, skb, skb_iif) != targ_ifindex || !dev)
 			return 0;
 		/* It leaves in the netns of the device it is queued on. */
-		v = lookup_in(skb, (__u64)VIEW(struct net_device, dev)->nd_net.net);
+		v = lookup_in(skb, (__u64)KREAD(struct net_device, dev, nd_net.net));
 		if (v && (v->state & TL_ST_RX) && !(v->state & TL_ST_DELIVER))
 			/* A packet the VPN wrote leaves through another device: delivered. */
-			send_last(v, TL_DELIVER, TL_F_FORWARDED, VIEW(struct net_device, dev)->ifindex);
+			send_last(v, TL_DELIVER, TL_F_FORWARDED, KREAD(struct net_device, dev, ifindex));
 		return 0;
 	}
 	if (!sample(TL_TX))
 		return 0;
-	len = s->len;
+	len = KREAD(struct sk_buff, skb, len);
 	if (skb_is_gso(skb))
 		flags = TL_F_GSO;
 	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
@@ -551,7 +561,7 @@ int BPF_PROG(on_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, 
 {
 	struct tl_slot *v;
 
-	if (!is_target_dev(VIEW(struct netdev_queue, txq)->dev))
+	if (!is_target_dev(KREAD(struct netdev_queue, txq, dev)))
 		return 0;
 	v = lookup_before_xmit(skb);
 	if (!v)
@@ -568,7 +578,7 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	struct tl_slot *v;
 	__u64 now;
 
-	if (!skb || !is_target_dev(VIEW(struct netdev_queue, txq)->dev))
+	if (!skb || !is_target_dev(KREAD(struct netdev_queue, txq, dev)))
 		return 0;
 	v = lookup_before_xmit(skb);
 	if (!v || dir_of(v) != TL_TX) {
@@ -710,18 +720,17 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 SEC("raw_tp/tcp_probe")
 int BPF_PROG(on_tcp_probe, struct sock *sk, struct sk_buff *skb)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
-	const struct tcp_skb_cb *cb;
+	__u64 cb;
 	struct tl_slot *v;
 	__u32 data;
 
-	if (s->skb_iif != targ_ifindex || !sk)
+	if (KREAD(struct sk_buff, skb, skb_iif) != targ_ifindex || !sk)
 		return 0;
 	v = lookup_in(skb, sk_net(sk));
 	if (!v || !settled(v) || (v->state & (TL_ST_TAKEN | TL_ST_DELIVER)))
 		return 0;
-	cb = VIEW(struct tcp_skb_cb, (__u64)skb + bpf_core_field_offset(struct sk_buff, cb));
-	data = cb->end_seq - cb->seq; /* SYN and FIN count one */
+	cb = (__u64)skb + bpf_core_field_offset(struct sk_buff, cb);
+	data = KREAD(struct tcp_skb_cb, cb, end_seq) - KREAD(struct tcp_skb_cb, cb, seq); /* SYN, FIN: one */
 	v->state |= TL_ST_TAKEN;
 	if (!data)
 		send_last(v, TL_TAKEN, TL_F_CONSUMED, 0);
@@ -733,13 +742,12 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, struct sk_buff *skb)
 /* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. */
 static __always_inline int on_inject(const struct sk_buff *skb)
 {
-	const struct sk_buff *s = VIEW(struct sk_buff, skb);
 	struct tl_slot *v;
 
-	if (!is_target_dev(s->dev) || !sample(TL_RX))
+	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX))
 		return 0;
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
-	v = follow(skb, TL_RX, TL_INJECT, s->len, 0, bpf_ktime_get_ns());
+	v = follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), 0, bpf_ktime_get_ns());
 	if (v)
 		mark_task(v);
 	return 0;
@@ -775,7 +783,7 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 	struct tl_slot *v;
 
 	/* The stack takes the skb from the device it arrived on: skb->dev is still ours. */
-	if (!is_target_dev(VIEW(struct sk_buff, skb)->dev))
+	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)))
 		return 0;
 	v = lookup(skb);
 	if (!v || !(v->state & TL_ST_RX) || (v->state & TL_ST_RECEIVE))

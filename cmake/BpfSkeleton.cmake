@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-# bpf_skeleton(NAME SOURCE file.bpf.c): compiles a CO-RE BPF program, strips it with
-# `bpftool gen object` (an unstripped skeleton embeds ~600 KB of DWARF) and generates
+# bpf_skeleton(NAME SOURCE file.bpf.c [DEFINES D...] [DEPENDS f...]): compiles a CO-RE BPF
+# program (with -DD for each of DEFINES: one source can give several variants), strips it
+# with `bpftool gen object` (an unstripped skeleton embeds ~600 KB of DWARF) and generates
 # NAME.skel.h. Links an INTERFACE target NAME_skel that carries the include path and libbpf.
 find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
@@ -16,7 +17,8 @@ else()
 endif()
 
 function(bpf_skeleton NAME)
-  cmake_parse_arguments(ARG "" "SOURCE" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "SOURCE" "DEPENDS;DEFINES" ${ARGN})
+  list(TRANSFORM ARG_DEFINES PREPEND -D)
   set(src ${CMAKE_CURRENT_SOURCE_DIR}/${ARG_SOURCE})
   set(out ${CMAKE_CURRENT_BINARY_DIR}/bpf)
   set(obj ${out}/${NAME}.bpf.o)
@@ -27,7 +29,7 @@ function(bpf_skeleton NAME)
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
             -I${PROJECT_SOURCE_DIR}/vmlinux -I${PROJECT_SOURCE_DIR}/bpf ${LIBBPF_CFLAGS}
-            -Wall -Werror -c ${src} -o ${obj}
+            ${ARG_DEFINES} -Wall -Werror -c ${src} -o ${obj}
     COMMAND ${BPFTOOL} gen object ${stripped} ${obj}
     COMMAND sh -c "${BPFTOOL} gen skeleton ${stripped} name ${NAME} > ${skel}"
     DEPENDS ${src} ${ARG_DEPENDS}

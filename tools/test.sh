@@ -12,5 +12,6 @@ cmake --build build -j"$(nproc)"
 # The recording reader under libFuzzer for a bounded time (FUZZ_SECONDS, default 60;
 # 0 skips it).
 if [[ ${FUZZ_SECONDS:-60} -gt 0 ]]; then tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"; fi
-# Unit tests (the core, on recorded and synthetic streams) and kernel tests (live labs).
+# Unit tests (the core, on recorded and synthetic streams), kernel tests (live labs) and
+# the kernel tests again in a qemu guest on Debian 12's 6.1 kernel (label vm, ~2-5 min).
 ctest --test-dir build --output-on-failure "$@"

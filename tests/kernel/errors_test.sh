@@ -28,4 +28,10 @@ expect 2 "duration|-d" "$TUNLAT" trace --dev tap77 -d -3
 if command -v capsh >/dev/null; then
   expect 1 "missing CAP_BPF" capsh --drop=all -- -c "exec $TUNLAT trace --netns $NS --dev tap77 -d 1"
 fi
-pass "unknown device, unknown namespace, usage and privilege errors"
+# A kernel too old (pretended: its BTF lacks what 5.17 added): one line naming the
+# kernel, the missing piece and the minimum.
+release=$(uname -r | sed 's/[.+]/\\&/g')  # e.g. 6.12.117+deb12-amd64, as a regex
+TUNLAT_TEST_MISSING_BTF=skb_drop_reason expect 1 \
+  "kernel $release lacks .*skb_drop_reason, since Linux 5\.17.*needs Linux 5\.17 or later" \
+  "$TUNLAT" trace --netns "$NS" --dev tap77 -d 1
+pass "unknown device, unknown namespace, usage, privilege and too-old-kernel errors"

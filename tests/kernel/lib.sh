@@ -30,7 +30,7 @@ command -v jq >/dev/null || skip "jq not installed (tools/setup.sh installs it)"
 require_bpf() {
   local out rc=0
   out=$("$TUNLAT" trace --dev lo -d 0.2 -q 2>&1 >/dev/null) || rc=$?
-  if [[ $rc -ne 0 ]] && grep -qE "cannot (load|attach) BPF|no BTF|missing CAP" <<<"$out"; then
+  if [[ $rc -ne 0 ]] && grep -qE "cannot (load|attach) BPF|no BTF|needs Linux|missing CAP" <<<"$out"; then
     skip "BPF cannot load here: $out"
   fi
   [[ $rc -eq 0 ]] || fail "tunlat cannot trace lo: $out"
@@ -54,14 +54,15 @@ make_tap_ns() {
   ip netns exec "$ns" ip neigh replace 1.1.1.1 lladdr 11:11:11:11:11:11 dev "$dev" nud permanent
 }
 
-# start_trace NAME ARGS...: runs tunlat in the background, waits until it is attached.
+# start_trace NAME ARGS...: runs tunlat in the background, waits until it is attached
+# (10 s, times TUNLAT_TEST_SLOW in an emulated guest, where verifying takes long).
 start_trace() {
   local name=$1
   shift
   "$TUNLAT" trace -q "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   TRACE_PID=$!
   BG+=("$TRACE_PID")
-  for _ in $(seq 100); do
+  for _ in $(seq $((100 * ${TUNLAT_TEST_SLOW:-1}))); do
     grep -q "tunlat: tracing" "$WORK/$name.err" 2>/dev/null && return 0
     kill -0 "$TRACE_PID" 2>/dev/null || break
     sleep 0.1
@@ -69,6 +70,10 @@ start_trace() {
   cat "$WORK/$name.err" >&2
   fail "tunlat did not attach"
 }
+
+# dur SECONDS: a trace duration that must outlast the test's workload, times
+# TUNLAT_TEST_DURATION_SCALE (an emulated guest starts and runs the workload slowly).
+dur() { awk -v d="$1" -v s="${TUNLAT_TEST_DURATION_SCALE:-1}" 'BEGIN { print d * s }'; }
 
 # wait_trace: waits for the background tunlat, leaves its exit code in TRACE_RC.
 wait_trace() {

@@ -8,7 +8,7 @@ require_bpf
 A=tlt-isoA-$$ B=tlt-isoB-$$
 make_tap_ns "$A" tap99
 make_tap_ns "$B" tap99
-start_trace iso --netns "$A" --dev tap99 -d 4 -v --json "$WORK/iso.json"
+start_trace iso --netns "$A" --dev tap99 -d "$(dur 4)" -v --json "$WORK/iso.json"
 ip netns exec "$B" ping -q -c 15 -i 0.02 -W 0.2 1.1.1.1 >/dev/null || true  # no replies: fine
 ip netns exec "$A" ping -q -c 5 -i 0.02 -W 0.2 1.1.1.1 >/dev/null || true
 wait_trace

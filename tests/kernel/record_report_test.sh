@@ -7,7 +7,7 @@ require_bpf
 
 NS=tlt-rec-$$
 make_tap_ns "$NS" tap99 --reply --sleep-us 2000
-start_trace rec --netns "$NS" --dev tap99 -d 4 --json "$WORK/live.json" --record "$WORK/t.tlrec"
+start_trace rec --netns "$NS" --dev tap99 -d "$(dur 4)" --json "$WORK/live.json" --record "$WORK/t.tlrec"
 ip netns exec "$NS" ping -q -c 200 -i 0.005 1.1.1.1 >/dev/null || fail "ping failed"
 wait_trace
 [[ $TRACE_RC -eq 0 ]] || fail "trace exited $TRACE_RC: $(cat "$WORK/rec.err")"

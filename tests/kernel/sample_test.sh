@@ -6,7 +6,7 @@ require_bpf
 
 N=40 NS=tlt-smp-$$
 make_tap_ns "$NS" tap99 --reply
-start_trace smp --netns "$NS" --dev tap99 -d 3 --sample 4 --json "$WORK/smp.json"
+start_trace smp --netns "$NS" --dev tap99 -d "$(dur 3)" --sample 4 --json "$WORK/smp.json"
 ip netns exec "$NS" ping -q -c "$N" -i 0.01 1.1.1.1 >/dev/null || fail "ping failed"
 wait_trace
 [[ $TRACE_RC -eq 0 ]] || fail "tunlat exited $TRACE_RC: $(cat "$WORK/smp.err")"

@@ -7,7 +7,7 @@ require_bpf
 
 SLEEP_US=4700000 NS=tlt-stall-$$
 make_tap_ns "$NS" tap97 --sleep-us "$SLEEP_US" --reply
-start_trace stall --netns "$NS" --dev tap97 -d 7 --json "$WORK/stall.json"
+start_trace stall --netns "$NS" --dev tap97 -d "$(dur 7)" --json "$WORK/stall.json"
 # One packet: the reader wakes, sleeps SLEEP_US, then reads it. No reply comes in time.
 ip netns exec "$NS" ping -q -c 1 -W 1 1.1.1.1 >/dev/null || true
 wait_trace

@@ -7,7 +7,7 @@ require_bpf
 
 N=20 SLEEP_US=20000 NS=tlt-ring-$$
 make_tap_ns "$NS" tap99 --sleep-us "$SLEEP_US" --reply
-start_trace ring --netns "$NS" --dev tap99 -d 6 --json "$WORK/ring.json"
+start_trace ring --netns "$NS" --dev tap99 -d "$(dur 6)" --json "$WORK/ring.json"
 # 100 ms apart, more than the reader's sleep: each packet waits about SLEEP_US in the ring.
 ip netns exec "$NS" ping -q -c "$N" -i 0.1 -W 1 1.1.1.1 >/dev/null || fail "ping through tap99 failed"
 wait_trace

@@ -54,12 +54,29 @@ std::string kernel_release() {
 
 KernelBtf::KernelBtf() : btf_(btf__load_vmlinux_btf()) {
   if (!btf_)
-    throw Fatal(fmt::format("the kernel exposes no BTF (/sys/kernel/btf/vmlinux: {}): tunlat needs "
-                            "CONFIG_DEBUG_INFO_BTF=y",
-                            std::strerror(errno)));
+    throw Fatal(fmt::format("kernel {} exposes no BTF (/sys/kernel/btf/vmlinux: {}): tunlat needs "
+                            "CONFIG_DEBUG_INFO_BTF=y and Linux {} or later",
+                            kernel_release(), std::strerror(errno), kMinKernel));
 }
 
 KernelBtf::~KernelBtf() { btf__free(btf_); }
+
+// Tests pretend an older kernel: TUNLAT_TEST_MISSING_BTF="bpf_rdonly_cast" (the compat
+// programs), "skb_drop_reason" (a kernel too old).
+bool KernelBtf::has(const std::string& name, int kind) const {
+  if (const char* missing = std::getenv("TUNLAT_TEST_MISSING_BTF"))
+    if (("," + std::string(missing) + ",").find("," + name + ",") != std::string::npos) return false;
+  return btf__find_by_name_kind(btf_, name.c_str(), kind) > 0;
+}
+
+bool KernelBtf::has_kfunc(const std::string& name) const { return has(name, BTF_KIND_FUNC); }
+
+void KernelBtf::require_supported() const {
+  if (!has("skb_drop_reason", BTF_KIND_ENUM))
+    throw Fatal(fmt::format("kernel {} lacks kfree_skb's drop reason "
+                            "(enum skb_drop_reason, since Linux 5.17): tunlat needs Linux {} or later",
+                            kernel_release(), kMinKernel));
+}
 
 bool KernelBtf::has_tracepoint(const std::string& name) const {
   // Tests pretend an older kernel: TUNLAT_TEST_MISSING_TP="qdisc_enqueue,qdisc_dequeue".

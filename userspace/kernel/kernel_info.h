@@ -16,6 +16,10 @@ void check_privileges();
 
 std::string kernel_release();
 
+// The oldest kernel tunlat can trace: kfree_skb's drop reason (enum skb_drop_reason, in
+// its raw tracepoint's arguments since 5.17) is read by the free program. Tested from 6.1.
+inline constexpr const char* kMinKernel = "5.17";
+
 class KernelBtf {
  public:
   KernelBtf();  // throws Fatal when the kernel has no BTF
@@ -24,9 +28,15 @@ class KernelBtf {
   KernelBtf& operator=(const KernelBtf&) = delete;
 
   bool has_tracepoint(const std::string& name) const;  // raw tracepoint prototype in BTF
+  // A kfunc programs can call (e.g. bpf_rdonly_cast, since 6.2).
+  bool has_kfunc(const std::string& name) const;
+  // Throws Fatal, naming the kernel, the missing piece and kMinKernel, if tunlat's BPF
+  // programs cannot run on this kernel at all.
+  void require_supported() const;
   std::map<int32_t, std::string> drop_reasons() const;  // enum skb_drop_reason
 
  private:
+  bool has(const std::string& name, int kind) const;
   ::btf* btf_;
 };
 

@@ -11,13 +11,13 @@
 #include "core/ingest/ingest.h"
 #include "kernel/rings.h"
 
-struct tunlat_bpf;
 struct tl_ring_ctl;
 struct tl_record;
 
 namespace tunlat {
 
 class KernelBtf;
+struct TracerBpf;
 
 struct TracerOptions {
   uint32_t ifindex = 0;
@@ -56,9 +56,6 @@ class Tracer {
   void drain(bool final);
   uint64_t counter(int idx) const;
 
-  struct SkelDeleter {
-    void operator()(tunlat_bpf* s) const;
-  };
   // One mmapped BPF array.
   struct Mapping {
     void* addr = nullptr;
@@ -66,7 +63,8 @@ class Tracer {
     ~Mapping();
   };
 
-  std::unique_ptr<tunlat_bpf, SkelDeleter> skel_;
+  // The skeleton loaded: tunlat_bpf, or tunlat_bpf_compat on kernels without its kfuncs.
+  std::unique_ptr<TracerBpf> bpf_;
   Mapping ctl_map_, records_map_;
   tl_ring_ctl* ctl_ = nullptr;         // per ring
   const tl_record* ring_ = nullptr;    // each CPU's rings, as tl_ring_first lays them out

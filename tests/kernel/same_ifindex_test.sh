@@ -38,7 +38,8 @@ for s in 0 1; do
   total=$(jq -r '.directions.rx.spans.total.count' "$j")
   stack99=$(jq -r '.directions.rx.spans.stack.p99_us' "$j")
   echo "shift $s: rx $rx taken $taken deliver $deliver free_untraced $untraced total $total stack p99 ${stack99} us"
-  ((rx > 1000)) || fail "shift $s: only $rx RX packets: iperf3 did not run?"
+  # Enough packets that the other namespace's reads would show: an emulated guest moves fewer.
+  ((rx > (${TUNLAT_TEST_SLOW:-1} > 1 ? 200 : 1000))) || fail "shift $s: only $rx RX packets: iperf3 did not run?"
   # A's client reads a handful of control messages: B's data reads are thousands.
   ((deliver < 50)) || fail "shift $s: $deliver RX packets delivered: another namespace's reads counted"
   ((untraced * 20 < rx)) || fail "shift $s: $untraced of $rx RX packets end without a traced end"

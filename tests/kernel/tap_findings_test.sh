@@ -19,7 +19,9 @@ jq_eq "$J" .directions.tx.pacing_origin upstream
 jq_eq "$J" .directions.tx.pacing.rule no_queue
 awk -v p="$(jq .directions.tx.spans.total.p50_us "$J")" 'BEGIN { exit !(p < 1000) }' ||
   fail "tap spans not well under 1 ms: total p50 $(jq .directions.tx.spans.total.p50_us "$J") us"
-jq_eq "$J" '[.findings[] | select(.severity != "info")] | length' 0
+# Nothing alarming about a healthy path: on real hardware, where the reader is prompt. An
+# emulated guest (TUNLAT_TEST_SLOW) reads slowly enough that a warning would be the truth.
+[[ ${TUNLAT_TEST_SLOW:-1} -gt 1 ]] || jq_eq "$J" '[.findings[] | select(.severity != "info")] | length' 0
 jq_eq "$J" '.stalls | length' 0
 jq_eq "$J" '.findings[0].kind' pacing
 

@@ -175,3 +175,14 @@ TEST(Stalls, SummaryListsStallsWithWhatEndedThemAndTheFlightRecorder) {
   EXPECT_EQ(doc["findings"][0]["severity"], "warning");  // under a second
   EXPECT_EQ(doc["verdicts"][0], doc["findings"][0]["summary"]);
 }
+
+TEST(Stalls, APacketWhoseLeavingWasNotSeenIsNoOngoingStall) {
+  // Its read was lost; packets that came after it left the ring, so it was not stuck there.
+  Pipeline p;
+  Flow f;
+  p.push(Ev{900, 0x8888, 888, TL_QUEUE});
+  p.push(Ev{902, 0x8888, 888, TL_XMIT});
+  f.send(p, 100, 100, 0);
+  p.flush((f.last_read + 3000 * kMs) * kUs);
+  EXPECT_TRUE(p.analysis().stalls().empty());
+}

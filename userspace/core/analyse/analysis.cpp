@@ -146,13 +146,15 @@ void Analysis::count(DirStats& s, const Journey& j) {
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
     uint64_t from = j.ts[sd.from], to = span_end(j, sd);
+    // A packet that left without a known entry (a segment a tbf made, first seen at xmit)
+    // still ends the interval before the next one's service: it counts as not waiting.
+    if (to) s.exits[i].add(from && from <= to ? from : to, to, j.len);
     if (!from || !to) continue;
     if (to < from) {
       s.negative++;
       continue;
     }
     s.spans[i].add(to - from);
-    s.exits[i].add(from, to, j.len);
   }
 
   if (j.pid) {

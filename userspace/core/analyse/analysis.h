@@ -57,7 +57,7 @@ struct SpanExit {
   uint64_t busy_ns = 0, busy_bytes = 0, busy_packets = 0;
   void add(uint64_t enter, uint64_t leave, uint32_t len) {
     if (leave < last_ns) return;  // a moment late, from another CPU
-    if (last_ns && enter <= last_ns) {
+    if (last_ns && enter < leave && enter <= last_ns) {
       busy_ns += leave - last_ns;
       busy_bytes += len;
       busy_packets++;

@@ -19,8 +19,10 @@ void StageWatch::on_journey(const Journey& j, End how) {
   const uint64_t enter = j.ts[enter_], leave = j.ts[leave_];
   if (!enter) return;
   if (!leave) {
-    // Still in the stage when the trace ended: the stage may be stuck for good.
-    if (how == End::Flushed && !(j.flags & TL_F_DROP)) {
+    // Still in the stage when the trace ended: the stage may be stuck for good. Not if a
+    // packet that came after it left (the stage is FIFO): then this one's leaving was not
+    // seen (its events lost), which says nothing of the stage.
+    if (how == End::Flushed && !(j.flags & TL_F_DROP) && enter >= last_enter_left_) {
       waiting_since_ = waiting_since_ ? std::min(waiting_since_, enter) : enter;
       waiting_++;
     }
@@ -50,6 +52,7 @@ void StageWatch::on_journey(const Journey& j, End how) {
     s.before.assign(recent_.begin(), recent_.end());
     add(std::move(s));
   }
+  last_enter_left_ = std::max(last_enter_left_, enter);
   recent_.push_back(pass_of(j, enter, leave));
   if (recent_.size() > kFlightRecorder) recent_.pop_front();
   last_leave_ = leave;

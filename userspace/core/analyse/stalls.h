@@ -63,6 +63,7 @@ class StageWatch {
   int enter_, leave_;
   uint64_t threshold_ns_;
   uint64_t last_leave_ = 0;
+  uint64_t last_enter_left_ = 0;  // the latest entry of a packet that left
   std::deque<StagePass> recent_;  // the flight recorder
   int counting_ = -1;             // the last stall, while the packets queued through it leave
   uint64_t waiting_since_ = 0;    // the oldest packet that never left (flushed), 0: none

@@ -20,6 +20,15 @@ const CLI::Validator kSeconds(
       return "must be a positive number of seconds, got " + v;
     },
     "SECONDS");
+// The visual outputs, on `trace` and `report` alike (docs/visual.md).
+void add_visual_options(CLI::App* cmd, VisualArgs& v) {
+  cmd->add_option("--folded", v.folded_path,
+                  "write folded stacks (flamegraph.pl, inferno, speedscope) to FILE; weight = us of packet-time");
+  cmd->add_option("--flame-by", v.flame_by,
+                  "flame frames under device;direction, in order: span,flow,process,cpu,state")
+      ->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -51,6 +60,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1000000u));
   trace->add_flag("-q,--quiet", t.quiet, "no live output, only the final report");
   trace->add_flag("-v,--verbose", t.verbose, "show libbpf's messages");
+  add_visual_options(trace, t.visual);
   trace->footer(R"(Examples:
   tunlat trace --dev tap99                         until Ctrl-C
   tunlat trace --netns vpnA --dev tap0 -d 10 -i 2  10 s, live every 2 s
@@ -60,6 +70,7 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "analyse a recording made with trace --record");
   report->add_option("FILE", r.recording, "recording file")->required();
   report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE");
+  add_visual_options(report, r.visual);
   report->footer(R"(Examples:
   tunlat report tap0.tlrec                    the same report as the live trace
   tunlat report tap0.tlrec --json out.json    and its JSON)");

@@ -13,6 +13,7 @@ namespace tunlat {
 
 int run_report(const ReportArgs& a) {
   Pipeline pipeline;
+  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, pipeline);
   ReadResult r;
   try {
     r = read_recording_file(a.recording, [&](const Event& e) { pipeline.push(e); });
@@ -21,7 +22,7 @@ int run_report(const ReportArgs& a) {
   }
   if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", r.warning);
   pipeline.flush();
-  finish_report(r.info, pipeline, a.json_path);
+  finish_report(r.info, pipeline, a.json_path, a.visual, visuals.get());
   return kExitOk;
 }
 

@@ -4,11 +4,14 @@
 
 #include <string>
 
+#include "cli/final_report.h"
+
 namespace tunlat {
 
 struct ReportArgs {
   std::string recording;
   std::string json_path;
+  VisualArgs visual;
 };
 
 int run_report(const ReportArgs& a);

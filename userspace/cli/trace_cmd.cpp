@@ -141,12 +141,13 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
 
 int run_trace(const TraceArgs& a) {
   check_privileges();
+  Capture capture;
+  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, capture.pipeline);
   const Netns ns = resolve_netns(a.netns);
   const Device dev = resolve_device(ns, a.dev);
   KernelBtf btf;
   TraceInfo info = describe(ns, dev, btf, a.sample);
 
-  Capture capture;
   std::vector<std::string> warnings;
   TracerOptions topts;
   topts.ifindex = dev.ifindex;
@@ -171,7 +172,7 @@ int run_trace(const TraceArgs& a) {
 
   const int rc = live_loop(a, info, tracer, capture.pipeline, watch);
   end_capture(a, info, tracer, capture);
-  finish_report(info, capture.pipeline, a.json_path);
+  finish_report(info, capture.pipeline, a.json_path, a.visual, visuals.get());
   if (info.events_lost)
     fmt::print(stderr, "tunlat: warning: {} events lost (kernel rings full)\n", info.events_lost);
   return rc;

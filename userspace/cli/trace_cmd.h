@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/final_report.h"
+
 namespace tunlat {
 
 struct TraceArgs {
@@ -17,6 +19,7 @@ struct TraceArgs {
   uint32_t sample = 1;  // follow 1 packet in N
   bool verbose = false;
   bool quiet = false;  // no live blocks
+  VisualArgs visual;
 };
 
 int run_trace(const TraceArgs& a);

@@ -44,6 +44,7 @@ void Analysis::on_pass(const PointPass& e) {
   std::vector<uint64_t>& cpus = s.cpus[e.point];
   if (e.cpu >= cpus.size()) cpus.resize(e.cpu + 1, 0);
   cpus[e.cpu]++;
+  if (observer_) observer_->on_pass(e);
 }
 
 void Analysis::on_journey(const Journey& j, End how) {
@@ -100,6 +101,7 @@ void Analysis::count(DirStats& s, const Journey& j) {
     d.pid = j.free_pid;
     d.comm = comm_str(j.free_comm);
   }
+  if (observer_) observer_->on_packet(j);
 }
 
 DirStats since(const DirStats& now, const DirStats& before) {

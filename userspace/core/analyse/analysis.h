@@ -66,10 +66,23 @@ struct PointPass {
 // Time alone: passes at the same ns give the same gaps and counts in any order.
 inline bool reorder_before(const PointPass& a, const PointPass& b) { return a.ts_ns < b.ts_ns; }
 
+// What else wants every pass and every counted packet: the visual reports' timeline, flame
+// and packet log (core/analyse/visuals.h). Called after the statistics are counted.
+class AnalysisObserver {
+ public:
+  virtual ~AnalysisObserver() = default;
+  virtual void on_pass(const PointPass& p) = 0;
+  virtual void on_packet(const Journey& j) = 0;  // counted as a packet of its direction
+};
+
 class Analysis : public JourneySink {
  public:
   void on_pass(const PointPass& p);  // every point passed, in time order per direction and point
   void on_journey(const Journey& j, End how) override;
+
+  // nullptr (the default) costs one predictable branch per pass and per packet, so the
+  // analysis runs at full speed when no visual output is asked for.
+  void set_observer(AnalysisObserver* o) { observer_ = o; }
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
 
@@ -80,6 +93,7 @@ class Analysis : public JourneySink {
   std::array<uint32_t, 2> last_pid_{};
   std::array<ProcStat*, 2> last_proc_{};
   std::array<std::array<uint64_t, kPoints>, 2> last_at_{};
+  AnalysisObserver* observer_ = nullptr;
 };
 
 // What happened between two snapshots of the same totals: the live view's interval.

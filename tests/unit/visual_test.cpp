@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+// The visual outputs' data (timeline, flame) and writers, on synthetic streams and fixtures.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <numeric>
+#include <sstream>
+
+#include "core/analyse/visuals.h"
+#include "core/pipeline.h"
+#include "core/record/recording.h"
+#include "core/report/summary.h"
+#include "core/report/text_report.h"
+#include "core/report/visual.h"
+#include "events.h"
+#include "trace_info_sample.h"
+
+using namespace tunlat;
+using namespace tunlat::test;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string fixture(const std::string& name) { return std::string(TUNLAT_FIXTURES_DIR) + "/" + name; }
+
+// A fixture analysed with the visual data gathered, as `tunlat report --folded ...` does.
+struct Analysed {
+  Pipeline pipeline;
+  Visuals visuals{VisualOptions{50'000}};
+  TraceInfo info;
+  Json summary;
+
+  explicit Analysed(const std::string& recording) {
+    pipeline.analysis().set_observer(&visuals);
+    ReadResult r = read_recording_file(fixture(recording), [&](const Event& e) { pipeline.push(e); });
+    pipeline.flush();
+    visuals.finish();
+    info = r.info;
+    summary = summarize(info, pipeline);
+  }
+  std::string folded(const std::string& by) {
+    std::ostringstream out;
+    write_folded(out, flame_leaves(visuals.flame(), info.dev_name, parse_flame_by(by, true).keys));
+    return out.str();
+  }
+};
+
+}  // namespace
+
+// The folded stacks of recorded fixtures, byte for byte (tests/fixtures/*.folded, written
+// by `tunlat report FILE --folded`). Regenerate them only after a deliberate change.
+TEST(Folded, MatchesGoldenOnFixtures) {
+  EXPECT_EQ(Analysed("openvpn-tap-iperf3.tlrec").folded(kDefaultFlameBy), slurp(fixture("openvpn-tap-iperf3.folded")));
+  EXPECT_EQ(Analysed("stalled-reader.tlrec").folded("span,process,cpu"),
+            slurp(fixture("stalled-reader.cpu.folded")));
+}
+
+// Watching the analysis must not move a number of the summary.
+TEST(Folded, ObserverLeavesTheSummaryUnchanged) {
+  Analysed a("openvpn-tap-iperf3.tlrec");
+  EXPECT_EQ(a.summary.dump(2, ' ', false, Json::error_handler_t::replace) + "\n",
+            slurp(fixture("openvpn-tap-iperf3.summary.json")));
+}
+
+// The weights are the spans' packet-time: per direction and span they add up to the
+// histogram's sum (rounded once per line), and `total` is not among them.
+TEST(Folded, WeightsAddUpToEachSpansPacketTime) {
+  Analysed a("openvpn-tap-iperf3.tlrec");
+  auto leaves = flame_leaves(a.visuals.flame(), a.info.dev_name, parse_flame_by("span,process,cpu", true).keys);
+  for (Dir d : kDirs) {
+    const auto spans = spans_of(d);
+    for (size_t i = 0; i + 1 < spans.size(); i++) {
+      double us = 0;
+      int lines = 0;
+      for (const FlameLeaf& l : leaves)
+        if (l.frames[1] == dir_name(d) && l.frames[2] == spans[i].name) us += l.us, lines++;
+      EXPECT_NEAR(us, a.pipeline.analysis().total(d).spans[i].sum() / 1000.0, lines * 0.5 + 1e-9)
+          << dir_name(d) << " " << spans[i].name;
+    }
+  }
+  for (const FlameLeaf& l : leaves) EXPECT_NE(l.frames[2], "total");
+}
+
+TEST(Folded, FlameByOrdersFramesAndSkipsThoseWithoutData) {
+  FlameBy by = parse_flame_by("process,flow,span,state", true);
+  ASSERT_EQ(by.keys.size(), 2u);
+  EXPECT_EQ(by.keys[0], FlameKey::Process);
+  EXPECT_EQ(by.keys[1], FlameKey::Span);
+  EXPECT_EQ(by.notes.size(), 2u);  // flow and state, one line each
+  EXPECT_TRUE(parse_flame_by(kDefaultFlameBy, false).notes.empty());  // not asked for: silent
+  EXPECT_THROW(parse_flame_by("span,bogus", true), std::invalid_argument);
+  Analysed a("openvpn-tap-iperf3.tlrec");
+  const std::string f = a.folded("process,span");
+  EXPECT_EQ(f.rfind("tap0;rx;openvpn (pid 11373);backlog ", 0), 0u) << f;
+}
+
+// One packet waiting 10 ms in the ring over ~1 ms bins: the ring's packet-time per bin
+// adds up to 10 ms, and the bins it fully spans hold one packet waiting (a bin's width).
+TEST(Timeline, OccupancyIsPacketTimePerBin) {
+  Pipeline p;
+  Visuals v;
+  p.analysis().set_observer(&v);
+  for (const Event& e : tx_packet(1'000'000, 0x100, 1, 5, 10'000)) p.push(e);
+  p.flush();
+  v.finish();
+  const Timeline& t = v.timeline();
+  uint64_t ring = 0, full = 0, queue = 0, read = 0;
+  for (const TimeBin& b : t.bins()) {
+    ring += b.waiting_ns[0][1];
+    full += b.waiting_ns[0][1] == t.bin_ns();
+    queue += b.passed[0][TL_QUEUE];
+    read += b.passed[0][TL_READ];
+  }
+  EXPECT_EQ(ring, 10'000'000u);
+  EXPECT_GE(full, 8u);
+  EXPECT_EQ(queue, 1u);
+  EXPECT_EQ(read, 1u);
+}
+
+// A long trace coarsens its bins instead of growing: memory stays bounded and no packet,
+// pass or packet-time is lost on the way.
+TEST(Timeline, LongTracesCoarsenWithoutLosingCounts) {
+  Timeline t;
+  uint64_t want_ns = 0;
+  for (uint64_t s = 0; s < 600; s++) {  // 10 minutes, a packet per second waiting 300 ms
+    const uint64_t at = 5'000'000'000 + s * 1'000'000'000;
+    t.add_pass(Dir::Tx, TL_QUEUE, at);
+    t.add_span(Dir::Tx, 1, at, at + 300'000'000);
+    want_ns += 300'000'000;
+  }
+  t.add_drop(Dir::Tx, 4'000'000'000);  // before the first bin: grows at the front
+  t.settle();
+  EXPECT_LE(t.bins().size(), Timeline::kMaxBins);
+  uint64_t passes = 0, ns = 0, drops = 0, latencies = 0;
+  for (const TimeBin& b : t.bins()) {
+    passes += b.passed[0][TL_QUEUE];
+    ns += b.waiting_ns[0][1];
+    drops += b.drops[0];
+    latencies += std::accumulate(b.latency[0][1].begin(), b.latency[0][1].end(), 0u);
+  }
+  EXPECT_EQ(passes, 600u);
+  EXPECT_EQ(ns, want_ns);
+  EXPECT_EQ(drops, 1u);
+  EXPECT_EQ(latencies, 600u);
+  EXPECT_LE(t.start_ns(), 4'000'000'000u);
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+// What the visual reports need beyond the summary: timeline, flame data, a capped packet log.
+#include "core/analyse/visuals.h"
+
+#include <cstring>
+
+namespace tunlat {
+
+void Visuals::on_packet(const Journey& j) {
+  const auto spans = spans_of(j.dir);
+  for (size_t i = 0; i < spans.size(); i++) {
+    const SpanDef& sd = spans[i];
+    const uint64_t from = j.ts[sd.from], to = span_end(j, sd.to);
+    if (!from || !to || to < from) continue;  // as Analysis: missing or negative (skew)
+    timeline_.add_span(j.dir, i, from, to);
+    // `total` overlaps the others: a flame graph's widths must add up to packet-time.
+    if (sd.name == "total") continue;
+    const int end_point = sd.to == TL_DELIVER && !j.seen(TL_DELIVER) ? TL_FREE : sd.to;
+    flame_.add(j.dir, i, j.pid, j.comm.data(), j.cpu[end_point], to - from);
+  }
+  if (j.flags & TL_F_DROP) {
+    timeline_.add_drop(j.dir, j.ts[TL_FREE]);
+    if (drops_.size() < VisualOptions::kMaxDrops)
+      drops_.push_back({j.ts[TL_FREE], j.dir, j.drop_reason, j.drop_location});
+  }
+  if (packets_.size() >= opts_.packet_limit) {
+    packets_not_kept_++;
+    return;
+  }
+  PacketTrace& p = packets_.emplace_back();
+  p.ts = j.ts;
+  if (j.dir == Dir::Rx) p.ts[TL_DELIVER] = span_end(j, TL_DELIVER);
+  p.drop_location = j.drop_location;
+  p.pid = j.pid;
+  p.tid = j.tid;
+  p.len = j.len;
+  p.drop_reason = j.drop_reason;
+  p.flags = j.flags;
+  p.dir = j.dir;
+  if (j.tid && threads_.size() < VisualOptions::kMaxThreads && !threads_.count(j.tid))
+    threads_[j.tid] = {j.pid, std::string(j.comm.data(), strnlen(j.comm.data(), j.comm.size()))};
+}
+
+}  // namespace tunlat

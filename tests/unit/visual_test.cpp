@@ -150,3 +150,23 @@ TEST(Timeline, LongTracesCoarsenWithoutLosingCounts) {
   EXPECT_EQ(latencies, 600u);
   EXPECT_LE(t.start_ns(), 4'000'000'000u);
 }
+
+// A reader named "<b>x</b>" is text, never markup: in the text report it is printed as is,
+// in the SVG and the HTML it is escaped.
+TEST(Escaping, ProcessNamesAreTextNotMarkup) {
+  Pipeline p;
+  Visuals v{VisualOptions{100}};
+  p.analysis().set_observer(&v);
+  for (int i = 0; i < 20; i++)
+    for (const Event& e : tx_packet(1000 + i * 100, 0x100 + i, i + 1, 3, 50, 4252, "<b>x</b>")) p.push(e);
+  p.flush();
+  v.finish();
+  TraceInfo info = sample_trace_info();
+  Json doc = summarize(info, p);
+  std::ostringstream text, svg;
+  render_report(text, doc);
+  EXPECT_NE(text.str().find("reader <b>x</b> (pid 4252)"), std::string::npos) << text.str();
+  write_flame_svg(svg, flame_leaves(v.flame(), info.dev_name, parse_flame_by(kDefaultFlameBy, false).keys), "t", true);
+  EXPECT_EQ(svg.str().find("<b>"), std::string::npos);
+  EXPECT_NE(svg.str().find("&lt;b&gt;x&lt;/b&gt; (pid 4252)"), std::string::npos);
+}

@@ -47,6 +47,10 @@ void write_visuals(const TraceInfo& info, const Pipeline& pipeline, const Json& 
   for (const std::string& note : by.notes) fmt::print(stderr, "tunlat: {}\n", note);
   const std::vector<FlameLeaf> leaves = flame_leaves(visuals.flame(), info.dev_name, by.keys);
   if (!v.folded_path.empty()) write_file(v.folded_path, [&](std::ostream& out) { write_folded(out, leaves); });
+  if (!v.svg_path.empty())
+    write_file(v.svg_path, [&](std::ostream& out) {
+      write_flame_svg(out, leaves, "tunlat: where packet-time goes on " + info.dev_name, true);
+    });
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ const CLI::Validator kSeconds(
 void add_visual_options(CLI::App* cmd, VisualArgs& v) {
   cmd->add_option("--folded", v.folded_path,
                   "write folded stacks (flamegraph.pl, inferno, speedscope) to FILE; weight = us of packet-time");
+  cmd->add_option("--svg", v.svg_path, "write a flame graph of packet-time (SVG) to FILE");
   cmd->add_option("--flame-by", v.flame_by,
                   "flame frames under device;direction, in order: span,flow,process,cpu,state")
       ->capture_default_str();

@@ -18,6 +18,11 @@ namespace tunlat {
 // of flamegraph.pl, inferno and speedscope.
 void write_folded(std::ostream& out, const std::vector<FlameLeaf>& leaves);
 
+// A self-contained flame graph (inline script: hover, click to zoom, search). standalone:
+// an SVG file with its XML declaration; otherwise an <svg> element for the HTML report.
+void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, const std::string& title,
+                     bool standalone);
+
 // &, <, >, " and ' as entities: text and attribute values of HTML, SVG and XML.
 std::string escape_markup(const std::string& s);
 

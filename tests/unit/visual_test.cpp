@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <numeric>
+#include <tuple>
 #include <sstream>
 
 #include "core/analyse/visuals.h"
@@ -36,7 +38,8 @@ struct Analysed {
   TraceInfo info;
   Json summary;
 
-  explicit Analysed(const std::string& recording) {
+  explicit Analysed(const std::string& recording, size_t packet_limit = 50'000)
+      : visuals(VisualOptions{packet_limit}) {
     pipeline.analysis().set_observer(&visuals);
     ReadResult r = read_recording_file(fixture(recording), [&](const Event& e) { pipeline.push(e); });
     pipeline.flush();
@@ -169,4 +172,50 @@ TEST(Escaping, ProcessNamesAreTextNotMarkup) {
   write_flame_svg(svg, flame_leaves(v.flame(), info.dev_name, parse_flame_by(kDefaultFlameBy, false).keys), "t", true);
   EXPECT_EQ(svg.str().find("<b>"), std::string::npos);
   EXPECT_NE(svg.str().find("&lt;b&gt;x&lt;/b&gt; (pid 4252)"), std::string::npos);
+}
+
+namespace {
+
+std::string perfetto(Analysed& a, const std::string& by = kDefaultFlameBy) {
+  std::ostringstream out;
+  write_perfetto(out, VisualInput{a.summary, a.info, a.pipeline.analysis(), a.visuals, parse_flame_by(by, false).keys});
+  return out.str();
+}
+
+}  // namespace
+
+// The Perfetto trace of a recorded fixture, byte for byte, with a packet limit that cuts
+// it (tests/fixtures/stalled-reader.perfetto.json: tunlat report --perfetto-packets 40).
+TEST(Perfetto, MatchesGoldenOnAFixture) {
+  Analysed a("stalled-reader.tlrec", 40);
+  EXPECT_EQ(perfetto(a), slurp(fixture("stalled-reader.perfetto.json")));
+}
+
+// Valid trace-event JSON: every async slice begins and ends (same cat, name and id, not
+// backwards), the packet limit is stated in the metadata, and names are metadata events.
+TEST(Perfetto, SlicesPairUpAndTheLimitIsStated) {
+  Analysed a("openvpn-tap-iperf3.tlrec", 1000);
+  const Json doc = Json::parse(perfetto(a));
+  EXPECT_EQ(doc["otherData"]["packet_limit"], 1000);
+  EXPECT_EQ(doc["otherData"]["packets_kept"], 1000);
+  EXPECT_GT(doc["otherData"]["packets_left_out"].get<uint64_t>(), 0u);
+  std::map<std::tuple<std::string, std::string, uint64_t>, double> open;
+  size_t slices = 0, counters = 0, names = 0;
+  for (const Json& e : doc["traceEvents"]) {
+    const std::string ph = e["ph"];
+    if (ph == "b") open[{e["cat"], e["name"], e["id"]}] = e["ts"].get<double>();
+    if (ph == "e") {
+      auto it = open.find({e["cat"], e["name"], e["id"]});
+      ASSERT_NE(it, open.end()) << e.dump();
+      EXPECT_GE(e["ts"].get<double>(), it->second);
+      open.erase(it);
+      slices++;
+    }
+    counters += ph == "C";
+    names += ph == "M" && e["name"] == "thread_name" && e["args"]["name"] == "openvpn";
+  }
+  EXPECT_TRUE(open.empty());
+  EXPECT_GE(slices, 3 * 900u);  // qdisc, ring, copy of (nearly) every TX packet kept
+  EXPECT_GT(counters, 0u);
+  EXPECT_GE(names, 1u);
 }

@@ -45,12 +45,21 @@ void write_visuals(const TraceInfo& info, const Pipeline& pipeline, const Json& 
   visuals.finish();
   const FlameBy by = flame_by(v);
   for (const std::string& note : by.notes) fmt::print(stderr, "tunlat: {}\n", note);
+  const VisualInput in{doc, info, pipeline.analysis(), visuals, by.keys};
   const std::vector<FlameLeaf> leaves = flame_leaves(visuals.flame(), info.dev_name, by.keys);
   if (!v.folded_path.empty()) write_file(v.folded_path, [&](std::ostream& out) { write_folded(out, leaves); });
   if (!v.svg_path.empty())
     write_file(v.svg_path, [&](std::ostream& out) {
       write_flame_svg(out, leaves, "tunlat: where packet-time goes on " + info.dev_name, true);
     });
+  if (!v.perfetto_path.empty()) {
+    size_t left_out = 0;
+    write_file(v.perfetto_path, [&](std::ostream& out) { left_out = write_perfetto(out, in); });
+    if (left_out)
+      fmt::print(stderr, "tunlat: {}: per-packet slices for the first {} packets only ({} more left out; "
+                 "--perfetto-packets raises the limit); counters cover the whole trace\n",
+                 v.perfetto_path, visuals.packet_limit(), left_out);
+  }
 }
 
 }  // namespace

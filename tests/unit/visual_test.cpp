@@ -29,6 +29,12 @@ std::string slurp(const std::string& path) {
   return s.str();
 }
 
+size_t count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) n++;
+  return n;
+}
+
 std::string fixture(const std::string& name) { return std::string(TUNLAT_FIXTURES_DIR) + "/" + name; }
 
 // A fixture analysed with the visual data gathered, as `tunlat report --folded ...` does.
@@ -172,6 +178,10 @@ TEST(Escaping, ProcessNamesAreTextNotMarkup) {
   write_flame_svg(svg, flame_leaves(v.flame(), info.dev_name, parse_flame_by(kDefaultFlameBy, false).keys), "t", true);
   EXPECT_EQ(svg.str().find("<b>"), std::string::npos);
   EXPECT_NE(svg.str().find("&lt;b&gt;x&lt;/b&gt; (pid 4252)"), std::string::npos);
+  std::ostringstream page;
+  write_html(page, VisualInput{doc, info, p.analysis(), v, parse_flame_by(kDefaultFlameBy, false).keys});
+  EXPECT_EQ(page.str().find("<b>x"), std::string::npos);
+  EXPECT_GE(count(page.str(), "&lt;b&gt;x&lt;/b&gt;"), 2u);  // the summary and the flame graph
 }
 
 namespace {
@@ -218,4 +228,47 @@ TEST(Perfetto, SlicesPairUpAndTheLimitIsStated) {
   EXPECT_GE(slices, 3 * 900u);  // qdisc, ring, copy of (nearly) every TX packet kept
   EXPECT_GT(counters, 0u);
   EXPECT_GE(names, 1u);
+}
+
+namespace {
+
+std::string html(Analysed& a) {
+  std::ostringstream out;
+  write_html(out, VisualInput{a.summary, a.info, a.pipeline.analysis(), a.visuals, parse_flame_by(kDefaultFlameBy, false).keys});
+  return out.str();
+}
+
+}  // namespace
+
+// The page has its sections in order (findings and summary first), and loads nothing:
+// no src, no stylesheet link, no url(), no href but in-page anchors.
+TEST(Html, SectionsInOrderAndNothingLoadedFromOutside) {
+  Analysed a("openvpn-tap-iperf3.tlrec");
+  const std::string page = html(a);
+  size_t last = 0;
+  for (const char* id : {"findings", "summary", "flame", "timeline", "gaps", "flows"}) {
+    const size_t at = page.find(std::string("<section id=\"") + id + "\"");
+    ASSERT_NE(at, std::string::npos) << id;
+    EXPECT_GT(at, last) << id;
+    last = at;
+  }
+  EXPECT_NE(page.find("TX packets wait longest in the tun ring"), std::string::npos);  // a verdict
+  EXPECT_NE(page.find("<svg id=\"tunlat-flame\""), std::string::npos);
+  EXPECT_NE(page.find("Aggregated for display"), std::string::npos);
+  for (const char* loads : {"src=", "<link", "url(", "@import", "http-equiv"}) EXPECT_EQ(page.find(loads), std::string::npos) << loads;
+  EXPECT_EQ(count(page, "href=\""), count(page, "href=\"#"));
+  EXPECT_EQ(count(page, "http"), count(page, "http://www.w3.org/2000/svg"));  // namespaces only
+}
+
+// Stalls (the summary's `stalls`, filled by the stall analysis) are shaded on every chart
+// over time and listed; flows (`tcp.flows`) become a table, their names escaped.
+TEST(Html, StallsAndFlowsFromTheSummaryAreDrawn) {
+  Analysed a("openvpn-tap-iperf3.tlrec");
+  a.summary["stalls"] = Json::array({Json{{"start_s", 2.0}, {"duration_ms", 300.0}, {"point", "read"}}});
+  a.summary["tcp"]["flows"] = Json::array({Json{{"flow", "10.0.0.1:5201 <-> <i>y</i>"}, {"packets", 7}}});
+  const std::string page = html(a);
+  EXPECT_GE(count(page, "class=\"stall\""), 2u);
+  EXPECT_NE(page.find("<th>flow</th><th>packets</th>"), std::string::npos);
+  EXPECT_NE(page.find("10.0.0.1:5201 &lt;-&gt; &lt;i&gt;y&lt;/i&gt;"), std::string::npos);
+  EXPECT_EQ(page.find("<i>"), std::string::npos);
 }

@@ -52,6 +52,7 @@ void write_visuals(const TraceInfo& info, const Pipeline& pipeline, const Json& 
     write_file(v.svg_path, [&](std::ostream& out) {
       write_flame_svg(out, leaves, "tunlat: where packet-time goes on " + info.dev_name, true);
     });
+  if (!v.html_path.empty()) write_file(v.html_path, [&](std::ostream& out) { write_html(out, in); });
   if (!v.perfetto_path.empty()) {
     size_t left_out = 0;
     write_file(v.perfetto_path, [&](std::ostream& out) { left_out = write_perfetto(out, in); });

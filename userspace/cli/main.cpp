@@ -25,6 +25,7 @@ void add_visual_options(CLI::App* cmd, VisualArgs& v) {
   cmd->add_option("--folded", v.folded_path,
                   "write folded stacks (flamegraph.pl, inferno, speedscope) to FILE; weight = us of packet-time");
   cmd->add_option("--svg", v.svg_path, "write a flame graph of packet-time (SVG) to FILE");
+  cmd->add_option("--html", v.html_path, "write a self-contained HTML report to FILE");
   cmd->add_option("--perfetto", v.perfetto_path, "write a Chrome/Perfetto trace (JSON) to FILE");
   cmd->add_option("--flame-by", v.flame_by,
                   "flame frames under device;direction, in order: span,flow,process,cpu,state")
@@ -79,7 +80,8 @@ int main(int argc, char** argv) {
   add_visual_options(report, r.visual);
   report->footer(R"(Examples:
   tunlat report tap0.tlrec                    the same report as the live trace
-  tunlat report tap0.tlrec --json out.json    and its JSON)");
+  tunlat report tap0.tlrec --json out.json    and its JSON
+  tunlat report tap0.tlrec --html r.html --svg f.svg --perfetto t.json)");
 
   try {
     app.parse(argc, argv);

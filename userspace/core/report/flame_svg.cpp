@@ -187,6 +187,7 @@ constexpr const char* kScript = R"JS(<script type="text/ecmascript"><![CDATA[
   });
   window.tunlatFlameSearch = search;
   window.tunlatFlameReset = reset;
+  svg.setAttribute('data-ready', '1');  // tests: the script ran to its end
 })();
 ]]></script>
 )JS";

@@ -37,6 +37,9 @@ void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, co
 // out by the packet limit (stated in the file's metadata).
 size_t write_perfetto(std::ostream& out, const VisualInput& in);
 
+// One self-contained offline HTML page: findings, summary, flame graph, timelines.
+void write_html(std::ostream& out, const VisualInput& in);
+
 // &, <, >, " and ' as entities: text and attribute values of HTML, SVG and XML.
 std::string escape_markup(const std::string& s);
 

@@ -8,7 +8,8 @@
 # CMD runs in the host namespace with LAB_NS, LAB_DEV, LAB_OWNER_PID, LAB_PEER_IP,
 # LAB_PEER_NS and LAB_DIR exported; lab.sh exits with CMD's status. Without CMD it
 # prints those variables and waits for Ctrl-C. All traffic stays inside the
-# namespaces created here. Set LAB_KEEP_DIR=1 to keep LAB_DIR (logs) afterwards.
+# namespaces created here. Set LAB_KEEP_DIR=1 to keep LAB_DIR (logs) afterwards, and
+# LAB_NS_PREFIX to name the namespaces PREFIX-… instead of tl-… (parallel users).
 # SC2317: functions run from traps look unreachable; SC2086: pid lists split on purpose.
 # shellcheck disable=SC2317,SC2086
 set -euo pipefail
@@ -37,6 +38,7 @@ CMD=("$@")
 [[ $(id -u) -eq 0 ]] || { echo "$ME: must run as root" >&2; exit 1; }
 
 ID=$$
+NS_PREFIX=${LAB_NS_PREFIX:-tl}  # namespaces are named $NS_PREFIX-…: parallel users pick their own
 LAB_DIR=$(mktemp -d /tmp/tunlat-lab.XXXXXX)
 PIDS=()      # lab daemons we started (tapreader/openvpn/iperf3)
 NSES=()      # namespaces we created
@@ -124,7 +126,7 @@ find_tapreader() {
 
 up_seed000() {
   need ping
-  local tr ns=tl-s-$ID dev=tap99 log=$LAB_DIR/tapreader.log
+  local tr ns=$NS_PREFIX-s-$ID dev=tap99 log=$LAB_DIR/tapreader.log
   tr=$(find_tapreader)
   make_ns "$ns"
   ip netns exec "$ns" "$tr" --dev "$dev" --reply --ready-file "$LAB_DIR/tapreader.pid" \
@@ -147,7 +149,7 @@ up_openvpn() {
   need openvpn
   need iperf3
   need ping
-  local a=tl-a-$ID b=tl-b-$ID dev=${kind}0 key=$LAB_DIR/static.key
+  local a=$NS_PREFIX-a-$ID b=$NS_PREFIX-b-$ID dev=${kind}0 key=$LAB_DIR/static.key
   make_ns "$a"
   make_ns "$b"
   # Underlay: a veth pair created directly inside the two namespaces.

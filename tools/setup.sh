@@ -11,6 +11,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev libcap2-bin util-linux
   iproute2 iputils-ping openvpn iperf3 tcpdump jq procps kmod bpftrace
+  chromium python3
 )
 
 LOG=$(mktemp /tmp/tunlat-setup.XXXXXX.log)

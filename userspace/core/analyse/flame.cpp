@@ -37,12 +37,11 @@ FlameBy parse_flame_by(const std::string& list, bool explicit_) {
   return out;
 }
 
-FlameData::Proc& FlameData::proc(Dir d, uint32_t pid, const char* comm) {
+FlameData::Proc& FlameData::find_proc(Dir d, uint32_t pid, const char* comm) {
   const int di = static_cast<int>(d);
-  if (last_[di].second && last_[di].first == pid) return *last_[di].second;
   auto it = procs_.find({di, pid});
   if (it == procs_.end()) {
-    if (pid && procs_.size() >= kMaxProcesses) return proc(d, 0, "");
+    if (pid && procs_.size() >= kMaxProcesses) return find_proc(d, 0, "");
     it = procs_.emplace(std::make_pair(di, pid), Proc{}).first;
   }
   if (it->second.comm.empty() && comm) it->second.comm.assign(comm, strnlen(comm, TL_COMM_LEN));

@@ -52,7 +52,11 @@ class FlameData {
   const std::map<std::pair<int, uint32_t>, Proc>& procs() const { return procs_; }
 
  private:
-  Proc& proc(Dir d, uint32_t pid, const char* comm);
+  Proc& proc(Dir d, uint32_t pid, const char* comm) {
+    const auto& last = last_[static_cast<int>(d)];
+    return last.second && last.first == pid ? *last.second : find_proc(d, pid, comm);
+  }
+  Proc& find_proc(Dir d, uint32_t pid, const char* comm);
   std::map<std::pair<int, uint32_t>, Proc> procs_;  // (dir, pid)
   // Nearly every packet of a direction is moved by the same process: skip the lookup.
   std::array<std::pair<uint32_t, Proc*>, 2> last_{};

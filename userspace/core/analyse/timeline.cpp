@@ -6,16 +6,9 @@
 
 namespace tunlat {
 
-void Timeline::add_span(Dir d, size_t span, uint64_t from, uint64_t to) {
-  const int di = static_cast<int>(d);
-  cover(from);
-  cover(to);  // may coarsen or grow at the front: indices only after both are covered
-  const size_t b0 = (from >> shift_) - first_, b1 = (to >> shift_) - first_;
-  bins_[b1].latency[di][span][heat_row(to - from)]++;
-  if (b0 == b1) {
-    bins_[b0].waiting_ns[di][span] += to - from;
-    return;
-  }
+// A span over several bins: its first and last bins get their part, the bins between a
+// whole width each, through the difference array.
+void Timeline::split_span(int di, size_t span, uint64_t from, uint64_t to, size_t b0, size_t b1) {
   bins_[b0].waiting_ns[di][span] += ((first_ + b0 + 1) << shift_) - from;
   bins_[b1].waiting_ns[di][span] += to - ((first_ + b1) << shift_);
   if (b1 > b0 + 1) {

@@ -46,7 +46,22 @@ class Timeline {
     if (b >= bins_.size()) b = cover(ts);
     bins_[b].passed[static_cast<int>(d)][point]++;
   }
-  void add_span(Dir d, size_t span, uint64_t from, uint64_t to);
+  // A packet's time in a span [from, to): its latency, and its packet-time per bin.
+  // Inline: four calls per packet; the common case is one or two bins already there.
+  void add_span(Dir d, size_t span, uint64_t from, uint64_t to) {
+    uint64_t b0 = (from >> shift_) - first_, b1 = (to >> shift_) - first_;
+    if (b0 >= bins_.size() || b1 >= bins_.size()) {
+      cover(from);
+      cover(to);  // may coarsen or grow at the front: indices only once both are covered
+      b0 = (from >> shift_) - first_, b1 = (to >> shift_) - first_;
+    }
+    const int di = static_cast<int>(d);
+    bins_[b1].latency[di][span][heat_row(to - from)]++;
+    if (b0 == b1)
+      bins_[b0].waiting_ns[di][span] += to - from;
+    else
+      split_span(di, span, from, to, b0, b1);
+  }
   void add_drop(Dir d, uint64_t ts) { bins_[cover(ts)].drops[static_cast<int>(d)]++; }
 
   // Folds the difference arrays into waiting_ns; call before reading bins().
@@ -57,6 +72,7 @@ class Timeline {
   const std::vector<TimeBin>& bins() const { return bins_; }
 
  private:
+  void split_span(int di, size_t span, uint64_t from, uint64_t to, size_t b0, size_t b1);
   size_t cover(uint64_t ts);  // grows (or coarsens) so that ts has a bin; returns it
   void coarsen();
 

@@ -13,8 +13,9 @@ void Visuals::on_packet(const Journey& j) {
     const uint64_t from = j.ts[sd.from], to = span_end(j, sd.to);
     if (!from || !to || to < from) continue;  // as Analysis: missing or negative (skew)
     timeline_.add_span(j.dir, i, from, to);
-    // `total` overlaps the others: a flame graph's widths must add up to packet-time.
-    if (sd.name == "total") continue;
+    // `total` (the last span) overlaps the others: a flame graph's widths must add up
+    // to packet-time.
+    if (i + 1 == spans.size()) continue;
     const int end_point = sd.to == TL_DELIVER && !j.seen(TL_DELIVER) ? TL_FREE : sd.to;
     flame_.add(j.dir, i, j.pid, j.comm.data(), j.cpu[end_point], to - from);
   }

@@ -2,6 +2,7 @@
 // What the visual reports need beyond the summary: timeline, flame data, a capped packet log.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -42,7 +43,9 @@ struct VisualOptions {
 // Fed by Analysis (set_observer) with every pass and every packet counted.
 class Visuals : public AnalysisObserver {
  public:
-  explicit Visuals(const VisualOptions& o = {}) : opts_(o) {}
+  explicit Visuals(const VisualOptions& o = {}) : opts_(o) {
+    packets_.reserve(std::min<size_t>(o.packet_limit, 1 << 16));  // fewer copies as it grows
+  }
 
   void on_pass(const PointPass& p) override {
     timeline_.add_pass(p.dir == TL_RX ? Dir::Rx : Dir::Tx, p.point, p.ts_ns);

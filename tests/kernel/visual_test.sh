@@ -24,7 +24,7 @@ for f in r.html f.svg; do
 done
 jq -e '[.traceEvents[] | select(.ph == "M" and .name == "thread_name") | .args.name] | index("<b>x</b>")' \
   "$WORK/p.json" >/dev/null || fail "perfetto: no thread named <b>x</b>"
-[[ $(jq '[.traceEvents[] | select(.ph == "b" and .cat == "tx" and .name == "ring")] | length' "$WORK/p.json") -eq 100 ]] ||
+[[ $(jq '[.traceEvents[] | select(.ph == "b" and .cat == "tx.ring")] | length' "$WORK/p.json") -eq 100 ]] ||
   fail "perfetto: not one ring slice per ping"
 
 if command -v chromium >/dev/null; then

@@ -162,7 +162,8 @@ void timeline(std::ostream& out, const VisualInput& in) {
       for (size_t b = 0; b < n; b++) w.values[column(b)] += t.bins()[b].waiting_ns[di][s] / (axis.col_s * 1e9);
       waiting.push_back(std::move(w));
     }
-    out << charts::lines(dn + ": packets waiting in each stage (mean over the column; ring = the tun ring's occupancy)",
+    out << charts::lines(dn + (d == Dir::Tx ? ": packets waiting in each stage (mean per column; ring = the tun ring's occupancy)"
+                                            : ": packets waiting in each stage (mean per column)"),
                          "pkts", waiting, axis, marks);
     for (size_t s = 0; s < spans.size(); s++) {
       int lo = kHeatRows, hi = -1;

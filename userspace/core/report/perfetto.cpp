@@ -52,8 +52,11 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
     if (sd.name == "total") continue;  // the stages are the track; total is their sum
     const uint64_t from = p.ts[sd.from], to = p.ts[sd.to];
     if (!from || !to || to < from) continue;
-    // Async slices keyed by packet: overlapping packets each get their own row, and the
-    // UI merges a process's async tracks of one name into one track per stage.
+    // Async slices keyed by packet: overlapping packets never break nesting. Perfetto puts
+    // each (cat, id) on a track of its own and groups a process's async tracks by name:
+    // a cat per direction and stage keeps a packet's stages apart, so that each stage is
+    // one group ("ring" holds the ring waits of every packet).
+    const std::string stage = fmt::format("{}.{}", cat, sd.name);
     std::string args;
     if (first) {
       args = fmt::format(",\"args\":{{\"len\":{}", p.len);
@@ -61,9 +64,9 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
       args += "}";
       first = false;
     }
-    w.event(fmt::format("\"ph\":\"b\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}{}", cat,
+    w.event(fmt::format("\"ph\":\"b\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}{}", stage,
                         sd.name, id, kDirPid[d], kDirPid[d], w.ts(from), args));
-    w.event(fmt::format("\"ph\":\"e\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}", cat,
+    w.event(fmt::format("\"ph\":\"e\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}", stage,
                         sd.name, id, kDirPid[d], kDirPid[d], w.ts(to)));
   }
   // The VPN's read() (TX) or write() (RX) on its own thread's track.

@@ -23,15 +23,15 @@ const CLI::Validator kSeconds(
 // The visual outputs, on `trace` and `report` alike (docs/visual.md).
 void add_visual_options(CLI::App* cmd, VisualArgs& v) {
   cmd->add_option("--folded", v.folded_path,
-                  "write folded stacks (flamegraph.pl, inferno, speedscope) to FILE; weight = us of packet-time");
+                  "write folded stacks to FILE (weight: us of packet-time)");
   cmd->add_option("--svg", v.svg_path, "write a flame graph of packet-time (SVG) to FILE");
   cmd->add_option("--html", v.html_path, "write a self-contained HTML report to FILE");
   cmd->add_option("--perfetto", v.perfetto_path, "write a Chrome/Perfetto trace (JSON) to FILE");
   cmd->add_option("--flame-by", v.flame_by,
-                  "flame frames under device;direction, in order: span,flow,process,cpu,state")
+                  "frames under device;direction: span,flow,process,cpu,state")
       ->capture_default_str();
   cmd->add_option("--perfetto-packets", v.perfetto_packets,
-                  "per-packet slices for the first N packets in --perfetto (counters cover all)")
+                  "--perfetto: slices for the first N packets only")
       ->capture_default_str()
       ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
 }

@@ -5,8 +5,8 @@
 #include <fstream>
 #include <map>
 #include <numeric>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 #include "core/analyse/visuals.h"
 #include "core/pipeline.h"
@@ -65,7 +65,8 @@ struct Analysed {
 // The folded stacks of recorded fixtures, byte for byte (tests/fixtures/*.folded, written
 // by `tunlat report FILE --folded`). Regenerate them only after a deliberate change.
 TEST(Folded, MatchesGoldenOnFixtures) {
-  EXPECT_EQ(Analysed("openvpn-tap-iperf3.tlrec").folded(kDefaultFlameBy), slurp(fixture("openvpn-tap-iperf3.folded")));
+  EXPECT_EQ(Analysed("openvpn-tap-iperf3.tlrec").folded(kDefaultFlameBy),
+            slurp(fixture("openvpn-tap-iperf3.folded")));
   EXPECT_EQ(Analysed("stalled-reader.tlrec").folded("span,process,cpu"),
             slurp(fixture("stalled-reader.cpu.folded")));
 }
@@ -81,7 +82,8 @@ TEST(Folded, ObserverLeavesTheSummaryUnchanged) {
 // histogram's sum (rounded once per line), and `total` is not among them.
 TEST(Folded, WeightsAddUpToEachSpansPacketTime) {
   Analysed a("openvpn-tap-iperf3.tlrec");
-  auto leaves = flame_leaves(a.visuals.flame(), a.info.dev_name, parse_flame_by("span,process,cpu", true).keys);
+  auto leaves =
+      flame_leaves(a.visuals.flame(), a.info.dev_name, parse_flame_by("span,process,cpu", true).keys);
   for (Dir d : kDirs) {
     const auto spans = spans_of(d);
     for (size_t i = 0; i + 1 < spans.size(); i++) {
@@ -101,7 +103,7 @@ TEST(Folded, FlameByOrdersFramesAndSkipsThoseWithoutData) {
   ASSERT_EQ(by.keys.size(), 2u);
   EXPECT_EQ(by.keys[0], FlameKey::Process);
   EXPECT_EQ(by.keys[1], FlameKey::Span);
-  EXPECT_EQ(by.notes.size(), 2u);  // flow and state, one line each
+  EXPECT_EQ(by.notes.size(), 2u);                                     // flow and state, one line each
   EXPECT_TRUE(parse_flame_by(kDefaultFlameBy, false).notes.empty());  // not asked for: silent
   EXPECT_THROW(parse_flame_by("span,bogus", true), std::invalid_argument);
   Analysed a("openvpn-tap-iperf3.tlrec");
@@ -175,7 +177,8 @@ TEST(Escaping, ProcessNamesAreTextNotMarkup) {
   std::ostringstream text, svg;
   render_report(text, doc);
   EXPECT_NE(text.str().find("reader <b>x</b> (pid 4252)"), std::string::npos) << text.str();
-  write_flame_svg(svg, flame_leaves(v.flame(), info.dev_name, parse_flame_by(kDefaultFlameBy, false).keys), "t", true);
+  write_flame_svg(svg, flame_leaves(v.flame(), info.dev_name, parse_flame_by(kDefaultFlameBy, false).keys),
+                  "t", true);
   EXPECT_EQ(svg.str().find("<b>"), std::string::npos);
   EXPECT_NE(svg.str().find("&lt;b&gt;x&lt;/b&gt; (pid 4252)"), std::string::npos);
   std::ostringstream page;
@@ -188,7 +191,8 @@ namespace {
 
 std::string perfetto(Analysed& a, const std::string& by = kDefaultFlameBy) {
   std::ostringstream out;
-  write_perfetto(out, VisualInput{a.summary, a.info, a.pipeline.analysis(), a.visuals, parse_flame_by(by, false).keys});
+  write_perfetto(
+      out, VisualInput{a.summary, a.info, a.pipeline.analysis(), a.visuals, parse_flame_by(by, false).keys});
   return out.str();
 }
 
@@ -234,7 +238,8 @@ namespace {
 
 std::string html(Analysed& a) {
   std::ostringstream out;
-  write_html(out, VisualInput{a.summary, a.info, a.pipeline.analysis(), a.visuals, parse_flame_by(kDefaultFlameBy, false).keys});
+  write_html(out, VisualInput{a.summary, a.info, a.pipeline.analysis(), a.visuals,
+                              parse_flame_by(kDefaultFlameBy, false).keys});
   return out.str();
 }
 
@@ -255,7 +260,8 @@ TEST(Html, SectionsInOrderAndNothingLoadedFromOutside) {
   EXPECT_NE(page.find("TX packets wait longest in the tun ring"), std::string::npos);  // a verdict
   EXPECT_NE(page.find("<svg id=\"tunlat-flame\""), std::string::npos);
   EXPECT_NE(page.find("Aggregated for display"), std::string::npos);
-  for (const char* loads : {"src=", "<link", "url(", "@import", "http-equiv"}) EXPECT_EQ(page.find(loads), std::string::npos) << loads;
+  for (const char* loads : {"src=", "<link", "url(", "@import", "http-equiv"})
+    EXPECT_EQ(page.find(loads), std::string::npos) << loads;
   EXPECT_EQ(count(page, "href=\""), count(page, "href=\"#"));
   EXPECT_EQ(count(page, "http"), count(page, "http://www.w3.org/2000/svg"));  // namespaces only
 }

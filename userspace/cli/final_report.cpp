@@ -29,7 +29,9 @@ void write_file(const std::string& path, const std::function<void(std::ostream&)
 
 void write_json(const std::string& path, const Json& doc) {
   // comm is cut at 15 bytes by the kernel and may split a UTF-8 character.
-  write_file(path, [&](std::ostream& out) { out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n"; });
+  write_file(path, [&](std::ostream& out) {
+    out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  });
 }
 
 FlameBy flame_by(const VisualArgs& v) {
@@ -47,7 +49,8 @@ void write_visuals(const TraceInfo& info, const Pipeline& pipeline, const Json& 
   for (const std::string& note : by.notes) fmt::print(stderr, "tunlat: {}\n", note);
   const VisualInput in{doc, info, pipeline.analysis(), visuals, by.keys};
   const std::vector<FlameLeaf> leaves = flame_leaves(visuals.flame(), info.dev_name, by.keys);
-  if (!v.folded_path.empty()) write_file(v.folded_path, [&](std::ostream& out) { write_folded(out, leaves); });
+  if (!v.folded_path.empty())
+    write_file(v.folded_path, [&](std::ostream& out) { write_folded(out, leaves); });
   if (!v.svg_path.empty())
     write_file(v.svg_path, [&](std::ostream& out) {
       write_flame_svg(out, leaves, "tunlat: where packet-time goes on " + info.dev_name, true);
@@ -57,7 +60,8 @@ void write_visuals(const TraceInfo& info, const Pipeline& pipeline, const Json& 
     size_t left_out = 0;
     write_file(v.perfetto_path, [&](std::ostream& out) { left_out = write_perfetto(out, in); });
     if (left_out)
-      fmt::print(stderr, "tunlat: {}: per-packet slices for the first {} packets only ({} more left out; "
+      fmt::print(stderr,
+                 "tunlat: {}: per-packet slices for the first {} packets only ({} more left out; "
                  "--perfetto-packets raises the limit); counters cover the whole trace\n",
                  v.perfetto_path, visuals.packet_limit(), left_out);
   }

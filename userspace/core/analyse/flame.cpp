@@ -27,11 +27,17 @@ FlameBy parse_flame_by(const std::string& list, bool explicit_) {
     } else if (name == "flow") {
       // Reserved: a flow frame will sit here (between span and process by default) once
       // the flow analysis exists; until then there is nothing to split by.
-      if (explicit_) out.notes.push_back("--flame-by flow: no flow data yet (TCP flows are not analysed yet); frame skipped");
+      if (explicit_)
+        out.notes.push_back(
+            "--flame-by flow: no flow data yet (TCP flows are not analysed yet); frame skipped");
     } else if (name == "state") {
-      if (explicit_) out.notes.push_back("--flame-by state: no scheduler-state data yet (the VPN-process analysis does not provide it yet); frame skipped");
+      if (explicit_)
+        out.notes.push_back(
+            "--flame-by state: no scheduler-state data yet (the VPN-process analysis does not provide it "
+            "yet); frame skipped");
     } else {
-      throw std::invalid_argument(fmt::format("--flame-by: unknown frame '{}' (span, flow, process, cpu, state)", name));
+      throw std::invalid_argument(
+          fmt::format("--flame-by: unknown frame '{}' (span, flow, process, cpu, state)", name));
     }
   }
   return out;

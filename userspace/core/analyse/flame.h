@@ -20,7 +20,7 @@ namespace tunlat {
 enum class FlameKey { Span, Flow, Process, Cpu, State };
 
 struct FlameBy {
-  std::vector<FlameKey> keys;     // as asked, in order
+  std::vector<FlameKey> keys;      // as asked, in order
   std::vector<std::string> notes;  // one line each for a frame with no data yet
 };
 // "span,flow,process" -> keys; an unknown name is an error (std::invalid_argument).

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <cstdint>
 #include <cstdio>
-#include <functional>
 
 #include "core/report/format.h"
 #include "core/report/visual.h"
@@ -17,7 +17,7 @@ constexpr double kWidth = 1200, kMargin = 10, kFrameH = 17, kTop = 72, kBottom =
 
 struct Node {
   std::string name, path;
-  uint64_t us = 0, x = 0;  // x: us to the left of it within the root
+  uint64_t us = 0, x = 0;    // x: us to the left of it within the root
   int level = 0, span = -2;  // -2: none seen yet, -1: a mix of spans
   Dir dir = Dir::Tx;
   bool dir_known = false;
@@ -39,7 +39,9 @@ std::string frame_fill(const Node& n, bool parent_single) {
   if (n.span < 0 || n.level < 3) return "#c8c8c8";
   unsigned r, g, b;
   std::sscanf(span_colour(n.dir, n.span) + 1, "%2x%2x%2x", &r, &g, &b);
-  const double k = parent_single ? 0.65 + 0.25 * (std::hash<std::string>{}(n.name) % 100) / 100.0 : 1.0;
+  uint32_t hash = 2166136261u;  // FNV-1a: the same shades on every platform
+  for (unsigned char c : n.name) hash = (hash ^ c) * 16777619u;
+  const double k = parent_single ? 0.65 + 0.25 * (hash % 100) / 100.0 : 1.0;
   auto mix = [k](unsigned c) { return static_cast<unsigned>(c * k + 255 * (1 - k)); };
   return fmt::format("#{:02x}{:02x}{:02x}", mix(r), mix(g), mix(b));
 }
@@ -94,8 +96,9 @@ void place(Node& n, uint64_t x) {
 }
 
 std::string hover_text(const Node& n, uint64_t total) {
-  std::string s = fmt::format("{}\n{} packet-time ({:.1f} %)", n.path.empty() ? "all" : n.path,
-                              format_duration_us(static_cast<double>(n.us)), total ? 100.0 * n.us / total : 0.0);
+  std::string s =
+      fmt::format("{}\n{} packet-time ({:.1f} %)", n.path.empty() ? "all" : n.path,
+                  format_duration_us(static_cast<double>(n.us)), total ? 100.0 * n.us / total : 0.0);
   if (n.span >= 0)
     s += fmt::format(", {} packets, p50 {}, p99 {}", n.latency.count(),
                      format_duration_us(n.latency.quantile(0.5) / 1e3),
@@ -109,13 +112,14 @@ void emit(std::ostream& out, const Node& n, double scale, int levels, uint64_t t
   const double x = kMargin + n.x * scale, w = n.us * scale;
   const double y = kTop + (levels - 1 - n.level) * kFrameH;
   const std::string fill = frame_fill(n, parent_single);
-  fmt::print(out,
-             "<g class=\"f\" data-name=\"{}\" data-path=\"{}\" data-x=\"{}\" data-us=\"{}\" data-lvl=\"{}\" "
-             "data-fill=\"{}\"><title>{}</title><rect x=\"{:.3f}\" y=\"{:.1f}\" width=\"{:.3f}\" height=\"{}\" "
-             "rx=\"2\" fill=\"{}\"/><text x=\"{:.2f}\" y=\"{:.1f}\">{}</text></g>\n",
-             escape_markup(n.name), escape_markup(n.path), n.x, n.us, n.level, fill,
-             escape_markup(hover_text(n, total)), x, y, w, kFrameH - 1, fill, x + 3, y + 12,
-             escape_markup(fit_label(n.name, w)));
+  fmt::print(
+      out,
+      "<g class=\"f\" data-name=\"{}\" data-path=\"{}\" data-x=\"{}\" data-us=\"{}\" data-lvl=\"{}\" "
+      "data-fill=\"{}\"><title>{}</title><rect x=\"{:.3f}\" y=\"{:.1f}\" width=\"{:.3f}\" height=\"{}\" "
+      "rx=\"2\" fill=\"{}\"/><text x=\"{:.2f}\" y=\"{:.1f}\">{}</text></g>\n",
+      escape_markup(n.name), escape_markup(n.path), n.x, n.us, n.level, fill,
+      escape_markup(hover_text(n, total)), x, y, w, kFrameH - 1, fill, x + 3, y + 12,
+      escape_markup(fit_label(n.name, w)));
   for (const Node& c : n.children) emit(out, c, scale, levels, total, n.level >= 3 && n.span >= 0);
 }
 
@@ -202,11 +206,12 @@ void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, co
   const double height = kTop + levels * kFrameH + kBottom;
   const double scale = root.us ? (kWidth - 2 * kMargin) / static_cast<double>(root.us) : 0;
   if (standalone) out << "<?xml version=\"1.0\" standalone=\"no\"?>\n";
-  fmt::print(out,
-             "<svg id=\"tunlat-flame\" xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" "
-             "height=\"{1}\" viewBox=\"0 0 {0} {1}\" data-width=\"{0}\" data-margin=\"{2}\" data-total=\"{3}\" "
-             "font-family=\"Verdana, sans-serif\" font-size=\"12\">\n",
-             kWidth, height, kMargin, root.us);
+  fmt::print(
+      out,
+      "<svg id=\"tunlat-flame\" xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" "
+      "height=\"{1}\" viewBox=\"0 0 {0} {1}\" data-width=\"{0}\" data-margin=\"{2}\" data-total=\"{3}\" "
+      "font-family=\"Verdana, sans-serif\" font-size=\"12\">\n",
+      kWidth, height, kMargin, root.us);
   fmt::print(out,
              "<style>g.f {{ cursor: pointer; }} g.f:hover rect {{ stroke: #000; stroke-width: 0.5; }} "
              "text {{ fill: #000; }} .ctl {{ cursor: pointer; fill: #1a5fb4; }}</style>\n"
@@ -214,10 +219,11 @@ void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, co
              kWidth, height);
   fmt::print(out, "<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"16\">{}</text>\n", kWidth / 2,
              escape_markup(title));
-  fmt::print(out,
-             "<text x=\"{}\" y=\"40\" text-anchor=\"middle\" fill=\"#555\">width = packet-time (µs summed over "
-             "packets, non-overlapping spans; total {}); hover for numbers, click to zoom</text>\n",
-             kWidth / 2, format_duration_us(static_cast<double>(root.us)));
+  fmt::print(
+      out,
+      "<text x=\"{}\" y=\"40\" text-anchor=\"middle\" fill=\"#555\">width = packet-time (µs summed over "
+      "packets, non-overlapping spans; total {}); hover for numbers, click to zoom</text>\n",
+      kWidth / 2, format_duration_us(static_cast<double>(root.us)));
   // Legend: one swatch per span kind.
   double lx = kMargin;
   const std::pair<Dir, int> kinds[] = {{Dir::Tx, 0}, {Dir::Tx, 1}, {Dir::Tx, 2}, {Dir::Rx, 0}, {Dir::Rx, 1}};
@@ -229,14 +235,18 @@ void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, co
                lx, span_colour(d, s), lx + 16, name);
     lx += 24 + 7.5 * name.size();
   }
-  fmt::print(out,
-             "<text id=\"tf-unzoom\" class=\"ctl\" x=\"{}\" y=\"22\" style=\"display:none\">Reset zoom</text>\n"
-             "<text id=\"tf-search\" class=\"ctl\" x=\"{}\" y=\"22\" text-anchor=\"end\">Search</text>\n"
-             "<text id=\"tf-details\" x=\"{}\" y=\"{}\"> </text>\n"
-             "<text id=\"tf-matched\" x=\"{}\" y=\"{}\" text-anchor=\"end\"></text>\n",
-             kMargin, kWidth - kMargin, kMargin, height - 9, kWidth - kMargin, height - 9);
-  if (root.us) emit(out, root, scale, levels, root.us, false);
-  else fmt::print(out, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no packet-time measured</text>\n", kWidth / 2, kTop + 12);
+  fmt::print(
+      out,
+      "<text id=\"tf-unzoom\" class=\"ctl\" x=\"{}\" y=\"22\" style=\"display:none\">Reset zoom</text>\n"
+      "<text id=\"tf-search\" class=\"ctl\" x=\"{}\" y=\"22\" text-anchor=\"end\">Search</text>\n"
+      "<text id=\"tf-details\" x=\"{}\" y=\"{}\"> </text>\n"
+      "<text id=\"tf-matched\" x=\"{}\" y=\"{}\" text-anchor=\"end\"></text>\n",
+      kMargin, kWidth - kMargin, kMargin, height - 9, kWidth - kMargin, height - 9);
+  if (root.us)
+    emit(out, root, scale, levels, root.us, false);
+  else
+    fmt::print(out, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">no packet-time measured</text>\n",
+               kWidth / 2, kTop + 12);
   out << kScript << "</svg>\n";
 }
 

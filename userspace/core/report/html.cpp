@@ -21,7 +21,9 @@ namespace {
 constexpr size_t kMaxColumns = 400;
 
 std::string h(const std::string& s) { return escape_markup(s); }
-std::string str(const Json& j) { return j.is_string() ? j.get<std::string>() : j.dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string str(const Json& j) {
+  return j.is_string() ? j.get<std::string>() : j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 constexpr const char* kStyle = R"CSS(
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; margin: 0; background: #f6f6f4; }
@@ -46,8 +48,8 @@ void findings(std::ostream& out, const Json& doc) {
   if (doc["verdicts"].empty()) out << "<li>Nothing stands out: no span or drop calls for attention.</li>\n";
   uint64_t drops = 0;
   for (const Json& d : doc["drops"]) drops += d["count"].get<uint64_t>();
-  fmt::print(out, "<li>{} stall{} detected; {} packet{} dropped on the device.</li>\n</ul>\n", doc["stalls"].size(),
-             doc["stalls"].size() == 1 ? "" : "s", drops, drops == 1 ? "" : "s");
+  fmt::print(out, "<li>{} stall{} detected; {} packet{} dropped on the device.</li>\n</ul>\n",
+             doc["stalls"].size(), doc["stalls"].size() == 1 ? "" : "s", drops, drops == 1 ? "" : "s");
   if (!doc["stalls"].empty()) {
     out << "<table><tr><th>stall</th></tr>\n";
     for (const Json& s : doc["stalls"]) out << "<tr><td>" << h(str(s)) << "</td></tr>\n";
@@ -62,37 +64,47 @@ void direction_summary(std::ostream& out, const Json& doc, const char* key) {
   const std::string dev = str(doc["device"]["name"]);
   fmt::print(out, "<h3>{}</h3>\n<p>{} packets, {}, {}, {:.2f} Mbit/s</p>\n",
              h(tx ? "TX: host -> " + dev + " -> reader" : "RX: writer -> " + dev + " -> host"),
-             d["packets"].get<uint64_t>(), format_bytes(d["bytes"].get<double>()), format_rate(d["pps"].get<double>()),
-             d["mbit_s"].get<double>());
+             d["packets"].get<uint64_t>(), format_bytes(d["bytes"].get<double>()),
+             format_rate(d["pps"].get<double>()), d["mbit_s"].get<double>());
   if (!d["packets"].get<uint64_t>()) return;
-  out << "<table><tr><th>span</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>mean</th></tr>\n";
+  out << "<table><tr><th>span</th><th>count</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>mean</"
+         "th></tr>\n";
   for (auto& [name, s] : d["spans"].items())
-    fmt::print(out, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", h(name),
-               s["count"].get<uint64_t>(), format_duration_us(s["p50_us"]), format_duration_us(s["p90_us"]),
-               format_duration_us(s["p99_us"]), format_duration_us(s["max_us"]), format_duration_us(s["mean_us"]));
-  out << "</table>\n<table><tr><th>pacing at</th><th>packets</th><th>gap p50</th><th>gap p90</th><th>gap p99</th>"
+    fmt::print(
+        out, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        h(name), s["count"].get<uint64_t>(), format_duration_us(s["p50_us"]), format_duration_us(s["p90_us"]),
+        format_duration_us(s["p99_us"]), format_duration_us(s["max_us"]), format_duration_us(s["mean_us"]));
+  out << "</table>\n<table><tr><th>pacing at</th><th>packets</th><th>gap p50</th><th>gap p90</th><th>gap "
+         "p99</th>"
          "<th>gap max</th><th>cpus</th></tr>\n";
   for (auto& [name, g] : d["points"].items()) {
     if (!g["count"].get<uint64_t>()) continue;
     std::string cpus;
-    for (auto& [cpu, n] : g["cpus"].items()) cpus += fmt::format("{}{}:{}", cpus.empty() ? "" : " ", cpu, n.get<uint64_t>());
-    fmt::print(out, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", h(name),
-               g["count"].get<uint64_t>(), format_duration_us(g["gap_p50_us"]), format_duration_us(g["gap_p90_us"]),
-               format_duration_us(g["gap_p99_us"]), format_duration_us(g["gap_max_us"]), h(cpus));
+    for (auto& [cpu, n] : g["cpus"].items())
+      cpus += fmt::format("{}{}:{}", cpus.empty() ? "" : " ", cpu, n.get<uint64_t>());
+    fmt::print(out,
+               "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+               h(name), g["count"].get<uint64_t>(), format_duration_us(g["gap_p50_us"]),
+               format_duration_us(g["gap_p90_us"]), format_duration_us(g["gap_p99_us"]),
+               format_duration_us(g["gap_max_us"]), h(cpus));
   }
   out << "</table>\n<p>";
-  if (d["dominant_span"].is_string()) out << "Most packet-time: <b>" << h(str(d["dominant_span"])) << "</b>. ";
+  if (d["dominant_span"].is_string())
+    out << "Most packet-time: <b>" << h(str(d["dominant_span"])) << "</b>. ";
   if (d["pacing_origin"].is_string()) out << "Pacing origin: <b>" << h(str(d["pacing_origin"])) << "</b>. ";
   for (const Json& p : d["processes"])
-    fmt::print(out, "{} <b>{}</b> (pid {}): {} packets. ", h(str(p["role"])), h(str(p["comm"])), p["pid"].get<uint32_t>(),
-               p["packets"].get<uint64_t>());
+    fmt::print(out, "{} <b>{}</b> (pid {}): {} packets. ", h(str(p["role"])), h(str(p["comm"])),
+               p["pid"].get<uint32_t>(), p["packets"].get<uint64_t>());
   out << "</p>\n";
   std::string drops;
   for (const Json& dr : doc["drops"])
     if (dr["direction"] == key)
-      drops += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{} (pid {})</td></tr>\n", h(str(dr["reason"])),
-                           dr["count"].get<uint64_t>(), h(str(dr["location"])), h(str(dr["comm"])), dr["pid"].get<uint32_t>());
-  if (!drops.empty()) out << "<table><tr><th>drop reason</th><th>count</th><th>where</th><th>by</th></tr>\n" << drops << "</table>\n";
+      drops += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{} (pid {})</td></tr>\n",
+                           h(str(dr["reason"])), dr["count"].get<uint64_t>(), h(str(dr["location"])),
+                           h(str(dr["comm"])), dr["pid"].get<uint32_t>());
+  if (!drops.empty())
+    out << "<table><tr><th>drop reason</th><th>count</th><th>where</th><th>by</th></tr>\n"
+        << drops << "</table>\n";
   std::string notes;
   for (auto& [k, v] : d["anomalies"].items())
     if (v.get<uint64_t>()) notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", k, v.get<uint64_t>());
@@ -107,9 +119,12 @@ void summary(std::ostream& out, const Json& doc) {
 }
 
 void flame(std::ostream& out, const VisualInput& in) {
-  out << "<section id=\"flame\"><h2>Where packet-time goes</h2>\n<p class=\"note\">A flame graph of packet-time: "
-         "each frame is as wide as the time packets spent under it (the stages, which do not overlap, summed over "
-         "packets). Hover for numbers, click to zoom. <label>Search <input type=\"search\" id=\"flame-search\" "
+  out << "<section id=\"flame\"><h2>Where packet-time goes</h2>\n<p class=\"note\">A flame graph of "
+         "packet-time: "
+         "each frame is as wide as the time packets spent under it (the stages, which do not overlap, summed "
+         "over "
+         "packets). Hover for numbers, click to zoom. <label>Search <input type=\"search\" "
+         "id=\"flame-search\" "
          "placeholder=\"regular expression\"></label></p>\n";
   write_flame_svg(out, flame_leaves(in.visuals.flame(), in.info.dev_name, in.flame_by),
                   "where packet-time goes on " + in.info.dev_name, false);
@@ -131,14 +146,18 @@ void timeline(std::ostream& out, const VisualInput& in) {
   axis.col_s = static_cast<double>(group * t.bin_ns()) / 1e9;
   axis.t0 = (static_cast<double>(t.start_ns()) - static_cast<double>(in.info.start_ns)) / 1e9;
   axis.t1 = axis.t0 + axis.cols * axis.col_s;
-  fmt::print(out, "<p class=\"note\">Aggregated for display: {} columns of {} each (tunlat keeps at most {} time bins, "
-                  "widening them as a trace grows; here {} bins of {}). Shaded: stalls; red marks: drops.</p>\n",
-             axis.cols, format_duration_us(axis.col_s * 1e6), Timeline::kMaxBins, n, format_duration_us(t.bin_ns() / 1e3));
+  fmt::print(
+      out,
+      "<p class=\"note\">Aggregated for display: {} columns of {} each (tunlat keeps at most {} time bins, "
+      "widening them as a trace grows; here {} bins of {}). Shaded: stalls; red marks: drops.</p>\n",
+      axis.cols, format_duration_us(axis.col_s * 1e6), Timeline::kMaxBins, n,
+      format_duration_us(t.bin_ns() / 1e3));
   charts::Marks base;
   for (const Json& s : in.summary["stalls"])
     if (s.is_object() && s.contains("start_s") && s["start_s"].is_number() && s.contains("duration_ms") &&
         s["duration_ms"].is_number())
-      base.stalls.push_back({s["start_s"].get<double>(), s["duration_ms"].get<double>() / 1e3, "stall " + str(s)});
+      base.stalls.push_back(
+          {s["start_s"].get<double>(), s["duration_ms"].get<double>() / 1e3, "stall " + str(s)});
   auto column = [&](size_t b) { return b / group; };
   for (Dir d : kDirs) {
     const int di = static_cast<int>(d);
@@ -159,12 +178,15 @@ void timeline(std::ostream& out, const VisualInput& in) {
     const auto spans = spans_of(d);
     for (size_t s = 0; s + 1 < spans.size(); s++) {
       charts::Series w{std::string(spans[s].name), kPalette[s % 7], std::vector<double>(axis.cols, 0)};
-      for (size_t b = 0; b < n; b++) w.values[column(b)] += t.bins()[b].waiting_ns[di][s] / (axis.col_s * 1e9);
+      for (size_t b = 0; b < n; b++)
+        w.values[column(b)] += t.bins()[b].waiting_ns[di][s] / (axis.col_s * 1e9);
       waiting.push_back(std::move(w));
     }
-    out << charts::lines(dn + (d == Dir::Tx ? ": packets waiting in each stage (mean per column; ring = the tun ring's occupancy)"
-                                            : ": packets waiting in each stage (mean per column)"),
-                         "pkts", waiting, axis, marks);
+    out << charts::lines(
+        dn + (d == Dir::Tx
+                  ? ": packets waiting in each stage (mean per column; ring = the tun ring's occupancy)"
+                  : ": packets waiting in each stage (mean per column)"),
+        "pkts", waiting, axis, marks);
     for (size_t s = 0; s < spans.size(); s++) {
       int lo = kHeatRows, hi = -1;
       std::vector<std::vector<uint32_t>> counts(axis.cols, std::vector<uint32_t>(kHeatRows, 0));
@@ -176,8 +198,9 @@ void timeline(std::ostream& out, const VisualInput& in) {
           }
       if (hi < 0) continue;
       for (auto& col : counts) col = std::vector<uint32_t>(col.begin() + lo, col.begin() + hi + 1);
-      out << charts::heatmap(fmt::format("{} {}: latency over time (y: latency, power-of-two rows)", dn, spans[s].name),
-                             counts, lo, axis, marks);
+      out << charts::heatmap(
+          fmt::format("{} {}: latency over time (y: latency, power-of-two rows)", dn, spans[s].name), counts,
+          lo, axis, marks);
     }
   }
   out << "</section>\n";
@@ -204,7 +227,8 @@ void flows(std::ostream& out, const Json& doc) {
   out << "<section id=\"flows\"><h2>Flows</h2>\n";
   const Json& flows = doc["tcp"]["flows"];
   if (!flows.is_array() || flows.empty()) {
-    out << "<p class=\"note\">No flow data in this trace (the flow analysis fills <code>tcp.flows</code>).</p></section>\n";
+    out << "<p class=\"note\">No flow data in this trace (the flow analysis fills "
+           "<code>tcp.flows</code>).</p></section>\n";
     return;
   }
   // Whatever fields the flow objects carry, in the order first seen.
@@ -219,7 +243,8 @@ void flows(std::ostream& out, const Json& doc) {
   out << "</tr>\n";
   for (const Json& f : flows) {
     out << "<tr>";
-    for (const std::string& c : cols) out << "<td>" << (f.is_object() && f.contains(c) ? h(str(f[c])) : "") << "</td>";
+    for (const std::string& c : cols)
+      out << "<td>" << (f.is_object() && f.contains(c) ? h(str(f[c])) : "") << "</td>";
     out << "</tr>\n";
   }
   out << "</table></section>\n";
@@ -232,28 +257,39 @@ void write_html(std::ostream& out, const VisualInput& in) {
   const Json& dev = doc["device"];
   std::string owners;
   for (const Json& o : doc["owners"])
-    owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", str(o["comm"]), o["pid"].get<uint32_t>());
-  fmt::print(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                  "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                  "<title>tunlat report: {}</title>\n<style>{}</style></head>\n<body><main>\n",
+    owners +=
+        fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", str(o["comm"]), o["pid"].get<uint32_t>());
+  fmt::print(out,
+             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+             "<title>tunlat report: {}</title>\n<style>{}</style></head>\n<body><main>\n",
              h(str(dev["name"])), kStyle);
-  fmt::print(out, "<h1>tunlat: {} ({}, ifindex {}, netns {})</h1>\n", h(str(dev["name"])), h(str(dev["kind"])),
-             dev["ifindex"].get<uint32_t>(), h(dev["netns"].is_string() ? str(dev["netns"]) : "own"));
-  fmt::print(out, "<p class=\"meta\">started {}, {:.2f} s, {} events, {} lost, kernel {}; device held by {}{}</p>\n",
-             h(str(doc["started_at"])), doc["duration_s"].get<double>(), doc["events"]["seen"].get<uint64_t>(),
-             doc["events"]["lost"].get<uint64_t>(), h(str(doc["kernel"])), h(owners.empty() ? "no process found" : owners),
-             doc["sample"].get<uint32_t>() > 1 ? h(fmt::format("; sampled 1 packet in {}", doc["sample"].get<uint32_t>())) : "");
-  out << "<nav><a href=\"#findings\">findings</a><a href=\"#summary\">summary</a><a href=\"#flame\">flame graph</a>"
-         "<a href=\"#timeline\">over time</a><a href=\"#gaps\">pacing</a><a href=\"#flows\">flows</a></nav>\n";
+  fmt::print(out, "<h1>tunlat: {} ({}, ifindex {}, netns {})</h1>\n", h(str(dev["name"])),
+             h(str(dev["kind"])), dev["ifindex"].get<uint32_t>(),
+             h(dev["netns"].is_string() ? str(dev["netns"]) : "own"));
+  fmt::print(
+      out, "<p class=\"meta\">started {}, {:.2f} s, {} events, {} lost, kernel {}; device held by {}{}</p>\n",
+      h(str(doc["started_at"])), doc["duration_s"].get<double>(), doc["events"]["seen"].get<uint64_t>(),
+      doc["events"]["lost"].get<uint64_t>(), h(str(doc["kernel"])),
+      h(owners.empty() ? "no process found" : owners),
+      doc["sample"].get<uint32_t>() > 1
+          ? h(fmt::format("; sampled 1 packet in {}", doc["sample"].get<uint32_t>()))
+          : "");
+  out << "<nav><a href=\"#findings\">findings</a><a href=\"#summary\">summary</a><a href=\"#flame\">flame "
+         "graph</a>"
+         "<a href=\"#timeline\">over time</a><a href=\"#gaps\">pacing</a><a "
+         "href=\"#flows\">flows</a></nav>\n";
   findings(out, doc);
   summary(out, doc);
   flame(out, in);
   timeline(out, in);
   gaps(out, in);
   flows(out, doc);
-  fmt::print(out, "<p class=\"note\">Written by tunlat {}. Self-contained: this page loads nothing from the network."
-                  "</p>\n</main>\n",
-             h(str(doc["tunlat_version"])));
+  fmt::print(
+      out,
+      "<p class=\"note\">Written by tunlat {}. Self-contained: this page loads nothing from the network."
+      "</p>\n</main>\n",
+      h(str(doc["tunlat_version"])));
   // The search box drives the flame graph's own search (its script defines the function).
   out << "<script>\n(function () {\n  var box = document.getElementById('flame-search');\n"
          "  if (box && window.tunlatFlameSearch) box.addEventListener('input', function () { "

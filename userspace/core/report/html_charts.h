@@ -40,6 +40,7 @@ std::string heatmap(const std::string& title, const std::vector<std::vector<uint
                     const TimeAxis& axis, const Marks& marks);
 
 // Bars over power-of-two buckets [lo_us, hi_us, count] (the summary's "buckets").
-std::string bars(const std::string& title, const std::vector<std::vector<double>>& buckets, const std::string& colour);
+std::string bars(const std::string& title, const std::vector<std::vector<double>>& buckets,
+                 const std::string& colour);
 
 }  // namespace tunlat::charts

@@ -16,7 +16,9 @@ namespace {
 // they never collide with the real processes named in the metadata.
 constexpr uint64_t kDirPid[2] = {1'000'000'001, 1'000'000'002};
 
-std::string quoted(const std::string& s) { return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string quoted(const std::string& s) {
+  return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 class Writer {
  public:
@@ -64,16 +66,19 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
       args += "}";
       first = false;
     }
-    w.event(fmt::format("\"ph\":\"b\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}{}", stage,
-                        sd.name, id, kDirPid[d], kDirPid[d], w.ts(from), args));
-    w.event(fmt::format("\"ph\":\"e\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}", stage,
-                        sd.name, id, kDirPid[d], kDirPid[d], w.ts(to)));
+    w.event(
+        fmt::format("\"ph\":\"b\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}{}",
+                    stage, sd.name, id, kDirPid[d], kDirPid[d], w.ts(from), args));
+    w.event(
+        fmt::format("\"ph\":\"e\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}",
+                    stage, sd.name, id, kDirPid[d], kDirPid[d], w.ts(to)));
   }
   // The VPN's read() (TX) or write() (RX) on its own thread's track.
   const int at = p.dir == Dir::Tx ? TL_READ : TL_INJECT;
   if (p.tid && p.ts[at])
-    w.event(fmt::format("\"ph\":\"i\",\"s\":\"t\",\"cat\":\"{}\",\"name\":\"{}\",\"pid\":{},\"tid\":{},\"ts\":{}", cat,
-                        p.dir == Dir::Tx ? "read" : "write", p.pid, p.tid, w.ts(p.ts[at])));
+    w.event(
+        fmt::format("\"ph\":\"i\",\"s\":\"t\",\"cat\":\"{}\",\"name\":\"{}\",\"pid\":{},\"tid\":{},\"ts\":{}",
+                    cat, p.dir == Dir::Tx ? "read" : "write", p.pid, p.tid, w.ts(p.ts[at])));
 }
 
 // A counter holds its value until the next sample: only changes are written, which keeps
@@ -88,7 +93,8 @@ void counters(Writer& w, const Timeline& t) {
       const int di = static_cast<int>(d);
       std::string pps, waiting;
       for (int p : points_of(d))
-        pps += fmt::format("{}\"{}\":{:.0f}", pps.empty() ? "" : ",", point_name(p), bin.passed[di][p] / secs);
+        pps +=
+            fmt::format("{}\"{}\":{:.0f}", pps.empty() ? "" : ",", point_name(p), bin.passed[di][p] / secs);
       const auto spans = spans_of(d);
       for (size_t s = 0; s + 1 < spans.size(); s++)  // total is the sum of the others
         waiting += fmt::format("{}\"{}\":{:.2f}", waiting.empty() ? "" : ",", spans[s].name,
@@ -118,24 +124,28 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
 
   const size_t left_out = v.packets_not_kept();
   const std::string limit_note =
-      left_out ? fmt::format("per-packet slices for the first {} packets only ({} more left out: "
-                             "--perfetto-packets N raises the limit); counters cover the whole trace",
-                             v.packet_limit(), left_out)
+      left_out ? fmt::format(
+                     "per-packet slices for the first {} packets only ({} more left out: "
+                     "--perfetto-packets N raises the limit); counters cover the whole trace",
+                     v.packet_limit(), left_out)
                : std::string("every packet of the trace has its slices");
   const std::string& dev = in.info.dev_name;
-  fmt::print(out,
-             "{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"tool\":\"tunlat {}\",\"device\":{},\"packet_limit\":{},"
-             "\"packets_kept\":{},\"packets_left_out\":{},\"note\":{}}},\n\"traceEvents\":[",
-             in.info.tunlat_version, quoted(dev), v.packet_limit(), v.packets().size(), left_out, quoted(limit_note));
+  fmt::print(
+      out,
+      "{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"tool\":\"tunlat {}\",\"device\":{},\"packet_limit\":{},"
+      "\"packets_kept\":{},\"packets_left_out\":{},\"note\":{}}},\n\"traceEvents\":[",
+      in.info.tunlat_version, quoted(dev), v.packet_limit(), v.packets().size(), left_out,
+      quoted(limit_note));
   Writer w(out, base);
 
   // Names: the direction processes, and the VPN's processes and threads.
   const char* dir_label[2] = {"TX: host -> ", "RX: writer -> "};
   for (int d = 0; d < 2; d++) {
-    w.event(fmt::format("\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"args\":{{\"name\":{}}}", kDirPid[d],
-                        quoted(dir_label[d] + dev + (d ? " -> host" : " -> reader"))));
-    w.event(fmt::format("\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":{},\"args\":{{\"sort_index\":{}}}",
-                        kDirPid[d], d - 10));
+    w.event(fmt::format("\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"args\":{{\"name\":{}}}",
+                        kDirPid[d], quoted(dir_label[d] + dev + (d ? " -> host" : " -> reader"))));
+    w.event(
+        fmt::format("\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":{},\"args\":{{\"sort_index\":{}}}",
+                    kDirPid[d], d - 10));
   }
   std::set<uint32_t> named;  // a VPN is often both the reader and the writer
   for (const char* dir : {"tx", "rx"})
@@ -144,8 +154,9 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
         w.event(fmt::format("\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"args\":{{\"name\":{}}}",
                             p["pid"].get<uint32_t>(), quoted(p["comm"].get<std::string>())));
   for (const auto& [tid, pc] : v.threads())
-    w.event(fmt::format("\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{}}}",
-                        pc.first, tid, quoted(pc.second)));
+    w.event(
+        fmt::format("\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":{},\"tid\":{},\"args\":{{\"name\":{}}}",
+                    pc.first, tid, quoted(pc.second)));
   // The limit, stated where the trace is looked at too: an instant at the start.
   w.event(fmt::format("\"ph\":\"i\",\"s\":\"p\",\"name\":\"tunlat: {}\",\"pid\":{},\"tid\":{},\"ts\":{}",
                       left_out ? "packet limit" : "all packets", kDirPid[0], kDirPid[0], w.ts(base)) +
@@ -155,20 +166,22 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
   for (const PacketTrace& p : v.packets()) packet_events(w, in, p, id++);
   counters(w, t);
   for (const DropMark& d : v.drops())
-    w.event(fmt::format("\"ph\":\"i\",\"s\":\"p\",\"cat\":\"drop\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},"
-                        "\"args\":{{\"location\":{}}}",
-                        quoted("drop " + in.info.drop_reason_name(d.reason)), kDirPid[static_cast<int>(d.dir)],
-                        kDirPid[static_cast<int>(d.dir)], w.ts(d.ts), quoted(in.info.location_name(d.location))));
+    w.event(
+        fmt::format("\"ph\":\"i\",\"s\":\"p\",\"cat\":\"drop\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},"
+                    "\"args\":{{\"location\":{}}}",
+                    quoted("drop " + in.info.drop_reason_name(d.reason)), kDirPid[static_cast<int>(d.dir)],
+                    kDirPid[static_cast<int>(d.dir)], w.ts(d.ts), quoted(in.info.location_name(d.location))));
   // Stalls (summary "stalls": whatever objects with start_s and duration_ms it holds).
   for (const Json& s : in.summary["stalls"]) {
     if (!s.is_object() || !s.contains("start_s") || !s.contains("duration_ms")) continue;
     if (!s["start_s"].is_number() || !s["duration_ms"].is_number()) continue;
     const int d = s.contains("direction") && s["direction"] == "rx" ? 1 : 0;
     const double start_us = s["start_s"].get<double>() * 1e6 + (in.info.start_ns - base) / 1e3;
-    w.event(fmt::format("\"ph\":\"X\",\"cat\":\"stall\",\"name\":\"stall\",\"pid\":{},\"tid\":{},\"ts\":{:.3f},"
-                        "\"dur\":{:.3f},\"args\":{}",
-                        kDirPid[d], kDirPid[d], std::max(0.0, start_us), s["duration_ms"].get<double>() * 1e3,
-                        s.dump(-1, ' ', false, Json::error_handler_t::replace)));
+    w.event(
+        fmt::format("\"ph\":\"X\",\"cat\":\"stall\",\"name\":\"stall\",\"pid\":{},\"tid\":{},\"ts\":{:.3f},"
+                    "\"dur\":{:.3f},\"args\":{}",
+                    kDirPid[d], kDirPid[d], std::max(0.0, start_us), s["duration_ms"].get<double>() * 1e3,
+                    s.dump(-1, ' ', false, Json::error_handler_t::replace)));
   }
   out << "\n]}\n";
   return left_out;

@@ -3,6 +3,8 @@
 // on one core? Measures the one analysis path (correlate -> analyse, pacing reordered,
 // then the tunlat/v1 summary) on:
 //   BM_Synthetic      a generated stream shaped like a tap VPN under TCP load (below);
+//   BM_SyntheticVisuals  the same with the visual outputs' data gathered (timeline, flame,
+//                     the first 50000 packets for Perfetto), as --html/--svg/--perfetto do;
 //   BM_Recording      a recording (env TUNLAT_BENCH_RECORDING), events preloaded in memory;
 //   BM_RecordingFile  the same, read and decompressed by read_recording_file each iteration
 //                     (what `tunlat report FILE` does).
@@ -27,6 +29,7 @@
 #include "core/record/recording.h"
 #include "core/report/summary.h"
 #include "core/model/trace_info.h"
+#include "core/analyse/visuals.h"
 
 namespace {
 
@@ -232,8 +235,10 @@ Outcome outcome(const tunlat::Pipeline& p, uint64_t events) {
 }
 
 // Runs the whole analysis over events, as `tunlat report` does after reading them.
-Outcome analyse(const std::vector<Event>& events, const tunlat::TraceInfo& info) {
+Outcome analyse(const std::vector<Event>& events, const tunlat::TraceInfo& info, bool visuals = false) {
   tunlat::Pipeline p;
+  tunlat::Visuals v(tunlat::VisualOptions{50'000});
+  if (visuals) p.analysis().set_observer(&v);
   for (const Event& e : events) p.push(e);
   p.flush();
   tunlat::Json doc = tunlat::summarize(info, p);
@@ -263,6 +268,15 @@ void BM_Synthetic(benchmark::State& state) {
   set_counters(state, o);
 }
 BENCHMARK(BM_Synthetic)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+
+void BM_SyntheticVisuals(benchmark::State& state) {
+  static const std::vector<Event> events = StreamGen(42).generate(static_cast<size_t>(state.range(0)));
+  const tunlat::TraceInfo info = bench_info();
+  Outcome o;
+  for (auto _ : state) o = analyse(events, info, true);
+  set_counters(state, o);
+}
+BENCHMARK(BM_SyntheticVisuals)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->MinTime(2.0);
 
 const char* recording_path() {
   const char* p = std::getenv("TUNLAT_BENCH_RECORDING");

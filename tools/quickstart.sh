@@ -6,7 +6,8 @@
 #
 #   sudo tools/quickstart.sh [--lab openvpn-tap|openvpn-tun|seed000]
 #
-# The JSON summary goes to $OUT/report.json (OUT defaults to ./tunlat-quickstart).
+# The JSON summary goes to $OUT/report.json, the HTML report to $OUT/report.html and
+# the flame graph to $OUT/flame.svg (OUT defaults to ./tunlat-quickstart).
 # Exits with tunlat's status.
 set -euo pipefail
 
@@ -59,7 +60,7 @@ else
   WORKLOAD="iperf3 -c PEER -t 8"
 fi
 export OUT LAB TUNLAT=$REPO_ROOT/build/tunlat
-rm -f "$OUT/report.json"
+rm -f "$OUT/report.json" "$OUT/report.html" "$OUT/flame.svg"
 
 echo "== lab $LAB: tracing 12 s while \"$WORKLOAD\" runs after 2 s"
 # Runs inside the lab (LAB_* exported by lab.sh). tunlat stays in the foreground so
@@ -78,7 +79,8 @@ INNER='
   ) >"$OUT/workload.log" 2>&1 &
   wl=$!
   rc=0
-  "$TUNLAT" trace --netns "$LAB_NS" --dev "$LAB_DEV" -d 12 --json "$OUT/report.json" || rc=$?
+  "$TUNLAT" trace --netns "$LAB_NS" --dev "$LAB_DEV" -d 12 --json "$OUT/report.json" \
+    --html "$OUT/report.html" --svg "$OUT/flame.svg" || rc=$?
   # tunlat may end early (e.g. failed to attach): do not leave the workload behind.
   kill "$wl" 2>/dev/null || true
   wrc=0
@@ -95,6 +97,7 @@ rc=0
 echo
 if [[ -s $OUT/report.json ]]; then
   echo "== JSON report: $OUT/report.json"
+  echo "== HTML report: $OUT/report.html, flame graph: $OUT/flame.svg (open them in a browser)"
 else
   echo "== no JSON report was written (tunlat exit $rc)" >&2
 fi

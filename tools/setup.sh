@@ -12,6 +12,7 @@ PKGS=(
   libclang-rt-14-dev libcap2-bin util-linux
   iproute2 iputils-ping openvpn iperf3 tcpdump jq procps kmod bpftrace
   qemu-system-x86 busybox-static cpio xz-utils zstd
+  chromium python3
 )
 
 LOG=$(mktemp /tmp/tunlat-setup.XXXXXX.log)

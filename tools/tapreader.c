@@ -3,13 +3,15 @@
  * tapreader - a tiny tun/tap "VPN stand-in" for tunlat's tests and lab.
  *
  *   tapreader --dev NAME [--tun] [--sleep-us N] [--reply] [--count N]
- *             [--ready-file PATH]
+ *             [--ready-file PATH] [--comm NAME]
  *
  * Creates a non-persistent tap (default) or tun device NAME (IFF_NO_PI) in the
  * current network namespace and reads packets from it. Sleeping --sleep-us
  * before each read() makes every packet sit in the tun ring for a known time,
  * which is exactly what tunlat measures. With --reply it answers IPv4 ICMP echo
  * requests so that `ping` through the device works against a fake peer.
+ * --comm renames the process (prctl PR_SET_NAME, at most 15 bytes): tests give
+ * it a name full of markup to check that reports print it as text.
  * Only libc is needed.
  */
 #define _GNU_SOURCE
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,7 +45,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tapreader --dev NAME [--tun] [--sleep-us N] [--reply] "
-		   "[--count N] [--ready-file PATH]\n");
+		   "[--count N] [--ready-file PATH] [--comm NAME]\n");
 }
 
 static int parse_u64(const char *s, unsigned long long *out)
@@ -177,10 +180,11 @@ int main(int argc, char **argv)
 		{ "reply", no_argument, NULL, 'r' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "ready-file", required_argument, NULL, 'f' },
+		{ "comm", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dev = NULL, *ready_file = NULL;
+	const char *dev = NULL, *ready_file = NULL, *comm = NULL;
 	unsigned long long sleep_usec = 0, count = 0, seen = 0;
 	int tun = 0, reply = 0, opt;
 
@@ -190,6 +194,7 @@ int main(int argc, char **argv)
 		case 't': tun = 1; break;
 		case 'r': reply = 1; break;
 		case 'f': ready_file = optarg; break;
+		case 'n': comm = optarg; break;
 		case 's':
 			if (parse_u64(optarg, &sleep_usec)) {
 				fprintf(stderr, "tapreader: bad --sleep-us '%s'\n", optarg);
@@ -213,6 +218,12 @@ int main(int argc, char **argv)
 	if (strlen(dev) >= IFNAMSIZ) {
 		fprintf(stderr, "tapreader: device name '%s' too long (max %d)\n", dev,
 			IFNAMSIZ - 1);
+		return 1;
+	}
+
+	/* Before the device exists: every read is done under the new name. */
+	if (comm && prctl(PR_SET_NAME, comm, 0, 0, 0) < 0) {
+		fprintf(stderr, "tapreader: PR_SET_NAME: %s\n", strerror(errno));
 		return 1;
 	}
 

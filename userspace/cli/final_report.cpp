@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The end shared by `trace` and `report`: the final text report and the JSON summary.
+// The end shared by `trace` and `report`: the final text report, the JSON, the visual files.
 #include "cli/final_report.h"
 
 #include <fmt/format.h>
@@ -7,31 +7,86 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
+#include <stdexcept>
 
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
+#include "core/report/visual.h"
 #include "fatal.h"
 
 namespace tunlat {
 
 namespace {
 
-void write_json(const std::string& path, const Json& doc) {
+void write_file(const std::string& path, const std::function<void(std::ostream&)>& write) {
   std::ofstream out(path);
-  // comm is cut at 15 bytes by the kernel and may split a UTF-8 character.
-  out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  if (out) write(out);
+  out.flush();
   if (!out) throw Fatal(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+}
+
+void write_json(const std::string& path, const Json& doc) {
+  // comm is cut at 15 bytes by the kernel and may split a UTF-8 character.
+  write_file(path, [&](std::ostream& out) {
+    out << doc.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  });
+}
+
+FlameBy flame_by(const VisualArgs& v) {
+  try {
+    return parse_flame_by(v.flame_by, v.flame_by != kDefaultFlameBy);
+  } catch (const std::invalid_argument& e) {
+    throw Fatal(e.what(), kExitUsage);
+  }
+}
+
+void write_visuals(const TraceInfo& info, const Pipeline& pipeline, const Json& doc, const VisualArgs& v,
+                   Visuals& visuals) {
+  visuals.finish();
+  const FlameBy by = flame_by(v);
+  for (const std::string& note : by.notes) fmt::print(stderr, "tunlat: {}\n", note);
+  const VisualInput in{doc, info, pipeline.analysis(), visuals, by.keys};
+  const std::vector<FlameLeaf> leaves = flame_leaves(visuals.flame(), info.dev_name, by.keys);
+  if (!v.folded_path.empty())
+    write_file(v.folded_path, [&](std::ostream& out) { write_folded(out, leaves); });
+  if (!v.svg_path.empty())
+    write_file(v.svg_path, [&](std::ostream& out) {
+      write_flame_svg(out, leaves, "tunlat: where packet-time goes on " + info.dev_name, true);
+    });
+  if (!v.html_path.empty()) write_file(v.html_path, [&](std::ostream& out) { write_html(out, in); });
+  if (!v.perfetto_path.empty()) {
+    size_t left_out = 0;
+    write_file(v.perfetto_path, [&](std::ostream& out) { left_out = write_perfetto(out, in); });
+    if (left_out)
+      fmt::print(stderr,
+                 "tunlat: {}: per-packet slices for the first {} packets only ({} more left out; "
+                 "--perfetto-packets raises the limit); counters cover the whole trace\n",
+                 v.perfetto_path, visuals.packet_limit(), left_out);
+  }
 }
 
 }  // namespace
 
-void finish_report(const TraceInfo& info, const Pipeline& pipeline, const std::string& json_path) {
+std::unique_ptr<Visuals> prepare_visuals(const VisualArgs& v, Pipeline& pipeline) {
+  flame_by(v);  // a usage error before tracing starts, not after
+  if (!v.any()) return nullptr;
+  VisualOptions o;
+  o.packet_limit = v.perfetto_path.empty() ? 0 : v.perfetto_packets;
+  auto visuals = std::make_unique<Visuals>(o);
+  pipeline.analysis().set_observer(visuals.get());
+  return visuals;
+}
+
+void finish_report(const TraceInfo& info, const Pipeline& pipeline, const std::string& json_path,
+                   const VisualArgs& v, Visuals* visuals) {
   Json doc = summarize(info, pipeline);
   std::cout << "\n";
   render_report(std::cout, doc);
   std::cout.flush();
   if (!json_path.empty()) write_json(json_path, doc);
+  if (visuals) write_visuals(info, pipeline, doc, v, *visuals);
 }
 
 }  // namespace tunlat

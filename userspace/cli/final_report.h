@@ -1,16 +1,33 @@
 // SPDX-License-Identifier: MIT
-// The end shared by `trace` and `report`: the final text report and the JSON summary.
+// The end shared by `trace` and `report`: the final text report, the JSON, the visual files.
 #pragma once
 
+#include <memory>
 #include <string>
 
+#include "core/analyse/visuals.h"
 #include "core/model/trace_info.h"
 #include "core/pipeline.h"
 
 namespace tunlat {
 
+// --folded, --svg, --html, --perfetto and what shapes them; the same on trace and report.
+struct VisualArgs {
+  std::string folded_path, svg_path, html_path, perfetto_path;
+  std::string flame_by = kDefaultFlameBy;
+  size_t perfetto_packets = 50'000;
+  bool any() const {
+    return !folded_path.empty() || !svg_path.empty() || !html_path.empty() || !perfetto_path.empty();
+  }
+};
+
+// Checks the visual options before anything starts (a bad --flame-by is a usage error)
+// and, when a visual output is asked for, attaches what gathers its data to the pipeline.
+std::unique_ptr<Visuals> prepare_visuals(const VisualArgs& v, Pipeline& pipeline);
+
 // Once the pipeline is flushed: prints the final report to stdout, writes the JSON to
-// json_path unless it is empty.
-void finish_report(const TraceInfo& info, const Pipeline& pipeline, const std::string& json_path);
+// json_path unless it is empty, and the visual files (visuals: from prepare_visuals).
+void finish_report(const TraceInfo& info, const Pipeline& pipeline, const std::string& json_path,
+                   const VisualArgs& v = {}, Visuals* visuals = nullptr);
 
 }  // namespace tunlat

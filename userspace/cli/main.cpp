@@ -33,6 +33,23 @@ const CLI::Validator kSeconds(
 // `--json ''` from an unset shell variable must not silently mean "no JSON".
 const CLI::Validator kNonEmpty(
     [](std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); }, "");
+
+// The visual outputs, on `trace` and `report` alike (docs/visual.md).
+void add_visual_options(CLI::App* cmd, VisualArgs& v) {
+  cmd->add_option("--folded", v.folded_path,
+                  "write folded stacks to FILE (weight: us of packet-time)");
+  cmd->add_option("--svg", v.svg_path, "write a flame graph of packet-time (SVG) to FILE");
+  cmd->add_option("--html", v.html_path, "write a self-contained HTML report to FILE");
+  cmd->add_option("--perfetto", v.perfetto_path, "write a Chrome/Perfetto trace (JSON) to FILE");
+  cmd->add_option("--flame-by", v.flame_by,
+                  "frames under device;direction: span,flow,process,cpu,state")
+      ->capture_default_str();
+  cmd->add_option("--perfetto-packets", v.perfetto_packets,
+                  "--perfetto: slices for the first N packets only")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +87,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1.0, 3.6e6));
   trace->add_flag("-q,--quiet", t.quiet, "no live output, only the final report");
   trace->add_flag("-v,--verbose", t.verbose, "show libbpf's messages");
+  add_visual_options(trace, t.visual);
   trace->footer(R"(Examples:
   tunlat trace --dev tap99                         until Ctrl-C
   tunlat trace --netns vpnA --dev tap0 -d 10 -i 2  10 s, live every 2 s
@@ -80,9 +98,11 @@ int main(int argc, char** argv) {
   report->add_option("FILE", r.recording, "recording file")->required()->check(kNonEmpty);
   report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE")->check(kNonEmpty);
   report->add_option("--stall-ms", r.stall_ms, "as for trace")->capture_default_str()->check(CLI::Range(1.0, 3.6e6));
+  add_visual_options(report, r.visual);
   report->footer(R"(Examples:
   tunlat report tap0.tlrec                    the same report as the live trace
-  tunlat report tap0.tlrec --json out.json    and its JSON)");
+  tunlat report tap0.tlrec --json out.json    and its JSON
+  tunlat report tap0.tlrec --html r.html --svg f.svg --perfetto t.json)");
 
   try {
     app.parse(argc, argv);

@@ -73,4 +73,21 @@ bool same_file(const std::string& a, const std::string& b) {
   return resolved(a) == resolved(b);
 }
 
+void check_distinct_outputs(const std::vector<Output>& outputs, const std::string& input, const char* input_what) {
+  for (size_t i = 0; i < outputs.size(); i++) {
+    const Output& o = outputs[i];
+    if (o.path.empty()) continue;
+    if (!input.empty() && same_file(o.path, input))
+      throw Fatal(fmt::format("{} {} is {}: {} would overwrite it", o.option, o.path, input_what, o.what),
+                  kExitUsage);
+    for (size_t k = 0; k < i; k++)
+      if (!outputs[k].path.empty() && same_file(o.path, outputs[k].path))
+        throw Fatal(fmt::format("{} and {} name the same file ({}): one would overwrite the other",
+                                outputs[k].option, o.option, o.path),
+                    kExitUsage);
+  }
+  for (const Output& o : outputs)
+    if (!o.path.empty()) check_writable(o.path, o.what);
+}
+
 }  // namespace tunlat

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace tunlat {
 
@@ -15,5 +16,16 @@ void check_writable(const std::string& path, const char* what);
 // resolved path (symlinks followed, the directory made canonical), so `x`, `./x` and a
 // link to a file not yet created all count as the same.
 bool same_file(const std::string& a, const std::string& b);
+
+// An output a command may write: its option, its path ("" when not asked for), what it is.
+struct Output {
+  const char* option;
+  std::string path;
+  const char* what;
+};
+// Every output asked for is writable, and no two (nor any and the input, if given) name
+// one file: each would overwrite the other. Throws Fatal: exit 2 for a clash, 1 otherwise.
+void check_distinct_outputs(const std::vector<Output>& outputs, const std::string& input = "",
+                            const char* input_what = "");
 
 }  // namespace tunlat

@@ -14,15 +14,16 @@
 namespace tunlat {
 
 int run_report(const ReportArgs& a) {
-  if (!a.json_path.empty()) {
-    if (same_file(a.json_path, a.recording))
-      throw Fatal(fmt::format("--json {} is the recording itself: the JSON would overwrite it", a.json_path),
-                  kExitUsage);
-    check_writable(a.json_path, "the JSON summary");
-  }
+  check_distinct_outputs({{"--json", a.json_path, "the JSON summary"},
+                          {"--folded", a.visual.folded_path, "the folded stacks"},
+                          {"--svg", a.visual.svg_path, "the flame graph"},
+                          {"--html", a.visual.html_path, "the HTML report"},
+                          {"--perfetto", a.visual.perfetto_path, "the Perfetto trace"}},
+                         a.recording, "the recording itself");
   PipelineOptions po;
   po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
   Pipeline pipeline(po);
+  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, pipeline);
   ReadResult r;
   try {
     r = read_recording_file(a.recording, [&](const Event& e) { pipeline.push(e); });
@@ -31,7 +32,7 @@ int run_report(const ReportArgs& a) {
   }
   if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(r.warning));
   pipeline.flush(r.info.end_ns);
-  finish_report(r.info, pipeline, a.json_path);
+  finish_report(r.info, pipeline, a.json_path, a.visual, visuals.get());
   return kExitOk;
 }
 

@@ -4,12 +4,15 @@
 
 #include <string>
 
+#include "cli/final_report.h"
+
 namespace tunlat {
 
 struct ReportArgs {
   std::string recording;
   std::string json_path;
   double stall_ms = 200;  // as trace's
+  VisualArgs visual;
 };
 
 int run_report(const ReportArgs& a);

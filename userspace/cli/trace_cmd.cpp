@@ -186,12 +186,12 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
 // Refused before anything is attached or written: a trace of hours must not find out at
 // its end that its JSON cannot be written, or that the JSON would overwrite the recording.
 void check_outputs(const TraceArgs& a) {
-  if (!a.json_path.empty() && !a.record_path.empty() && same_file(a.json_path, a.record_path))
-    throw Fatal(fmt::format("--json and --record name the same file ({}): the JSON would overwrite the recording",
-                            a.json_path),
-                kExitUsage);
-  if (!a.json_path.empty()) check_writable(a.json_path, "the JSON summary");
-  if (!a.record_path.empty()) check_writable(a.record_path, "the recording");
+  check_distinct_outputs({{"--json", a.json_path, "the JSON summary"},
+                          {"--record", a.record_path, "the recording"},
+                          {"--folded", a.visual.folded_path, "the folded stacks"},
+                          {"--svg", a.visual.svg_path, "the flame graph"},
+                          {"--html", a.visual.html_path, "the HTML report"},
+                          {"--perfetto", a.visual.perfetto_path, "the Perfetto trace"}});
 }
 
 // What a user of lo or a veth would otherwise have to guess from empty columns.
@@ -209,14 +209,15 @@ void note_kind(const Device& dev) {
 int run_trace(const TraceArgs& a) {
   check_outputs(a);
   check_privileges();
+  PipelineOptions po;
+  po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
+  Capture capture(po);
+  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, capture.pipeline);
   const Netns ns = resolve_netns(a.netns);
   const Device dev = resolve_device(ns, a.dev);
   KernelBtf btf;
   TraceInfo info = describe(ns, dev, btf, a.sample);
 
-  PipelineOptions po;
-  po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
-  Capture capture(po);
   std::vector<std::string> warnings;
   TracerOptions topts;
   topts.ifindex = dev.ifindex;
@@ -243,7 +244,7 @@ int run_trace(const TraceArgs& a) {
 
   int rc = live_loop(a, info, tracer, capture, watch);
   end_capture(a, info, tracer, capture);
-  finish_report(info, capture.pipeline, a.json_path);
+  finish_report(info, capture.pipeline, a.json_path, a.visual, visuals.get());
   if (info.events_lost)
     fmt::print(stderr, "tunlat: warning: {} events lost (kernel rings full)\n", info.events_lost);
   // The report is whole, but the recording asked for is not: a failure a script must see.

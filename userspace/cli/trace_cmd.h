@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/final_report.h"
+
 namespace tunlat {
 
 struct TraceArgs {
@@ -18,6 +20,7 @@ struct TraceArgs {
   double stall_ms = 200;  // a queue stage releasing nothing this long is a stall
   bool verbose = false;
   bool quiet = false;  // no live blocks
+  VisualArgs visual;
 };
 
 int run_trace(const TraceArgs& a);

@@ -106,6 +106,7 @@ void Analysis::on_pass(const PointPass& e) {
   const size_t cpu = std::min<size_t>(e.cpu, kMaxCpus - 1);
   if (cpu >= cpus.size()) cpus.resize(cpu + 1, 0);
   cpus[cpu]++;
+  if (observer_) observer_->on_pass(e);
 }
 
 void Analysis::on_journey(const Journey& j, End how) {
@@ -195,6 +196,7 @@ void Analysis::count(DirStats& s, const Journey& j) {
       if (t.comm.empty()) t.comm = d.comm;
     }
   }
+  if (observer_) observer_->on_packet(j);
 }
 
 DirStats since(const DirStats& now, const DirStats& before) {

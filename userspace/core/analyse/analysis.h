@@ -122,6 +122,15 @@ struct LiveStall {
   double stuck_s = 0;      // for how long, as of the question
 };
 
+// What else wants every pass and every counted packet: the visual reports' timeline, flame
+// and packet log (core/analyse/visuals.h). Called after the statistics are counted.
+class AnalysisObserver {
+ public:
+  virtual ~AnalysisObserver() = default;
+  virtual void on_pass(const PointPass& p) = 0;
+  virtual void on_packet(const Journey& j) = 0;  // counted as a packet of its direction
+};
+
 class Analysis : public JourneySink {
  public:
   // stall_ns: a queue stage that holds packets and releases none for this long is stuck.
@@ -131,6 +140,10 @@ class Analysis : public JourneySink {
   void on_journey(const Journey& j, End how) override;
   // The trace ended at end_ns, after the last journey: closes what is still stuck.
   void finish(uint64_t end_ns);
+
+  // nullptr (the default) costs one predictable branch per pass and per packet, so the
+  // analysis runs at full speed when no visual output is asked for.
+  void set_observer(AnalysisObserver* o) { observer_ = o; }
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
   // Stuck stalls of every watched stage, in the order they began.
@@ -153,6 +166,7 @@ class Analysis : public JourneySink {
   std::array<ProcStat*, 2> last_proc_{};
 
   std::array<std::array<uint64_t, kPoints>, 2> last_at_{};
+  AnalysisObserver* observer_ = nullptr;
 };
 
 // What happened between two snapshots of the same totals: the live view's interval.

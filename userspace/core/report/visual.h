@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+// The visual outputs: folded stacks, flame-graph SVG, Perfetto trace and the HTML report.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/analyse/analysis.h"
+#include "core/analyse/flame.h"
+#include "core/analyse/visuals.h"
+#include "core/model/json.h"
+#include "core/model/trace_info.h"
+
+namespace tunlat {
+
+// Everything a visual output is rendered from: the summary (as the text report is, so
+// they agree), the gap histograms, and what Visuals gathered. Visuals::finish() first.
+struct VisualInput {
+  const Json& summary;
+  const TraceInfo& info;
+  const Analysis& analysis;
+  const Visuals& visuals;
+  std::vector<FlameKey> flame_by;
+};
+
+// `frame;frame;... weight` per line, weight in microseconds of packet-time: the format
+// of flamegraph.pl, inferno and speedscope.
+void write_folded(std::ostream& out, const std::vector<FlameLeaf>& leaves);
+
+// A self-contained flame graph (inline script: hover, click to zoom, search). standalone:
+// an SVG file with its XML declaration; otherwise an <svg> element for the HTML report.
+void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, const std::string& title,
+                     bool standalone);
+
+// Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing). Returns the packets left
+// out by the packet limit (stated in the file's metadata).
+size_t write_perfetto(std::ostream& out, const VisualInput& in);
+
+// One self-contained offline HTML page: findings, summary, flame graph, timelines.
+void write_html(std::ostream& out, const VisualInput& in);
+
+// &, <, >, " and ' as entities: text and attribute values of HTML, SVG and XML.
+std::string escape_markup(const std::string& s);
+
+}  // namespace tunlat

@@ -18,6 +18,7 @@ struct TraceArgs {
   double stall_ms = 200;  // a queue stage releasing nothing this long is a stall
   bool verbose = false;
   bool quiet = false;  // no live blocks
+  bool no_sched = false;  // do not follow the owners' scheduling
 };
 
 int run_trace(const TraceArgs& a);

@@ -40,6 +40,8 @@ const volatile __u32 targ_netns = 0;
 /* Follow 1 packet in this many (per CPU and direction) for extreme rates; 1 = every one. */
 const volatile __u32 targ_sample = 1;
 
+#include "sched.bpf.h"
+
 /*
  * Per-CPU state. The last GSO parent seen on the traced device: segments made by
  * validate_xmit_skb (or tbf) get new addresses but run on the same CPU in the same call
@@ -529,6 +531,8 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	__u32 len;
 
 	if (!is_target_dev(dev)) {
+		if (targ_sched)
+			note_owner_io(TL_SEND, skb); /* the VPN's send on its underlay, maybe */
 		/* Only a packet that came in through the traced device can be forwarded out:
 		 * its skb_iif says so, which spares the lookup for everything else. */
 		if (KREAD(struct sk_buff, skb, skb_iif) != targ_ifindex || !dev)
@@ -708,8 +712,13 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 		note_read(skb);
 		return 0;
 	}
+	if (!m.from_dev) {
+		if (targ_sched && !m.on_dev)
+			note_owner_io(TL_UREAD, skb); /* the VPN reads its underlay socket, maybe */
+		return 0;
+	}
 	/* An RX skb delivered */
-	if (!m.from_dev || !(v = lookup(skb)))
+	if (!(v = lookup(skb)))
 		return 0;
 	if (dir_of(v) == TL_TX)
 		return 0;
@@ -811,6 +820,10 @@ static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32
 
 	if (is_tx(m) && (st = cpu_state()) && st->read_skb == (__u64)skb) {
 		send_read(st, TL_FREE, flags, code, aux); /* the VPN read it: the usual end */
+		return 0;
+	}
+	if (targ_sched && !(m.on_dev || m.from_dev) && !(flags & TL_F_DROP)) {
+		note_owner_io(TL_UREAD, skb); /* a VPN's read of its underlay socket ends so, maybe */
 		return 0;
 	}
 	/* Anything else, mostly a drop before or in the device's xmit on the queueing CPU,

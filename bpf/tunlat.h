@@ -29,6 +29,36 @@ enum tl_point {
 	TL_TAKEN = 10,    /* tcp:tcp_probe of an RX skb: an established TCP socket takes it */
 	TL_POINT_COUNT = 11,
 	TL_COMM = 16,     /* not a point: a thread's comm (pid, tid, comm), sent once per CPU */
+	/* Not points either: what the device's owner processes do (bpf/sched.bpf.h). */
+	TL_SCHED = 20,    /* an owner thread's scheduler state changed: code = enum tl_task_state */
+	TL_SEND = 21,     /* an owner thread queued a packet on another device (its underlay send) */
+	TL_UREAD = 22,    /* an owner thread read an skb not of the device (its underlay socket) */
+};
+
+/* A record of one event alone, not of a packet: a comm, or an owner's doings. */
+static inline int tl_lone_kind(__u8 point)
+{
+	return point >= TL_COMM;
+}
+
+/*
+ * An owner thread's state from a TL_SCHED record on (tl_end.code). tl_end.aux holds the
+ * other task's tid of a switch (the one that ran instead when preempted, the one that ran
+ * before when switched in) and tl_end.comm its comm; tl_end.flags TL_SF_*.
+ */
+enum tl_task_state {
+	TL_TS_RUNNING = 0,  /* on a CPU */
+	TL_TS_RUNNABLE = 1, /* preempted, or woken, and waiting for a CPU */
+	TL_TS_SLEEPING = 2, /* blocked: poll, epoll, read, a timer, a lock */
+	TL_TS_STOPPED = 3,  /* SIGSTOP, or traced */
+	TL_TS_EXITED = 4,   /* the thread is gone */
+	TL_TS_COUNT = 5,
+};
+
+enum tl_sched_flags {
+	TL_SF_PREEMPTED = 1 << 0, /* RUNNABLE: switched out while it could still run */
+	TL_SF_WOKEN = 1 << 1,     /* RUNNABLE: woken (sched_wakeup); cpu is the one it waits on */
+	TL_SF_UNINTERRUPTIBLE = 1 << 2, /* SLEEPING: in D state (disk, a lock), not poll */
 };
 
 enum tl_dir {

@@ -44,7 +44,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tapreader --dev NAME [--tun] [--sleep-us N] [--reply] "
+	fprintf(f, "usage: tapreader --dev NAME [--tun] [--sleep-us N] [--poll-ms N] [--reply] "
 		   "[--count N] [--ready-file PATH] [--comm NAME]\n");
 }
 
@@ -181,11 +181,12 @@ int main(int argc, char **argv)
 		{ "count", required_argument, NULL, 'c' },
 		{ "ready-file", required_argument, NULL, 'f' },
 		{ "comm", required_argument, NULL, 'n' },
+		{ "poll-ms", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dev = NULL, *ready_file = NULL, *comm = NULL;
-	unsigned long long sleep_usec = 0, count = 0, seen = 0;
+	unsigned long long sleep_usec = 0, count = 0, seen = 0, poll_ms = 0;
 	int tun = 0, reply = 0, opt;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -198,6 +199,12 @@ int main(int argc, char **argv)
 		case 's':
 			if (parse_u64(optarg, &sleep_usec)) {
 				fprintf(stderr, "tapreader: bad --sleep-us '%s'\n", optarg);
+				return 1;
+			}
+			break;
+		case 'p':
+			if (parse_u64(optarg, &poll_ms) || poll_ms > 60000) {
+				fprintf(stderr, "tapreader: bad --poll-ms '%s'\n", optarg);
 				return 1;
 			}
 			break;
@@ -258,8 +265,20 @@ int main(int argc, char **argv)
 	static uint8_t buf[BUF_SIZE];
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
+	/* --poll-ms: a timer-paced reader, asleep in poll on no fd between reads of one
+	 * packet, never woken by the packets (the device is read without blocking). */
+	if (poll_ms)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	while (!g_stop) {
-		int n = poll(&pfd, 1, -1);
+		int n;
+
+		if (poll_ms) {
+			poll(NULL, 0, (int)poll_ms);
+			pfd.revents = POLLIN;
+			n = 1;
+		} else {
+			n = poll(&pfd, 1, -1);
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -31,7 +31,7 @@ int run_report(const ReportArgs& a) {
     throw Fatal(e.what());
   }
   if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(r.warning));
-  pipeline.flush(r.info.end_ns);
+  pipeline.flush(r.info.end_ns, r.info.start_ns);
   finish_report(r.info, pipeline, a.json_path, a.visual, visuals.get());
   return kExitOk;
 }

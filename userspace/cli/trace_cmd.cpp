@@ -167,7 +167,7 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
                j.joined, j.unmatched, j.stale, j.pushed_out, j.duplicates);
     fmt::print(stderr, "tunlat: {} records spilled (read late, not lost)\n", tracer.spilled());
   }
-  capture.pipeline.flush(info.end_ns);
+  capture.pipeline.flush(info.end_ns, info.start_ns);
   std::vector<uint64_t> locations;
   for (Dir d : kDirs)
     for (auto& [key, ds] : capture.pipeline.analysis().total(d).drops) locations.push_back(key.second);
@@ -225,8 +225,13 @@ int run_trace(const TraceArgs& a) {
   topts.sample = a.sample;
   topts.verbose = a.verbose;
   topts.tun_driver = dev.kind != DeviceKind::Other;
+  topts.sched = !a.no_sched;
+  for (const Owner& o : info.owners) topts.owner_tgids.push_back(o.pid);
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
+  info.sched = tracer.sched_status();
+  if (a.verbose || (info.sched != "on" && !a.no_sched))
+    fmt::print(stderr, "tunlat: the VPN's scheduling: {}\n", term_safe(info.sched));
   bool learnt = false;
   in_netns(ns, [&] { learnt = tracer.learn_device(); });
   if (a.verbose)

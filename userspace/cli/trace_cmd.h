@@ -21,6 +21,7 @@ struct TraceArgs {
   bool verbose = false;
   bool quiet = false;  // no live blocks
   VisualArgs visual;
+  bool no_sched = false;  // do not follow the owners' scheduling
 };
 
 int run_trace(const TraceArgs& a);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/analyse/analysis.h"
+#include "core/analyse/vpn.h"
 #include "core/correlate/correlator.h"
 #include "core/correlate/reorder.h"
 
@@ -29,12 +30,23 @@ class Pipeline {
     Analysis* analysis;
     void operator()(const PointPass& p) const { analysis->on_pass(p); }
   };
+  // Journeys go to the packet analysis and to the VPN's.
+  struct Fanout : JourneySink {
+    Analysis* analysis;
+    VpnAnalysis* vpn;
+    Fanout(Analysis* a, VpnAnalysis* v) : analysis(a), vpn(v) {}
+    void on_journey(const Journey& j, End how) override {
+      analysis->on_journey(j, how);
+      vpn->on_journey(j, how);
+    }
+  };
 
  public:
   explicit Pipeline(const PipelineOptions& o = {})
       : analysis_(o.stall_ns),
+        fanout_(&analysis_, &vpn_),
         pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns, o.max_reordered)),
-        correlator_(analysis_, o.ttl_ns, o.settled_ttl_ns, o.max_in_flight) {}
+        correlator_(fanout_, o.ttl_ns, o.settled_ttl_ns, o.max_in_flight) {}
 
   // Events in arrival order. Packets are correlated as their records come; pacing needs
   // each point's passes in time order across packets, so only those are reordered, one
@@ -43,6 +55,12 @@ class Pipeline {
   void push(const Event& e) {
     seen_++;
     newest_ = std::max(newest_, e.ts_ns);
+    // The owners' scheduling and their other packets are no points of the device's.
+    if (e.point >= TL_SCHED) {
+      vpn_.on_event(e);
+      return;
+    }
+    if (e.point == TL_READ || e.point == TL_INJECT || e.point == TL_COMM) vpn_.on_event(e);
     PointPass pass;
     if (PointPass::of(e, pass)) {
       pacing_[stream_of(pass)].push(pass, ToAnalysis{&analysis_});
@@ -54,11 +72,13 @@ class Pipeline {
     }
     correlator_.push(e);
   }
-  // The end of the trace, at end_ns (CLOCK_MONOTONIC; 0: the newest event's time).
-  void flush(uint64_t end_ns = 0) {
+  // The end of the trace, at end_ns (CLOCK_MONOTONIC; 0: the newest event's time), which
+  // started at start_ns (0: unknown).
+  void flush(uint64_t end_ns = 0, uint64_t start_ns = 0) {
     for (auto& stream : pacing_) stream.flush(ToAnalysis{&analysis_});
     correlator_.flush();
     analysis_.finish(std::max(end_ns, newest_));
+    vpn_.finish(start_ns, std::max(end_ns, newest_));
   }
 
   uint64_t seen() const { return seen_; }
@@ -69,6 +89,7 @@ class Pipeline {
   }
   Analysis& analysis() { return analysis_; }
   const Analysis& analysis() const { return analysis_; }
+  const VpnAnalysis& vpn() const { return vpn_; }
   const CorrelatorStats& correlation() const { return correlator_.stats(); }
 
  private:
@@ -76,6 +97,8 @@ class Pipeline {
   static constexpr uint64_t kAdvanceEveryNs = 10'000'000;
 
   Analysis analysis_;
+  VpnAnalysis vpn_;
+  Fanout fanout_;
   std::vector<Reorderer<PointPass>> pacing_;  // per direction and point
   Correlator correlator_;
   uint64_t seen_ = 0;

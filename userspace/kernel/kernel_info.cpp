@@ -86,6 +86,15 @@ bool KernelBtf::has_tracepoint(const std::string& name) const {
   return btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF) > 0;
 }
 
+int KernelBtf::tracepoint_args(const std::string& name) const {
+  if (!has_tracepoint(name)) return 0;
+  // btf_trace_<name> is a pointer to a prototype whose first argument is the probe's data.
+  int id = btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF);
+  const btf_type* t = btf__type_by_id(btf_, id);
+  for (int hops = 0; t && (btf_is_typedef(t) || btf_is_ptr(t)) && hops < 4; hops++) t = btf__type_by_id(btf_, t->type);
+  return t && btf_is_func_proto(t) ? std::max(btf_vlen(t) - 1, 0) : 0;
+}
+
 std::map<int32_t, std::string> KernelBtf::drop_reasons() const {
   std::map<int32_t, std::string> out;
   int id = btf__find_by_name_kind(btf_, "skb_drop_reason", BTF_KIND_ENUM);

@@ -28,6 +28,8 @@ class KernelBtf {
   KernelBtf& operator=(const KernelBtf&) = delete;
 
   bool has_tracepoint(const std::string& name) const;  // raw tracepoint prototype in BTF
+  // How many arguments a raw tracepoint passes (its program's ctx), 0 if it has none.
+  int tracepoint_args(const std::string& name) const;
   // A kfunc programs can call (e.g. bpf_rdonly_cast, since 6.2).
   bool has_kfunc(const std::string& name) const;
   // Throws Fatal, naming the kernel, the missing piece and kMinKernel, if tunlat's BPF

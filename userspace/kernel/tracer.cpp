@@ -59,12 +59,15 @@ struct ProgTp {
 // have the same maps and programs, but each is its own C struct: this takes their parts.
 struct TracerBpf {
   bpf_object_skeleton* skeleton = nullptr;  // loaded and attached with libbpf's generic calls
-  bpf_map *ring_ctl = nullptr, *ring_records = nullptr, *counters = nullptr;
+  bpf_map *ring_ctl = nullptr, *ring_records = nullptr, *counters = nullptr, *owners = nullptr;
   bpf_program *learn_target_dev = nullptr, *flush_in_flight = nullptr;
   std::vector<ProgTp> programs;
-  // The skeleton's .rodata (set before load) and .bss (read after).
-  volatile uint32_t *targ_ifindex, *targ_netns, *targ_sample, *targ_ring_records, *targ_spill_records;
+  std::vector<ProgTp> sched_programs;  // the owners' scheduling: all or none
+  // The skeleton's .rodata (set before load) and .bss (read and written after).
+  volatile uint32_t *targ_ifindex, *targ_netns, *targ_sample, *targ_ring_records, *targ_spill_records,
+      *targ_sched;
   std::function<uint64_t()> target_dev;
+  std::function<volatile uint8_t*()> owner_hint;  // OWNER_HINTS bytes
   std::function<void()> destroy;
   ~TracerBpf() {
     if (destroy) destroy();
@@ -83,6 +86,7 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->ring_ctl = s->maps.ring_ctl;
   b->ring_records = s->maps.ring_records;
   b->counters = s->maps.counters;
+  b->owners = s->maps.owners;
   auto& p = s->progs;
   b->learn_target_dev = p.learn_target_dev;
   b->flush_in_flight = p.flush_in_flight;
@@ -100,13 +104,20 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
                  {p.on_tcp_probe, "tcp_probe", "4.16"},
                  {p.on_consume_skb, "consume_skb", "2.6"},
                  {p.on_kfree_skb, "kfree_skb", "2.6"}};
+  // sched_switch's prev_state argument came in 5.18; the others are far older.
+  b->sched_programs = {{p.on_sched_switch, "sched_switch", "5.18"},
+                       {p.on_sched_wakeup, "sched_wakeup", "2.6"},
+                       {p.on_sched_wakeup_new, "sched_wakeup_new", "2.6"},
+                       {p.on_sched_process_exit, "sched_process_exit", "2.6"}};
   auto* ro = s->rodata;
   b->targ_ifindex = &ro->targ_ifindex;
   b->targ_netns = &ro->targ_netns;
   b->targ_sample = &ro->targ_sample;
   b->targ_ring_records = &ro->targ_ring_records;
   b->targ_spill_records = &ro->targ_spill_records;
+  b->targ_sched = &ro->targ_sched;
   b->target_dev = [s] { return s->bss->target_dev; };  // bss is mapped anew at load
+  b->owner_hint = [s] { return reinterpret_cast<volatile uint8_t*>(s->bss->owner_hint); };
   return b;
 }
 
@@ -119,6 +130,8 @@ bool tun_never_needs(const std::string& tp) { return tp == "net_dev_xmit" || tp 
 // A record is taken as sent once it is this old: one written on another CPU while we read
 // the rings (its time is taken before it is published) must not be passed by later ones.
 constexpr uint64_t kHoldbackNs = 10'000'000;
+
+constexpr uint32_t kOwnerHints = 1024;  // OWNER_HINTS, bpf/sched.bpf.h
 
 uint64_t monotonic_ns() {
   timespec t;
@@ -195,10 +208,22 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
                                    tp, since));
   }
 
+  sched_status_ = !o.sched                ? "off"
+                  : o.owner_tgids.empty() ? "off: no process holds the device"
+                                          : "on";
+  if (sched_status_ == "on")
+    for (auto& [prog, tp, since] : bpf_->sched_programs)
+      if (!btf.has_tracepoint(tp) || (std::string(tp) == "sched_switch" && btf.tracepoint_args(tp) < 4))
+        sched_status_ = fmt::format("off: kernel lacks tracepoint {} with its arguments (since Linux {})", tp, since);
+  *bpf_->targ_sched = sched_status_ == "on";
+  for (auto& [prog, tp, since] : bpf_->sched_programs)
+    bpf_program__set_autoload(prog, sched_status_ == "on");
+
   if (int err = bpf_object__load_skeleton(bpf_->skeleton))
     throw Fatal(fmt::format("cannot load BPF programs: {} ({}); {}",
                             g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,
                             std::strerror(-err), load_hint(err)));
+  if (sched_status_ == "on") set_owners(o.owner_tgids);  // before the first hit can ask
   if (int err = bpf_object__attach_skeleton(bpf_->skeleton))
     throw Fatal(fmt::format("cannot attach BPF programs: {} ({}); {}",
                             g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,
@@ -213,6 +238,17 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
 }
 
 Tracer::~Tracer() = default;
+
+// The owners' tgids into the hash, then their hints: a hint without its entry costs a lookup.
+void Tracer::set_owners(const std::vector<uint32_t>& tgids) {
+  volatile uint8_t* hint = bpf_->owner_hint();
+  for (uint32_t tgid : tgids) {
+    uint8_t one = 1;
+    if (bpf_map_update_elem(bpf_map__fd(bpf_->owners), &tgid, &one, BPF_ANY) != 0)
+      throw Fatal(fmt::format("cannot set the device's owners in BPF: {}", std::strerror(errno)));
+    hint[tgid % kOwnerHints] = 1;
+  }
+}
 
 // Runs a program that is not attached once, now (BPF_PROG_TEST_RUN); false on failure.
 static bool run_once(bpf_program* prog) {

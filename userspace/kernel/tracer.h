@@ -25,6 +25,8 @@ struct TracerOptions {
   uint32_t sample = 1;   // follow 1 packet in this many
   bool verbose = false;  // let libbpf's messages through
   bool tun_driver = false;  // a tun/tap device: tracepoints tun never reaches stay detached
+  bool sched = true;        // follow the owners' scheduling (off: --no-sched)
+  std::vector<uint32_t> owner_tgids;  // the device's owner processes
 };
 
 class Tracer {
@@ -51,6 +53,8 @@ class Tracer {
   uint64_t lost() const;  // events not sent: their record found its CPU's rings full
   uint64_t spilled() const;  // records that found both small rings full: read late, not lost
   const AddressJoinStats& joins() const { return ingest_->joins(); }
+  // "on", "off", or why the owners' scheduling is not followed (TraceInfo::sched).
+  const std::string& sched_status() const { return sched_status_; }
 
  private:
   void drain(bool final);
@@ -70,6 +74,8 @@ class Tracer {
   const tl_record* ring_ = nullptr;    // each CPU's rings, as tl_ring_first lays them out
   RingLayout rings_;
   std::unique_ptr<Ingest> ingest_;  // records -> events: the core's side
+  std::string sched_status_;
+  void set_owners(const std::vector<uint32_t>& tgids);
 };
 
 }  // namespace tunlat

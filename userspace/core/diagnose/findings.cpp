@@ -202,10 +202,12 @@ void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<
 }
 
 int kind_rank(const std::string& kind) {
-  static const char* order[] = {"stall", "drops", "pacing", "wait", "ordinary_drops"};
-  for (int i = 0; i < 5; i++)
+  static const char* order[] = {"stall",   "drops",   "stopped_reader", "cpu_contention", "timer_paced",
+                                "vpn_cpu", "pacing",  "wait",           "softirq_cpu",    "ordinary_drops"};
+  constexpr int n = sizeof(order) / sizeof(order[0]);
+  for (int i = 0; i < n; i++)
     if (kind == order[i]) return i;
-  return 5;
+  return n;
 }
 
 }  // namespace
@@ -214,9 +216,10 @@ std::string_view severity_name(Severity s) {
   return s == Severity::Critical ? "critical" : s == Severity::Warning ? "warning" : "info";
 }
 
-std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a) {
+std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const VpnAnalysis* vpn) {
   std::vector<Finding> out;
   stall_findings(info, a, out);
+  if (vpn) vpn_findings(info, a, *vpn, out);
   for (Dir d : kDirs) {
     const DirStats& s = a.total(d);
     drop_findings(info, d, s, out);

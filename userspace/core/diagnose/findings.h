@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/analyse/analysis.h"
+#include "core/analyse/vpn.h"
 #include "core/model/json.h"
 #include "core/model/trace_info.h"
 
@@ -15,7 +16,8 @@ enum class Severity { Info = 0, Warning = 1, Critical = 2 };
 std::string_view severity_name(Severity s);  // "info" | "warning" | "critical"
 
 struct Finding {
-  std::string kind;  // "stall" | "drops" | "pacing" | "wait" | "ordinary_drops"
+  std::string kind;  // "stall" | "drops" | "stopped_reader" | "cpu_contention" | "timer_paced" |
+                     // "vpn_cpu" | "pacing" | "wait" | "softirq_cpu" | "ordinary_drops"
   Severity severity = Severity::Info;
   std::string summary;  // one sentence: the verdict
   Json evidence;        // the numbers behind it
@@ -27,6 +29,8 @@ struct Finding {
 // Every finding about the analysis, most important first: by severity, then kind (a stall
 // before drops before pacing before where the time goes), then weight. A healthy transfer
 // gets only Info findings.
-std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a);
+// With vpn, the findings about the VPN process too (core/diagnose/vpn_findings.cpp).
+std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const VpnAnalysis* vpn = nullptr);
+void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v, std::vector<Finding>& out);
 
 }  // namespace tunlat

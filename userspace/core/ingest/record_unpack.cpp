@@ -8,14 +8,20 @@ namespace tunlat {
 void unpack_record(const tl_record& r, std::vector<Event>& out) {
   const tl_slot& s = r.slot;
   const tl_end& end = r.end;
-  if (end.point == TL_COMM) {
+  if (tl_lone_kind(end.point)) {  // a comm, or an owner's doings: one event, no packet
     Event e{};
     e.ts_ns = end.ts_ns;
     e.pid = end.pid;
     e.tid = end.tid;
     e.cpu = end.cpu;
-    e.point = TL_COMM;
+    e.point = end.point;
+    if (end.point != TL_COMM) {  // a comm record leaves these as they were
+      e.code = end.code;
+      e.aux = end.aux;
+      e.flags = end.flags;
+    }
     std::memcpy(e.comm, end.comm, sizeof(e.comm));
+    e.comm[TL_COMM_LEN - 1] = 0;
     out.push_back(e);
     return;
   }

@@ -33,7 +33,9 @@ struct RecordingError : std::runtime_error {
 // parent's queue/enqueue/dequeue times come with it as TL_F_INHERITED events (65a6250),
 // which a reader of version 1 alone counted as passages, and whose segments it orphaned.
 // Version 1 files hold either meaning; this reader tells them apart by the flag.
-inline constexpr uint32_t kRecordingVersion = 2;
+// 3: the owners' scheduling events (TL_SCHED, TL_SEND, TL_UREAD, point >= 20) and the
+// header's "sched"; a version 2 file has none, which the report says.
+inline constexpr uint32_t kRecordingVersion = 3;
 inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
 struct RecordingOptions {

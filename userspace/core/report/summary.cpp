@@ -11,6 +11,7 @@
 
 #include "core/analyse/bottleneck.h"
 #include "core/diagnose/findings.h"
+#include "core/report/vpn_json.h"
 
 namespace tunlat {
 
@@ -224,8 +225,9 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                        {"threads", threads_json(ds.threads, "count")}});
   doc["drops"] = drops;
   doc["tcp"] = {{"retransmits", nullptr}, {"flows", Json::array()}};
+  doc["vpn"] = vpn_json(info, a, p.vpn());
   Json findings = Json::array(), verdicts = Json::array();
-  for (const Finding& f : diagnose(info, a)) {
+  for (const Finding& f : diagnose(info, a, &p.vpn())) {
     findings.push_back(finding_json(f));
     verdicts.push_back(f.summary);
   }

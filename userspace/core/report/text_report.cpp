@@ -2,6 +2,8 @@
 // Renders reports for people: the final report (from the JSON summary) and the live blocks.
 #include "core/report/text_report.h"
 
+#include "core/report/vpn_json.h"
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
@@ -9,6 +11,7 @@
 #include <cmath>
 
 #include "core/report/format.h"
+#include "core/report/vpn_json.h"
 
 namespace tunlat {
 
@@ -212,6 +215,7 @@ void render_report(std::ostream& out, const Json& doc) {
   render_direction(out, doc, "tx");
   render_direction(out, doc, "rx");
   render_stalls(out, doc);
+  render_vpn(out, doc);
 }
 
 void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s,

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// The VPN process: its state while packets wait for it, its own time per packet, its CPUs.
+#include "core/analyse/vpn.h"
+
+#include <cstring>
+
+namespace tunlat {
+
+void VpnAnalysis::on_event(const Event& e) {
+  switch (e.point) {
+    case TL_COMM:
+      if (e.tid && (comms_.size() < SchedTimeline::kMaxThreads || comms_.count(e.tid)))
+        std::memcpy(comms_[e.tid].data(), e.comm, TL_COMM_LEN);
+      return;
+    case TL_SCHED:
+      if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
+      timeline_.add(e);
+      return;
+    case TL_SEND:
+      if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
+      pass_on(Dir::Tx, e);
+      return;
+    case TL_UREAD:
+      if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
+      take_in(Dir::Rx, e);
+      return;
+    case TL_READ:
+      if (is_owner(e.pid)) take_in(Dir::Tx, e);
+      return;
+    case TL_INJECT:
+      if (is_owner(e.pid)) pass_on(Dir::Rx, e);
+      return;
+    default:
+      return;
+  }
+}
+
+void VpnAnalysis::take_in(Dir d, const Event& e) {
+  PairStats& p = stats_.cost[static_cast<int>(d)];
+  p.ins++;
+  if (d == Dir::Tx) stats_.moved++;
+  auto key = std::make_pair(e.pid, static_cast<int>(d));
+  if (!waiting_.count(key) && waiting_.size() >= 1024) return;
+  auto& q = waiting_[key];
+  if (q.size() >= kMaxWaiting) {  // never passed on: a VPN that drops, or sends elsewhere
+    q.pop_front();
+    p.unpaired_ins++;
+  }
+  q.push_back({e.ts_ns, e.tid});
+}
+
+// Pairs with the oldest packet its thread took in, else (a VPN that hands packets between
+// threads: wireguard-go) the process's oldest.
+void VpnAnalysis::pass_on(Dir d, const Event& e) {
+  PairStats& p = stats_.cost[static_cast<int>(d)];
+  p.outs++;
+  if (d == Dir::Rx) stats_.moved++;
+  auto it = waiting_.find({e.pid, static_cast<int>(d)});
+  if (it == waiting_.end() || it->second.empty() || it->second.front().ts_ns > e.ts_ns) {
+    p.unpaired_outs++;
+    return;
+  }
+  auto& q = it->second;
+  auto pick = q.begin();
+  for (auto c = q.begin(); c != q.end() && c - q.begin() < 64 && c->ts_ns <= e.ts_ns; ++c)
+    if (c->tid == e.tid) {
+      pick = c;
+      break;
+    }
+  if (q.size() > 1 && q[1].ts_ns <= e.ts_ns) p.batched++;
+  p.paired++;
+  if (pick->tid == e.tid) p.same_thread++;
+  p.cost.add(e.ts_ns - pick->ts_ns);
+  q.erase(pick);
+}
+
+void VpnAnalysis::on_journey(const Journey& j, End) {
+  if (j.dir == Dir::Tx) {
+    if (j.seen(TL_QUEUE) && j.seen(TL_READ)) {
+      stats_.tx_both++;
+      if (j.cpu[TL_QUEUE] != j.cpu[TL_READ]) stats_.tx_crossed++;
+    }
+    if (j.seen(TL_READ) && stats_.tx_read_cpus.size() < 1024) stats_.tx_read_cpus[j.cpu[TL_READ]]++;
+    if (timeline_.empty() || !j.seen(TL_XMIT) || !j.seen(TL_READ) || !j.tid || j.ts[TL_READ] < j.ts[TL_XMIT]) return;
+    stats_.ring_packets++;
+    timeline_.split(j.tid, j.ts[TL_XMIT], j.ts[TL_READ], stats_.ring);
+  } else {
+    if (j.seen(TL_INJECT) && j.seen(TL_RECEIVE)) {
+      stats_.rx_both++;
+      if (j.cpu[TL_INJECT] != j.cpu[TL_RECEIVE]) stats_.rx_crossed++;
+    }
+    if (j.seen(TL_RECEIVE) && stats_.rx_receive_cpus.size() < 1024) stats_.rx_receive_cpus[j.cpu[TL_RECEIVE]]++;
+  }
+}
+
+void VpnAnalysis::finish(uint64_t start_ns, uint64_t end_ns) {
+  timeline_.finish(start_ns, end_ns);
+  for (auto& [key, q] : waiting_) {
+    stats_.cost[key.second].unpaired_ins += q.size();
+    q.clear();
+  }
+}
+
+VpnFigures VpnAnalysis::figures(uint64_t duration_ns, double mbit_s) const {
+  VpnFigures f;
+  std::map<uint16_t, uint64_t> by_cpu;
+  uint64_t busiest = 0;
+  for (auto& [tid, t] : timeline_.threads()) {
+    const uint64_t run = t.time[TL_TS_RUNNING];
+    f.running_ns += run;
+    if (run > busiest) busiest = run, f.busiest_tid = tid, f.busiest_pid = t.pid;
+    for (auto& [cpu, ns] : t.running_on) by_cpu[cpu] += ns;
+  }
+  if (duration_ns) {
+    f.cores = static_cast<double>(f.running_ns) / static_cast<double>(duration_ns);
+    f.busiest_share = static_cast<double>(busiest) / static_cast<double>(duration_ns);
+  }
+  for (auto& [cpu, ns] : by_cpu)
+    if (f.running_ns && static_cast<double>(ns) / f.running_ns > f.busiest_cpu_share)
+      f.busiest_cpu = cpu, f.busiest_cpu_share = static_cast<double>(ns) / f.running_ns;
+  f.moved = stats_.moved;
+  if (f.moved && f.running_ns) {
+    f.cpu_per_packet_ns = static_cast<double>(f.running_ns) / static_cast<double>(f.moved);
+    f.capacity_pps = 1e9 / f.cpu_per_packet_ns;
+    // The same mix of packets at the rate one core would carry.
+    if (f.cores > 0) f.capacity_mbit_s = mbit_s / f.cores;
+  }
+  for (uint64_t ns : stats_.ring.ns) f.ring_ns += ns;
+  if (f.ring_ns) {
+    for (int s = 0; s < kTaskStates; s++) {
+      f.ring_share[s] = static_cast<double>(stats_.ring.ns[s]) / f.ring_ns;
+      if (f.ring_state == kStateUnknown || f.ring_share[s] > f.ring_share[f.ring_state]) f.ring_state = s;
+    }
+    for (auto& [tid, ns] : stats_.ring.ran_instead)
+      if (static_cast<double>(ns) / f.ring_ns > f.top_other_share)
+        f.top_other = tid, f.top_other_share = static_cast<double>(ns) / f.ring_ns;
+  }
+  return f;
+}
+
+std::string VpnAnalysis::thread_comm(uint32_t tid) const {
+  auto it = comms_.find(tid);
+  if (it == comms_.end()) return "";
+  return std::string(it->second.data(), strnlen(it->second.data(), TL_COMM_LEN));
+}
+
+}  // namespace tunlat

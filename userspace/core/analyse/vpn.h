@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// The VPN process: its state while packets wait for it, its own time per packet, its CPUs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+
+#include "core/analyse/histogram.h"
+#include "core/analyse/sched_timeline.h"
+#include "core/correlate/correlator.h"
+
+namespace tunlat {
+
+// A VPN's time per packet in one direction: from taking a packet in (TX: its read of the
+// device; RX: its read of its underlay socket) to passing it on (TX: its next send on
+// another device; RX: its write into the device), paired in order.
+struct PairStats {
+  Histogram cost;               // ns, of the pairs
+  uint64_t ins = 0, outs = 0;   // packets taken in, passed on
+  uint64_t paired = 0;
+  uint64_t same_thread = 0;     // pairs whose two ends ran on one thread
+  uint64_t batched = 0;         // pairs made while more than one packet was waiting
+  uint64_t unpaired_ins = 0;    // taken in, never passed on as far as the trace saw
+  uint64_t unpaired_outs = 0;   // passed on with nothing waiting (the VPN's own: keepalives)
+};
+
+struct VpnStats {
+  // TX ring waits (xmit -> read) split by the reading thread's state, ns.
+  StateSplit ring;
+  uint64_t ring_packets = 0;
+  std::array<PairStats, 2> cost;  // by Dir
+  // Packets the owners moved: TX reads and RX writes (their threads' pids seen in TL_SCHED).
+  uint64_t moved = 0;
+  // CPUs: where packets were queued and read (TX), injected and received (RX softirq).
+  uint64_t tx_crossed = 0, tx_both = 0, rx_crossed = 0, rx_both = 0;
+  std::map<uint16_t, uint64_t> tx_read_cpus, rx_receive_cpus;
+};
+
+// What follows from VpnStats and the timeline over a trace of duration_ns: the numbers the
+// JSON, the report and the findings share.
+struct VpnFigures {
+  uint64_t running_ns = 0;      // the owners' threads on a CPU, all together
+  double cores = 0;             // running_ns / duration: CPUs' worth in use
+  uint32_t busiest_tid = 0, busiest_pid = 0;
+  double busiest_share = 0;     // of one CPU: the busiest thread's running time / duration
+  uint16_t busiest_cpu = 0;     // where the owners ran most
+  double busiest_cpu_share = 0; // of their running time
+  uint64_t moved = 0;           // packets the owners moved (TX reads, RX writes)
+  double cpu_per_packet_ns = 0; // running_ns / moved
+  double capacity_pps = 0;      // 1 s / cpu_per_packet_ns: on one core, all of it
+  double capacity_mbit_s = 0;   // the trace's TX+RX Mbit/s scaled to that rate
+  std::array<double, kTaskStates> ring_share{};  // of the TX ring wait
+  uint64_t ring_ns = 0;
+  int ring_state = kStateUnknown;  // the state holding most of the ring wait
+  uint32_t top_other = 0;       // the task that ran most while the reader was runnable
+  double top_other_share = 0;   // of the ring wait
+};
+
+class VpnAnalysis : public JourneySink {
+ public:
+  // Events of the owners (TL_SCHED, TL_SEND, TL_UREAD) and of packets entering or leaving
+  // a VPN (TL_READ, TL_INJECT), and comms, in arrival order.
+  void on_event(const Event& e);
+  void on_journey(const Journey& j, End how) override;
+  void finish(uint64_t start_ns, uint64_t end_ns);
+
+  bool has_sched() const { return !timeline_.empty(); }
+  const SchedTimeline& timeline() const { return timeline_; }
+  const VpnStats& stats() const { return stats_; }
+  std::string thread_comm(uint32_t tid) const;  // from TL_COMM, else ""
+  // mbit_s: the device's TX+RX rate over the trace, for the capacity in Mbit/s.
+  VpnFigures figures(uint64_t duration_ns, double mbit_s) const;
+
+ private:
+  // A packet taken in, waiting to be passed on.
+  struct In {
+    uint64_t ts_ns;
+    uint32_t tid;
+  };
+  static constexpr size_t kMaxWaiting = 4096;  // per process and direction
+  void take_in(Dir d, const Event& e);
+  void pass_on(Dir d, const Event& e);
+  bool is_owner(uint32_t pid) const { return pid && owner_pids_.count(pid); }
+
+  SchedTimeline timeline_;
+  VpnStats stats_;
+  std::map<uint32_t, bool> owner_pids_;  // pids seen in TL_SCHED/TL_SEND/TL_UREAD
+  std::map<std::pair<uint32_t, int>, std::deque<In>> waiting_;  // (pid, dir)
+  std::map<uint32_t, std::array<char, TL_COMM_LEN>> comms_;
+};
+
+}  // namespace tunlat

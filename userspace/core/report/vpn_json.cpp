@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+// The summary's "vpn" object: the VPN process's state, time per packet, threads and CPUs.
+#include "core/report/vpn_json.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/analyse/analysis.h"
+#include "core/report/format.h"
+
+namespace tunlat {
+
+namespace {
+
+double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+double ms(uint64_t ns) { return round3(static_cast<double>(ns) / 1e6); }
+double us(double ns) { return round3(ns / 1e3); }
+
+Json pair_json(const PairStats& p) {
+  const double in_share = p.ins ? static_cast<double>(p.paired) / p.ins : 0;
+  const double out_share = p.outs ? static_cast<double>(p.paired) / p.outs : 0;
+  return Json{{"in", p.ins},
+              {"out", p.outs},
+              {"paired", p.paired},
+              {"paired_share_of_in", round3(in_share)},
+              {"paired_share_of_out", round3(out_share)},
+              {"same_thread", p.same_thread},
+              {"batched", p.batched},
+              {"unpaired_in", p.unpaired_ins},
+              {"unpaired_out", p.unpaired_outs},
+              {"p50_us", us(p.cost.quantile(0.5))},
+              {"p90_us", us(p.cost.quantile(0.9))},
+              {"p99_us", us(p.cost.quantile(0.99))},
+              {"mean_us", us(p.cost.mean())}};
+}
+
+Json cpu_counts(const std::map<uint16_t, uint64_t>& m) {
+  Json j = Json::object();
+  for (auto& [cpu, n] : m) j[std::to_string(cpu)] = n;
+  return j;
+}
+
+std::string comm_or(const VpnAnalysis& v, uint32_t tid) {
+  std::string c = v.thread_comm(tid);
+  return c.empty() ? v.timeline().comm_of(tid) : c;
+}
+
+}  // namespace
+
+VpnFigures vpn_figures_of(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v) {
+  const uint64_t dur = info.end_ns > info.start_ns ? info.end_ns - info.start_ns : 0;
+  const double bytes = static_cast<double>(a.total(Dir::Tx).bytes + a.total(Dir::Rx).bytes);
+  return v.figures(dur, dur ? bytes * 8e3 / static_cast<double>(dur) : 0);
+}
+
+Json vpn_json(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v) {
+  Json j;
+  j["sched"] = info.sched.empty() ? "not recorded" : info.sched;
+  if (!v.has_sched()) return j;
+  const VpnStats& s = v.stats();
+  const VpnFigures f = vpn_figures_of(info, a, v);
+  Json states = Json::object();
+  for (int st = 0; st < kTaskStates; st++)
+    states[std::string(task_state_name(st))] = {{"ms", ms(s.ring.ns[st])}, {"share", round3(f.ring_share[st])}};
+  std::vector<std::pair<uint64_t, uint32_t>> others;
+  for (auto& [tid, ns] : s.ring.ran_instead) others.emplace_back(ns, tid);
+  std::sort(others.rbegin(), others.rend());
+  Json ran = Json::array();
+  for (size_t i = 0; i < others.size() && i < 5; i++)
+    ran.push_back({{"tid", others[i].second},
+                   {"comm", v.timeline().comm_of(others[i].second)},
+                   {"ms", ms(others[i].first)},
+                   {"share", f.ring_ns ? round3(static_cast<double>(others[i].first) / f.ring_ns) : 0.0}});
+  j["ring_wait"] = {{"packets", s.ring_packets}, {"ms", ms(f.ring_ns)}, {"states", states}, {"ran_instead", ran}};
+  j["per_packet"] = {{"tx", pair_json(s.cost[0])}, {"rx", pair_json(s.cost[1])}};
+  j["cpu"] = {{"running_ms", ms(f.running_ns)},
+              {"cores", round3(f.cores)},
+              {"packets", f.moved},
+              {"per_packet_us", us(f.cpu_per_packet_ns)},
+              {"capacity_pps", std::round(f.capacity_pps)},
+              {"capacity_mbit_s", round3(f.capacity_mbit_s)}};
+  Json threads = Json::array();
+  for (auto& [tid, t] : v.timeline().threads()) {
+    Json on = Json::object();
+    for (auto& [cpu, ns] : t.running_on) on[std::to_string(cpu)] = ms(ns);
+    threads.push_back({{"pid", t.pid},
+                       {"tid", tid},
+                       {"comm", comm_or(v, tid)},
+                       {"running_ms", ms(t.time[TL_TS_RUNNING])},
+                       {"runnable_ms", ms(t.time[TL_TS_RUNNABLE])},
+                       {"sleeping_ms", ms(t.time[TL_TS_SLEEPING])},
+                       {"stopped_ms", ms(t.time[TL_TS_STOPPED])},
+                       {"switches", t.switches},
+                       {"preemptions", t.preemptions},
+                       {"wakeups", t.wakeups},
+                       {"sleep_p50_us", us(t.sleeps.quantile(0.5))},
+                       {"running_ms_by_cpu", on}});
+  }
+  j["threads"] = threads;
+  j["cpus"] = {{"tx_queue_read_crossed", s.tx_crossed},
+               {"tx_queue_read_packets", s.tx_both},
+               {"rx_inject_receive_crossed", s.rx_crossed},
+               {"rx_inject_receive_packets", s.rx_both},
+               {"tx_read", cpu_counts(s.tx_read_cpus)},
+               {"rx_receive", cpu_counts(s.rx_receive_cpus)},
+               {"vpn_busiest_cpu", f.running_ns ? Json(f.busiest_cpu) : Json(nullptr)},
+               {"vpn_busiest_cpu_share", round3(f.busiest_cpu_share)}};
+  return j;
+}
+
+namespace {
+std::string text(const Json& j) { return j.is_string() ? term_safe(j.get<std::string>()) : ""; }
+std::string pct(const Json& j) { return fmt::format("{:.0f} %", j.get<double>() * 100); }
+}  // namespace
+
+void render_vpn(std::ostream& out, const Json& doc) {
+  if (!doc.contains("vpn") || !doc["vpn"].is_object()) return;
+  const Json& v = doc["vpn"];
+  if (!v.contains("ring_wait")) {
+    fmt::print(out, "\nVPN scheduling: {}\n", text(v["sched"]));
+    return;
+  }
+  const Json& rw = v["ring_wait"];
+  fmt::print(out, "\nVPN while TX packets waited in the ring ({} packets, {:.1f} ms of waiting):\n",
+             rw["packets"].get<uint64_t>(), rw["ms"].get<double>());
+  std::string line;
+  for (auto& [name, st] : rw["states"].items())
+    if (st["share"].get<double>() >= 0.005)
+      line += fmt::format("{}{} {}", line.empty() ? "" : ", ", term_safe(name), pct(st["share"]));
+  fmt::print(out, "  reader {}\n", line.empty() ? "-" : line);
+  for (auto& o : rw["ran_instead"])
+    fmt::print(out, "  ran instead: {} (tid {}): {} of the wait\n", text(o["comm"]), o["tid"].get<uint32_t>(),
+               pct(o["share"]));
+  const Json& c = v["cpu"];
+  fmt::print(out, "  CPU: {:.2f} cores over the trace; {} per packet moved ({} packets)", c["cores"].get<double>(),
+             format_duration_us(c["per_packet_us"].get<double>()), c["packets"].get<uint64_t>());
+  if (c["capacity_pps"].get<double>() > 0)
+    fmt::print(out, " -> at most {} on one core ({:.0f} Mbit/s of this mix)", format_rate(c["capacity_pps"].get<double>()),
+               c["capacity_mbit_s"].get<double>());
+  fmt::print(out, "\n");
+  for (const char* d : {"tx", "rx"}) {
+    const Json& p = v["per_packet"][d];
+    if (!p["paired"].get<uint64_t>()) continue;
+    fmt::print(out, "  {} {}: p50 {} p90 {} p99 {}; paired {} of {} in, {} of {} out ({} on one thread, {} batched)\n",
+               d, std::string(d) == "tx" ? "read -> underlay send" : "underlay read -> write",
+               format_duration_us(p["p50_us"].get<double>()), format_duration_us(p["p90_us"].get<double>()),
+               format_duration_us(p["p99_us"].get<double>()), p["paired"].get<uint64_t>(), p["in"].get<uint64_t>(),
+               p["paired"].get<uint64_t>(), p["out"].get<uint64_t>(), p["same_thread"].get<uint64_t>(),
+               p["batched"].get<uint64_t>());
+  }
+  for (auto& t : v["threads"])
+    fmt::print(out, "  thread {} {} (pid {}): running {:.1f} ms, runnable {:.1f} ms, sleeping {:.1f} ms, stopped {:.1f} ms, "
+               "{} switches, {} preempted\n",
+               t["tid"].get<uint32_t>(), text(t["comm"]), t["pid"].get<uint32_t>(), t["running_ms"].get<double>(),
+               t["runnable_ms"].get<double>(), t["sleeping_ms"].get<double>(), t["stopped_ms"].get<double>(),
+               t["switches"].get<uint64_t>(), t["preemptions"].get<uint64_t>());
+  const Json& cp = v["cpus"];
+  if (cp["tx_queue_read_packets"].get<uint64_t>() || cp["rx_inject_receive_packets"].get<uint64_t>())
+    fmt::print(out, "  CPUs crossed: TX queue->read {} of {}, RX inject->receive {} of {}\n",
+               cp["tx_queue_read_crossed"].get<uint64_t>(), cp["tx_queue_read_packets"].get<uint64_t>(),
+               cp["rx_inject_receive_crossed"].get<uint64_t>(), cp["rx_inject_receive_packets"].get<uint64_t>());
+}
+
+}  // namespace tunlat

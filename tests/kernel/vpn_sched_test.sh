@@ -50,7 +50,9 @@ lab hog "" "$PIN"'
 J=$WORK/hog.json
 runnable=$(jq .vpn.ring_wait.states.runnable.share "$J")
 awk -v s="$runnable" 'BEGIN { exit !(s >= 0.5) }' || fail "beside a hog: runnable $runnable of the ring wait, want >= 0.5"
-jq_eq "$J" '.vpn.ring_wait.ran_instead[0].comm' cpuhog
+# The hogs ran instead of it (first or second: whatever else the machine runs can come in).
+jq -e '[.vpn.ring_wait.ran_instead[0:2][].comm] | index("cpuhog") != null' "$J" >/dev/null ||
+  fail "the hog is not what ran instead: $(jq -c '.vpn.ring_wait.ran_instead[0:3]' "$J")"
 jq -e '[.findings[] | select(.kind == "cpu_contention" and (.summary | test("cpuhog")))] | length == 1' "$J" >/dev/null ||
   fail "no contention finding naming the hog: $(jq -c '[.findings[].summary]' "$J")"
 
@@ -92,8 +94,10 @@ J=$WORK/stop.json
 # The thread was stopped 1 s; the packets that waited meanwhile (a window's worth) show it.
 stopped=$(jq '.vpn.threads[0].stopped_ms' "$J")
 awk -v s="$stopped" 'BEGIN { exit !(s >= 900 && s <= 1300) }' || fail "stopped $stopped ms, want ~1000"
-jq -e '.vpn.ring_wait.states.stopped.share >= 0.2' "$J" >/dev/null ||
-  fail "stopped only $(jq .vpn.ring_wait.states.stopped.share "$J") of the ring wait"
+# What the stop did to the packets: a stall in the ring of about that long (the ring may
+# fill a moment after the stop), ended by the VPN's read.
+jq -e '[.stalls[] | select(.stage == "ring" and .duration_ms >= 600 and .ended_by.comm == "openvpn")] | length >= 1' \
+  "$J" >/dev/null || fail "no ring stall of the stop: $(jq -c '[.stalls[] | del(.flight_recorder)]' "$J")"
 jq -e '[.findings[] | select(.kind == "stopped_reader")] | length == 1' "$J" >/dev/null || fail "no stopped_reader finding"
 pass "poll: asleep $sleeping, sleeps ${poll_period} us; hog: runnable $runnable; load: running $running," \
   "$(jq .vpn.cpu.per_packet_us "$WORK/load.json") us/packet, capacity $cap Mbit/s vs iperf3 $iperf Mbit/s" \

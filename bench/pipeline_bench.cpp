@@ -219,7 +219,7 @@ tunlat::TraceInfo bench_info() {
   info.dev_name = "tA";
   info.ifindex = 2;
   info.kind = tunlat::DeviceKind::Tap;
-  info.owners = {{4252, "fwd"}};
+  info.owners = {{4252, "fwd", {}}};
   return info;
 }
 

@@ -41,6 +41,7 @@ const volatile __u32 targ_netns = 0;
 const volatile __u32 targ_sample = 1;
 
 #include "sched.bpf.h"
+#include "drops.bpf.h"
 
 /*
  * Per-CPU state. The last GSO parent seen on the traced device: segments made by
@@ -812,7 +813,9 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 	return 0;
 }
 
-static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32 code, __u64 aux)
+/* A free: of a packet followed (true: sent), of an owner's underlay read, or of nothing of
+ * ours. */
+static __always_inline bool on_free(const struct sk_buff *skb, __u16 flags, __s32 code, __u64 aux)
 {
 	struct skb_marks m = marks_of(skb);
 	struct tl_slot *v;
@@ -820,35 +823,66 @@ static __always_inline int on_free(const struct sk_buff *skb, __u16 flags, __s32
 
 	if (is_tx(m) && (st = cpu_state()) && st->read_skb == (__u64)skb) {
 		send_read(st, TL_FREE, flags, code, aux); /* the VPN read it: the usual end */
-		return 0;
+		return true;
 	}
 	if (targ_sched && !(m.on_dev || m.from_dev) && !(flags & TL_F_DROP)) {
 		note_owner_io(TL_UREAD, skb); /* a VPN's read of its underlay socket ends so, maybe */
-		return 0;
+		return false;
 	}
 	/* Anything else, mostly a drop before or in the device's xmit on the queueing CPU,
 	 * is looked up. A packet handed off is only freed here while it still carries the
 	 * device (a full tun ring, a purge): another skb at its address (an RX skb of
 	 * another netns's device with the same ifindex) finds a slot that is stale. */
 	if (!(m.on_dev || m.from_dev) || !(v = lookup(skb)))
-		return 0;
+		return false;
 	if (handed_off(v) && !m.on_dev)
-		return 0;
+		return false;
 	send(v, TL_FREE, flags, code, aux);
 	v->skb = 0;
+	return true;
+}
+
+/* A drop: of a packet followed, else one elsewhere that hurts the tunnel. rx_sk: the
+ * socket it was meant for, where the kernel says (kfree_skb's fourth argument, 6.11+). */
+static __always_inline int on_drop(const struct sk_buff *skb, __u64 location, __s32 reason,
+				   const struct sock *rx_sk)
+{
+	const struct net_device *dev;
+	__u64 net = 0;
+
+	if (on_free(skb, TL_F_DROP, reason, location))
+		return 0;
+	if (!rx_sk)
+		rx_sk = KREAD(struct sk_buff, skb, sk);
+	if (rx_sk)
+		net = sk_net(rx_sk);
+	else if ((dev = KREAD(struct sk_buff, skb, dev)))
+		net = (__u64)KREAD(struct net_device, dev, nd_net.net);
+	note_drop_elsewhere(skb, location, reason, rx_sk, net && net == target_net);
 	return 0;
 }
+
 
 SEC("raw_tp/consume_skb")
 int BPF_PROG(on_consume_skb, struct sk_buff *skb)
 {
-	return on_free(skb, 0, 0, 0);
+	on_free(skb, 0, 0, 0);
+	return 0;
 }
 
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
 {
-	return on_free(skb, TL_F_DROP, reason, (__u64)location);
+	return on_drop(skb, (__u64)location, reason, NULL);
+}
+
+/* The same, where kfree_skb also names the socket the skb was meant for (6.11+): the
+ * loader attaches one of the two. */
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(on_kfree_skb_sk, struct sk_buff *skb, void *location, enum skb_drop_reason reason,
+	     const struct sock *rx_sk)
+{
+	return on_drop(skb, (__u64)location, reason, rx_sk);
 }
 
 static long flush_one(struct bpf_map *map, __u32 *key, struct tl_slot *v, void *ctx)

@@ -33,6 +33,15 @@ enum tl_point {
 	TL_SCHED = 20,    /* an owner thread's scheduler state changed: code = enum tl_task_state */
 	TL_SEND = 21,     /* an owner thread queued a packet on another device (its underlay send) */
 	TL_UREAD = 22,    /* an owner thread read an skb not of the device (its underlay socket) */
+	TL_DROP_ELSEWHERE = 23, /* a drop of another skb that hurts the tunnel (bpf/drops.bpf.h):
+				 * code = reason, aux = location, flags = scope, slot.skb = the
+				 * socket's inode (or 0), slot.len = the skb's length */
+};
+
+/* Where a TL_DROP_ELSEWHERE drop happened (tl_end.flags). */
+enum tl_drop_scope {
+	TL_DS_NETNS = 1,    /* in the device's network namespace */
+	TL_DS_UNDERLAY = 2, /* on a socket of a process holding the device, wherever it lives */
 };
 
 /* A record of one event alone, not of a packet: a comm, or an owner's doings. */

@@ -58,7 +58,7 @@ TEST(TermSafe, HostileRecordingIsEscapedInTheTextReport) {
   info.kernel = "6.18\n FAKE: 0 drops";
   info.tunlat_version = "0.1\x1b]0;t\a";
   info.netns_name = "ns\x1b[1A";
-  info.owners = {{4252, kHostile}};
+  info.owners = {{4252, kHostile, {}}};
   info.drop_reasons[5] = "SKB_DROP_REASON_\x1b[31mRED";
   info.symbols = {{0xffffffff81000010ull, "tun_\x1b[Kxmit"}};
   info.start_ns = 1000;

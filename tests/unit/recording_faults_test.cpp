@@ -74,9 +74,9 @@ TEST(RecordingFaults, HundredThousandSymbolsParseInLinearTime) {
 
 // Case 6: GSO segments' inherited times (65a6250) changed what version-1 bytes mean without
 // a bump, and an older tunlat misread newer files without a word. Files are written as
-// version 3 now (2 added the owners' scheduling events); the version-1 fixtures still
-// read; an unknown version is one line.
-TEST(RecordingFaults, WritesVersion3ReadsVersion1AndRefusesUnknownOnes) {
+// the current version (docs/recording.md says what each added); the version-1 fixtures
+// still read; an unknown version is one line.
+TEST(RecordingFaults, WritesTheCurrentVersionReadsVersion1AndRefusesUnknownOnes) {
   const std::string path = temp("v2.tlrec");
   {
     RecordingWriter w(path, sample_trace_info());
@@ -85,21 +85,23 @@ TEST(RecordingFaults, WritesVersion3ReadsVersion1AndRefusesUnknownOnes) {
   std::ifstream in(path, std::ios::binary);
   char pre[12];
   in.read(pre, sizeof pre);
-  EXPECT_EQ(pre[8], 3);  // u32 little-endian at byte 8
-  EXPECT_EQ(read_recording_file(path, [](const Event&) {}).version, 3u);
+  EXPECT_EQ(static_cast<uint32_t>(pre[8]), kRecordingVersion);  // u32 little-endian at byte 8
+  EXPECT_EQ(read_recording_file(path, [](const Event&) {}).version, kRecordingVersion);
 
   EXPECT_EQ(read_recording_file(std::string(TUNLAT_FIXTURES_DIR) + "/openvpn-tap-iperf3.tlrec",
                                 [](const Event&) {}).version, 1u);
 
   std::ifstream again(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
-  bytes[8] = 4;
+  bytes[8] = static_cast<char>(kRecordingVersion + 1);
   std::istringstream bad(bytes);
   try {
     read_recording(bad, [](const Event&) {});
-    FAIL() << "version 4 read";
+    FAIL() << "an unknown version read";
   } catch (const RecordingError& e) {
-    EXPECT_STREQ(e.what(), "unsupported recording format version 4 (this tunlat reads versions 1 to 3)");
+    EXPECT_EQ(std::string(e.what()), "unsupported recording format version " + std::to_string(kRecordingVersion + 1) +
+                                         " (this tunlat reads versions 1 to " +
+                                         std::to_string(kRecordingVersion) + ")");
   }
   std::remove(path.c_str());
 }

@@ -32,7 +32,7 @@ std::string slurp(const std::string& path) {
 
 TraceInfo start_info() {
   TraceInfo info = sample_trace_info();
-  info.owners.push_back({4300, "ovpn-worker \"2\""});
+  info.owners.push_back({4300, "ovpn-worker \"2\"", {}});
   info.clock_offset_ns = -1'795'000'000'000'000'123;  // negative on purpose: int64 survives
   info.start_ns = 1'000'000;
   info.drop_reasons[-1] = "NEGATIVE";  // the extremes of the int32 key survive too
@@ -132,6 +132,7 @@ void expect_same_info(const TraceInfo& a, const TraceInfo& b) {
   for (size_t i = 0; i < a.owners.size(); i++) {
     EXPECT_EQ(a.owners[i].pid, b.owners[i].pid);
     EXPECT_EQ(a.owners[i].comm, b.owners[i].comm);
+    EXPECT_EQ(a.owners[i].sockets, b.owners[i].sockets);
   }
   EXPECT_EQ(a.clock_offset_ns, b.clock_offset_ns);
   EXPECT_EQ(a.start_ns, b.start_ns);
@@ -335,8 +336,9 @@ TEST(Recording, ForeignFilesAreRejected) {
 }
 
 TEST(Recording, UnsupportedVersionIsNamed) {
-  std::string err = read_error(preamble(4) + chunk(1, kHeaderJson));
-  EXPECT_EQ(err, "unsupported recording format version 4 (this tunlat reads versions 1 to 3)");
+  std::string err = read_error(preamble(kRecordingVersion + 1) + chunk(1, kHeaderJson));
+  EXPECT_EQ(err, "unsupported recording format version " + std::to_string(kRecordingVersion + 1) +
+                     " (this tunlat reads versions 1 to " + std::to_string(kRecordingVersion) + ")");
   EXPECT_NE(read_error(preamble(0)).find("version 0"), std::string::npos);
 }
 
@@ -408,7 +410,7 @@ TEST(Recording, BadCompressedPayloadIsCorrupt) {
 TEST(Recording, InvalidUtf8FromTheKernelDoesNotBreakTheHeader) {
   std::string path = temp_path("utf8");
   TraceInfo info = start_info();
-  info.owners = {{1, std::string("vpn\xff\xfe")}};
+  info.owners = {{1, std::string("vpn\xff\xfe"), {}}};
   { RecordingWriter w(path, info); w.finish(info); }
   Read got = read_string(slurp(path));
   ASSERT_EQ(got.r.info.owners.size(), 1u);

@@ -17,7 +17,7 @@ inline TraceInfo sample_trace_info() {
   info.netns_name = "vpnA";
   info.netns_inode = 4026532300;
   info.kind = DeviceKind::Tap;
-  info.owners = {{4252, "openvpn"}};
+  info.owners = {{4252, "openvpn", {81234}}};
   info.drop_reasons = {{2, "SKB_DROP_REASON_NOT_SPECIFIED"}, {5, "SKB_DROP_REASON_FULL_RING"}};
   info.symbols = {{0xffffffff81000010ull, "tun_net_xmit"}};
   return info;

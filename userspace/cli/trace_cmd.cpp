@@ -171,6 +171,7 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
   std::vector<uint64_t> locations;
   for (Dir d : kDirs)
     for (auto& [key, ds] : capture.pipeline.analysis().total(d).drops) locations.push_back(key.second);
+  for (auto& [key, ed] : capture.pipeline.analysis().drops_elsewhere()) locations.push_back(key.location);
   info.symbols = symbolize(locations);
   if (capture.recorder) {
     try {
@@ -226,7 +227,10 @@ int run_trace(const TraceArgs& a) {
   topts.verbose = a.verbose;
   topts.tun_driver = dev.kind != DeviceKind::Other;
   topts.sched = !a.no_sched;
-  for (const Owner& o : info.owners) topts.owner_tgids.push_back(o.pid);
+  for (const Owner& o : info.owners) {
+    topts.owner_tgids.push_back(o.pid);
+    topts.owner_sockets.insert(topts.owner_sockets.end(), o.sockets.begin(), o.sockets.end());
+  }
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   info.sched = tracer.sched_status();

@@ -55,6 +55,10 @@ class Pipeline {
   void push(const Event& e) {
     seen_++;
     newest_ = std::max(newest_, e.ts_ns);
+    if (e.point == TL_DROP_ELSEWHERE) {  // not the device's packet, but its tunnel's
+      analysis_.on_drop_elsewhere(e);
+      return;
+    }
     // The owners' scheduling and their other packets are no points of the device's.
     if (e.point >= TL_SCHED) {
       vpn_.on_event(e);

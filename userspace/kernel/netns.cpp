@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -122,6 +123,24 @@ void require_net_namespace(const std::string& spec, const std::string& path) {
                      : S_ISDIR(st.st_mode) ? "a directory"
                                            : "not a namespace file";
   throw Fatal(fmt::format("'{}' ({}) is not a network namespace: {}", spec, path, what));
+}
+
+// The inodes of the sockets a process holds (its fds' links read "socket:[INODE]"): its
+// underlay, whose drops hurt the tunnel wherever the socket lives.
+std::vector<uint64_t> socket_inodes(const std::string& proc_dir) {
+  std::vector<uint64_t> out;
+  Dir fds(opendir((proc_dir + "/fd").c_str()));
+  if (!fds) return out;
+  while (dirent* f = readdir(fds.get())) {
+    if (!all_digits(f->d_name)) continue;
+    char link[64];
+    ssize_t n = readlink((proc_dir + "/fd/" + f->d_name).c_str(), link, sizeof link - 1);
+    if (n <= 0) continue;
+    link[n] = 0;
+    unsigned long long ino = 0;
+    if (std::sscanf(link, "socket:[%llu]", &ino) == 1) out.push_back(ino);
+  }
+  return out;
 }
 
 }  // namespace
@@ -230,6 +249,7 @@ std::vector<Owner> find_owners(const Netns& ns, const std::string& dev) {
     Owner o;
     o.pid = static_cast<uint32_t>(pid);
     std::getline(c, o.comm);
+    o.sockets = socket_inodes(base);
     out.push_back(o);
   }
   return out;

@@ -60,6 +60,8 @@ struct ProgTp {
 struct TracerBpf {
   bpf_object_skeleton* skeleton = nullptr;  // loaded and attached with libbpf's generic calls
   bpf_map *ring_ctl = nullptr, *ring_records = nullptr, *counters = nullptr, *owners = nullptr;
+  bpf_map* owner_socks = nullptr;            // the owners' socket inodes: their underlay drops
+  bpf_program* kfree_skb_sk = nullptr;       // kfree_skb with the socket meant (6.11+)
   bpf_program *learn_target_dev = nullptr, *flush_in_flight = nullptr;
   std::vector<ProgTp> programs;
   std::vector<ProgTp> sched_programs;  // the owners' scheduling: all or none
@@ -87,6 +89,8 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->ring_records = s->maps.ring_records;
   b->counters = s->maps.counters;
   b->owners = s->maps.owners;
+  b->owner_socks = s->maps.owner_socks;
+  b->kfree_skb_sk = s->progs.on_kfree_skb_sk;
   auto& p = s->progs;
   b->learn_target_dev = p.learn_target_dev;
   b->flush_in_flight = p.flush_in_flight;
@@ -208,6 +212,14 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
                                    tp, since));
   }
 
+  // kfree_skb names the socket an skb was meant for from 6.11 on: the drops on the
+  // owners' sockets are found by it, else by the skb's own socket (set on fewer drops).
+  const bool drop_sk = btf.tracepoint_args("kfree_skb") >= 4;
+  bpf_program__set_autoload(bpf_->kfree_skb_sk, drop_sk);
+  if (drop_sk)
+    for (auto& [prog, tp, since] : bpf_->programs)
+      if (std::string(tp) == "kfree_skb") bpf_program__set_autoload(prog, false);
+
   sched_status_ = !o.sched                ? "off"
                   : o.owner_tgids.empty() ? "off: no process holds the device"
                                           : "on";
@@ -224,6 +236,10 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
                             g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,
                             std::strerror(-err), load_hint(err)));
   if (sched_status_ == "on") set_owners(o.owner_tgids);  // before the first hit can ask
+  for (uint64_t ino : o.owner_sockets) {
+    uint8_t one = 1;
+    bpf_map_update_elem(bpf_map__fd(bpf_->owner_socks), &ino, &one, BPF_ANY);  // full: not followed
+  }
   if (int err = bpf_object__attach_skeleton(bpf_->skeleton))
     throw Fatal(fmt::format("cannot attach BPF programs: {} ({}); {}",
                             g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,

@@ -27,6 +27,7 @@ struct TracerOptions {
   bool tun_driver = false;  // a tun/tap device: tracepoints tun never reaches stay detached
   bool sched = true;        // follow the owners' scheduling (off: --no-sched)
   std::vector<uint32_t> owner_tgids;  // the device's owner processes
+  std::vector<uint64_t> owner_sockets;  // their sockets' inodes: drops there are the tunnel's
 };
 
 class Tracer {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -34,6 +35,21 @@ struct DropStat {
   uint32_t pid = 0;  // the last process seen dropping it
   std::string comm;
   std::map<uint32_t, ThreadStat> threads;  // of every process seen dropping it, by tid
+};
+
+// A drop of an skb not the device's that hurts its tunnel (TL_DROP_ELSEWHERE), by where
+// it happened: scope (TL_DS_*), reason, location, and the owner's socket (underlay).
+struct ElsewhereKey {
+  uint16_t scope;
+  int32_t reason;
+  uint64_t location;
+  uint64_t socket;  // its inode: whose underlay it was (TraceInfo owners' sockets), or 0
+  bool operator<(const ElsewhereKey& o) const {
+    return std::tie(scope, reason, location, socket) < std::tie(o.scope, o.reason, o.location, o.socket);
+  }
+};
+struct ElsewhereDrops {
+  uint64_t count = 0, bytes = 0;
 };
 
 // Bounds of the maps keyed by what a recording says (pids, drop reasons and locations,
@@ -137,6 +153,8 @@ class Analysis : public JourneySink {
   explicit Analysis(uint64_t stall_ns = 200'000'000);
 
   void on_pass(const PointPass& p);  // every point passed, in time order per direction and point
+  void on_drop_elsewhere(const Event& e);  // TL_DROP_ELSEWHERE
+  const std::map<ElsewhereKey, ElsewhereDrops>& drops_elsewhere() const { return elsewhere_; }
   void on_journey(const Journey& j, End how) override;
   // The trace ended at end_ns, after the last journey: closes what is still stuck.
   void finish(uint64_t end_ns);
@@ -160,6 +178,7 @@ class Analysis : public JourneySink {
   // free), as StageWatch needs. RX packets' end in no such order (their frees are often
   // not traced): their stages are not watched yet.
   std::vector<StageWatch> watches_;
+  std::map<ElsewhereKey, ElsewhereDrops> elsewhere_;  // at most kMaxDropKeys, then one "others"
   std::array<DirStats, 2> total_;
   // The reader/writer is nearly always the same process: skip the map lookup then.
   std::array<uint32_t, 2> last_pid_{};

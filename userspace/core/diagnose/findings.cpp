@@ -201,6 +201,37 @@ void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<
   }
 }
 
+// Drops of other packets on the tunnel's path: on the owners' sockets (the VPN's underlay:
+// a full receive buffer loses the tunnel's packets before the VPN sees them), and in the
+// device's netns. Ordinary reasons stay ordinary.
+void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Finding>& out) {
+  for (auto& [key, ed] : a.drops_elsewhere()) {
+    const std::string reason = info.drop_reason_name(key.reason), loc = info.location_name(key.location);
+    const bool underlay = key.scope == TL_DS_UNDERLAY;
+    const Owner* owner = underlay ? info.owner_of_socket(key.socket) : nullptr;
+    const std::string who = owner ? fmt::format("{} (pid {})", owner->comm, owner->pid) : "";
+    Finding f;
+    f.kind = ordinary_drop(reason) ? "ordinary_drops" : "drops";
+    f.severity = f.kind == "ordinary_drops" ? Severity::Info
+                 : underlay && ed.count >= 100 ? Severity::Critical
+                                               : Severity::Warning;
+    f.weight = static_cast<double>(ed.count);
+    if (underlay)
+      f.summary = fmt::format("{} packets dropped at the socket of {}: {} in {}{}", ed.count,
+                              who.empty() ? "the VPN" : who, reason, loc,
+                              reason == "SOCKET_RCVBUFF" ? " (its receive buffer was full: the VPN read too slowly)" : "");
+    else
+      f.summary = fmt::format("{} packets dropped in the device's network namespace as {} in {}{}", ed.count, reason,
+                              loc, f.kind == "ordinary_drops" ? ": ordinary" : "");
+    f.evidence = {{"count", ed.count}, {"bytes", ed.bytes}, {"reason", reason}, {"location", loc},
+                  {"scope", underlay ? "underlay" : "netns"}};
+    f.where = Json{{"direction", nullptr}, {"stage", nullptr}, {"process", who.empty() ? Json(nullptr) : Json(who)}};
+    if (reason == "SOCKET_RCVBUFF")
+      f.remedy = "raise the socket's receive buffer (openvpn --rcvbuf, net.core.rmem_max) or find why the VPN reads late";
+    out.push_back(std::move(f));
+  }
+}
+
 int kind_rank(const std::string& kind) {
   static const char* order[] = {"stall",   "drops",   "stopped_reader", "cpu_contention", "timer_paced",
                                 "vpn_cpu", "pacing",  "wait",           "softirq_cpu",    "ordinary_drops"};
@@ -219,6 +250,7 @@ std::string_view severity_name(Severity s) {
 std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const VpnAnalysis* vpn) {
   std::vector<Finding> out;
   stall_findings(info, a, out);
+  elsewhere_findings(info, a, out);
   if (vpn) vpn_findings(info, a, *vpn, out);
   for (Dir d : kDirs) {
     const DirStats& s = a.total(d);

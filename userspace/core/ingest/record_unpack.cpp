@@ -20,8 +20,13 @@ void unpack_record(const tl_record& r, std::vector<Event>& out) {
       e.aux = end.aux;
       e.flags = end.flags;
     }
-    std::memcpy(e.comm, end.comm, sizeof(e.comm));
-    e.comm[TL_COMM_LEN - 1] = 0;
+    if (end.point == TL_DROP_ELSEWHERE) {  // no comm: the socket's inode and the length
+      e.skb = s.skb;
+      e.len = s.len;
+    } else {
+      std::memcpy(e.comm, end.comm, sizeof(e.comm));
+      e.comm[TL_COMM_LEN - 1] = 0;
+    }
     out.push_back(e);
     return;
   }

@@ -34,4 +34,11 @@ std::string TraceInfo::location_name(uint64_t addr) const {
   return it != symbols.end() ? it->second : fmt::format("{:#x}", addr);
 }
 
+const Owner* TraceInfo::owner_of_socket(uint64_t inode) const {
+  for (const Owner& o : owners)
+    for (uint64_t s : o.sockets)
+      if (s == inode) return &o;
+  return nullptr;
+}
+
 }  // namespace tunlat

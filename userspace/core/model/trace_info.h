@@ -19,6 +19,7 @@ DeviceKind parse_device_kind(std::string_view name);  // anything unknown is Oth
 struct Owner {
   uint32_t pid = 0;
   std::string comm;
+  std::vector<uint64_t> sockets;  // inodes of its sockets when the trace started: its underlay
 };
 
 struct TraceInfo {
@@ -45,6 +46,8 @@ struct TraceInfo {
   std::string drop_reason_name(int32_t reason) const;
   // "udp_queue_rcv_one_skb" for an address inside it; hex if unknown.
   std::string location_name(uint64_t addr) const;
+  // The owner holding the socket of this inode, or nullptr.
+  const Owner* owner_of_socket(uint64_t inode) const;
 };
 
 }  // namespace tunlat

@@ -18,7 +18,7 @@ std::string hex(uint64_t v) {
 
 Json owners_json(const std::vector<Owner>& owners) {
   Json a = Json::array();
-  for (auto& o : owners) a.push_back({{"pid", o.pid}, {"comm", o.comm}});
+  for (auto& o : owners) a.push_back({{"pid", o.pid}, {"comm", o.comm}, {"sockets", o.sockets}});
   return a;
 }
 
@@ -142,6 +142,13 @@ void parse_header(const In& j, TraceInfo& i) {
       Owner ow;
       get(e, "pid", ow.pid);
       get(e, "comm", ow.comm);
+      if (auto* socks = field(e, "sockets")) {  // absent before version 4
+        if (!socks->is_array()) throw Malformed("an owner's sockets is not an array");
+        for (auto& ino : *socks) {
+          if (!ino.is_number_unsigned()) throw Malformed("a socket inode is not an unsigned integer");
+          ow.sockets.push_back(ino.get<uint64_t>());
+        }
+      }
       i.owners.push_back(std::move(ow));
     }
   }

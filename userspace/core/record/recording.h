@@ -35,7 +35,7 @@ struct RecordingError : std::runtime_error {
 // Version 1 files hold either meaning; this reader tells them apart by the flag.
 // 3: the owners' scheduling events (TL_SCHED, TL_SEND, TL_UREAD, point >= 20) and the
 // header's "sched"; a version 2 file has none, which the report says.
-inline constexpr uint32_t kRecordingVersion = 3;
+inline constexpr uint32_t kRecordingVersion = 4;
 inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
 struct RecordingOptions {

@@ -223,6 +223,20 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                        {"pid", ds.pid},
                        {"comm", ds.comm},
                        {"threads", threads_json(ds.threads, "count")}});
+  // Drops of other skbs that hurt the tunnel: in the device's netns, on the owners' sockets.
+  for (auto& [key, ed] : a.drops_elsewhere()) {
+    const bool other = key.reason == kOtherDrops.first && key.location == kOtherDrops.second;
+    const Owner* owner = key.scope == TL_DS_UNDERLAY ? info.owner_of_socket(key.socket) : nullptr;
+    drops.push_back({{"direction", nullptr},
+                     {"reason", other ? "(other reasons)" : info.drop_reason_name(key.reason)},
+                     {"location", other ? "(other locations)" : info.location_name(key.location)},
+                     {"scope", key.scope == TL_DS_UNDERLAY ? "underlay" : "netns"},
+                     {"count", ed.count},
+                     {"pid", owner ? owner->pid : 0},
+                     {"comm", owner ? owner->comm : ""},
+                     {"threads", Json::array()},
+                     {"bytes", ed.bytes}});
+  }
   doc["drops"] = drops;
   doc["tcp"] = {{"retransmits", nullptr}, {"flows", Json::array()}};
   doc["vpn"] = vpn_json(info, a, p.vpn());

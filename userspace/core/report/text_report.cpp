@@ -166,6 +166,21 @@ void render_findings(std::ostream& out, const Json& doc) {
   }
 }
 
+// Drops of other packets that hurt the tunnel: in the device's netns, on its owners' sockets.
+void render_drops_elsewhere(std::ostream& out, const Json& doc) {
+  bool any = false;
+  for (auto& dr : doc["drops"]) {
+    if (!dr["direction"].is_null()) continue;
+    if (!any) fmt::print(out, "\ndrops elsewhere on the tunnel's path:\n");
+    any = true;
+    const std::string who = dr["pid"].get<uint32_t>()
+                                ? fmt::format(" ({} pid {})", text(dr["comm"]), dr["pid"].get<uint32_t>())
+                                : "";
+    fmt::print(out, "  {:>8}  {:<8} {:<24} in {}{}\n", dr["count"].get<uint64_t>(), text(dr["scope"]),
+               text(dr["reason"]), text(dr["location"]), who);
+  }
+}
+
 // Each stall with what ended it and the flight recorder: the packets through the stage
 // just before it.
 void render_stalls(std::ostream& out, const Json& doc) {
@@ -214,6 +229,7 @@ void render_report(std::ostream& out, const Json& doc) {
   render_findings(out, doc);
   render_direction(out, doc, "tx");
   render_direction(out, doc, "rx");
+  render_drops_elsewhere(out, doc);
   render_stalls(out, doc);
   render_vpn(out, doc);
 }

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Drops that hurt the tunnel though they are not the device's own packets, for
+ * tunlat.bpf.c: in the device's netns, and on the sockets of the processes holding the
+ * device (the VPN's underlay: a full UDP receive buffer), wherever those live. Each is a
+ * lone TL_DROP_ELSEWHERE record. Needs KREAD and ring_begin.
+ */
+#ifndef TUNLAT_DROPS_BPF_H
+#define TUNLAT_DROPS_BPF_H
+
+/* The owners' sockets by inode, set by the loader after load (/proc/PID/fd). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} owner_socks SEC(".maps");
+
+/* The inode of sk's socket (what /proc/PID/fd shows as socket:[inode]), or 0. */
+static __always_inline __u64 sock_ino(const struct sock *sk)
+{
+	const struct socket *so = KREAD(struct sock, sk, sk_socket);
+
+	/* A socket sits at the start of its socket_alloc, its inode right after. */
+	return so ? KREAD(struct socket_alloc, so, vfs_inode.i_ino) : 0;
+}
+
+/*
+ * A drop of an skb tunlat does not follow: sent if it happened on an owner's socket
+ * (underlay) or in the device's netns (in_netns). sk is the socket it was meant for
+ * (kfree_skb's rx_sk from 6.11, else the skb's own).
+ */
+static __always_inline void note_drop_elsewhere(const struct sk_buff *skb, __u64 location, __s32 reason,
+						const struct sock *sk, bool in_netns)
+{
+	struct tl_ring_ctl *ctl;
+	struct tl_record *r;
+	__u64 ino = sk ? sock_ino(sk) : 0;
+	__u16 scope;
+
+	if (ino && bpf_map_lookup_elem(&owner_socks, &ino))
+		scope = TL_DS_UNDERLAY;
+	else if (in_netns)
+		scope = TL_DS_NETNS;
+	else
+		return;
+	r = ring_begin(&ctl, 1);
+	if (!r)
+		return;
+	r->end.ts_ns = bpf_ktime_get_ns();
+	r->end.aux = location;
+	r->end.code = reason;
+	r->end.flags = scope;
+	r->end.pid = bpf_get_current_pid_tgid() >> 32;
+	r->end.tid = 0;
+	r->end.cpu = bpf_get_smp_processor_id();
+	r->end.point = TL_DROP_ELSEWHERE;
+	r->slot.skb = ino;
+	r->slot.len = KREAD(struct sk_buff, skb, len);
+	ring_commit(ctl);
+}
+
+#endif /* TUNLAT_DROPS_BPF_H */

@@ -14,7 +14,7 @@ export TUNLAT WORK
 # 4: the timer-paced reader needs no OpenVPN.
 NS=sc-poll-$$
 make_tap_ns "$NS" tap96 --poll-ms 5
-start_trace poll --netns "$NS" --dev tap96 -d "$(dur 4)" --json "$WORK/poll.json"
+start_trace poll --sched --netns "$NS" --dev tap96 -d "$(dur 4)" --json "$WORK/poll.json"
 ip netns exec "$NS" ping -q -c 400 -i 0.005 -W 0.1 1.1.1.1 >/dev/null 2>&1 || true
 wait_trace
 J=$WORK/poll.json
@@ -42,7 +42,7 @@ ln -sf "$(command -v yes)" "$WORK/cpuhog"
 lab hog "" "$PIN"'
   taskset -c 1 "$WORK/cpuhog" >/dev/null & HOG=$!
   taskset -c 1 "$WORK/cpuhog" >/dev/null & HOG2=$!
-  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 4 --json "$WORK/hog.json" >"$WORK/hog.txt" 2>"$WORK/hog.err" &
+  "$TUNLAT" trace --sched -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 4 --json "$WORK/hog.json" >"$WORK/hog.txt" 2>"$WORK/hog.err" &
   T=$!
   sleep 1
   ip netns exec "$LAB_NS" taskset -c 0 iperf3 -c "$LAB_PEER_IP" -t 2 >/dev/null
@@ -58,7 +58,7 @@ jq -e '[.findings[] | select(.kind == "cpu_contention" and (.summary | test("cpu
 
 # 2: alone at full load; iperf3's rate against the capacity tunlat estimates.
 lab load "" "$PIN"'
-  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/load.json" >"$WORK/load.txt" 2>"$WORK/load.err" &
+  "$TUNLAT" trace --sched -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/load.json" >"$WORK/load.txt" 2>"$WORK/load.err" &
   T=$!
   sleep 1
   cpu0=$(awk "{ print \$14 + \$15 }" /proc/$LAB_OWNER_PID/stat)
@@ -83,7 +83,7 @@ awk -v c="$cap" -v w="$want" 'BEGIN { exit !(c >= w * 0.75 && c <= w * 1.25) }' 
 
 # 3: stopped for 1 s in the middle of a transfer.
 lab stop "" '
-  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/stop.json" >/dev/null 2>"$WORK/stop.err" &
+  "$TUNLAT" trace --sched -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/stop.json" >/dev/null 2>"$WORK/stop.err" &
   T=$!
   sleep 1
   ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 3 >/dev/null &

@@ -86,8 +86,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1.0, 3.6e6));
   trace->add_flag("-q,--quiet", t.quiet, "no live output, only the final report");
-  trace->add_flag("--no-sched", t.no_sched,
-                  "do not follow the VPN's scheduling (its state while packets wait, its CPU per packet)");
+  trace->add_flag("--sched", t.sched,
+                  "also follow the VPN's scheduling and underlay packets: its state while packets wait, "
+                  "its CPU per packet (more BPF work per packet: docs/performance.md)");
   trace->add_flag("-v,--verbose", t.verbose, "show libbpf's messages");
   add_visual_options(trace, t.visual);
   trace->footer(R"(Examples:

@@ -226,7 +226,7 @@ int run_trace(const TraceArgs& a) {
   topts.sample = a.sample;
   topts.verbose = a.verbose;
   topts.tun_driver = dev.kind != DeviceKind::Other;
-  topts.sched = !a.no_sched;
+  topts.sched = a.sched;
   for (const Owner& o : info.owners) {
     topts.owner_tgids.push_back(o.pid);
     topts.owner_sockets.insert(topts.owner_sockets.end(), o.sockets.begin(), o.sockets.end());
@@ -234,7 +234,7 @@ int run_trace(const TraceArgs& a) {
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   info.sched = tracer.sched_status();
-  if (a.verbose || (info.sched != "on" && !a.no_sched))
+  if (a.verbose || (info.sched != "on" && a.sched))
     fmt::print(stderr, "tunlat: the VPN's scheduling: {}\n", term_safe(info.sched));
   bool learnt = false;
   in_netns(ns, [&] { learnt = tracer.learn_device(); });

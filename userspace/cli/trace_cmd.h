@@ -21,7 +21,7 @@ struct TraceArgs {
   bool verbose = false;
   bool quiet = false;  // no live blocks
   VisualArgs visual;
-  bool no_sched = false;  // do not follow the owners' scheduling
+  bool sched = false;  // follow the owners' scheduling (--sched): off by default, for its cost
 };
 
 int run_trace(const TraceArgs& a);

@@ -25,7 +25,7 @@ struct TracerOptions {
   uint32_t sample = 1;   // follow 1 packet in this many
   bool verbose = false;  // let libbpf's messages through
   bool tun_driver = false;  // a tun/tap device: tracepoints tun never reaches stay detached
-  bool sched = true;        // follow the owners' scheduling (off: --no-sched)
+  bool sched = false;       // follow the owners' scheduling (--sched)
   std::vector<uint32_t> owner_tgids;  // the device's owner processes
   std::vector<uint64_t> owner_sockets;  // their sockets' inodes: drops there are the tunnel's
 };

@@ -74,8 +74,9 @@ TEST(RecordingFaults, HundredThousandSymbolsParseInLinearTime) {
 
 // Case 6: GSO segments' inherited times (65a6250) changed what version-1 bytes mean without
 // a bump, and an older tunlat misread newer files without a word. Files are written as
-// version 2 now; the version-1 fixtures still read; an unknown version is one line.
-TEST(RecordingFaults, WritesVersion2ReadsVersion1AndRefusesUnknownOnes) {
+// version 3 now (flows, issue 14); the version-1 fixtures still read; an unknown version
+// is one line.
+TEST(RecordingFaults, WritesVersion3ReadsVersion1AndRefusesUnknownOnes) {
   const std::string path = temp("v2.tlrec");
   {
     RecordingWriter w(path, sample_trace_info());
@@ -84,21 +85,21 @@ TEST(RecordingFaults, WritesVersion2ReadsVersion1AndRefusesUnknownOnes) {
   std::ifstream in(path, std::ios::binary);
   char pre[12];
   in.read(pre, sizeof pre);
-  EXPECT_EQ(pre[8], 2);  // u32 little-endian at byte 8
-  EXPECT_EQ(read_recording_file(path, [](const Event&) {}).version, 2u);
+  EXPECT_EQ(pre[8], 3);  // u32 little-endian at byte 8
+  EXPECT_EQ(read_recording_file(path, [](const Event&) {}).version, 3u);
 
   EXPECT_EQ(read_recording_file(std::string(TUNLAT_FIXTURES_DIR) + "/openvpn-tap-iperf3.tlrec",
                                 [](const Event&) {}).version, 1u);
 
   std::ifstream again(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
-  bytes[8] = 3;
+  bytes[8] = 4;
   std::istringstream bad(bytes);
   try {
     read_recording(bad, [](const Event&) {});
-    FAIL() << "version 3 read";
+    FAIL() << "version 4 read";
   } catch (const RecordingError& e) {
-    EXPECT_STREQ(e.what(), "unsupported recording format version 3 (this tunlat reads versions 1 to 2)");
+    EXPECT_STREQ(e.what(), "unsupported recording format version 4 (this tunlat reads versions 1 to 3)");
   }
   std::remove(path.c_str());
 }

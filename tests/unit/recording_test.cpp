@@ -335,8 +335,8 @@ TEST(Recording, ForeignFilesAreRejected) {
 }
 
 TEST(Recording, UnsupportedVersionIsNamed) {
-  std::string err = read_error(preamble(3) + chunk(1, kHeaderJson));
-  EXPECT_EQ(err, "unsupported recording format version 3 (this tunlat reads versions 1 to 2)");
+  std::string err = read_error(preamble(4) + chunk(1, kHeaderJson));
+  EXPECT_EQ(err, "unsupported recording format version 4 (this tunlat reads versions 1 to 3)");
   EXPECT_NE(read_error(preamble(0)).find("version 0"), std::string::npos);
 }
 

@@ -10,11 +10,13 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ostream.h>
 
 #include "cli/final_report.h"
 #include "cli/outputs.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
+#include "core/report/flows_report.h"
 #include "core/report/format.h"
 #include "core/report/text_report.h"
 #include "fatal.h"
@@ -138,6 +140,8 @@ int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capt
         // Passes reach the analysis up to ~0.3 s late (rings, holdback, reorder window).
         const LiveStall stall = pipeline.analysis().stuck_now(now, kLiveLagNs);
         render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost(), stall);
+        auto [flow, packets] = capture.pipeline.analysis().flows().busiest_since_last();
+        if (flow) fmt::print(std::cout, "  {}\n", live_flow_line(*flow, packets));
       }
       last_tick = now;
       next_tick = now + interval_ns;
@@ -213,6 +217,8 @@ int run_trace(const TraceArgs& a) {
   const Device dev = resolve_device(ns, a.dev);
   KernelBtf btf;
   TraceInfo info = describe(ns, dev, btf, a.sample);
+  // A tap's packets start with Ethernet, a tun's with IP: where the kernel reads headers.
+  const bool ether = dev.kind != DeviceKind::Tun;
 
   PipelineOptions po;
   po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
@@ -224,6 +230,7 @@ int run_trace(const TraceArgs& a) {
   topts.sample = a.sample;
   topts.verbose = a.verbose;
   topts.tun_driver = dev.kind != DeviceKind::Other;
+  topts.ether = ether;
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   bool learnt = false;

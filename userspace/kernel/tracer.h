@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cbpf.h"
 #include "core/ingest/ingest.h"
 #include "kernel/rings.h"
 
@@ -25,6 +26,8 @@ struct TracerOptions {
   uint32_t sample = 1;   // follow 1 packet in this many
   bool verbose = false;  // let libbpf's messages through
   bool tun_driver = false;  // a tun/tap device: tracepoints tun never reaches stay detached
+  bool ether = true;        // packets start with an Ethernet header (tap), else IP (tun)
+  std::vector<tl_cbpf_insn> filter;  // the pcap filter, compiled (core/filter): none if empty
 };
 
 class Tracer {

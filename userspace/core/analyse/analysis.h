@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/correlate/correlator.h"
+#include "core/analyse/flows.h"
 #include "core/analyse/histogram.h"
 #include "core/analyse/stalls.h"
 
@@ -133,6 +134,8 @@ class Analysis : public JourneySink {
   void finish(uint64_t end_ns);
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
+  FlowTable& flows() { return flows_; }
+  const FlowTable& flows() const { return flows_; }
   // Stuck stalls of every watched stage, in the order they began.
   std::vector<Stall> stalls() const;
   uint64_t stall_threshold_ns() const { return stall_ns_; }
@@ -148,6 +151,7 @@ class Analysis : public JourneySink {
   // not traced): their stages are not watched yet.
   std::vector<StageWatch> watches_;
   std::array<DirStats, 2> total_;
+  FlowTable flows_;
   // The reader/writer is nearly always the same process: skip the map lookup then.
   std::array<uint32_t, 2> last_pid_{};
   std::array<ProcStat*, 2> last_proc_{};

@@ -66,8 +66,8 @@ class RecordMerger {
 
   static size_t record_end(const std::vector<Event>& ev, size_t i) {
     size_t j = i + 1;
-    if (ev[i].point == TL_COMM) return j;
-    while (j < ev.size() && ev[j].skb == ev[i].skb && ev[j].gen == ev[i].gen && ev[j].point != TL_COMM) j++;
+    if (ev[i].point >= kPoints) return j;  // comm, flow: a record of its own
+    while (j < ev.size() && ev[j].skb == ev[i].skb && ev[j].gen == ev[i].gen && ev[j].point < kPoints) j++;
     return j;
   }
 

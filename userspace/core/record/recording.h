@@ -32,8 +32,10 @@ struct RecordingError : std::runtime_error {
 // The format version written (docs/recording.md, "Version policy"). 2: a GSO segment's
 // parent's queue/enqueue/dequeue times come with it as TL_F_INHERITED events (65a6250),
 // which a reader of version 1 alone counted as passages, and whose segments it orphaned.
-// Version 1 files hold either meaning; this reader tells them apart by the flag.
-inline constexpr uint32_t kRecordingVersion = 2;
+// Version 1 files hold either meaning; this reader tells them apart by the flag. 3: a
+// packet's first event may carry its summary in comm (TL_F_SUMMARY) and TL_FLOW events
+// define flows; a reader of version 2 would take the summaries' bytes for comms.
+inline constexpr uint32_t kRecordingVersion = 3;
 inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
 struct RecordingOptions {

@@ -11,6 +11,7 @@
 
 #include "core/analyse/bottleneck.h"
 #include "core/diagnose/findings.h"
+#include "core/report/flows_report.h"
 
 namespace tunlat {
 
@@ -223,7 +224,7 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                        {"comm", ds.comm},
                        {"threads", threads_json(ds.threads, "count")}});
   doc["drops"] = drops;
-  doc["tcp"] = {{"retransmits", nullptr}, {"flows", Json::array()}};
+  doc["tcp"] = flows_json(a.flows());
   Json findings = Json::array(), verdicts = Json::array();
   for (const Finding& f : diagnose(info, a)) {
     findings.push_back(finding_json(f));

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/report/flows_report.h"
 #include "core/report/format.h"
 
 namespace tunlat {
@@ -211,6 +212,7 @@ void render_report(std::ostream& out, const Json& doc) {
   render_findings(out, doc);
   render_direction(out, doc, "tx");
   render_direction(out, doc, "rx");
+  render_flows(out, doc);
   render_stalls(out, doc);
 }
 

@@ -14,6 +14,7 @@
 
 #include "cli/final_report.h"
 #include "cli/outputs.h"
+#include "core/filter/pcap_filter.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
 #include "core/report/flows_report.h"
@@ -217,8 +218,15 @@ int run_trace(const TraceArgs& a) {
   const Device dev = resolve_device(ns, a.dev);
   KernelBtf btf;
   TraceInfo info = describe(ns, dev, btf, a.sample);
-  // A tap's packets start with Ethernet, a tun's with IP: where the kernel reads headers.
+  // A tap's packets start with Ethernet, a tun's with IP (it is opened IFF_NO_PI or the
+  // kernel strips the packet information before the stack): as tcpdump -i sees them.
   const bool ether = dev.kind != DeviceKind::Tun;
+  std::vector<tl_cbpf_insn> filter;
+  if (!a.filter.empty()) {
+    std::string err;
+    if (!compile_filter(a.filter, ether, filter, err)) throw Fatal("bad filter: " + err, kExitUsage);
+    info.filter = a.filter;
+  }
 
   PipelineOptions po;
   po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
@@ -231,6 +239,7 @@ int run_trace(const TraceArgs& a) {
   topts.verbose = a.verbose;
   topts.tun_driver = dev.kind != DeviceKind::Other;
   topts.ether = ether;
+  topts.filter = filter;
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   bool learnt = false;

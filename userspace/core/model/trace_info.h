@@ -35,6 +35,7 @@ struct TraceInfo {
   uint64_t events_lost = 0;           // events the kernel could not write (ring full)
   bool device_vanished = false;       // the device went away during the trace, ending it
   uint32_t sample = 1;                // 1 packet in this many was followed (--sample)
+  std::string filter;                 // the pcap filter packets were followed by; empty: all
   std::map<int32_t, std::string> drop_reasons;  // enum skb_drop_reason, from the kernel's BTF
   std::map<uint64_t, std::string> symbols;      // drop locations -> function name
 

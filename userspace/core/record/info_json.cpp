@@ -151,6 +151,7 @@ void parse_header(const In& j, TraceInfo& i) {
   get(j, "events_lost", i.events_lost);
   get(j, "sample", i.sample);
   if (i.sample == 0) throw Malformed("sample is 0");
+  get(j, "filter", i.filter);
   if (auto* d = object_field(j, "drop_reasons")) {
     for (auto& [k, v] : d->items()) {
       int32_t code;
@@ -187,6 +188,7 @@ Json info_header_json(const TraceInfo& i) {
               {"end_ns", i.end_ns},
               {"events_lost", i.events_lost},
               {"sample", i.sample},
+              {"filter", i.filter},
               {"drop_reasons", drops},
               {"symbols", symbols_json(i.symbols)}};
 }

@@ -201,6 +201,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   doc["events"] = {{"seen", p.seen()}, {"lost", info.events_lost}, {"late", p.late()}};
   // Counts and rates are of the packets followed: 1 in `sample` with --sample.
   doc["sample"] = info.sample;
+  // Counts are of the packets the pcap filter took (null: every packet).
+  doc["filter"] = info.filter.empty() ? Json(nullptr) : Json(info.filter);
   const CorrelatorStats& c = p.correlation();
   doc["correlation"] = {{"packets_followed", c.journeys},    {"ended_by_ttl", c.evicted - c.evicted_by_limit},
                         {"ended_by_limit", c.evicted_by_limit},

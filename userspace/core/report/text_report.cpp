@@ -209,6 +209,8 @@ void render_report(std::ostream& out, const Json& doc) {
   if (doc.contains("sample") && doc["sample"].get<uint32_t>() > 1)
     fmt::print(out, "sampled: 1 packet in {} followed; counts and rates are of those\n",
                doc["sample"].get<uint32_t>());
+  if (doc.contains("filter") && doc["filter"].is_string())
+    fmt::print(out, "filter: {} (only packets it takes are followed)\n", text(doc["filter"]));
   render_findings(out, doc);
   render_direction(out, doc, "tx");
   render_direction(out, doc, "rx");

@@ -47,16 +47,18 @@ static __always_inline struct pkt_scratch *scratch(void)
  */
 static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scratch *s, bool rx)
 {
-	__u16 mac = KREAD(struct sk_buff, skb, mac_header);
-	__u16 net = KREAD(struct sk_buff, skb, network_header);
+	__u16 mac = KREAD(struct sk_buff, skb, mac_header), net;
 	__u32 len = KREAD(struct sk_buff, skb, len);
 	__u32 linear = len - KREAD(struct sk_buff, skb, data_len);
 	__u32 before = 0, n;
 
 	if (mac == (__u16)~0U)
 		return false;
-	if (rx && net != (__u16)~0U && net > mac && net - mac <= 64)
-		before = net - mac;
+	if (rx) { /* each field read costs: only RX skbs start past the link header */
+		net = KREAD(struct sk_buff, skb, network_header);
+		if (net != (__u16)~0U && net > mac && net - mac <= 64)
+			before = net - mac;
+	}
 	n = linear + before;
 	if (n > TL_SNAP)
 		n = TL_SNAP;
@@ -70,9 +72,15 @@ static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scrat
 	return true;
 }
 
+/* bpf_loop's context must be on the stack: it holds the scratch's address, so that a
+ * step does not look the map up again. */
+struct filter_ctx {
+	struct pkt_scratch *s;
+};
+
 static long filter_step(__u32 i, void *ctx)
 {
-	struct pkt_scratch *s = scratch();
+	struct pkt_scratch *s = ((struct filter_ctx *)ctx)->s;
 	__u32 pc;
 
 	if (!s)
@@ -94,16 +102,16 @@ static long filter_step(__u32 i, void *ctx)
  */
 static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx)
 {
-	struct pkt_scratch *s;
+	struct filter_ctx ctx;
 
 	if (!targ_filter_len)
 		return true;
-	s = scratch();
-	if (!s || !pkt_copy(skb, s, rx))
+	ctx.s = scratch();
+	if (!ctx.s || !pkt_copy(skb, ctx.s, rx))
 		return false;
 	/* cBPF jumps only forward: a program ends within its length in steps. */
-	bpf_loop(TL_FILTER_MAX, filter_step, NULL, 0);
-	return s->m.ret != 0;
+	bpf_loop(TL_FILTER_MAX, filter_step, &ctx, 0);
+	return ctx.s->m.ret != 0;
 }
 
 #define PB(off) ((__u32)m->pkt[(off) & (TL_SNAP - 1)])

@@ -4,7 +4,7 @@
 # loop): iperf3 TCP on 5201 and UDP on 5202 at once are both listed with their 5-tuples,
 # their packet counts within 2 % of what the senders say (iperf3 -J for UDP, the sender
 # netns's TcpOutSegs for TCP), TCP retransmissions within 10 % of the sender's; the filter
-# 'tcp port 5201' follows the TCP flow alone; a nonsense expression exits 2 with
+# 'tcp port 5201' follows the TCP flow alone; the recording gives the same flows; a nonsense expression exits 2 with
 # libpcap's message.
 source "$(dirname "$0")/lib.sh"
 require_bpf
@@ -28,7 +28,7 @@ run() {
     ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
     ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
     sleep 0.5
-    args=(trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 6 --json "$WORK/$NAME.json")
+    args=(trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 6 --json "$WORK/$NAME.json" --record "$WORK/$NAME.tlrec")
     [[ -n $FILTER ]] && args+=("$FILTER")
     "$TUNLAT" "${args[@]}" >"$WORK/$NAME.txt" 2>"$WORK/$NAME.err" &
     tp=$!
@@ -64,6 +64,9 @@ within "$tcp_seen" "$tcp_sent" 2 "TCP segments seen (all TCP flows) vs the sende
 retx_sent=$(jq '.end.sum_sent.retransmits' "$WORK/both.tcp.json")
 retx_seen=$(jq '.tcp.retransmits' "$J")
 if [[ $retx_sent -ge 20 ]]; then within "$retx_seen" "$retx_sent" 10 "TCP retransmissions"; fi
+# The recording gives the same flows.
+"$TUNLAT" report "$WORK/both.tlrec" --json "$WORK/both.report.json" >/dev/null || fail "report of the recording"
+cmp <(jq -S .tcp "$J") <(jq -S .tcp "$WORK/both.report.json") >/dev/null || fail "flows differ between live and report"
 echo "both: $tcp ($tcp_seen segments, sender $tcp_sent; retransmits $retx_seen, sender $retx_sent)," \
   "$udp ($udp_seen packets, sender $udp_sent)"
 

@@ -38,7 +38,8 @@ CMD=("$@")
 [[ $(id -u) -eq 0 ]] || { echo "$ME: must run as root" >&2; exit 1; }
 
 ID=$$
-NS_A=bench-a-$ID NS_B=bench-b-$ID NS_M=bench-m-$ID
+PFX=${LAB_NS_PREFIX:-bench} # LAB_NS_PREFIX: labs run side by side never collide
+NS_A=$PFX-a-$ID NS_B=$PFX-b-$ID NS_M=$PFX-m-$ID
 LAB_DIR=$(mktemp -d /tmp/tunlat-fwdlab.XXXXXX)
 NSES=()
 FWD_PID="" CMD_PID="" WAIT_PID="" SIGNAL=""

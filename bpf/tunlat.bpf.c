@@ -83,6 +83,12 @@ static __always_inline struct cpu_state *cpu_state(void)
 	return bpf_map_lookup_elem(&percpu, &zero);
 }
 
+#include "packet.bpf.h"
+
+/* Are packets passed over (--sample, or the filter), so that their GSO segments and
+ * reads must be told apart from those of packets followed? */
+#define PASSING_OVER (targ_sample > 1 || targ_filter_len)
+
 /* Unique among live packets: a per-CPU counter with the CPU in the low bits. */
 static __always_inline __u32 next_gen(struct cpu_state *st)
 {
@@ -178,6 +184,7 @@ static __always_inline void send_comm(struct cpu_state *st, __u64 id)
 	r->end.tid = (__u32)id;
 	r->end.cpu = bpf_get_smp_processor_id();
 	r->end.point = TL_COMM;
+	r->end.summary = 0;
 	bpf_get_current_comm(r->end.comm, sizeof(r->end.comm));
 	st->comm_tid = (__u32)id;
 	ring_commit(ctl);
@@ -225,9 +232,11 @@ static __always_inline void set_end(struct tl_record *r, __u8 point, __u16 flags
 
 /*
  * Sends v's stages not sent yet, plus the point of this moment if point < COUNT, as one
- * record: the slot's line copied whole. Lost (and counted) if the ring is full.
+ * record: the slot's line copied whole, with the packet's summary if sum (its first
+ * record). Lost (and counted) if the ring is full.
  */
-static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s32 code, __u64 aux)
+static __always_inline void send_sum(struct tl_slot *v, const struct tl_sum *sum, __u8 point,
+				     __u16 flags, __s32 code, __u64 aux)
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
@@ -237,12 +246,28 @@ static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s
 	if (r) {
 		r->slot = *v;
 		set_end(r, point, flags, code, aux, id);
+		r->end.summary = sum != NULL;
+		if (sum)
+			r->end.sum = *sum;
 		ring_commit(ctl);
 	}
 	/* The packet's first record carries what is known of it from the start. */
 	if (v->unsent)
 		v->start_flags = 0;
 	v->unsent = 0;
+}
+
+static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s32 code, __u64 aux)
+{
+	send_sum(v, NULL, point, flags, code, aux);
+}
+
+/* The summary of skb if v's next record is its first (it starts with what is known of
+ * the packet from the start): read when that record goes, not when the packet is first
+ * seen, so that a GSO segment has its own. */
+static __always_inline const struct tl_sum *first_sum(const struct tl_slot *v, const struct sk_buff *skb)
+{
+	return (v->start_flags & TL_F_FIRST) && v->unsent ? pkt_summary(skb, v->state & TL_ST_RX) : NULL;
 }
 
 /* Sends v's stages not sent yet, and no point of this moment. */
@@ -492,13 +517,15 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 	struct tl_slot *v;
 	__u64 now;
 
-	if (targ_sample > 1 && (!st || st->skip))
-		return NULL; /* a segment of a packet --sample passed over: not even the clock */
+	if (PASSING_OVER && (!st || st->skip))
+		return NULL; /* a segment of a packet passed over: not even the clock */
 	now = bpf_ktime_get_ns();
 	if (st && st->skb && now - st->ts_ns < GSO_ADOPT_NS) {
 		parent = st->skb;
 		parent_gen = st->gen;
 		flags = TL_F_SEGMENT;
+	} else if (!pkt_wanted(skb, false)) {
+		return NULL; /* not a segment of a packet the filter took: it asks */
 	}
 	v = follow(skb, TL_TX, point, KREAD(struct sk_buff, skb, len), flags, now);
 	if (v && parent && st && own >= 0) {
@@ -547,6 +574,13 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	}
 	if (!sample(TL_TX))
 		return 0;
+	if (!pkt_wanted(skb, false)) {
+		struct cpu_state *st = cpu_state();
+
+		if (st)
+			st->skip = 1; /* its segments are not followed either */
+		return 0;
+	}
 	len = KREAD(struct sk_buff, skb, len);
 	if (skb_is_gso(skb))
 		flags = TL_F_GSO;
@@ -555,7 +589,7 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	v = follow(skb, TL_TX, TL_QUEUE, len, flags, now);
 	if (v && (flags & TL_F_GSO))
 		remember_gso_parent(v, now);
-	else if (targ_sample > 1)
+	else if (PASSING_OVER)
 		clear_skip();
 	return 0;
 }
@@ -592,8 +626,8 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	if (!v || dir_of(v) != TL_TX) {
 		struct cpu_state *st;
 
-		/* Not followed (--sample): its segments, made right after, are not either. */
-		if (targ_sample > 1 && (st = cpu_state()))
+		/* Not followed (--sample, filter): its segments, made right after, are not either. */
+		if (PASSING_OVER && (st = cpu_state()))
 			st->skip = 1;
 		return 0;
 	}
@@ -624,7 +658,7 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 		mark_at(v, TL_XMIT, bpf_ktime_get_ns());
 	}
 	if (v)
-		send_unsent(v);
+		send_sum(v, first_sum(v, skb), TL_POINT_COUNT, 0, 0, 0);
 	return 0;
 }
 
@@ -668,6 +702,7 @@ static __noinline void send_read(struct cpu_state *st, __u8 point, __u16 flags, 
 		r->slot.state = TL_ST_BY_ADDRESS;
 		r->slot.start_flags = 0;
 		set_end(r, point, flags, code, aux, id);
+		r->end.summary = 0;
 		ring_commit(ctl);
 	}
 	st->read_skb = 0;
@@ -686,8 +721,8 @@ static __always_inline void note_read(const struct sk_buff *skb)
 
 	if (!st)
 		return;
-	if (targ_sample > 1 && !tagged((__u64)skb))
-		return; /* --sample: mostly a packet not followed; userspace drops the rest */
+	if (PASSING_OVER && !tagged((__u64)skb))
+		return; /* --sample, filter: mostly a packet not followed; userspace drops the rest */
 	now = bpf_ktime_get_ns();
 	/* A second copy from one skb comes in the same read, right after the first. The same
 	 * address read later is another packet: the reader moved to another CPU between the
@@ -763,7 +798,7 @@ static __always_inline int on_inject(const struct sk_buff *skb)
 {
 	struct tl_slot *v;
 
-	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX))
+	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX) || !pkt_wanted(skb, true))
 		return 0;
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
 	v = follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), 0, bpf_ktime_get_ns());
@@ -809,7 +844,7 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 		return 0;
 	/* The RX record ends here: its free is often not traced. */
 	v->state |= TL_ST_RECEIVE;
-	send(v, TL_RECEIVE, 0, 0, 0);
+	send_sum(v, first_sum(v, skb), TL_RECEIVE, 0, 0, 0);
 	return 0;
 }
 

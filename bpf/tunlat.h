@@ -29,6 +29,8 @@ enum tl_point {
 	TL_TAKEN = 10,    /* tcp:tcp_probe of an RX skb: an established TCP socket takes it */
 	TL_POINT_COUNT = 11,
 	TL_COMM = 16,     /* not a point: a thread's comm (pid, tid, comm), sent once per CPU */
+	TL_ADDR6 = 17,    /* not a point: IPv6 addresses behind the hashes of summaries (tl_addr6) */
+	TL_FLOW = 18,     /* not from the kernel: a flow's definition, made by userspace's ingest */
 	/* Not points either: what the device's owner processes do (bpf/sched.bpf.h). */
 	TL_SCHED = 20,    /* an owner thread's scheduler state changed: code = enum tl_task_state */
 	TL_SEND = 21,     /* an owner thread queued a packet on another device (its underlay send) */
@@ -69,6 +71,43 @@ enum tl_sched_flags {
 	TL_SF_WOKEN = 1 << 1,     /* RUNNABLE: woken (sched_wakeup); cpu is the one it waits on */
 	TL_SF_UNINTERRUPTIBLE = 1 << 2, /* SLEEPING: in D state (disk, a lock), not poll */
 };
+
+/*
+ * What a packet is, read from its headers by the BPF side when its first record goes
+ * (TX: at xmit, RX: at receive; tl_end.summary = 1): 28 bytes, in the spare bytes of a
+ * record that is not a comm. Addresses in network order, the rest in host order. IPv6
+ * addresses do not fit: they are named by tl_addr6_hash, and a TL_ADDR6 record sent
+ * before (once per pair and CPU) gives the addresses behind the hashes.
+ */
+struct tl_sum {
+	__u32 saddr;     /* IPv4 address, or tl_addr6_hash of the IPv6 one */
+	__u32 daddr;
+	__u16 sport;     /* TCP/UDP; ICMP: type << 8 | code */
+	__u16 dport;     /* TCP/UDP; ICMP echo: id */
+	__u32 seq;       /* TCP; ICMP echo: sequence */
+	__u32 ack;       /* TCP */
+	__u16 win;       /* TCP, as sent (not scaled) */
+	__u16 payload;   /* TCP/UDP payload bytes (65535 at most) */
+	__u16 ethertype; /* 0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP...; 0 unknown */
+	__u8 proto;      /* IP protocol (IPv6: the first next header) */
+	__u8 tcp_flags;  /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ... */
+};
+
+/* The addresses behind two hashes (point TL_ADDR6), in the place of a record's slot. */
+struct tl_addr6 {
+	__u8 addr[2][16];
+	__u32 hash[2];
+};
+
+/* An IPv6 address's name in a summary: the same function on both sides. */
+static inline __u32 tl_addr6_hash(const __u8 *a)
+{
+	__u32 h = 2166136261u;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ a[i]) * 16777619u;
+	return h;
+}
 
 enum tl_dir {
 	TL_TX = 0, /* host -> device -> VPN reader */
@@ -150,15 +189,20 @@ struct tl_end {
 	__s32 code;
 	__u16 cpu;
 	__u8 point;       /* enum tl_point; TL_COMM; TL_POINT_COUNT: none, stages only */
-	__u8 pad0;
+	__u8 summary;     /* 1: sum is valid (a packet's first record) */
 	__u16 flags;
 	__u16 pad1;
-	char comm[TL_COMM_LEN]; /* TL_COMM only */
-	__u8 pad2[12];
+	union {
+		char comm[TL_COMM_LEN]; /* TL_COMM only */
+		struct tl_sum sum;      /* summary == 1 only */
+	};
 };
 
 struct tl_record {
-	struct tl_slot slot;  /* its unsent stages are the record's; unused for TL_COMM */
+	union {
+		struct tl_slot slot;    /* its unsent stages are the record's; unused for TL_COMM */
+		struct tl_addr6 addr6;  /* TL_ADDR6 */
+	};
 	struct tl_end end;
 };
 

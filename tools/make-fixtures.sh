@@ -29,4 +29,24 @@ wait_trace
   sleep 1.5
   ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 2 -b 20M >/dev/null
   wait' "$OUT/openvpn-tap-iperf3.tlrec"
+# 4, 5. Flows (recording version 3) through bench/fwdlab.sh's forwarder: on a tap, ping,
+#    a rate-limited TCP and a UDP transfer at once; on a tun, the same filtered by
+#    'icmp or tcp'.
+flows_lab() {  # flows_lab FILE [fwdlab args] -- [filter]
+  local file=$1
+  shift
+  LAB_NS_PREFIX=tlf "$ROOT/bench/fwdlab.sh" "$@" -- bash -c '
+    ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+    ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+    sleep 0.3
+    "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 4 --record "$0" $1 >/dev/null 2>&1 &
+    tp=$!
+    sleep 1
+    ip netns exec "$LAB_NS" ping -c 5 -i 0.2 "$LAB_PEER_IP" >/dev/null &
+    ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -p 5201 -t 1 -b 20M >/dev/null &
+    ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -p 5202 -u -t 1 -b 2M >/dev/null &
+    wait $tp' "$OUT/$file" "${FILTER:-}"
+}
+flows_lab fwd-tap-flows.tlrec
+FILTER="icmp or tcp" flows_lab fwd-tun-filtered.tlrec --tun
 ls -la "$OUT"

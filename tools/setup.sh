@@ -9,7 +9,7 @@ PKGS=(
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev
   zlib1g-dev libzstd-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libclang-rt-14-dev libcap2-bin util-linux
+  libclang-rt-14-dev libcap2-bin util-linux libpcap-dev
   iproute2 iputils-ping openvpn iperf3 tcpdump jq procps kmod bpftrace
   qemu-system-x86 busybox-static cpio xz-utils zstd
   chromium python3

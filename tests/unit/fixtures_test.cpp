@@ -70,11 +70,39 @@ TEST(Fixtures, OpenvpnTransferJoinsEveryGsoSegmentToItsParent) {
   EXPECT_EQ(tx["dominant_span"], "ring");
 }
 
+// Version 3 (flows) through a forwarder of our own: every flow named, both directions of
+// a connection one flow, the 5-tuple host side first; version 1 and 2 files have none.
+TEST(Fixtures, FlowsAreNamedAndCountedPerDirection) {
+  Json doc = analyse("fwd-tap-flows.tlrec");
+  const Json& flows = doc["tcp"]["flows"];
+  ASSERT_EQ(flows.size(), 5u);
+  EXPECT_EQ(flows[0]["name"], "TCP 10.77.0.1:58134 <> 10.77.0.2:5201");
+  EXPECT_EQ(flows[0]["tx"]["packets"], 1824);
+  EXPECT_EQ(flows[0]["rx"]["packets"], 1500);
+  EXPECT_EQ(flows[1]["protocol"], "UDP");
+  EXPECT_EQ(flows[1]["tx"]["packets"], 174);
+  EXPECT_EQ(flows[4]["name"], "ICMP 10.77.0.1 <> 10.77.0.2 id 815");
+  EXPECT_EQ(doc["tcp"]["retransmits"], 0);
+  uint64_t in_flows = 0;
+  for (auto& f : flows) in_flows += f["tx"]["packets"].get<uint64_t>();
+  EXPECT_EQ(in_flows, doc["directions"]["tx"]["packets"].get<uint64_t>());  // every packet has its flow
+
+  Json tun = analyse("fwd-tun-filtered.tlrec");
+  EXPECT_EQ(tun["filter"], "icmp or tcp");
+  EXPECT_EQ(tun["device"]["kind"], "tun");
+  for (auto& f : tun["tcp"]["flows"]) EXPECT_TRUE(f["protocol"] == "TCP" || f["protocol"] == "ICMP") << f["name"];
+
+  Json old = analyse("openvpn-tap-iperf3.tlrec");
+  EXPECT_TRUE(old["tcp"]["retransmits"].is_null());
+  EXPECT_TRUE(old["tcp"]["flows"].empty());
+}
+
 // The whole summary of each fixture, byte for byte, as `tunlat report FILE --json` wrote
 // it (tests/fixtures/NAME.summary.json): a refactoring must not move a single number.
 // After a deliberate change of the analysis, regenerate them with tunlat report.
 TEST(Fixtures, SummariesMatchTheirGoldenJson) {
-  for (const char* name : {"seed000-ping-f", "stalled-reader", "openvpn-tap-iperf3"}) {
+  for (const char* name :
+       {"seed000-ping-f", "stalled-reader", "openvpn-tap-iperf3", "fwd-tap-flows", "fwd-tun-filtered"}) {
     std::ifstream golden(std::string(TUNLAT_FIXTURES_DIR) + "/" + name + ".summary.json");
     ASSERT_TRUE(golden) << name;
     std::stringstream want;

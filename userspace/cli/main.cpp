@@ -85,6 +85,11 @@ int main(int argc, char** argv) {
                     "a queue stage (qdisc, tun ring) releasing nothing this long while it holds packets is a stall")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 3.6e6));
+  trace->add_option("--filter", t.filter,
+                    "follow only packets this pcap-filter expression takes (as tcpdump's), e.g. 'tcp port 5201'")
+      ->check(kNonEmpty);
+  std::vector<std::string> filter_words;
+  trace->add_option("EXPR", filter_words, "the filter, as tcpdump takes it (instead of --filter)");
   trace->add_flag("-q,--quiet", t.quiet, "no live output, only the final report");
   trace->add_flag("--sched", t.sched,
                   "also follow the VPN's scheduling and underlay packets: its state while packets wait, "
@@ -94,7 +99,8 @@ int main(int argc, char** argv) {
   trace->footer(R"(Examples:
   tunlat trace --dev tap99                         until Ctrl-C
   tunlat trace --netns vpnA --dev tap0 -d 10 -i 2  10 s, live every 2 s
-  tunlat trace --netns 4252 --dev tun0 --json s.json  netns of pid 4252)");
+  tunlat trace --netns 4252 --dev tun0 --json s.json  netns of pid 4252
+  tunlat trace --dev tun0 'tcp port 5201'          one flow only)");
 
   ReportArgs r;
   auto* report = app.add_subcommand("report", "analyse a recording made with trace --record");
@@ -113,6 +119,13 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     fmt::print(stderr, "tunlat: {} (see tunlat --help)\n", term_safe(e.what()));
     return kExitUsage;
+  }
+  if (!filter_words.empty()) {
+    if (!t.filter.empty()) {
+      fmt::print(stderr, "tunlat: give the filter either as --filter or as words, not both\n");
+      return kExitUsage;
+    }
+    for (auto& w : filter_words) t.filter += (t.filter.empty() ? "" : " ") + w;
   }
   try {
     if (*trace) return run_trace(t);

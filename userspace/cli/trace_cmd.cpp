@@ -10,11 +10,14 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ostream.h>
 
 #include "cli/final_report.h"
 #include "cli/outputs.h"
+#include "core/filter/pcap_filter.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
+#include "core/report/flows_report.h"
 #include "core/report/format.h"
 #include "core/report/text_report.h"
 #include "fatal.h"
@@ -138,6 +141,8 @@ int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capt
         // Passes reach the analysis up to ~0.3 s late (rings, holdback, reorder window).
         const LiveStall stall = pipeline.analysis().stuck_now(now, kLiveLagNs);
         render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost(), stall);
+        auto [flow, packets] = capture.pipeline.analysis().flows().busiest_since_last();
+        if (flow) fmt::print(std::cout, "  {}\n", live_flow_line(*flow, packets));
       }
       last_tick = now;
       next_tick = now + interval_ns;
@@ -218,6 +223,15 @@ int run_trace(const TraceArgs& a) {
   const Device dev = resolve_device(ns, a.dev);
   KernelBtf btf;
   TraceInfo info = describe(ns, dev, btf, a.sample);
+  // A tap's packets start with Ethernet, a tun's with IP (it is opened IFF_NO_PI or the
+  // kernel strips the packet information before the stack): as tcpdump -i sees them.
+  const bool ether = dev.kind != DeviceKind::Tun;
+  std::vector<tl_cbpf_insn> filter;
+  if (!a.filter.empty()) {
+    std::string err;
+    if (!compile_filter(a.filter, ether, filter, err)) throw Fatal("bad filter: " + err, kExitUsage);
+    info.filter = a.filter;
+  }
 
   std::vector<std::string> warnings;
   TracerOptions topts;
@@ -231,6 +245,8 @@ int run_trace(const TraceArgs& a) {
     topts.owner_tgids.push_back(o.pid);
     topts.owner_sockets.insert(topts.owner_sockets.end(), o.sockets.begin(), o.sockets.end());
   }
+  topts.ether = ether;
+  topts.filter = filter;
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   info.sched = tracer.sched_status();

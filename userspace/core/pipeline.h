@@ -74,6 +74,8 @@ class Pipeline {
         next_advance_ = pass.ts_ns + kAdvanceEveryNs;
       }
     }
+    if (e.point == TL_FLOW) analysis_.flows().define(e);
+    analysis_.flows().on_event(e);
     correlator_.push(e);
   }
   // The end of the trace, at end_ns (CLOCK_MONOTONIC; 0: the newest event's time), which

@@ -68,6 +68,8 @@ struct TracerBpf {
   // The skeleton's .rodata (set before load) and .bss (read and written after).
   volatile uint32_t *targ_ifindex, *targ_netns, *targ_sample, *targ_ring_records, *targ_spill_records,
       *targ_sched;
+  volatile uint32_t *targ_ether, *targ_filter_len;
+  volatile tl_cbpf_insn* targ_filter;
   std::function<uint64_t()> target_dev;
   std::function<volatile uint8_t*()> owner_hint;  // OWNER_HINTS bytes
   std::function<void()> destroy;
@@ -120,6 +122,9 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->targ_ring_records = &ro->targ_ring_records;
   b->targ_spill_records = &ro->targ_spill_records;
   b->targ_sched = &ro->targ_sched;
+  b->targ_ether = &ro->targ_ether;
+  b->targ_filter_len = &ro->targ_filter_len;
+  b->targ_filter = ro->targ_filter;
   b->target_dev = [s] { return s->bss->target_dev; };  // bss is mapped anew at load
   b->owner_hint = [s] { return reinterpret_cast<volatile uint8_t*>(s->bss->owner_hint); };
   return b;
@@ -191,6 +196,15 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   *bpf_->targ_ifindex = o.ifindex;
   *bpf_->targ_netns = static_cast<uint32_t>(o.netns_inode);
   *bpf_->targ_sample = o.sample > 0 ? o.sample : 1;
+  *bpf_->targ_ether = o.ether ? 1 : 0;
+  if (o.filter.size() > TL_FILTER_MAX) throw Fatal("the filter is too long for the BPF programs");
+  for (size_t i = 0; i < o.filter.size(); i++) {
+    bpf_->targ_filter[i].code = o.filter[i].code;
+    bpf_->targ_filter[i].jt = o.filter[i].jt;
+    bpf_->targ_filter[i].jf = o.filter[i].jf;
+    bpf_->targ_filter[i].k = o.filter[i].k;
+  }
+  *bpf_->targ_filter_len = static_cast<uint32_t>(o.filter.size());
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
   rings_ = RingLayout::for_cpus(static_cast<uint32_t>(ncpu));

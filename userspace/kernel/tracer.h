@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cbpf.h"
 #include "core/ingest/ingest.h"
 #include "kernel/rings.h"
 
@@ -28,6 +29,8 @@ struct TracerOptions {
   bool sched = false;       // follow the owners' scheduling (--sched)
   std::vector<uint32_t> owner_tgids;  // the device's owner processes
   std::vector<uint64_t> owner_sockets;  // their sockets' inodes: drops there are the tunnel's
+  bool ether = true;        // packets start with an Ethernet header (tap), else IP (tun)
+  std::vector<tl_cbpf_insn> filter;  // the pcap filter, compiled (core/filter): none if empty
 };
 
 class Tracer {

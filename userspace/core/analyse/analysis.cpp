@@ -68,6 +68,7 @@ Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns) {
 
 void Analysis::finish(uint64_t end_ns) {
   for (StageWatch& w : watches_) w.finish(end_ns);
+  flows_.finish();
 }
 
 std::vector<Stall> Analysis::stalls() const {
@@ -155,6 +156,7 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (j.xmit_rc) s.xmit_errors++;
 
   const auto spans = spans_of(j.dir);
+  int64_t total_ns = -1;  // the last span is the total
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
     uint64_t from = j.ts[sd.from], to = span_end(j, sd);
@@ -167,7 +169,9 @@ void Analysis::count(DirStats& s, const Journey& j) {
       continue;
     }
     s.spans[i].add(to - from);
+    if (i + 1 == spans.size()) total_ns = static_cast<int64_t>(to - from);
   }
+  flows_.count(j, total_ns);
 
   if (j.pid) {
     int d = static_cast<int>(j.dir);

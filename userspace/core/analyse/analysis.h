@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/correlate/correlator.h"
+#include "core/analyse/flows.h"
 #include "core/analyse/histogram.h"
 #include "core/analyse/stalls.h"
 
@@ -164,6 +165,8 @@ class Analysis : public JourneySink {
   void set_observer(AnalysisObserver* o) { observer_ = o; }
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
+  FlowTable& flows() { return flows_; }
+  const FlowTable& flows() const { return flows_; }
   // Stuck stalls of every watched stage, in the order they began.
   std::vector<Stall> stalls() const;
   uint64_t stall_threshold_ns() const { return stall_ns_; }
@@ -180,6 +183,7 @@ class Analysis : public JourneySink {
   std::vector<StageWatch> watches_;
   std::map<ElsewhereKey, ElsewhereDrops> elsewhere_;  // at most kMaxDropKeys, then one "others"
   std::array<DirStats, 2> total_;
+  FlowTable flows_;
   // The reader/writer is nearly always the same process: skip the map lookup then.
   std::array<uint32_t, 2> last_pid_{};
   std::array<ProcStat*, 2> last_proc_{};

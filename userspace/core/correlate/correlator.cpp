@@ -35,7 +35,8 @@ void Correlator::push(const Event& e) {
     sweep(now_);
     next_sweep_ = now_ + kSweepEveryNs;
   }
-  if (e.comm[0]) remember_comm(e);  // TL_COMM records, and events of older recordings
+  // TL_COMM records, and events of older recordings; a summary's bytes are not a comm.
+  if (e.comm[0] && !(e.flags & TL_F_SUMMARY) && e.point != TL_FLOW) remember_comm(e);
   if (e.point >= kPoints) return;
 
   Journey& j = journey_of(e);
@@ -45,6 +46,10 @@ void Correlator::push(const Event& e) {
   }
   j.last_ts = std::max<uint64_t>(j.last_ts, e.ts_ns);
   j.flags |= e.flags;
+  if (e.flags & TL_F_SUMMARY) {
+    j.sum = summary_of(e);
+    j.payload = static_cast<uint32_t>(e.aux);
+  }
   switch (e.point) {
     case TL_READ:
     case TL_INJECT:

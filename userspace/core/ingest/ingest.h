@@ -20,7 +20,7 @@ class Ingest {
   Ingest(uint32_t rings, EventSink out) : merger_(rings), out_(std::move(out)) {}
 
   // A record read from ring `ring`, in the order the ring holds them.
-  void add(uint32_t ring, const tl_record& r) { unpack_record(r, merger_.pending(ring)); }
+  void add(uint32_t ring, const tl_record& r) { unpack_record(r, merger_.pending(ring), &flows_); }
   // Passes on the events of every record sent before watermark (CLOCK_MONOTONIC ns); later
   // ones wait, for a ring may still publish a record sent just before it.
   void release(uint64_t watermark) {
@@ -33,8 +33,10 @@ class Ingest {
   }
 
   const AddressJoinStats& joins() const { return join_.stats(); }
+  const FlowIdStats& flows() const { return flows_.stats(); }
 
  private:
+  FlowIds flows_;
   RecordMerger merger_;
   AddressJoin join_;
   EventSink out_;

@@ -3,11 +3,17 @@
 
 #include <cstring>
 
+#include "core/model/flow.h"
+
 namespace tunlat {
 
-void unpack_record(const tl_record& r, std::vector<Event>& out) {
+void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) {
   const tl_slot& s = r.slot;
   const tl_end& end = r.end;
+  if (end.point == TL_ADDR6) {
+    if (flows) flows->learn(r.addr6);
+    return;
+  }
   if (tl_lone_kind(end.point)) {  // a comm, or an owner's doings: one event, no packet
     Event e{};
     e.ts_ns = end.ts_ns;
@@ -34,6 +40,7 @@ void unpack_record(const tl_record& r, std::vector<Event>& out) {
   // A record named by address: AddressJoin finds its packet's gen.
   const uint16_t by_address = (s.state & TL_ST_BY_ADDRESS) ? TL_F_BY_ADDRESS : 0;
   bool first = true;
+  const bool summary = end.summary == 1 && flows && s.unsent;
   for (int st = 0; st < TL_STAGES; st++) {
     if (!(s.unsent & (1u << st))) continue;
     Event e{};
@@ -54,6 +61,16 @@ void unpack_record(const tl_record& r, std::vector<Event>& out) {
       e.flags |= s.start_flags;
       e.parent_gen = s.parent_gen;
       first = false;
+      if (summary) {
+        const tl_sum& sum = end.sum;
+        PacketSummary ps;
+        ps.flow = flows->flow_of(sum, dir, e.ts_ns, out);
+        ps.seq = sum.seq;
+        ps.ack = sum.ack;
+        ps.win = (sum.proto == 1 || sum.proto == 58) ? sum.sport : sum.win;
+        ps.tcp_flags = sum.tcp_flags;
+        set_summary(e, ps, sum.payload);
+      }
     }
     out.push_back(e);
   }

@@ -43,10 +43,12 @@ enum EventFlags : uint16_t {
   TL_F_INHERITED = 1 << 6,   // a GSO segment's copy of its parent's point: not a passage
   TL_F_BY_ADDRESS = 1 << 8,  // ingest only, never recorded: gen unknown, the packet at this
                              // address (and dir) is meant; AddressJoin fills gen in
+  TL_F_SUMMARY = 1 << 11,    // a packet's first event: comm holds its PacketSummary (flow id,
+                             // TCP fields) and aux its payload bytes (core/model/flow.h)
 };
 static_assert(((TL_F_GSO | TL_F_SEGMENT | TL_F_DROP | TL_F_FORWARDED | TL_F_LATE_START | TL_F_FIRST |
                 TL_F_LAST | TL_F_CONSUMED) &
-               (TL_F_INHERITED | TL_F_BY_ADDRESS)) == 0,
+               (TL_F_INHERITED | TL_F_BY_ADDRESS | TL_F_SUMMARY)) == 0,
               "the core's flags use bits the kernel's do not");
 
 // What consumes events: the pipeline, a recording writer. Ingest (live) and a recording's
@@ -60,6 +62,7 @@ inline constexpr int kPoints = TL_POINT_COUNT;
 // Public names (CLI, JSON, reports): see docs/design.md "Points and spans".
 inline std::string_view point_name(int p) {
   if (p == TL_COMM) return "comm";
+  if (p == TL_FLOW) return "flow";
   static constexpr std::array<std::string_view, kPoints> names{
       "queue", "enqueue", "dequeue", "xmit", "xmit_done",
       "read",  "inject",  "receive", "deliver", "free", "taken"};

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/model/event.h"
+#include "core/model/flow.h"
 
 namespace tunlat {
 
@@ -31,6 +32,9 @@ struct Journey {
   std::array<char, TL_COMM_LEN> free_comm{};
   uint32_t recv_pid = 0, recv_tid = 0;   // RX: the application that read it (deliver)
   std::array<char, TL_COMM_LEN> recv_comm{};
+  // Who the packet is (TL_F_SUMMARY; recordings before version 3 have none): sum.flow 0.
+  PacketSummary sum{};
+  uint32_t payload = 0;  // TCP/UDP payload bytes
 
   bool seen(int p) const { return ts[p] != 0; }
   // A GSO skb split into segments before reaching the driver: its segments are the packets.

@@ -39,6 +39,7 @@ struct TraceInfo {
   // The owners' scheduling (TL_SCHED, TL_SEND, TL_UREAD events): "on"; "off" (no --sched);
   // else why not (a kernel without the tracepoints). Empty: a recording made before it.
   std::string sched;
+  std::string filter;                 // the pcap filter packets were followed by; empty: all
   std::map<int32_t, std::string> drop_reasons;  // enum skb_drop_reason, from the kernel's BTF
   std::map<uint64_t, std::string> symbols;      // drop locations -> function name
 

@@ -34,8 +34,11 @@ struct RecordingError : std::runtime_error {
 // which a reader of version 1 alone counted as passages, and whose segments it orphaned.
 // Version 1 files hold either meaning; this reader tells them apart by the flag.
 // 3: the owners' scheduling events (TL_SCHED, TL_SEND, TL_UREAD, point >= 20) and the
-// header's "sched"; a version 2 file has none, which the report says.
-inline constexpr uint32_t kRecordingVersion = 4;
+// header's "sched"; a version 2 file has none, which the report says. 4: drops elsewhere
+// (TL_DROP_ELSEWHERE) and the owners' sockets. 5: a packet's first event may carry its
+// summary in comm (TL_F_SUMMARY) and TL_FLOW events define flows; a reader of an earlier
+// version would take the summaries' bytes for comms.
+inline constexpr uint32_t kRecordingVersion = 5;
 inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
 struct RecordingOptions {

@@ -12,6 +12,7 @@
 #include "core/analyse/bottleneck.h"
 #include "core/diagnose/findings.h"
 #include "core/report/vpn_json.h"
+#include "core/report/flows_report.h"
 
 namespace tunlat {
 
@@ -201,6 +202,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   doc["events"] = {{"seen", p.seen()}, {"lost", info.events_lost}, {"late", p.late()}};
   // Counts and rates are of the packets followed: 1 in `sample` with --sample.
   doc["sample"] = info.sample;
+  // Counts are of the packets the pcap filter took (null: every packet).
+  doc["filter"] = info.filter.empty() ? Json(nullptr) : Json(info.filter);
   const CorrelatorStats& c = p.correlation();
   doc["correlation"] = {{"packets_followed", c.journeys},    {"ended_by_ttl", c.evicted - c.evicted_by_limit},
                         {"ended_by_limit", c.evicted_by_limit},
@@ -238,7 +241,7 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                      {"bytes", ed.bytes}});
   }
   doc["drops"] = drops;
-  doc["tcp"] = {{"retransmits", nullptr}, {"flows", Json::array()}};
+  doc["tcp"] = flows_json(a.flows());
   doc["vpn"] = vpn_json(info, a, p.vpn());
   Json findings = Json::array(), verdicts = Json::array();
   for (const Finding& f : diagnose(info, a, &p.vpn())) {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/report/flows_report.h"
 #include "core/report/format.h"
 #include "core/report/vpn_json.h"
 
@@ -226,10 +227,13 @@ void render_report(std::ostream& out, const Json& doc) {
   if (doc.contains("sample") && doc["sample"].get<uint32_t>() > 1)
     fmt::print(out, "sampled: 1 packet in {} followed; counts and rates are of those\n",
                doc["sample"].get<uint32_t>());
+  if (doc.contains("filter") && doc["filter"].is_string())
+    fmt::print(out, "filter: {} (only packets it takes are followed)\n", text(doc["filter"]));
   render_findings(out, doc);
   render_direction(out, doc, "tx");
   render_direction(out, doc, "rx");
   render_drops_elsewhere(out, doc);
+  render_flows(out, doc);
   render_stalls(out, doc);
   render_vpn(out, doc);
 }

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Who a packet is: its first TL_SNAP bytes copied (one probe read, which works on every
+ * kernel build), the user's pcap filter run on them at the packet's first point, and the
+ * summary of its headers (bpf/tunlat.h tl_sum) for its first record. Needs KREAD and
+ * cpu_state from tunlat.bpf.c.
+ */
+#ifndef TUNLAT_PACKET_BPF_H
+#define TUNLAT_PACKET_BPF_H
+
+#include "cbpf.h"
+
+/* The device's link layer: set by the loader. 1: Ethernet (tap), 0: IP (tun). */
+const volatile __u32 targ_ether = 1;
+/* The compiled pcap filter (userspace checked it: jumps in range, known opcodes). */
+const volatile __u32 targ_filter_len = 0;
+const volatile struct tl_cbpf_insn targ_filter[TL_FILTER_MAX];
+
+/* A packet's bytes and the filter's machine: per CPU, too big for the stack. */
+struct pkt_scratch {
+	struct tl_cbpf m;
+	struct tl_sum sum;
+	__u32 last_v6[2]; /* the IPv6 hash pair this CPU sent the addresses of last */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pkt_scratch);
+} pkt_scratch SEC(".maps");
+
+static __always_inline struct pkt_scratch *scratch(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&pkt_scratch, &zero);
+}
+
+/*
+ * Copies the packet's first bytes from its link-layer header (mac_header: the Ethernet
+ * header of a tap's packets, the IP header of a tun's; set on TX by __dev_queue_xmit, on
+ * RX by tun_get_user) into s->m. Only the linear part is read: headers live there. TX
+ * skbs start at it (skb->data); a tap's RX skbs start after it, at the network header
+ * (eth_type_trans pulled it). Offsets only: pointer arithmetic on the views of kernel
+ * objects is not allowed. Returns false if there is nothing to read.
+ */
+static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scratch *s, bool rx)
+{
+	__u16 mac = KREAD(struct sk_buff, skb, mac_header), net;
+	__u32 len = KREAD(struct sk_buff, skb, len);
+	__u32 linear = len - KREAD(struct sk_buff, skb, data_len);
+	__u32 before = 0, n;
+
+	if (mac == (__u16)~0U)
+		return false;
+	if (rx) { /* each field read costs: only RX skbs start past the link header */
+		net = KREAD(struct sk_buff, skb, network_header);
+		if (net != (__u16)~0U && net > mac && net - mac <= 64)
+			before = net - mac;
+	}
+	n = linear + before;
+	if (n > TL_SNAP)
+		n = TL_SNAP;
+	/* The verifier loses the bound above on its way to the helper: a mask it can see on
+	 * the very register, within the room pkt has (2 * TL_SNAP). */
+	barrier_var(n);
+	n &= 2 * TL_SNAP - 1;
+	if (n == 0 || bpf_probe_read_kernel(s->m.pkt, n, (void *)KREAD(struct sk_buff, skb, head) + mac))
+		return false;
+	tl_cbpf_reset(&s->m, n, len + before);
+	return true;
+}
+
+/* bpf_loop's context must be on the stack: it holds the scratch's address, so that a
+ * step does not look the map up again. */
+struct filter_ctx {
+	struct pkt_scratch *s;
+};
+
+static long filter_step(__u32 i, void *ctx)
+{
+	struct pkt_scratch *s = ((struct filter_ctx *)ctx)->s;
+	__u32 pc;
+
+	if (!s)
+		return 1;
+	pc = s->m.pc;
+	if (pc >= TL_FILTER_MAX || pc >= targ_filter_len) {
+		s->m.ret = 0;
+		return 1;
+	}
+	struct tl_cbpf_insn in = { targ_filter[pc].code, targ_filter[pc].jt, targ_filter[pc].jf,
+				   targ_filter[pc].k };
+
+	return tl_cbpf_step(&s->m, in);
+}
+
+/*
+ * Does the packet pass the user's filter? Without one, yes, at no cost. Runs at a
+ * packet's first point: a packet that fails is never followed.
+ */
+static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx)
+{
+	struct filter_ctx ctx;
+
+	if (!targ_filter_len)
+		return true;
+	ctx.s = scratch();
+	if (!ctx.s || !pkt_copy(skb, ctx.s, rx))
+		return false;
+	/* cBPF jumps only forward: a program ends within its length in steps. */
+	bpf_loop(TL_FILTER_MAX, filter_step, &ctx, 0);
+	return ctx.s->m.ret != 0;
+}
+
+#define PB(off) ((__u32)m->pkt[(off) & (TL_SNAP - 1)])
+#define PB16(off) (PB(off) << 8 | PB((off) + 1))
+#define PB32(off) (PB16(off) << 16 | PB16((off) + 2))
+
+/* The transport header at l4 (bytes after it: ip_payload), into sum. */
+static __always_inline void parse_l4(const struct tl_cbpf *m, __u32 l4, __u32 ip_payload,
+				     struct tl_sum *sum)
+{
+	__u32 n = m->caplen, doff;
+
+	switch (sum->proto) {
+	case 6: /* TCP */
+		if (l4 + 20 > n)
+			return;
+		sum->sport = PB16(l4);
+		sum->dport = PB16(l4 + 2);
+		sum->seq = PB32(l4 + 4);
+		sum->ack = PB32(l4 + 8);
+		doff = (PB(l4 + 12) >> 4) * 4;
+		sum->tcp_flags = PB(l4 + 13);
+		sum->win = PB16(l4 + 14);
+		if (ip_payload > doff)
+			sum->payload = ip_payload - doff > 0xffff ? 0xffff : ip_payload - doff;
+		break;
+	case 17: /* UDP */
+		if (l4 + 8 > n)
+			return;
+		sum->sport = PB16(l4);
+		sum->dport = PB16(l4 + 2);
+		if (ip_payload > 8)
+			sum->payload = ip_payload - 8 > 0xffff ? 0xffff : ip_payload - 8;
+		break;
+	case 1:  /* ICMP */
+	case 58: /* ICMPv6 */
+		if (l4 + 8 > n)
+			return;
+		sum->sport = PB16(l4); /* type, code */
+		sum->dport = PB16(l4 + 4);
+		sum->seq = PB16(l4 + 6);
+		break;
+	}
+}
+
+/*
+ * Reads the summary of the packet in s->m into s->sum. Returns the IPv6 header's offset
+ * if the packet is IPv6 (its addresses are named by hashes), else 0.
+ */
+static __always_inline __u32 parse_sum(struct pkt_scratch *s)
+{
+	const struct tl_cbpf *m = &s->m;
+	struct tl_sum *sum = &s->sum;
+	__u32 n = m->caplen, off = 0, et, l3;
+
+	__builtin_memset(sum, 0, sizeof(*sum));
+	if (targ_ether) {
+		if (n < 14)
+			return 0;
+		et = PB16(12);
+		off = 14;
+		if ((et == 0x8100 || et == 0x88a8) && n >= 18) { /* one VLAN tag */
+			et = PB16(16);
+			off = 18;
+		}
+	} else {
+		et = n ? (PB(0) >> 4 == 6 ? 0x86dd : PB(0) >> 4 == 4 ? 0x0800 : 0) : 0;
+	}
+	sum->ethertype = et;
+	l3 = off;
+	/* The IP payload's length from the skb (a GSO packet's headers say less): what
+	 * follows the IP header on the wire. */
+	if (et == 0x0800 && l3 + 20 <= n) {
+		__u32 ihl = (PB(l3) & 0xf) * 4, tot = m->wirelen - l3;
+
+		sum->proto = PB(l3 + 9);
+		sum->saddr = PB32(l3 + 12);
+		sum->daddr = PB32(l3 + 16);
+		sum->saddr = __builtin_bswap32(sum->saddr); /* network order, as stored */
+		sum->daddr = __builtin_bswap32(sum->daddr);
+		if ((PB16(l3 + 6) & 0x1fff) == 0 && ihl >= 20 && tot > ihl)
+			parse_l4(m, l3 + ihl, tot - ihl, sum);
+	} else if (et == 0x86dd && l3 + 40 <= n) {
+		sum->proto = PB(l3 + 6);
+		if (m->wirelen > l3 + 40)
+			parse_l4(m, l3 + 40, m->wirelen - l3 - 40, sum);
+		return l3;
+	}
+	return 0;
+}
+
+/*
+ * Sends the addresses behind an IPv6 packet's hashes, unless this CPU sent this pair
+ * last: userspace keeps them. Before the packet's record, in the same ring.
+ */
+static __always_inline void send_addr6(struct pkt_scratch *s, __u32 l3)
+{
+	struct tl_ring_ctl *ctl;
+	struct tl_record *r;
+	__u8 a[2][16];
+
+	for (int i = 0; i < 16; i++) {
+		a[0][i] = s->m.pkt[(l3 + 8 + i) & (TL_SNAP - 1)];
+		a[1][i] = s->m.pkt[(l3 + 24 + i) & (TL_SNAP - 1)];
+	}
+	s->sum.saddr = tl_addr6_hash(a[0]);
+	s->sum.daddr = tl_addr6_hash(a[1]);
+	if (s->last_v6[0] == s->sum.saddr && s->last_v6[1] == s->sum.daddr)
+		return;
+	if (!(r = ring_begin(&ctl, 0)))
+		return;
+	__builtin_memcpy(r->addr6.addr, a, sizeof(a));
+	r->addr6.hash[0] = s->sum.saddr;
+	r->addr6.hash[1] = s->sum.daddr;
+	r->end.ts_ns = bpf_ktime_get_ns();
+	r->end.point = TL_ADDR6;
+	r->end.summary = 0;
+	s->last_v6[0] = s->sum.saddr;
+	s->last_v6[1] = s->sum.daddr;
+	ring_commit(ctl);
+}
+
+/*
+ * Reads skb's summary for its first record: s->sum, or NULL if there is none. An IPv6
+ * packet's addresses go first in a record of their own.
+ */
+static __always_inline const struct tl_sum *pkt_summary(const struct sk_buff *skb, bool rx)
+{
+	struct pkt_scratch *s = scratch();
+	__u32 l3;
+
+	if (!s || !pkt_copy(skb, s, rx))
+		return NULL;
+	l3 = parse_sum(s);
+	if (l3)
+		send_addr6(s, l3);
+	return &s->sum;
+}
+
+#undef PB
+#undef PB16
+#undef PB32
+
+#endif /* TUNLAT_PACKET_BPF_H */

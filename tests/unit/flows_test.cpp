@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+// Flows: summaries named by ingest, counted per flow and direction, retransmissions seen.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+
+#include <cstring>
+#include <vector>
+
+#include "core/analyse/flows.h"
+#include "core/ingest/record_unpack.h"
+#include "core/report/flows_report.h"
+
+using namespace tunlat;
+
+namespace {
+
+uint32_t ip4(const char* s) {
+  uint32_t v;
+  inet_pton(AF_INET, s, &v);
+  return v;  // network order, as the kernel stores it
+}
+
+// A packet's first record (TX: at xmit) with its summary.
+tl_record first_record(uint8_t dir, const tl_sum& sum, uint64_t skb, uint32_t gen) {
+  tl_record r{};
+  r.slot.skb = skb;
+  r.slot.t0 = 1'000'000 + gen;
+  r.slot.gen = gen;
+  r.slot.len = 1514;
+  r.slot.state = dir == TL_RX ? TL_ST_RX : 0;
+  r.slot.unsent = dir == TL_RX ? 1 : (1 | 8);
+  r.slot.start_flags = TL_F_FIRST;
+  r.end.point = dir == TL_RX ? TL_RECEIVE : TL_POINT_COUNT;
+  r.end.ts_ns = r.slot.t0 + 500;
+  r.end.summary = 1;
+  r.end.sum = sum;
+  return r;
+}
+
+tl_sum tcp_sum(const char* src, const char* dst, uint16_t sp, uint16_t dp, uint32_t seq, uint16_t payload) {
+  tl_sum s{};
+  s.ethertype = 0x0800;
+  s.proto = 6;
+  s.saddr = ip4(src);
+  s.daddr = ip4(dst);
+  s.sport = sp;
+  s.dport = dp;
+  s.seq = seq;
+  s.ack = 7;
+  s.win = 512;
+  s.payload = payload;
+  s.tcp_flags = 0x10;
+  return s;
+}
+
+}  // namespace
+
+TEST(Flows, FirstRecordNamesItsFlowOnceForBothDirections) {
+  FlowIds ids;
+  std::vector<Event> out;
+  unpack_record(first_record(TL_TX, tcp_sum("10.0.0.1", "10.0.0.2", 40000, 5201, 100, 1448), 0x1000, 1), out, &ids);
+  ASSERT_EQ(out.size(), 3u);  // the flow's definition, then queue and xmit
+  EXPECT_EQ(out[0].point, TL_FLOW);
+  const FlowKey k = flow_key_of(out[0]);
+  EXPECT_EQ(flow_name(k), "TCP 10.0.0.1:40000 <> 10.0.0.2:5201");
+  EXPECT_TRUE(out[1].flags & TL_F_SUMMARY);
+  EXPECT_FALSE(out[2].flags & TL_F_SUMMARY);
+  const PacketSummary s = summary_of(out[1]);
+  EXPECT_EQ(s.flow, out[0].pid);
+  EXPECT_EQ(s.seq, 100u);
+  EXPECT_EQ(out[1].aux, 1448u);
+
+  // The reply, RX: the same flow, no second definition.
+  out.clear();
+  unpack_record(first_record(TL_RX, tcp_sum("10.0.0.2", "10.0.0.1", 5201, 40000, 9, 0), 0x2000, 2), out, &ids);
+  ASSERT_EQ(out.size(), 2u);  // inject, receive
+  EXPECT_EQ(summary_of(out[0]).flow, s.flow);
+  EXPECT_EQ(ids.stats().flows, 1u);
+}
+
+TEST(Flows, Ipv6AddressesComeFromTheirRecord) {
+  FlowIds ids;
+  std::vector<Event> out;
+  tl_record a{};
+  a.end.point = TL_ADDR6;
+  inet_pton(AF_INET6, "fd00::1", a.addr6.addr[0]);
+  inet_pton(AF_INET6, "fd00::2", a.addr6.addr[1]);
+  a.addr6.hash[0] = tl_addr6_hash(a.addr6.addr[0]);
+  a.addr6.hash[1] = tl_addr6_hash(a.addr6.addr[1]);
+  unpack_record(a, out, &ids);
+  EXPECT_TRUE(out.empty());
+  tl_sum s{};
+  s.ethertype = 0x86dd;
+  s.proto = 17;
+  s.saddr = a.addr6.hash[0];
+  s.daddr = a.addr6.hash[1];
+  s.sport = 5353;
+  s.dport = 53;
+  unpack_record(first_record(TL_TX, s, 0x3000, 3), out, &ids);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(flow_name(flow_key_of(out[0])), "UDP [fd00::1]:5353 <> [fd00::2]:53");
+}
+
+TEST(Flows, OldRecordsAndCommsHaveNoFlow) {
+  FlowIds ids;
+  std::vector<Event> out;
+  tl_record r = first_record(TL_TX, tcp_sum("10.0.0.1", "10.0.0.2", 1, 2, 3, 4), 0x1000, 1);
+  r.end.summary = 0;  // what a kernel without summaries sends
+  unpack_record(r, out, &ids);
+  for (const Event& e : out) EXPECT_FALSE(e.flags & TL_F_SUMMARY);
+  EXPECT_EQ(ids.stats().flows, 0u);
+}
+
+namespace {
+
+Journey tx_segment(uint32_t flow, uint32_t seq, uint32_t payload, uint64_t xmit_ns) {
+  Journey j;
+  j.dir = Dir::Tx;
+  j.ts[TL_QUEUE] = xmit_ns - 10;
+  j.ts[TL_XMIT] = xmit_ns;
+  j.len = payload + 66;
+  j.flags = TL_F_SUMMARY | TL_F_FIRST;
+  j.sum.flow = flow;
+  j.sum.seq = seq;
+  j.sum.tcp_flags = 0x10;
+  j.payload = payload;
+  return j;
+}
+
+}  // namespace
+
+// Retransmissions are judged in the order the device passed the segments (their xmit),
+// whatever order their records arrive in (several CPUs' rings, a read held back).
+TEST(Flows, RetransmissionsInTheDevicesOrder) {
+  FlowTable t;
+  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+  auto pass = [&](uint32_t i, uint64_t xmit_ns, uint64_t skb) {
+    Event first{};  // queue, with the summary
+    first.ts_ns = xmit_ns - 10;
+    first.skb = skb;
+    first.gen = static_cast<uint32_t>(skb);
+    first.point = TL_QUEUE;
+    set_summary(first, PacketSummary{1, 5000 + i * 1000, 0, 0, 0x10, 0}, 1000);
+    Event xmit = first;
+    xmit.ts_ns = xmit_ns;
+    xmit.point = TL_XMIT;
+    xmit.flags = 0;
+    t.on_event(first);
+    t.on_event(xmit);
+    t.count(tx_segment(1, 5000 + i * 1000, 1000, xmit_ns), 10);
+  };
+  // Segments 0..9 of 1000 bytes, arriving out of order; then 3 sent again.
+  std::vector<std::pair<uint32_t, uint64_t>> order = {{0, 100}, {2, 300}, {1, 200}, {4, 500}, {3, 400},
+                                                      {5, 600}, {7, 800}, {6, 700}, {8, 900}, {9, 1000}};
+  uint64_t skb = 1;
+  for (auto [i, ts] : order) pass(i, ts, skb++);
+  pass(3, 5'000'000, skb++);  // a retransmission
+  t.finish();
+  const FlowStat& f = t.flows().at(1);
+  EXPECT_EQ(f.dirs[0].packets, 11u);
+  EXPECT_EQ(f.dirs[0].retransmits, 1u);
+  EXPECT_EQ(t.retransmits(), 1u);
+  EXPECT_EQ(f.dirs[0].total.count(), 11u);
+  const Json j = flows_json(t);
+  EXPECT_EQ(j["retransmits"], 1);
+  ASSERT_EQ(j["flows"].size(), 1u);
+  EXPECT_EQ(j["flows"][0]["tx"]["packets"], 11);
+}
+
+// A hostile recording names millions of flows: the table stays bounded.
+TEST(Flows, TableIsBounded) {
+  FlowTable t;
+  for (uint32_t id = 1; id < 100'000; id++) {
+    FlowKey k;
+    k.family = 4;
+    k.proto = 17;
+    std::memcpy(k.a.data(), &id, 4);
+    t.define(flow_event(k, id, id));
+    Journey j = tx_segment(id, 0, 10, id + 100);
+    t.count(j, 5);
+  }
+  t.finish();
+  EXPECT_LE(t.flows().size(), FlowTable::kMaxFlows + 1);
+  EXPECT_EQ(t.flows().count(kOtherFlow), 1u);
+  EXPECT_EQ(t.flows().at(kOtherFlow).dirs[0].packets, 99'999u - FlowTable::kMaxFlows);  // ids 1 .. 99,999
+}

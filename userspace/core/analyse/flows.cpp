@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+// Per-flow statistics: packets, bytes, latency, drops and TCP retransmissions per direction.
+#include "core/analyse/flows.h"
+
+#include <algorithm>
+
+namespace tunlat {
+
+namespace {
+
+// Sequence numbers wrap: a is after b if it is less than 2^31 ahead.
+bool seq_after(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
+
+constexpr uint8_t kSyn = 0x02, kFin = 0x01;
+
+}  // namespace
+
+FlowStat& FlowTable::get(uint32_t id) {
+  auto it = flows_.find(id);
+  if (it != flows_.end()) return it->second;
+  if (flows_.size() >= kMaxFlows) id = kOtherFlow;
+  return flows_[id];
+}
+
+void FlowTable::define(const Event& e) {
+  const uint32_t id = e.pid;
+  if (id == 0 || (flows_.size() >= kMaxFlows && !flows_.count(id))) return;
+  FlowStat& f = get(id);
+  if (id == kOtherFlow) return;
+  f.key = flow_key_of(e);
+  f.defined = true;
+}
+
+// Retransmissions as the device sees them: a TCP segment with data whose whole range lies
+// at or before the highest sequence this direction already carried, in the order the
+// device passed them (TX: handed to the driver, RX: taken by the stack).
+void FlowTable::on_segment(const SeqPass& s) {
+  FlowStat& f = get(s.flow);
+  if (!f.defined || f.key.proto != 6 || (s.tcp_flags & kSyn)) {
+    if (f.defined && f.key.proto == 6) f.dirs[s.dir & 1].seq_valid = false;  // a new connection
+    return;
+  }
+  FlowDirStats& d = f.dirs[s.dir & 1];
+  const uint32_t payload = s.payload;
+  const uint32_t end = s.seq + payload + ((s.tcp_flags & kFin) ? 1 : 0);
+  if (payload) {
+    d.segments++;
+    if (d.seq_valid && !seq_after(end, d.high_seq)) {
+      d.retransmits++;
+      retransmits_++;
+    }
+  }
+  if (!d.seq_valid || seq_after(end, d.high_seq)) {
+    d.high_seq = end;
+    d.seq_valid = true;
+  }
+}
+
+void FlowTable::count(const Journey& j, int64_t total_ns) {
+  if (!j.sum.flow) return;
+  FlowDirStats& d = get(j.sum.flow).dirs[static_cast<int>(j.dir)];
+  d.packets++;
+  d.bytes += j.len;
+  const uint64_t first = j.dir == Dir::Tx ? (j.ts[TL_QUEUE] ? j.ts[TL_QUEUE] : j.ts[TL_XMIT]) : j.ts[TL_INJECT];
+  if (first && (!d.first_ts || first < d.first_ts)) d.first_ts = first;
+  d.last_ts = std::max(d.last_ts, first);
+  if (total_ns >= 0) d.total.add(static_cast<uint64_t>(total_ns));
+  if (j.flags & TL_F_DROP) d.drops++;
+}
+
+void FlowTable::on_event(const Event& e) {
+  if (e.flags & TL_F_SUMMARY) {
+    const PacketSummary s = summary_of(e);
+    waiting_ = s.flow ? Waiting{e.skb, e.gen, SeqPass{0, s.flow, s.seq, static_cast<uint32_t>(e.aux), e.dir, s.tcp_flags}}
+                      : Waiting{};
+  }
+  if (!waiting_.pass.flow || e.skb != waiting_.skb || e.gen != waiting_.gen) return;
+  if (e.point != (e.dir == TL_RX ? TL_RECEIVE : TL_XMIT)) return;
+  waiting_.pass.ts_ns = e.ts_ns;
+  seq_order_.push(waiting_.pass, [this](const SeqPass& p) { on_segment(p); });
+  waiting_ = Waiting{};
+}
+
+void FlowTable::finish() {
+  seq_order_.flush([this](const SeqPass& p) { on_segment(p); });
+}
+
+std::pair<const FlowStat*, uint64_t> FlowTable::busiest_since_last() {
+  const FlowStat* best = nullptr;
+  uint64_t most = 0;
+  for (auto& [id, f] : flows_) {
+    const uint64_t n = f.packets() - f.live_mark;
+    if (n > most && f.defined) {
+      most = n;
+      best = &f;
+    }
+    f.live_mark = f.packets();
+  }
+  return {best, most};
+}
+
+}  // namespace tunlat

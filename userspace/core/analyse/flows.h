@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+// Per-flow statistics: packets, bytes, latency, drops and TCP retransmissions per direction.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "core/analyse/histogram.h"
+#include "core/correlate/reorder.h"
+#include "core/model/flow.h"
+#include "core/model/journey.h"
+
+namespace tunlat {
+
+struct FlowDirStats {
+  uint64_t packets = 0, bytes = 0;     // bytes: skb->len, as the direction's
+  uint64_t first_ts = 0, last_ts = 0;  // first point of the first / last packet counted
+  Histogram total;                     // the direction's `total` span
+  uint64_t drops = 0;
+  uint64_t segments = 0;      // TCP segments with data
+  uint64_t retransmits = 0;   // TCP data whose sequence range had already passed the device
+  uint32_t high_seq = 0;      // the highest sequence end seen (TCP), once seq_valid
+  bool seq_valid = false;
+
+  // Bytes per second over the flow's own span of time in this direction.
+  double bits_per_s() const {
+    return last_ts > first_ts ? bytes * 8e9 / static_cast<double>(last_ts - first_ts) : 0;
+  }
+};
+
+struct FlowStat {
+  FlowKey key;
+  bool defined = false;  // its TL_FLOW event came (else its key is unknown)
+  std::array<FlowDirStats, 2> dirs;
+  uint64_t live_mark = 0;  // packets at the last live block
+
+  uint64_t packets() const { return dirs[0].packets + dirs[1].packets; }
+  uint64_t bytes() const { return dirs[0].bytes + dirs[1].bytes; }
+};
+
+// A TCP segment as the device passed it (TX: handed to the driver, RX: taken by the
+// stack), for retransmissions: they must be seen in the device's order.
+struct SeqPass {
+  uint64_t ts_ns;
+  uint32_t flow, seq, payload;
+  uint8_t dir, tcp_flags;
+};
+inline bool reorder_before(const SeqPass& a, const SeqPass& b) { return a.ts_ns < b.ts_ns; }
+
+// The flows of a trace, by the ids ingest gave them (in order of first sight). Bounded:
+// a hostile recording may name 2^32 flows; beyond kMaxFlows they are counted together
+// under kOtherFlow (and their definitions ignored).
+class FlowTable {
+ public:
+  static constexpr size_t kMaxFlows = 1024;
+
+  FlowTable() : seq_order_(kSeqWindowNs, kMaxSeqBuffered) {}
+  void define(const Event& e);  // a TL_FLOW event
+  // A packet that ended: total_ns is its `total` span, or -1 if it has none.
+  void count(const Journey& j, int64_t total_ns);
+  // Every event, in arrival order: a packet's summary and the point where the device
+  // passed it (TX xmit, RX receive), which come in one record, for retransmissions. Its
+  // journey may end seconds later (evicted): too late to tell the device's order.
+  void on_event(const Event& e);
+  // The end of the trace: the segments still waiting for their turn.
+  void finish();
+
+  const std::map<uint32_t, FlowStat>& flows() const { return flows_; }
+  uint64_t retransmits() const { return retransmits_; }
+  bool any() const { return !flows_.empty(); }
+  // The flow with the most packets since the last call (nullptr: none), for live blocks.
+  std::pair<const FlowStat*, uint64_t> busiest_since_last();
+
+ private:
+  FlowStat& get(uint32_t id);
+  void on_segment(const SeqPass& p);
+
+  // Records arrive nearly in the order sent (a TX packet's waits for its read, 200 ms at
+  // most: core/ingest/address_join.h): 500 ms puts them back in the device's order.
+  static constexpr uint64_t kSeqWindowNs = 500'000'000;
+  static constexpr size_t kMaxSeqBuffered = size_t{1} << 18;  // 6 MiB
+  Reorderer<SeqPass> seq_order_;
+  struct Waiting {
+    uint64_t skb = 0;
+    uint32_t gen = 0;
+    SeqPass pass{};  // pass.flow 0: none
+  } waiting_;  // the summary whose passing point comes next
+
+  std::map<uint32_t, FlowStat> flows_;
+  uint64_t retransmits_ = 0;
+};
+
+}  // namespace tunlat

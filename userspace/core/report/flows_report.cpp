@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+// Flows in the outputs: the JSON's tcp object, the report's flow tables, the live line.
+#include "core/report/flows_report.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include "core/report/format.h"
+#include "core/report/summary.h"
+
+namespace tunlat {
+
+namespace {
+
+Json flow_dir_json(const FlowDirStats& d) {
+  Json j{{"packets", d.packets},
+         {"bytes", d.bytes},
+         {"mbit_s", std::round(d.bits_per_s() / 1e3) / 1e3},
+         {"total", histogram_json(d.total, false)},
+         {"drops", d.drops}};
+  j["retransmits"] = d.seq_valid || d.segments ? Json(d.retransmits) : Json(nullptr);
+  j["data_segments"] = d.segments;
+  return j;
+}
+
+Json flow_json(uint32_t id, const FlowStat& f) {
+  Json j;
+  j["id"] = id;
+  if (id == kOtherFlow || !f.defined) {
+    j["protocol"] = id == kOtherFlow ? "(other flows)" : "(unknown)";
+    j["name"] = j["protocol"];
+    j["host"] = nullptr;
+    j["peer"] = nullptr;
+  } else {
+    j["protocol"] = flow_protocol(f.key);
+    j["name"] = flow_name(f.key);
+    const std::string a = flow_endpoint(f.key, true), b = flow_endpoint(f.key, false);
+    j["host"] = a.empty() ? Json(nullptr) : Json(a);
+    j["peer"] = b.empty() ? Json(nullptr) : Json(b);
+  }
+  j["packets"] = f.packets();
+  j["bytes"] = f.bytes();
+  j["tx"] = flow_dir_json(f.dirs[0]);
+  j["rx"] = flow_dir_json(f.dirs[1]);
+  return j;
+}
+
+// The ids of the top n flows by key (descending; ties: the first seen).
+template <class Key>
+std::vector<uint32_t> top(const FlowTable& t, size_t n, Key key) {
+  std::vector<std::pair<uint32_t, const FlowStat*>> all;
+  for (auto& [id, f] : t.flows()) all.emplace_back(id, &f);
+  std::stable_sort(all.begin(), all.end(), [&](auto& x, auto& y) { return key(*x.second) > key(*y.second); });
+  std::vector<uint32_t> ids;
+  for (size_t i = 0; i < all.size() && i < n; i++)
+    if (key(*all[i].second) > 0) ids.push_back(all[i].first);
+  return ids;
+}
+
+uint64_t p99(const FlowStat& f, int d) { return f.dirs[d].total.count() >= 10 ? f.dirs[d].total.quantile(0.99) : 0; }
+
+}  // namespace
+
+Json flows_json(const FlowTable& t) {
+  Json tcp;
+  tcp["retransmits"] = t.any() ? Json(t.retransmits()) : Json(nullptr);
+  std::set<uint32_t> ids;
+  for (auto id : top(t, kListedFlows, [](const FlowStat& f) { return f.packets(); })) ids.insert(id);
+  for (auto id : top(t, kListedFlows / 4, [](const FlowStat& f) { return f.bytes(); })) ids.insert(id);
+  for (int d = 0; d < 2; d++)
+    for (auto id : top(t, kListedFlows / 4, [d](const FlowStat& f) { return p99(f, d); })) ids.insert(id);
+  std::vector<uint32_t> order(ids.begin(), ids.end());
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return t.flows().at(a).packets() > t.flows().at(b).packets(); });
+  Json list = Json::array();
+  for (uint32_t id : order) list.push_back(flow_json(id, t.flows().at(id)));
+  tcp["flows"] = list;
+  tcp["flows_seen"] = t.flows().size();
+  return tcp;
+}
+
+void render_flows(std::ostream& out, const Json& doc) {
+  if (!doc.contains("tcp") || !doc["tcp"].contains("flows") || doc["tcp"]["flows"].empty()) return;
+  const Json& tcp = doc["tcp"];
+  const Json& flows = tcp["flows"];
+  auto text = [](const Json& j) { return term_safe(j.get<std::string>()); };
+  fmt::print(out, "\nflows ({} seen; {} TCP retransmissions as the device saw them), most packets first:\n",
+             tcp.value("flows_seen", flows.size()),
+             tcp["retransmits"].is_number() ? tcp["retransmits"].get<uint64_t>() : 0);
+  fmt::print(out, "  {:<52} {:>9} {:>10} {:>9} {:>9} {:>5} {:>6}\n", "flow (host <> peer)", "tx pkts", "tx bytes",
+             "rx pkts", "rx bytes", "drops", "retx");
+  size_t shown = 0;
+  for (auto& f : flows) {
+    if (shown++ == 10) break;
+    const Json &tx = f["tx"], &rx = f["rx"];
+    auto retx = [](const Json& d) { return d["retransmits"].is_number() ? d["retransmits"].get<uint64_t>() : 0; };
+    fmt::print(out, "  {:<52} {:>9} {:>10} {:>9} {:>10} {:>5} {:>6}\n", text(f["name"]),
+               tx["packets"].get<uint64_t>(), format_bytes(tx["bytes"].get<double>()), rx["packets"].get<uint64_t>(),
+               format_bytes(rx["bytes"].get<double>()),
+               tx["drops"].get<uint64_t>() + rx["drops"].get<uint64_t>(), retx(tx) + retx(rx));
+  }
+  // By latency: the flows whose packets waited longest (total span p99), either way.
+  std::vector<std::pair<double, const Json*>> slow;
+  for (auto& f : flows)
+    for (const char* d : {"tx", "rx"})
+      if (f[d]["total"]["count"].get<uint64_t>() >= 10) slow.emplace_back(f[d]["total"]["p99_us"].get<double>(), &f);
+  std::stable_sort(slow.begin(), slow.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  if (slow.empty()) return;
+  fmt::print(out, "  slowest (total span):\n");
+  std::set<const Json*> done;
+  for (auto& [v, f] : slow) {
+    if (done.size() == 5) break;
+    if (!done.insert(f).second) continue;
+    std::string parts;
+    for (const char* d : {"tx", "rx"}) {
+      const Json& h = (*f)[d]["total"];
+      if (h["count"].get<uint64_t>() < 10) continue;
+      parts += fmt::format("  {} p50 {} p99 {} ({:.2f} Mbit/s)", d, format_duration_us(h["p50_us"].get<double>()),
+                           format_duration_us(h["p99_us"].get<double>()), (*f)[d]["mbit_s"].get<double>());
+    }
+    fmt::print(out, "  {:<52}{}\n", text((*f)["name"]), parts);
+  }
+}
+
+std::string live_flow_line(const FlowStat& f, uint64_t packets) {
+  return fmt::format("busiest flow: {} ({} packets)", term_safe(flow_name(f.key)), packets);
+}
+
+}  // namespace tunlat

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <deque>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -24,6 +25,15 @@ struct FlowDirStats {
   uint64_t retransmits = 0;   // TCP data whose sequence range had already passed the device
   uint32_t high_seq = 0;      // the highest sequence end seen (TCP), once seq_valid
   bool seq_valid = false;
+  uint32_t mss = 0;           // the largest TCP payload of one segment seen
+  // The round trip the device sees for this direction's data: from a segment passing it
+  // to the first ACK, the other way, that covers it (Karn: not for data sent again).
+  Histogram rtt;
+  std::deque<std::pair<uint32_t, uint64_t>> unacked;  // (sequence end, passed at), <= kMaxUnacked
+
+  // The Mathis bound on a TCP flow's rate, MSS / RTT * 1.22 / sqrt(p), p the share of
+  // data segments sent again: bit/s, or 0 when there is no loss or no RTT.
+  double mathis_bits_per_s() const;
 
   // Bytes per second over the flow's own span of time in this direction.
   double bits_per_s() const {
@@ -45,9 +55,10 @@ struct FlowStat {
 // stack), for retransmissions: they must be seen in the device's order.
 struct SeqPass {
   uint64_t ts_ns;
-  uint32_t flow, seq, payload;
+  uint32_t flow, seq, ack, payload;
   uint8_t dir, tcp_flags;
 };
+inline constexpr size_t kMaxUnacked = 256;  // RTT samples waiting for their ACK, per direction
 inline bool reorder_before(const SeqPass& a, const SeqPass& b) { return a.ts_ns < b.ts_ns; }
 
 // The flows of a trace, by the ids ingest gave them (in order of first sight). Bounded:

@@ -24,6 +24,10 @@ Json flow_dir_json(const FlowDirStats& d) {
          {"drops", d.drops}};
   j["retransmits"] = d.seq_valid || d.segments ? Json(d.retransmits) : Json(nullptr);
   j["data_segments"] = d.segments;
+  j["mss"] = d.mss;
+  j["rtt"] = d.rtt.count() ? histogram_json(d.rtt, false) : Json(nullptr);
+  const double mathis = d.mathis_bits_per_s();
+  j["mathis_mbit_s"] = mathis > 0 ? Json(std::round(mathis / 1e3) / 1e3) : Json(nullptr);
   return j;
 }
 
@@ -117,10 +121,17 @@ void render_flows(std::ostream& out, const Json& doc) {
     if (!done.insert(f).second) continue;
     std::string parts;
     for (const char* d : {"tx", "rx"}) {
-      const Json& h = (*f)[d]["total"];
+      const Json& fd = (*f)[d];
+      const Json& h = fd["total"];
       if (h["count"].get<uint64_t>() < 10) continue;
-      parts += fmt::format("  {} p50 {} p99 {} ({:.2f} Mbit/s)", d, format_duration_us(h["p50_us"].get<double>()),
-                           format_duration_us(h["p99_us"].get<double>()), (*f)[d]["mbit_s"].get<double>());
+      parts += fmt::format("  {} p50 {} p99 {} ({:.2f} Mbit/s", d, format_duration_us(h["p50_us"].get<double>()),
+                           format_duration_us(h["p99_us"].get<double>()), fd["mbit_s"].get<double>());
+      // TCP: the round trip the device sees, and the Mathis bound beside the rate.
+      if (fd.contains("rtt") && fd["rtt"].is_object())
+        parts += fmt::format(", rtt {}", format_duration_us(fd["rtt"]["p50_us"].get<double>()));
+      if (fd.contains("mathis_mbit_s") && fd["mathis_mbit_s"].is_number())
+        parts += fmt::format(", Mathis bound {:.1f} Mbit/s", fd["mathis_mbit_s"].get<double>());
+      parts += ")";
     }
     fmt::print(out, "  {:<52}{}\n", text((*f)["name"]), parts);
   }

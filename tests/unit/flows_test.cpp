@@ -59,7 +59,8 @@ tl_sum tcp_sum(const char* src, const char* dst, uint16_t sp, uint16_t dp, uint3
 TEST(Flows, FirstRecordNamesItsFlowOnceForBothDirections) {
   FlowIds ids;
   std::vector<Event> out;
-  unpack_record(first_record(TL_TX, tcp_sum("10.0.0.1", "10.0.0.2", 40000, 5201, 100, 1448), 0x1000, 1), out, &ids);
+  unpack_record(first_record(TL_TX, tcp_sum("10.0.0.1", "10.0.0.2", 40000, 5201, 100, 1448), 0x1000, 1), out,
+                &ids);
   ASSERT_EQ(out.size(), 3u);  // the flow's definition, then queue and xmit
   EXPECT_EQ(out[0].point, TL_FLOW);
   const FlowKey k = flow_key_of(out[0]);
@@ -73,7 +74,8 @@ TEST(Flows, FirstRecordNamesItsFlowOnceForBothDirections) {
 
   // The reply, RX: the same flow, no second definition.
   out.clear();
-  unpack_record(first_record(TL_RX, tcp_sum("10.0.0.2", "10.0.0.1", 5201, 40000, 9, 0), 0x2000, 2), out, &ids);
+  unpack_record(first_record(TL_RX, tcp_sum("10.0.0.2", "10.0.0.1", 5201, 40000, 9, 0), 0x2000, 2), out,
+                &ids);
   ASSERT_EQ(out.size(), 2u);  // inject, receive
   EXPECT_EQ(summary_of(out[0]).flow, s.flow);
   EXPECT_EQ(ids.stats().flows, 1u);

@@ -76,7 +76,8 @@ void FlowTable::count(const Journey& j, int64_t total_ns) {
   FlowDirStats& d = get(j.sum.flow).dirs[static_cast<int>(j.dir)];
   d.packets++;
   d.bytes += j.len;
-  const uint64_t first = j.dir == Dir::Tx ? (j.ts[TL_QUEUE] ? j.ts[TL_QUEUE] : j.ts[TL_XMIT]) : j.ts[TL_INJECT];
+  const uint64_t first =
+      j.dir == Dir::Tx ? (j.ts[TL_QUEUE] ? j.ts[TL_QUEUE] : j.ts[TL_XMIT]) : j.ts[TL_INJECT];
   if (first && (!d.first_ts || first < d.first_ts)) d.first_ts = first;
   d.last_ts = std::max(d.last_ts, first);
   if (total_ns >= 0) d.total.add(static_cast<uint64_t>(total_ns));
@@ -86,9 +87,10 @@ void FlowTable::count(const Journey& j, int64_t total_ns) {
 void FlowTable::on_event(const Event& e) {
   if (e.flags & TL_F_SUMMARY) {
     const PacketSummary s = summary_of(e);
-    waiting_ = s.flow ? Waiting{e.skb, e.gen,
-                                SeqPass{0, s.flow, s.seq, s.ack, static_cast<uint32_t>(e.aux), e.dir, s.tcp_flags}}
-                      : Waiting{};
+    waiting_ =
+        s.flow ? Waiting{e.skb, e.gen,
+                         SeqPass{0, s.flow, s.seq, s.ack, static_cast<uint32_t>(e.aux), e.dir, s.tcp_flags}}
+               : Waiting{};
   }
   if (!waiting_.pass.flow || e.skb != waiting_.skb || e.gen != waiting_.gen) return;
   if (e.point != (e.dir == TL_RX ? TL_RECEIVE : TL_XMIT)) return;

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <array>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <utility>
@@ -21,11 +21,11 @@ struct FlowDirStats {
   uint64_t first_ts = 0, last_ts = 0;  // first point of the first / last packet counted
   Histogram total;                     // the direction's `total` span
   uint64_t drops = 0;
-  uint64_t segments = 0;      // TCP segments with data
-  uint64_t retransmits = 0;   // TCP data whose sequence range had already passed the device
-  uint32_t high_seq = 0;      // the highest sequence end seen (TCP), once seq_valid
+  uint64_t segments = 0;     // TCP segments with data
+  uint64_t retransmits = 0;  // TCP data whose sequence range had already passed the device
+  uint32_t high_seq = 0;     // the highest sequence end seen (TCP), once seq_valid
   bool seq_valid = false;
-  uint32_t mss = 0;           // the largest TCP payload of one segment seen
+  uint32_t mss = 0;  // the largest TCP payload of one segment seen
   // The round trip the device sees for this direction's data: from a segment passing it
   // to the first ACK, the other way, that covers it (Karn: not for data sent again).
   Histogram rtt;
@@ -98,7 +98,7 @@ class FlowTable {
     uint64_t skb = 0;
     uint32_t gen = 0;
     SeqPass pass{};  // pass.flow 0: none
-  } waiting_;  // the summary whose passing point comes next
+  } waiting_;        // the summary whose passing point comes next
 
   std::map<uint32_t, FlowStat> flows_;
   uint64_t retransmits_ = 0;

@@ -13,8 +13,8 @@
 #include <linux/types.h>
 #endif
 
-#define TL_SNAP 128        /* packet bytes the filter and the summary see; a power of 2 */
-#define TL_FILTER_MAX 64   /* instructions in a filter: userspace refuses longer ones */
+#define TL_SNAP 128	 /* packet bytes the filter and the summary see; a power of 2 */
+#define TL_FILTER_MAX 64 /* instructions in a filter: userspace refuses longer ones */
 #define TL_CBPF_MEMWORDS 16
 
 /* struct sock_filter / struct bpf_insn of libpcap, the same layout. */
@@ -27,14 +27,16 @@ struct tl_cbpf_insn {
 
 /* The machine's state, and the packet it looks at. */
 struct tl_cbpf {
-	__u8 pkt[2 * TL_SNAP];  /* TL_SNAP used: the rest is room for the verifier's bound */
-	__u32 caplen;   /* bytes of pkt that hold the packet: TL_SNAP at most */
-	__u32 wirelen;  /* the packet's length */
+	__u8 pkt[2 * TL_SNAP]; /* TL_SNAP used: the rest is room for the verifier's bound */
+	__u32 caplen;	       /* bytes of pkt that hold the packet: TL_SNAP at most */
+	__u32 wirelen;	       /* the packet's length */
 	__u32 A, X, pc, ret;
 	__u32 M[TL_CBPF_MEMWORDS];
 };
 
-/* The opcodes pcap_compile emits (linux/filter.h, libpcap's bpf.h: the same values). */
+/* The opcodes pcap_compile emits (linux/filter.h, libpcap's bpf.h: the same values): a
+ * table, kept one as such. */
+/* clang-format off */
 #define TL_CLASS(c) ((c) & 0x07)
 #define TL_SIZE(c) ((c) & 0x18)
 #define TL_MODE(c) ((c) & 0xe0)
@@ -51,6 +53,7 @@ enum {
 	TL_K = 0x00, TL_X = 0x08,
 	TL_TAX = 0x00, TL_TXA = 0x80,
 };
+/* clang-format on */
 
 static inline __u32 tl_cbpf_byte(const struct tl_cbpf *s, __u32 i)
 {
@@ -80,17 +83,36 @@ static inline int tl_cbpf_load(const struct tl_cbpf *s, __u32 off, __u32 size, _
 static inline __u32 tl_cbpf_alu(__u32 op, __u32 a, __u32 b, int *ok)
 {
 	switch (op) {
-	case TL_ADD: return a + b;
-	case TL_SUB: return a - b;
-	case TL_MUL: return a * b;
-	case TL_DIV: if (!b) { *ok = 0; return 0; } return a / b;
-	case TL_MOD: if (!b) { *ok = 0; return 0; } return a % b;
-	case TL_OR: return a | b;
-	case TL_AND: return a & b;
-	case TL_XOR: return a ^ b;
-	case TL_LSH: return b < 32 ? a << b : 0;
-	case TL_RSH: return b < 32 ? a >> b : 0;
-	case TL_NEG: return -a;
+	case TL_ADD:
+		return a + b;
+	case TL_SUB:
+		return a - b;
+	case TL_MUL:
+		return a * b;
+	case TL_DIV:
+		if (!b) {
+			*ok = 0;
+			return 0;
+		}
+		return a / b;
+	case TL_MOD:
+		if (!b) {
+			*ok = 0;
+			return 0;
+		}
+		return a % b;
+	case TL_OR:
+		return a | b;
+	case TL_AND:
+		return a & b;
+	case TL_XOR:
+		return a ^ b;
+	case TL_LSH:
+		return b < 32 ? a << b : 0;
+	case TL_RSH:
+		return b < 32 ? a >> b : 0;
+	case TL_NEG:
+		return -a;
 	}
 	*ok = 0;
 	return 0;
@@ -110,22 +132,43 @@ static inline int tl_cbpf_step(struct tl_cbpf *s, struct tl_cbpf_insn in)
 	case TL_LD:
 		size = TL_SIZE(c) == TL_W ? 4 : TL_SIZE(c) == TL_H ? 2 : 1;
 		switch (TL_MODE(c)) {
-		case TL_ABS: ok = tl_cbpf_load(s, k, size, &v); break;
-		case TL_IND: ok = tl_cbpf_load(s, s->X + k, size, &v); break;
-		case TL_LEN: v = s->wirelen; break;
-		case TL_IMM: v = k; break;
-		case TL_MEM: v = s->M[k & (TL_CBPF_MEMWORDS - 1)]; break;
-		default: ok = 0;
+		case TL_ABS:
+			ok = tl_cbpf_load(s, k, size, &v);
+			break;
+		case TL_IND:
+			ok = tl_cbpf_load(s, s->X + k, size, &v);
+			break;
+		case TL_LEN:
+			v = s->wirelen;
+			break;
+		case TL_IMM:
+			v = k;
+			break;
+		case TL_MEM:
+			v = s->M[k & (TL_CBPF_MEMWORDS - 1)];
+			break;
+		default:
+			ok = 0;
 		}
 		s->A = v;
 		break;
 	case TL_LDX:
 		switch (TL_MODE(c)) {
-		case TL_IMM: v = k; break;
-		case TL_LEN: v = s->wirelen; break;
-		case TL_MEM: v = s->M[k & (TL_CBPF_MEMWORDS - 1)]; break;
-		case TL_MSH: ok = tl_cbpf_load(s, k, 1, &v); v = (v & 0xf) << 2; break;
-		default: ok = 0;
+		case TL_IMM:
+			v = k;
+			break;
+		case TL_LEN:
+			v = s->wirelen;
+			break;
+		case TL_MEM:
+			v = s->M[k & (TL_CBPF_MEMWORDS - 1)];
+			break;
+		case TL_MSH:
+			ok = tl_cbpf_load(s, k, 1, &v);
+			v = (v & 0xf) << 2;
+			break;
+		default:
+			ok = 0;
 		}
 		s->X = v;
 		break;
@@ -142,12 +185,24 @@ static inline int tl_cbpf_step(struct tl_cbpf *s, struct tl_cbpf_insn in)
 		__u32 b = TL_SRC(c) == TL_X ? s->X : k, taken;
 
 		switch (TL_OP(c)) {
-		case TL_JA: s->pc += k; return 0;
-		case TL_JEQ: taken = s->A == b; break;
-		case TL_JGT: taken = s->A > b; break;
-		case TL_JGE: taken = s->A >= b; break;
-		case TL_JSET: taken = (s->A & b) != 0; break;
-		default: ok = 0; taken = 0;
+		case TL_JA:
+			s->pc += k;
+			return 0;
+		case TL_JEQ:
+			taken = s->A == b;
+			break;
+		case TL_JGT:
+			taken = s->A > b;
+			break;
+		case TL_JGE:
+			taken = s->A >= b;
+			break;
+		case TL_JSET:
+			taken = (s->A & b) != 0;
+			break;
+		default:
+			ok = 0;
+			taken = 0;
 		}
 		s->pc += taken ? in.jt : in.jf;
 		break;

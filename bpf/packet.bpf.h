@@ -66,7 +66,8 @@ static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scrat
 	 * the very register, within the room pkt has (2 * TL_SNAP). */
 	barrier_var(n);
 	n &= 2 * TL_SNAP - 1;
-	if (n == 0 || bpf_probe_read_kernel(s->m.pkt, n, (void *)KREAD(struct sk_buff, skb, head) + mac))
+	if (n == 0 ||
+	    bpf_probe_read_kernel(s->m.pkt, n, (void *)KREAD(struct sk_buff, skb, head) + mac))
 		return false;
 	tl_cbpf_reset(&s->m, n, len + before);
 	return true;
@@ -90,8 +91,8 @@ static long filter_step(__u32 i, void *ctx)
 		s->m.ret = 0;
 		return 1;
 	}
-	struct tl_cbpf_insn in = { targ_filter[pc].code, targ_filter[pc].jt, targ_filter[pc].jf,
-				   targ_filter[pc].k };
+	struct tl_cbpf_insn in = {targ_filter[pc].code, targ_filter[pc].jt, targ_filter[pc].jf,
+				  targ_filter[pc].k};
 
 	return tl_cbpf_step(&s->m, in);
 }
@@ -146,7 +147,7 @@ static __always_inline void parse_l4(const struct tl_cbpf *m, __u32 l4, __u32 ip
 		if (ip_payload > 8)
 			sum->payload = ip_payload - 8 > 0xffff ? 0xffff : ip_payload - 8;
 		break;
-	case 1:  /* ICMP */
+	case 1:	 /* ICMP */
 	case 58: /* ICMPv6 */
 		if (l4 + 8 > n)
 			return;

@@ -101,16 +101,26 @@ constexpr uint32_t A = 0x0a000001, B = 0x0a000002, C = 0xc0a80105;
 // IP packets of many kinds; for a tap each in an Ethernet frame.
 std::vector<Bytes> ip_packets() {
   return {
-      ipv4(A, B, 6, tcp(40000, 5201, 0x02, 0)),      ipv4(B, A, 6, tcp(5201, 40000, 0x12, 0)),
-      ipv4(A, B, 6, tcp(40000, 5201, 0x18, 1400)),   ipv4(B, A, 6, tcp(5201, 40000, 0x10, 0)),
-      ipv4(A, B, 6, tcp(40000, 5201, 0x11, 0)),      ipv4(A, B, 6, tcp(40000, 5201, 0x04, 0)),
-      ipv4(A, C, 6, tcp(33000, 443, 0x18, 200)),     ipv4(A, B, 17, udp(50000, 5202, 64)),
-      ipv4(B, A, 17, udp(5202, 50000, 1200)),        ipv4(A, C, 17, udp(53000, 53, 40)),
-      ipv4(A, B, 1, icmp(8, 7, 1)),                  ipv4(B, A, 1, icmp(0, 7, 1)),
-      ipv4(A, B, 47, Bytes(40, 0)),                  ipv4(A, B, 17, udp(50000, 5202, 64), 0x0010),
-      ipv6(1, 2, 6, tcp(40000, 5201, 0x18, 100)),    ipv6(2, 1, 6, tcp(5201, 40000, 0x10, 0)),
-      ipv6(1, 2, 17, udp(50000, 5202, 64)),          ipv6(1, 2, 58, icmp(128, 9, 3)),
-      ipv6(2, 1, 58, icmp(129, 9, 3)),               ipv4(A, B, 6, tcp(5000, 5500, 0x10, 10)),
+      ipv4(A, B, 6, tcp(40000, 5201, 0x02, 0)),
+      ipv4(B, A, 6, tcp(5201, 40000, 0x12, 0)),
+      ipv4(A, B, 6, tcp(40000, 5201, 0x18, 1400)),
+      ipv4(B, A, 6, tcp(5201, 40000, 0x10, 0)),
+      ipv4(A, B, 6, tcp(40000, 5201, 0x11, 0)),
+      ipv4(A, B, 6, tcp(40000, 5201, 0x04, 0)),
+      ipv4(A, C, 6, tcp(33000, 443, 0x18, 200)),
+      ipv4(A, B, 17, udp(50000, 5202, 64)),
+      ipv4(B, A, 17, udp(5202, 50000, 1200)),
+      ipv4(A, C, 17, udp(53000, 53, 40)),
+      ipv4(A, B, 1, icmp(8, 7, 1)),
+      ipv4(B, A, 1, icmp(0, 7, 1)),
+      ipv4(A, B, 47, Bytes(40, 0)),
+      ipv4(A, B, 17, udp(50000, 5202, 64), 0x0010),
+      ipv6(1, 2, 6, tcp(40000, 5201, 0x18, 100)),
+      ipv6(2, 1, 6, tcp(5201, 40000, 0x10, 0)),
+      ipv6(1, 2, 17, udp(50000, 5202, 64)),
+      ipv6(1, 2, 58, icmp(128, 9, 3)),
+      ipv6(2, 1, 58, icmp(129, 9, 3)),
+      ipv4(A, B, 6, tcp(5000, 5500, 0x10, 10)),
   };
 }
 
@@ -196,7 +206,8 @@ void check(bool ether, const std::vector<Bytes>& packets, int& compared, int& te
       h.caplen = std::min<bpf_u_int32>(h.len, TL_SNAP);
       const bool want = pcap_offline_filter(&ref, &h, pkt.data()) != 0;
       const bool got = run_filter(prog, pkt.data(), h.caplen, h.len) != 0;
-      EXPECT_EQ(got, want) << (ether ? "tap" : "tun") << " '" << expr << "' on packet of " << pkt.size() << " bytes";
+      EXPECT_EQ(got, want) << (ether ? "tap" : "tun") << " '" << expr << "' on packet of " << pkt.size()
+                           << " bytes";
       matched += want;
       compared++;
     }
@@ -243,7 +254,8 @@ TEST(Filter, EndsWithinItsLength) {
   ASSERT_TRUE(compile_filter("tcp port 5201 or udp port 5202", true, prog, err)) << err;
   EXPECT_LE(prog.size(), size_t{TL_FILTER_MAX});
   const Bytes pkt = ether(0x0800, ipv4(A, B, 17, udp(1, 5202, 10)));
-  EXPECT_NE(run_filter(prog, pkt.data(), static_cast<uint32_t>(pkt.size()), static_cast<uint32_t>(pkt.size())), 0u);
+  EXPECT_NE(
+      run_filter(prog, pkt.data(), static_cast<uint32_t>(pkt.size()), static_cast<uint32_t>(pkt.size())), 0u);
 }
 
 }  // namespace

@@ -59,7 +59,8 @@ tl_sum tcp_sum(const char* src, const char* dst, uint16_t sp, uint16_t dp, uint3
 TEST(Flows, FirstRecordNamesItsFlowOnceForBothDirections) {
   FlowIds ids;
   std::vector<Event> out;
-  unpack_record(first_record(TL_TX, tcp_sum("10.0.0.1", "10.0.0.2", 40000, 5201, 100, 1448), 0x1000, 1), out, &ids);
+  unpack_record(first_record(TL_TX, tcp_sum("10.0.0.1", "10.0.0.2", 40000, 5201, 100, 1448), 0x1000, 1), out,
+                &ids);
   ASSERT_EQ(out.size(), 3u);  // the flow's definition, then queue and xmit
   EXPECT_EQ(out[0].point, TL_FLOW);
   const FlowKey k = flow_key_of(out[0]);
@@ -73,7 +74,8 @@ TEST(Flows, FirstRecordNamesItsFlowOnceForBothDirections) {
 
   // The reply, RX: the same flow, no second definition.
   out.clear();
-  unpack_record(first_record(TL_RX, tcp_sum("10.0.0.2", "10.0.0.1", 5201, 40000, 9, 0), 0x2000, 2), out, &ids);
+  unpack_record(first_record(TL_RX, tcp_sum("10.0.0.2", "10.0.0.1", 5201, 40000, 9, 0), 0x2000, 2), out,
+                &ids);
   ASSERT_EQ(out.size(), 2u);  // inject, receive
   EXPECT_EQ(summary_of(out[0]).flow, s.flow);
   EXPECT_EQ(ids.stats().flows, 1u);
@@ -184,4 +186,39 @@ TEST(Flows, TableIsBounded) {
   EXPECT_LE(t.flows().size(), FlowTable::kMaxFlows + 1);
   EXPECT_EQ(t.flows().count(kOtherFlow), 1u);
   EXPECT_EQ(t.flows().at(kOtherFlow).dirs[0].packets, 99'999u - FlowTable::kMaxFlows);  // ids 1 .. 99,999
+}
+
+// The round trip the device sees: data passing it one way, the ACK covering it the other
+// way; data sent again gives no sample (Karn). With loss, the Mathis bound beside it.
+TEST(Flows, RoundTripAndMathisBound) {
+  FlowTable t;
+  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+  uint64_t skb = 1;
+  auto pass = [&](uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts) {
+    Event first{};
+    first.ts_ns = ts;
+    first.skb = skb;
+    first.gen = static_cast<uint32_t>(skb++);
+    first.dir = dir;
+    first.point = dir == TL_RX ? TL_INJECT : TL_QUEUE;
+    set_summary(first, PacketSummary{1, seq, ack, 0, 0x10, 0}, payload);
+    Event passed = first;
+    passed.point = dir == TL_RX ? TL_RECEIVE : TL_XMIT;
+    passed.flags = 0;
+    t.on_event(first);
+    t.on_event(passed);
+  };
+  for (uint32_t i = 0; i < 100; i++) {
+    pass(TL_TX, i * 1000, 0, 1000, 1'000'000 + i * 10'000);
+    pass(TL_RX, 0, (i + 1) * 1000, 0, 1'000'000 + i * 10'000 + 2'000'000);  // 2 ms later
+  }
+  pass(TL_TX, 50'000, 0, 1000, 3'000'000'000);  // one sent again
+  t.finish();
+  const FlowDirStats& tx = t.flows().at(1).dirs[0];
+  EXPECT_EQ(tx.rtt.count(), 100u);
+  EXPECT_NEAR(static_cast<double>(tx.rtt.quantile(0.5)), 2e6, 2e6 * 0.02);
+  EXPECT_EQ(tx.retransmits, 1u);
+  EXPECT_EQ(tx.mss, 1000u);
+  // 1000 B / 2 ms * 1.22 / sqrt(1/101) = 48.8 Mbit/s
+  EXPECT_NEAR(tx.mathis_bits_per_s() / 1e6, 49.0, 1.0);
 }

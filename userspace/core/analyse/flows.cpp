@@ -3,6 +3,7 @@
 #include "core/analyse/flows.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace tunlat {
 
@@ -11,7 +12,7 @@ namespace {
 // Sequence numbers wrap: a is after b if it is less than 2^31 ahead.
 bool seq_after(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 
-constexpr uint8_t kSyn = 0x02, kFin = 0x01;
+constexpr uint8_t kSyn = 0x02, kFin = 0x01, kAck = 0x10;
 
 }  // namespace
 
@@ -43,11 +44,25 @@ void FlowTable::on_segment(const SeqPass& s) {
   FlowDirStats& d = f.dirs[s.dir & 1];
   const uint32_t payload = s.payload;
   const uint32_t end = s.seq + payload + ((s.tcp_flags & kFin) ? 1 : 0);
+  // An ACK this way times the other way's data it covers.
+  FlowDirStats& other = f.dirs[(s.dir & 1) ^ 1];
+  if (s.tcp_flags & kAck) {
+    uint64_t sent = 0;
+    while (!other.unacked.empty() && !seq_after(other.unacked.front().first, s.ack)) {
+      sent = other.unacked.front().second;
+      other.unacked.pop_front();
+    }
+    if (sent && s.ts_ns > sent) other.rtt.add(s.ts_ns - sent);
+  }
   if (payload) {
     d.segments++;
+    d.mss = std::max(d.mss, std::min<uint32_t>(payload, 65535));
     if (d.seq_valid && !seq_after(end, d.high_seq)) {
       d.retransmits++;
       retransmits_++;
+      d.unacked.clear();  // Karn: an ACK now may be for either copy
+    } else if (d.unacked.size() < kMaxUnacked) {
+      d.unacked.emplace_back(end, s.ts_ns);
     }
   }
   if (!d.seq_valid || seq_after(end, d.high_seq)) {
@@ -61,7 +76,8 @@ void FlowTable::count(const Journey& j, int64_t total_ns) {
   FlowDirStats& d = get(j.sum.flow).dirs[static_cast<int>(j.dir)];
   d.packets++;
   d.bytes += j.len;
-  const uint64_t first = j.dir == Dir::Tx ? (j.ts[TL_QUEUE] ? j.ts[TL_QUEUE] : j.ts[TL_XMIT]) : j.ts[TL_INJECT];
+  const uint64_t first =
+      j.dir == Dir::Tx ? (j.ts[TL_QUEUE] ? j.ts[TL_QUEUE] : j.ts[TL_XMIT]) : j.ts[TL_INJECT];
   if (first && (!d.first_ts || first < d.first_ts)) d.first_ts = first;
   d.last_ts = std::max(d.last_ts, first);
   if (total_ns >= 0) d.total.add(static_cast<uint64_t>(total_ns));
@@ -71,8 +87,10 @@ void FlowTable::count(const Journey& j, int64_t total_ns) {
 void FlowTable::on_event(const Event& e) {
   if (e.flags & TL_F_SUMMARY) {
     const PacketSummary s = summary_of(e);
-    waiting_ = s.flow ? Waiting{e.skb, e.gen, SeqPass{0, s.flow, s.seq, static_cast<uint32_t>(e.aux), e.dir, s.tcp_flags}}
-                      : Waiting{};
+    waiting_ =
+        s.flow ? Waiting{e.skb, e.gen,
+                         SeqPass{0, s.flow, s.seq, s.ack, static_cast<uint32_t>(e.aux), e.dir, s.tcp_flags}}
+               : Waiting{};
   }
   if (!waiting_.pass.flow || e.skb != waiting_.skb || e.gen != waiting_.gen) return;
   if (e.point != (e.dir == TL_RX ? TL_RECEIVE : TL_XMIT)) return;
@@ -83,6 +101,13 @@ void FlowTable::on_event(const Event& e) {
 
 void FlowTable::finish() {
   seq_order_.flush([this](const SeqPass& p) { on_segment(p); });
+}
+
+double FlowDirStats::mathis_bits_per_s() const {
+  if (!segments || !retransmits || !mss || !rtt.count()) return 0;
+  const double p = static_cast<double>(retransmits) / static_cast<double>(segments);
+  const double rtt_s = static_cast<double>(rtt.quantile(0.5)) / 1e9;
+  return rtt_s > 0 ? mss * 8.0 / rtt_s * 1.22 / std::sqrt(p) : 0;
 }
 
 std::pair<const FlowStat*, uint64_t> FlowTable::busiest_since_last() {

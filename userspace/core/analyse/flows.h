@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <utility>
@@ -20,10 +21,19 @@ struct FlowDirStats {
   uint64_t first_ts = 0, last_ts = 0;  // first point of the first / last packet counted
   Histogram total;                     // the direction's `total` span
   uint64_t drops = 0;
-  uint64_t segments = 0;      // TCP segments with data
-  uint64_t retransmits = 0;   // TCP data whose sequence range had already passed the device
-  uint32_t high_seq = 0;      // the highest sequence end seen (TCP), once seq_valid
+  uint64_t segments = 0;     // TCP segments with data
+  uint64_t retransmits = 0;  // TCP data whose sequence range had already passed the device
+  uint32_t high_seq = 0;     // the highest sequence end seen (TCP), once seq_valid
   bool seq_valid = false;
+  uint32_t mss = 0;  // the largest TCP payload of one segment seen
+  // The round trip the device sees for this direction's data: from a segment passing it
+  // to the first ACK, the other way, that covers it (Karn: not for data sent again).
+  Histogram rtt;
+  std::deque<std::pair<uint32_t, uint64_t>> unacked;  // (sequence end, passed at), <= kMaxUnacked
+
+  // The Mathis bound on a TCP flow's rate, MSS / RTT * 1.22 / sqrt(p), p the share of
+  // data segments sent again: bit/s, or 0 when there is no loss or no RTT.
+  double mathis_bits_per_s() const;
 
   // Bytes per second over the flow's own span of time in this direction.
   double bits_per_s() const {
@@ -45,9 +55,10 @@ struct FlowStat {
 // stack), for retransmissions: they must be seen in the device's order.
 struct SeqPass {
   uint64_t ts_ns;
-  uint32_t flow, seq, payload;
+  uint32_t flow, seq, ack, payload;
   uint8_t dir, tcp_flags;
 };
+inline constexpr size_t kMaxUnacked = 256;  // RTT samples waiting for their ACK, per direction
 inline bool reorder_before(const SeqPass& a, const SeqPass& b) { return a.ts_ns < b.ts_ns; }
 
 // The flows of a trace, by the ids ingest gave them (in order of first sight). Bounded:
@@ -87,7 +98,7 @@ class FlowTable {
     uint64_t skb = 0;
     uint32_t gen = 0;
     SeqPass pass{};  // pass.flow 0: none
-  } waiting_;  // the summary whose passing point comes next
+  } waiting_;        // the summary whose passing point comes next
 
   std::map<uint32_t, FlowStat> flows_;
   uint64_t retransmits_ = 0;

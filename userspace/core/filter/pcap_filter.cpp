@@ -50,7 +50,8 @@ bool runnable(const std::vector<tl_cbpf_insn>& p, std::string& err) {
 }  // namespace
 
 bool compile_filter(const std::string& expr, bool ether, std::vector<tl_cbpf_insn>& out, std::string& err) {
-  std::unique_ptr<pcap_t, void (*)(pcap_t*)> dead(pcap_open_dead(ether ? DLT_EN10MB : DLT_RAW, 65535), pcap_close);
+  std::unique_ptr<pcap_t, void (*)(pcap_t*)> dead(pcap_open_dead(ether ? DLT_EN10MB : DLT_RAW, 65535),
+                                                  pcap_close);
   if (!dead) {
     err = "libpcap cannot open a dead handle";
     return false;
@@ -72,7 +73,8 @@ bool compile_filter(const std::string& expr, bool ether, std::vector<tl_cbpf_ins
   return runnable(out, err);
 }
 
-uint32_t run_filter(const std::vector<tl_cbpf_insn>& prog, const uint8_t* pkt, uint32_t caplen, uint32_t wirelen) {
+uint32_t run_filter(const std::vector<tl_cbpf_insn>& prog, const uint8_t* pkt, uint32_t caplen,
+                    uint32_t wirelen) {
   tl_cbpf m;
   std::memset(&m, 0, sizeof(m));
   std::memcpy(m.pkt, pkt, std::min<uint32_t>(caplen, TL_SNAP));

@@ -16,6 +16,7 @@ namespace tunlat {
 bool compile_filter(const std::string& expr, bool ether, std::vector<tl_cbpf_insn>& out, std::string& err);
 
 // Runs prog on a packet (its first TL_SNAP bytes seen, as in the kernel): the verdict.
-uint32_t run_filter(const std::vector<tl_cbpf_insn>& prog, const uint8_t* pkt, uint32_t caplen, uint32_t wirelen);
+uint32_t run_filter(const std::vector<tl_cbpf_insn>& prog, const uint8_t* pkt, uint32_t caplen,
+                    uint32_t wirelen);
 
 }  // namespace tunlat

@@ -12,9 +12,9 @@
 namespace tunlat {
 
 struct FlowIdStats {
-  uint64_t flows = 0;         // flows named
-  uint64_t others = 0;        // packets of flows beyond kMaxFlowIds (flow kOtherFlow)
-  uint64_t unknown_addr6 = 0; // IPv6 packets whose addresses' record was lost: named by hash
+  uint64_t flows = 0;          // flows named
+  uint64_t others = 0;         // packets of flows beyond kMaxFlowIds (flow kOtherFlow)
+  uint64_t unknown_addr6 = 0;  // IPv6 packets whose addresses' record was lost: named by hash
 };
 
 // The kernel summarises a packet's headers (bpf/tunlat.h tl_sum) in its first record;

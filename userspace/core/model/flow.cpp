@@ -10,11 +10,16 @@ namespace tunlat {
 std::string flow_protocol(const FlowKey& k) {
   if (k.family == 4 || k.family == 6) {
     switch (k.proto) {
-      case 6: return "TCP";
-      case 17: return "UDP";
-      case 1: return "ICMP";
-      case 58: return "ICMPv6";
-      default: return fmt::format("IPv{} proto {}", k.family, k.proto);
+      case 6:
+        return "TCP";
+      case 17:
+        return "UDP";
+      case 1:
+        return "ICMP";
+      case 58:
+        return "ICMPv6";
+      default:
+        return fmt::format("IPv{} proto {}", k.family, k.proto);
     }
   }
   if (k.ethertype == 0x0806) return "ARP";

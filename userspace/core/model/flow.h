@@ -20,11 +20,11 @@ namespace tunlat {
 // A flow, oriented from the host's side: `a` is the endpoint on this side of the device
 // (a TX packet's source, an RX packet's destination), `b` the one behind the device.
 struct FlowKey {
-  uint16_t ethertype = 0;  // 0x0800, 0x86dd, 0x0806...; 0: unknown
-  uint8_t proto = 0;       // IP protocol; 0 for anything but IP
-  uint8_t family = 0;      // 4, 6, or 0 (no IP addresses)
+  uint16_t ethertype = 0;            // 0x0800, 0x86dd, 0x0806...; 0: unknown
+  uint8_t proto = 0;                 // IP protocol; 0 for anything but IP
+  uint8_t family = 0;                // 4, 6, or 0 (no IP addresses)
   std::array<uint8_t, 16> a{}, b{};  // IPv4 in the first 4 bytes, network order
-  uint16_t pa = 0, pb = 0;  // TCP/UDP ports; ICMP echo: pb = id; else 0
+  uint16_t pa = 0, pb = 0;           // TCP/UDP ports; ICMP echo: pb = id; else 0
 
   bool operator==(const FlowKey& o) const {
     return ethertype == o.ethertype && proto == o.proto && family == o.family && a == o.a && b == o.b &&

@@ -24,6 +24,10 @@ Json flow_dir_json(const FlowDirStats& d) {
          {"drops", d.drops}};
   j["retransmits"] = d.seq_valid || d.segments ? Json(d.retransmits) : Json(nullptr);
   j["data_segments"] = d.segments;
+  j["mss"] = d.mss;
+  j["rtt"] = d.rtt.count() ? histogram_json(d.rtt, false) : Json(nullptr);
+  const double mathis = d.mathis_bits_per_s();
+  j["mathis_mbit_s"] = mathis > 0 ? Json(std::round(mathis / 1e3) / 1e3) : Json(nullptr);
   return j;
 }
 
@@ -61,7 +65,9 @@ std::vector<uint32_t> top(const FlowTable& t, size_t n, Key key) {
   return ids;
 }
 
-uint64_t p99(const FlowStat& f, int d) { return f.dirs[d].total.count() >= 10 ? f.dirs[d].total.quantile(0.99) : 0; }
+uint64_t p99(const FlowStat& f, int d) {
+  return f.dirs[d].total.count() >= 10 ? f.dirs[d].total.quantile(0.99) : 0;
+}
 
 }  // namespace
 
@@ -74,8 +80,9 @@ Json flows_json(const FlowTable& t) {
   for (int d = 0; d < 2; d++)
     for (auto id : top(t, kListedFlows / 4, [d](const FlowStat& f) { return p99(f, d); })) ids.insert(id);
   std::vector<uint32_t> order(ids.begin(), ids.end());
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return t.flows().at(a).packets() > t.flows().at(b).packets(); });
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return t.flows().at(a).packets() > t.flows().at(b).packets();
+  });
   Json list = Json::array();
   for (uint32_t id : order) list.push_back(flow_json(id, t.flows().at(id)));
   tcp["flows"] = list;
@@ -91,23 +98,26 @@ void render_flows(std::ostream& out, const Json& doc) {
   fmt::print(out, "\nflows ({} seen; {} TCP retransmissions as the device saw them), most packets first:\n",
              tcp.value("flows_seen", flows.size()),
              tcp["retransmits"].is_number() ? tcp["retransmits"].get<uint64_t>() : 0);
-  fmt::print(out, "  {:<52} {:>9} {:>10} {:>9} {:>9} {:>5} {:>6}\n", "flow (host <> peer)", "tx pkts", "tx bytes",
-             "rx pkts", "rx bytes", "drops", "retx");
+  fmt::print(out, "  {:<52} {:>9} {:>10} {:>9} {:>9} {:>5} {:>6}\n", "flow (host <> peer)", "tx pkts",
+             "tx bytes", "rx pkts", "rx bytes", "drops", "retx");
   size_t shown = 0;
   for (auto& f : flows) {
     if (shown++ == 10) break;
     const Json &tx = f["tx"], &rx = f["rx"];
-    auto retx = [](const Json& d) { return d["retransmits"].is_number() ? d["retransmits"].get<uint64_t>() : 0; };
+    auto retx = [](const Json& d) {
+      return d["retransmits"].is_number() ? d["retransmits"].get<uint64_t>() : 0;
+    };
     fmt::print(out, "  {:<52} {:>9} {:>10} {:>9} {:>10} {:>5} {:>6}\n", text(f["name"]),
-               tx["packets"].get<uint64_t>(), format_bytes(tx["bytes"].get<double>()), rx["packets"].get<uint64_t>(),
-               format_bytes(rx["bytes"].get<double>()),
+               tx["packets"].get<uint64_t>(), format_bytes(tx["bytes"].get<double>()),
+               rx["packets"].get<uint64_t>(), format_bytes(rx["bytes"].get<double>()),
                tx["drops"].get<uint64_t>() + rx["drops"].get<uint64_t>(), retx(tx) + retx(rx));
   }
   // By latency: the flows whose packets waited longest (total span p99), either way.
   std::vector<std::pair<double, const Json*>> slow;
   for (auto& f : flows)
     for (const char* d : {"tx", "rx"})
-      if (f[d]["total"]["count"].get<uint64_t>() >= 10) slow.emplace_back(f[d]["total"]["p99_us"].get<double>(), &f);
+      if (f[d]["total"]["count"].get<uint64_t>() >= 10)
+        slow.emplace_back(f[d]["total"]["p99_us"].get<double>(), &f);
   std::stable_sort(slow.begin(), slow.end(), [](auto& a, auto& b) { return a.first > b.first; });
   if (slow.empty()) return;
   fmt::print(out, "  slowest (total span):\n");
@@ -117,10 +127,18 @@ void render_flows(std::ostream& out, const Json& doc) {
     if (!done.insert(f).second) continue;
     std::string parts;
     for (const char* d : {"tx", "rx"}) {
-      const Json& h = (*f)[d]["total"];
+      const Json& fd = (*f)[d];
+      const Json& h = fd["total"];
       if (h["count"].get<uint64_t>() < 10) continue;
-      parts += fmt::format("  {} p50 {} p99 {} ({:.2f} Mbit/s)", d, format_duration_us(h["p50_us"].get<double>()),
-                           format_duration_us(h["p99_us"].get<double>()), (*f)[d]["mbit_s"].get<double>());
+      parts +=
+          fmt::format("  {} p50 {} p99 {} ({:.2f} Mbit/s", d, format_duration_us(h["p50_us"].get<double>()),
+                      format_duration_us(h["p99_us"].get<double>()), fd["mbit_s"].get<double>());
+      // TCP: the round trip the device sees, and the Mathis bound beside the rate.
+      if (fd.contains("rtt") && fd["rtt"].is_object())
+        parts += fmt::format(", rtt {}", format_duration_us(fd["rtt"]["p50_us"].get<double>()));
+      if (fd.contains("mathis_mbit_s") && fd["mathis_mbit_s"].is_number())
+        parts += fmt::format(", Mathis bound {:.1f} Mbit/s", fd["mathis_mbit_s"].get<double>());
+      parts += ")";
     }
     fmt::print(out, "  {:<52}{}\n", text((*f)["name"]), parts);
   }

@@ -25,7 +25,9 @@ lab plain "" '
   wait'
 J=$WORK/plain.json
 jq_eq "$J" '.stalls | length' 0
-jq_eq "$J" '[.findings[] | select(.kind == "drops" or .kind == "stall")] | length' 0
+# No stall; no drop raised (a saturating transfer may lose a few packets at the VPN's
+# socket, under 1 %: TCP finding the limit, said as info).
+jq_eq "$J" '[.findings[] | select((.kind == "drops" and .severity != "info") or .kind == "stall")] | length' 0
 jq_eq "$J" '[.findings[] | select(.severity == "critical")] | length' 0
 
 lab stop "" '
@@ -74,4 +76,23 @@ jq_eq "$J" .directions.tx.pacing_origin qdisc
 # Released at the tbf's rate: the bytes that left it over the time they took.
 rate=$(jq .directions.tx.pacing.exit_mbit_s "$J")
 awk -v r="$rate" 'BEGIN { exit !(r >= 3.4 && r <= 4.6) }' || fail "tbf lets ${rate} Mbit/s through, want ~4"
-pass "plain: no stall; stop: ring stall ${d} ms; shaper: every $(jq .directions.tx.pacing.period_us "$WORK/shaper.json") us; tbf: ${rate} Mbit/s"
+# 4: the receiving side's VPN stopped 2 s: on the sender's device, the data waits for its
+# ACK: one idle stall of ~2 s with the retransmissions inside it counted, ended by the
+# ACKs that come back; and no stall after the transfer ends.
+lab idle "" '
+  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 7 --json "$WORK/idle.json" >/dev/null 2>"$WORK/idle.err" &
+  sleep 1
+  ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 4 >/dev/null &
+  sleep 1.5
+  kill -STOP "$LAB_PEER_OWNER_PID"; sleep 2; kill -CONT "$LAB_PEER_OWNER_PID"
+  wait'
+J=$WORK/idle.json
+jq_eq "$J" '[.stalls[] | select(.kind == "idle")] | length' 1
+jq_eq "$J" '[.stalls[] | select(.kind == "stuck")] | length' 0
+idle=$(jq '[.stalls[] | select(.kind == "idle")][0].duration_ms' "$J")
+awk -v d="$idle" 'BEGIN { exit !(d >= 1500 && d <= 2400) }' || fail "idle stall ${idle} ms, want ~2000"
+jq -e '[.stalls[] | select(.kind == "idle")][0] | .retransmits >= 1 and .ended_by.point == "receive"' "$J" >/dev/null ||
+  fail "idle stall without its retransmissions or its ending ACK: $(jq -c .stalls "$J")"
+jq_eq "$J" '.findings[0].kind' stall
+
+pass "plain: no stall; stop: ring stall ${d} ms; shaper: every $(jq .directions.tx.pacing.period_us "$WORK/shaper.json") us; tbf: ${rate} Mbit/s; idle: ${idle} ms"

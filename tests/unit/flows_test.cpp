@@ -222,3 +222,47 @@ TEST(Flows, RoundTripAndMathisBound) {
   // 1000 B / 2 ms * 1.22 / sqrt(1/101) = 48.8 Mbit/s
   EXPECT_NEAR(tx.mathis_bits_per_s() / 1e6, 49.0, 1.0);
 }
+
+// Issue 15's idle stall: TX data passed the device and nothing new was acknowledged for
+// 2 s (the receiving VPN stopped); the two retransmissions meanwhile are counted, not taken
+// for progress; silence with nothing outstanding (the transfer over) is no stall.
+TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
+  FlowTable t(200'000'000);
+  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+  uint64_t skb = 1;
+  auto pass = [&](uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts) {
+    Event first{};
+    first.ts_ns = ts;
+    first.skb = skb;
+    first.gen = static_cast<uint32_t>(skb++);
+    first.dir = dir;
+    first.point = dir == TL_RX ? TL_INJECT : TL_QUEUE;
+    set_summary(first, PacketSummary{1, seq, ack, 0, 0x10, 0}, payload);
+    Event passed = first;
+    passed.point = dir == TL_RX ? TL_RECEIVE : TL_XMIT;
+    passed.flags = 0;
+    t.on_event(first);
+    t.on_event(passed);
+  };
+  constexpr uint64_t kMs = 1'000'000;
+  uint64_t now = 1000 * kMs;
+  for (uint32_t i = 0; i < 10; i++, now += kMs) {  // data and its ACK 1 ms apart
+    pass(TL_TX, i * 1000, 0, 1000, now);
+    pass(TL_RX, 0, (i + 1) * 1000, 0, now + kMs / 2);
+  }
+  pass(TL_TX, 10'000, 0, 1000, now);                 // then no ACK for 2 s
+  pass(TL_TX, 10'000, 0, 1000, now + 400 * kMs);     // sent again
+  pass(TL_TX, 10'000, 0, 1000, now + 1200 * kMs);    // and again
+  pass(TL_RX, 0, 11'000, 0, now + 2000 * kMs);       // the ACK
+  pass(TL_TX, 11'000, 0, 1000, now + 2001 * kMs);
+  pass(TL_RX, 0, 12'000, 0, now + 2002 * kMs);       // all acknowledged: then silence
+  t.finish();
+  ASSERT_EQ(t.idle_stalls().size(), 1u);
+  const Stall& s = t.idle_stalls()[0];
+  EXPECT_EQ(s.kind, "idle");
+  EXPECT_EQ(s.dir, Dir::Tx);
+  EXPECT_EQ(s.start_ns, now);
+  EXPECT_EQ(s.end_ns, now + 2000 * kMs);
+  EXPECT_EQ(s.retransmits, 2u);
+  EXPECT_EQ(s.end_point, TL_RECEIVE);
+}

@@ -61,7 +61,7 @@ void ProcStat::add(uint32_t pid, uint32_t tid, const std::string& thread_comm) {
   if (comm.empty() || (tid == pid && !thread_comm.empty())) comm = thread_comm;
 }
 
-Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns) {
+Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns), flows_(stall_ns) {
   for (const SpanDef& sd : spans_of(Dir::Tx))
     if (sd.queue) watches_.emplace_back(Dir::Tx, std::string(sd.name), sd.from, sd.to, stall_ns);
 }
@@ -79,6 +79,18 @@ std::vector<Stall> Analysis::stalls() const {
     const uint64_t usual = total_[static_cast<int>(w.dir())].gaps[w.exit_point()].quantile(0.5);
     for (const Stall& s : w.stalls())
       if (s.end_ns - s.start_ns >= kStallOverGap * usual) all.push_back(s);
+  }
+  // A flow's data waiting for its ACK while a stage held it is that stage's stall, seen
+  // from TCP: only an idle stall no stuck one explains stands on its own.
+  const size_t stuck = all.size();
+  for (const Stall& idle : flows_.idle_stalls()) {
+    bool explained = false;
+    for (size_t i = 0; i < stuck && !explained; i++) {
+      const Stall& s = all[i];
+      const uint64_t lo = std::max(s.start_ns, idle.start_ns), hi = std::min(s.end_ns, idle.end_ns);
+      explained = s.dir == idle.dir && hi > lo && 2 * (hi - lo) >= idle.end_ns - idle.start_ns;
+    }
+    if (!explained) all.push_back(idle);
   }
   std::stable_sort(all.begin(), all.end(), [](const Stall& a, const Stall& b) { return a.start_ns < b.start_ns; });
   return all;

@@ -53,6 +53,7 @@ void FlowTable::on_segment(const SeqPass& s) {
       other.unacked.pop_front();
     }
     if (sent && s.ts_ns > sent) other.rtt.add(s.ts_ns - sent);
+    on_ack(s.flow, other, s, (s.dir & 1) ? Dir::Tx : Dir::Rx);
   }
   if (payload) {
     d.segments++;
@@ -69,6 +70,38 @@ void FlowTable::on_segment(const SeqPass& s) {
     d.high_seq = end;
     d.seq_valid = true;
   }
+  // New data beyond what is acknowledged, where none was waiting: waiting starts.
+  if (!d.waiting_since && d.ack_valid && seq_after(d.high_seq, d.acked)) {
+    d.waiting_since = s.ts_ns;
+    d.retransmits_since = d.retransmits;
+  }
+}
+
+// An ACK the other way for data's direction. An advance ends what was waiting: an idle
+// stall if the wait was long. Retransmissions in between are not progress, only counted;
+// silence with nothing outstanding (the transfer ended) starts no wait.
+void FlowTable::on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Dir data_dir) {
+  if (!data.seq_valid) return;
+  if (data.ack_valid && !seq_after(ack.ack, data.acked)) return;  // nothing new
+  if (data.waiting_since && ack.ts_ns > data.waiting_since && ack.ts_ns - data.waiting_since >= stall_ns_ &&
+      idle_.size() < StageWatch::kMaxStalls) {
+    Stall st;
+    st.kind = "idle";
+    st.flow = flow;
+    st.dir = data_dir;
+    st.start_ns = data.waiting_since;
+    st.end_ns = ack.ts_ns;
+    st.retransmits = data.retransmits - data.retransmits_since;
+    st.end_point = ack.dir == TL_RX ? TL_RECEIVE : TL_XMIT;
+    st.ended_by.enter_ns = data.waiting_since;
+    st.ended_by.leave_ns = ack.ts_ns;
+    idle_.push_back(std::move(st));
+  }
+  data.acked = ack.ack;
+  data.ack_valid = true;
+  const bool outstanding = seq_after(data.high_seq, data.acked);
+  data.waiting_since = outstanding ? ack.ts_ns : 0;
+  data.retransmits_since = data.retransmits;
 }
 
 void FlowTable::count(const Journey& j, int64_t total_ns) {

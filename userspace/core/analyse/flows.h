@@ -8,8 +8,10 @@
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/analyse/histogram.h"
+#include "core/analyse/stalls.h"
 #include "core/correlate/reorder.h"
 #include "core/model/flow.h"
 #include "core/model/journey.h"
@@ -26,6 +28,11 @@ struct FlowDirStats {
   uint32_t high_seq = 0;     // the highest sequence end seen (TCP), once seq_valid
   bool seq_valid = false;
   uint32_t mss = 0;  // the largest TCP payload of one segment seen
+  // Acknowledgement of this direction's data by ACKs the other way, for idle stalls.
+  uint32_t acked = 0;          // the highest ACK seen, once ack_valid
+  bool ack_valid = false;
+  uint64_t waiting_since = 0;  // data outstanding, nothing new acknowledged since: 0 none
+  uint64_t retransmits_since = 0;  // retransmits when waiting began
   // The round trip the device sees for this direction's data: from a segment passing it
   // to the first ACK, the other way, that covers it (Karn: not for data sent again).
   Histogram rtt;
@@ -68,7 +75,10 @@ class FlowTable {
  public:
   static constexpr size_t kMaxFlows = 1024;
 
-  FlowTable() : seq_order_(kSeqWindowNs, kMaxSeqBuffered) {}
+  // stall_ns: a TCP flow's data unacknowledged this long, with nothing new acknowledged,
+  // is an idle stall.
+  explicit FlowTable(uint64_t stall_ns = 200'000'000)
+      : stall_ns_(stall_ns), seq_order_(kSeqWindowNs, kMaxSeqBuffered) {}
   void define(const Event& e);  // a TL_FLOW event
   // A packet that ended: total_ns is its `total` span, or -1 if it has none.
   void count(const Journey& j, int64_t total_ns);
@@ -80,6 +90,7 @@ class FlowTable {
   void finish();
 
   const std::map<uint32_t, FlowStat>& flows() const { return flows_; }
+  const std::vector<Stall>& idle_stalls() const { return idle_; }  // at most kMaxStalls
   uint64_t retransmits() const { return retransmits_; }
   bool any() const { return !flows_.empty(); }
   // The flow with the most packets since the last call (nullptr: none), for live blocks.
@@ -88,6 +99,10 @@ class FlowTable {
  private:
   FlowStat& get(uint32_t id);
   void on_segment(const SeqPass& p);
+  void on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Dir data_dir);
+
+  uint64_t stall_ns_;
+  std::vector<Stall> idle_;
 
   // Records arrive nearly in the order sent (a TX packet's waits for its read, 200 ms at
   // most: core/ingest/address_join.h): 500 ms puts them back in the device's order.

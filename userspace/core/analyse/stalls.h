@@ -23,8 +23,13 @@ struct StagePass {
   std::array<char, TL_COMM_LEN> comm{};
 };
 
-// `stuck`: packets waited in `stage` from start_ns to end_ns and none left it.
+// `stuck`: packets waited in `stage` from start_ns to end_ns and none left it. `idle`: a
+// TCP flow's data in direction dir had passed the device and nothing new of it was
+// acknowledged (core/analyse/flows), from start_ns until the ACK at end_ns.
 struct Stall {
+  std::string kind = "stuck";
+  uint32_t flow = 0;          // idle: the flow's id
+  uint64_t retransmits = 0;   // idle: its data sent again meanwhile (not progress)
   Dir dir = Dir::Tx;
   std::string stage;         // a span name: "qdisc", "ring"
   uint64_t start_ns = 0, end_ns = 0;

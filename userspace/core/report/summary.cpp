@@ -107,10 +107,26 @@ Json pass_json(const StagePass& p, int leave_point, uint64_t t0) {
               {"len", p.len}};
 }
 
-Json stall_json(const Stall& st, uint64_t t0) {
-  const int leave = std::find_if(kTxSpans.begin(), kTxSpans.end(), [&](const SpanDef& sd) {
-                      return sd.name == st.stage;
-                    })->to;
+Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
+  if (st.kind == "idle") {
+    auto f = flows.flows().find(st.flow);
+    const bool named = f != flows.flows().end() && f->second.defined;
+    return Json{{"direction", dir_name(st.dir)},
+                {"kind", "idle"},
+                {"start_s", round3(st.start_ns > t0 ? (st.start_ns - t0) / 1e9 : 0.0)},
+                {"duration_ms", round3((st.end_ns - st.start_ns) / 1e6)},
+                {"stage", nullptr},
+                {"queued", nullptr},
+                {"ongoing", false},
+                {"flow", named ? Json(flow_name(f->second.key)) : Json(nullptr)},
+                {"retransmits", st.retransmits},
+                {"ended_by", {{"t_s", round3(st.end_ns > t0 ? (st.end_ns - t0) / 1e9 : 0.0)},
+                              {"point", std::string(point_name(st.end_point))},
+                              {"summary", "an ACK covering new data"}}},
+                {"flight_recorder", Json::array()}};
+  }
+  const auto def = std::find_if(kTxSpans.begin(), kTxSpans.end(), [&](const SpanDef& sd) { return sd.name == st.stage; });
+  const int leave = def != kTxSpans.end() ? def->to : st.end_point;
   Json before = Json::array();
   for (const StagePass& p : st.before) before.push_back(pass_json(p, leave, t0));
   return Json{{"direction", dir_name(st.dir)},
@@ -212,7 +228,7 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   doc["directions"] = {{"tx", direction_json(Dir::Tx, a.total(Dir::Tx))},
                        {"rx", direction_json(Dir::Rx, a.total(Dir::Rx))}};
   Json stalls = Json::array();
-  for (const Stall& st : a.stalls()) stalls.push_back(stall_json(st, info.start_ns));
+  for (const Stall& st : a.stalls()) stalls.push_back(stall_json(st, info.start_ns, a.flows()));
   doc["stalls"] = stalls;
   doc["stall_threshold_ms"] = round3(a.stall_threshold_ns() / 1e6);
   Json drops = Json::array();

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Starting to follow a packet, for tunlat.bpf.c: taking its slot, --sample, and the GSO
+ * segments that inherit their parent's points. Included after identity.bpf.h.
+ */
+#ifndef TUNLAT_FOLLOW_BPF_H
+#define TUNLAT_FOLLOW_BPF_H
+
+/* Starts following skb from point; returns its slot. */
+static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 dir, __u8 point,
+					   __u32 len, __u16 flags, __u64 now)
+{
+	__u64 h = (__u64)skb;
+	__u32 idx = slot_idx(h);
+	struct tl_slot *v = bpf_map_lookup_elem(&live, &idx);
+
+	if (!v)
+		return NULL;
+	/* An address may take either of two slots: its first unless that one holds another
+	 * packet in flight, so that two packets in flight rarely push each other out. The
+	 * second is read only then: each slot touched is a cache line and a page. */
+	if (v->skb != h && in_flight(v)) {
+		__u32 idx2 = second_slot(idx, slot_tag(h));
+		struct tl_slot *v2 = bpf_map_lookup_elem(&live, &idx2);
+
+		if (!v2)
+			return NULL;
+		if (v2->skb == h || !in_flight(v2)) {
+			v = v2;
+			idx = idx2;
+		}
+	}
+	/* Whatever held the slot and was not sent yet goes first, as far as it got. */
+	if (v->skb && v->unsent)
+		send_unsent(v);
+	v->skb = (__u64)skb;
+	if (LIVE_TAG(idx) != slot_tag(h))
+		LIVE_TAG(idx) = slot_tag(h);
+	v->t0 = now;
+	v->gen = next_gen(cpu_state());
+	v->unsent = 0;
+	v->state = (dir == TL_RX ? TL_ST_RX : 0) | ((flags & TL_F_GSO) ? TL_ST_GSO : 0);
+	v->len = len;
+	v->start_flags = flags | TL_F_FIRST;
+	v->parent_gen = 0;
+	v->pid = 0;
+	v->tid = 0;
+	mark_at(v, point, now);
+	return v;
+}
+
+static __always_inline void clear_skip(void)
+{
+	struct cpu_state *st = cpu_state();
+
+	if (st)
+		st->skip = 0;
+}
+
+/* --sample: is the next packet of this direction to be followed? */
+static __always_inline bool sample(__u8 dir)
+{
+	struct cpu_state *st;
+
+	if (targ_sample <= 1)
+		return true;
+	st = cpu_state();
+	if (!st || dir > 1)
+		return true;
+	if (st->sampled[dir & 1]++ % targ_sample == 0)
+		return true;
+	if (dir == TL_TX)
+		st->skip = 1; /* segments made from it must not be adopted either */
+	return false;
+}
+
+static __always_inline void remember_gso_parent(struct tl_slot *v, __u64 now)
+{
+	struct cpu_state *st = cpu_state();
+
+	if (!st)
+		return;
+	st->skip = 0;
+	st->skb = v->skb;
+	st->gen = v->gen;
+	st->ts_ns = now;
+	/* The parent is freed as soon as it is segmented: its segments carry its times. */
+	for (int i = 0; i < TL_INHERITED_STAGES; i++)
+		st->parent_ts[i] = (v->unsent & (1u << i)) ? v->t0 + v->dt[i] : 0;
+}
+
+/* An skb unknown at enqueue/xmit on the traced device: a segment of the last GSO parent?
+ * Returns its slot if it is followed. */
+static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 point)
+{
+	struct cpu_state *st = cpu_state();
+	__u64 parent = 0;
+	__u32 parent_gen = 0;
+	__u16 flags = TL_F_LATE_START;
+	int own = stage_of(point);
+	struct tl_slot *v;
+	__u64 now;
+
+	if (PASSING_OVER && (!st || st->skip))
+		return NULL; /* a segment of a packet passed over: not even the clock */
+	now = bpf_ktime_get_ns();
+	if (st && st->skb && now - st->ts_ns < GSO_ADOPT_NS) {
+		parent = st->skb;
+		parent_gen = st->gen;
+		flags = TL_F_SEGMENT;
+	} else if (!pkt_wanted(skb, false)) {
+		return NULL; /* not a segment of a packet the filter took: it asks */
+	}
+	v = follow(skb, TL_TX, point, KREAD(struct sk_buff, skb, len), flags, now);
+	if (v && parent && st && own >= 0) {
+		__u8 cpu = bpf_get_smp_processor_id();
+
+		v->parent_gen = parent_gen;
+		v->state |= TL_ST_INHERITED;
+		/* The parent's times come before this one: the oldest becomes the base. */
+		for (int i = TL_INHERITED_STAGES - 1; i >= 0; i--)
+			if (st->parent_ts[i] && now - st->parent_ts[i] <= DT_MAX)
+				v->t0 = st->parent_ts[i];
+		v->dt[own] = now - v->t0;
+		for (int i = 0; i < TL_INHERITED_STAGES; i++) {
+			if (!st->parent_ts[i] || st->parent_ts[i] < v->t0)
+				continue;
+			v->dt[i] = st->parent_ts[i] - v->t0;
+			v->cpu[i] = cpu; /* segments are made in their parent's call chain */
+			v->unsent |= 1u << i;
+		}
+	}
+	return v;
+}
+
+#endif /* TUNLAT_FOLLOW_BPF_H */

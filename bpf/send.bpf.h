@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Sending a packet's points, for tunlat.bpf.c: its slot's stages and the point of the
+ * moment as one record, the writer's comm once per thread and CPU. Included where the
+ * per-CPU state and the device above it are defined.
+ */
+#ifndef TUNLAT_SEND_BPF_H
+#define TUNLAT_SEND_BPF_H
+
+/*
+ * comm costs tens of ns: it is sent in a TL_COMM record only when this CPU did not just
+ * send the same thread's. Userspace keeps comm by tid.
+ */
+static __always_inline void send_comm(struct cpu_state *st, __u64 id)
+{
+	struct tl_ring_ctl *ctl;
+	struct tl_record *r;
+
+	if (!st || st->comm_tid == (__u32)id || !(r = ring_begin(&ctl, 1)))
+		return;
+	r->end.ts_ns = bpf_ktime_get_ns();
+	r->end.pid = id >> 32;
+	r->end.tid = (__u32)id;
+	r->end.cpu = bpf_get_smp_processor_id();
+	r->end.point = TL_COMM;
+	r->end.summary = 0;
+	bpf_get_current_comm(r->end.comm, sizeof(r->end.comm));
+	st->comm_tid = (__u32)id;
+	ring_commit(ctl);
+}
+
+/* The events a record of these stages stands for, counted as lost if it cannot be sent. */
+static __always_inline __u32 stages_in(__u8 unsent)
+{
+	__u32 n = 0;
+
+	for (int st = 0; st < TL_STAGES; st++)
+		n += (unsent >> st) & 1;
+	return n;
+}
+
+/* The task that ends a record: who dropped it, or who received it. The task of any other
+ * end is incidental (a softirq, or the VPN already named at read/inject), and the helper
+ * costs ~25 ns. */
+static __always_inline __u64 end_task(__u8 point, __u16 flags)
+{
+	__u64 id = 0;
+
+	if ((flags & TL_F_DROP) || point == TL_DELIVER) {
+		id = bpf_get_current_pid_tgid();
+		send_comm(cpu_state(), id);
+	}
+	return id;
+}
+
+/* Writes the point of this moment that ends record r, or none if point is COUNT. */
+static __always_inline void set_end(struct tl_record *r, __u8 point, __u16 flags, __s32 code,
+				    __u64 aux, __u64 id)
+{
+	r->end.point = point;
+	if (point >= TL_POINT_COUNT)
+		return;
+	r->end.ts_ns = bpf_ktime_get_ns();
+	r->end.aux = aux;
+	r->end.pid = id >> 32;
+	r->end.tid = (__u32)id;
+	r->end.code = code;
+	r->end.cpu = bpf_get_smp_processor_id();
+	r->end.flags = flags;
+}
+
+/*
+ * Sends v's stages not sent yet, plus the point of this moment if point < COUNT, as one
+ * record: the slot's line copied whole, with the packet's summary if sum (its first
+ * record). Lost (and counted) if the ring is full.
+ */
+static __always_inline void send_sum(struct tl_slot *v, const struct tl_sum *sum, __u8 point,
+				     __u16 flags, __s32 code, __u64 aux)
+{
+	struct tl_ring_ctl *ctl;
+	struct tl_record *r;
+	__u64 id = end_task(point, flags);
+
+	r = ring_begin(&ctl, stages_in(v->unsent) + (point < TL_POINT_COUNT));
+	if (r) {
+		r->slot = *v;
+		set_end(r, point, flags, code, aux, id);
+		r->end.summary = sum != NULL;
+		if (sum)
+			r->end.sum = *sum;
+		ring_commit(ctl);
+	}
+	/* The packet's first record carries what is known of it from the start. */
+	if (v->unsent)
+		v->start_flags = 0;
+	v->unsent = 0;
+}
+
+static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s32 code, __u64 aux)
+{
+	send_sum(v, NULL, point, flags, code, aux);
+}
+
+/* The summary of skb if v's next record is its first (it starts with what is known of
+ * the packet from the start): read when that record goes, not when the packet is first
+ * seen, so that a GSO segment has its own. */
+static __always_inline const struct tl_sum *first_sum(const struct tl_slot *v, const struct sk_buff *skb)
+{
+	return (v->start_flags & TL_F_FIRST) && v->unsent ? pkt_summary(skb, v->state & TL_ST_RX) : NULL;
+}
+
+/* Sends v's stages not sent yet, and no point of this moment. */
+static __always_inline void send_unsent(struct tl_slot *v)
+{
+	send(v, TL_POINT_COUNT, 0, 0, 0);
+}
+
+/* Sends what v waits with: its next stage is too late for t0. Rare, so not inlined. */
+static __noinline void send_stages(struct tl_slot *v)
+{
+	send_unsent(v);
+}
+
+/* Records that v passed point at now (the clock costs ~40 ns: read once per hit), here. */
+static __always_inline void mark_at(struct tl_slot *v, __u8 point, __u64 now)
+{
+	int st = stage_of(point);
+
+	if (st < 0)
+		return;
+	if (now - v->t0 > DT_MAX) {
+		/* A stall of seconds: what came before goes in a record of its own. */
+		if (v->unsent)
+			send_stages(v);
+		v->t0 = now;
+	}
+	v->dt[st] = now - v->t0;
+	v->cpu[st] = bpf_get_smp_processor_id();
+	v->unsent |= 1u << st;
+	if (point == TL_XMIT)
+		v->state |= TL_ST_XMIT;
+}
+
+/* Notes the current task as the packet's writer. */
+static __always_inline void mark_task(struct tl_slot *v)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	v->pid = id >> 32;
+	v->tid = (__u32)id;
+	send_comm(cpu_state(), id);
+}
+
+#endif /* TUNLAT_SEND_BPF_H */

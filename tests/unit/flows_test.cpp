@@ -54,6 +54,27 @@ tl_sum tcp_sum(const char* src, const char* dst, uint16_t sp, uint16_t dp, uint3
   return s;
 }
 
+// TCP segments of flow 1 passing the device: a packet's first event with its summary,
+// then its passing point (TX xmit, RX receive).
+struct Segments {
+  FlowTable& t;
+  uint64_t skb = 1;
+  void operator()(uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts) {
+    Event first{};
+    first.ts_ns = ts;
+    first.skb = skb;
+    first.gen = static_cast<uint32_t>(skb++);
+    first.dir = dir;
+    first.point = dir == TL_RX ? TL_INJECT : TL_QUEUE;
+    set_summary(first, PacketSummary{1, seq, ack, 0, 0x10, 0}, payload);
+    Event passed = first;
+    passed.point = dir == TL_RX ? TL_RECEIVE : TL_XMIT;
+    passed.flags = 0;
+    t.on_event(first);
+    t.on_event(passed);
+  }
+};
+
 }  // namespace
 
 TEST(Flows, FirstRecordNamesItsFlowOnceForBothDirections) {
@@ -193,21 +214,7 @@ TEST(Flows, TableIsBounded) {
 TEST(Flows, RoundTripAndMathisBound) {
   FlowTable t;
   t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
-  uint64_t skb = 1;
-  auto pass = [&](uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts) {
-    Event first{};
-    first.ts_ns = ts;
-    first.skb = skb;
-    first.gen = static_cast<uint32_t>(skb++);
-    first.dir = dir;
-    first.point = dir == TL_RX ? TL_INJECT : TL_QUEUE;
-    set_summary(first, PacketSummary{1, seq, ack, 0, 0x10, 0}, payload);
-    Event passed = first;
-    passed.point = dir == TL_RX ? TL_RECEIVE : TL_XMIT;
-    passed.flags = 0;
-    t.on_event(first);
-    t.on_event(passed);
-  };
+  Segments pass{t};
   for (uint32_t i = 0; i < 100; i++) {
     pass(TL_TX, i * 1000, 0, 1000, 1'000'000 + i * 10'000);
     pass(TL_RX, 0, (i + 1) * 1000, 0, 1'000'000 + i * 10'000 + 2'000'000);  // 2 ms later
@@ -229,21 +236,7 @@ TEST(Flows, RoundTripAndMathisBound) {
 TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
   FlowTable t(200'000'000);
   t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
-  uint64_t skb = 1;
-  auto pass = [&](uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts) {
-    Event first{};
-    first.ts_ns = ts;
-    first.skb = skb;
-    first.gen = static_cast<uint32_t>(skb++);
-    first.dir = dir;
-    first.point = dir == TL_RX ? TL_INJECT : TL_QUEUE;
-    set_summary(first, PacketSummary{1, seq, ack, 0, 0x10, 0}, payload);
-    Event passed = first;
-    passed.point = dir == TL_RX ? TL_RECEIVE : TL_XMIT;
-    passed.flags = 0;
-    t.on_event(first);
-    t.on_event(passed);
-  };
+  Segments pass{t};
   constexpr uint64_t kMs = 1'000'000;
   uint64_t now = 1000 * kMs;
   for (uint32_t i = 0; i < 10; i++, now += kMs) {  // data and its ACK 1 ms apart

@@ -43,7 +43,10 @@ for s in 0 1; do
   # A's client reads a handful of control messages: B's data reads are thousands.
   ((deliver < 50)) || fail "shift $s: $deliver RX packets delivered: another namespace's reads counted"
   ((untraced * 20 < rx)) || fail "shift $s: $untraced of $rx RX packets end without a traced end"
-  ((total * 100 >= rx * 95)) || fail "shift $s: RX total span covers $total of $rx packets"
+  # ACKs TCP merges in a busy socket's backlog end without a tracepoint: more of them in
+  # an emulated guest, whose sockets are slow to drain (6.1 under TCG: 9 % of them).
+  cover=$((${TUNLAT_TEST_SLOW:-1} > 1 ? 85 : 95))
+  ((total * 100 >= rx * cover)) || fail "shift $s: RX total span covers $total of $rx packets (want $cover %)"
   # B's data waited ms in B's socket: it must not appear as A's stack time.
   jq -e '.directions.rx.spans.stack.p99_us < 1000' "$j" >/dev/null ||
     fail "shift $s: RX stack p99 ${stack99} us: another namespace's packets counted"

@@ -167,6 +167,29 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
   out.push_back(std::move(f));
 }
 
+// Seed 001: without offloads on the tun fd (IFF_VNET_HDR + TUNSETOFFLOAD) the kernel cuts
+// TCP's GSO skbs into segments before the ring, and the VPN reads each one; with them it
+// would read one super-packet. Said where it happens, with what it costs in reads.
+void offload_finding(const DirStats& s, std::vector<Finding>& out) {
+  if (s.gso_parents < kMinPacketsForVerdict || !s.segments) return;
+  const double per_parent = static_cast<double>(s.segments) / s.gso_parents;
+  const double secs = s.last_ts > s.first_ts ? (s.last_ts - s.first_ts) / 1e9 : 0;
+  const std::string who = busiest(s);
+  Finding f;
+  f.kind = "offload";
+  f.severity = Severity::Info;
+  f.weight = static_cast<double>(s.segments);
+  f.summary = fmt::format("TX GSO skbs are cut into segments before the tun ring ({} skbs -> {} segments, {:.1f} "
+                          "each): {} reads each segment{}",
+                          s.gso_parents, s.segments, per_parent, who.empty() ? "the reader" : who,
+                          secs > 0 ? fmt::format(", {:.0f} reads/s", s.packets / secs) : "");
+  f.evidence = {{"gso_parents", s.gso_parents}, {"segments", s.segments},
+                {"segments_per_parent", std::round(per_parent * 10) / 10}};
+  f.where = where(Dir::Tx, "qdisc", who);
+  f.remedy = "offloads on the tun fd (IFF_VNET_HDR + TUNSETOFFLOAD) let the VPN read one super-packet instead";
+  out.push_back(std::move(f));
+}
+
 void wait_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
   const int dom = dominant_span(d, s);
   if (s.packets < kMinPacketsForVerdict || dom < 0) return;
@@ -265,7 +288,8 @@ void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Fi
 
 int kind_rank(const std::string& kind) {
   static const char* order[] = {"stall",   "drops",   "stopped_reader", "cpu_contention", "timer_paced",
-                                "vpn_cpu", "pacing",  "wait",           "softirq_cpu",    "ordinary_drops"};
+                                "vpn_cpu", "pacing",  "wait",           "softirq_cpu",    "offload",
+                                "ordinary_drops"};
   constexpr int n = sizeof(order) / sizeof(order[0]);
   for (int i = 0; i < n; i++)
     if (kind == order[i]) return i;
@@ -288,6 +312,7 @@ std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const Vp
     drop_findings(info, d, s, out);
     pacing_finding(d, s, out);
     wait_finding(d, s, out);
+    if (d == Dir::Tx) offload_finding(s, out);
   }
   std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
     if (x.severity != y.severity) return x.severity > y.severity;

@@ -29,6 +29,9 @@ die() {
 }
 
 VARIANTS=(untraced tunlat tunlat-s10 bpftrace tcpdump floor)
+# TUNLAT_BEFORE=path/to/an/older/tunlat: that build runs too, as variant tunlat-before, so
+# a change is judged before and after in one run.
+[[ -n ${TUNLAT_BEFORE:-} ]] && VARIANTS+=(tunlat-before)
 PORT=5301
 
 # ---------------------------------------------------------------------------------------
@@ -78,11 +81,12 @@ inner() {
     TR_PID=""
     case $v in
       untraced) return 0 ;;
-      tunlat | tunlat-idle | tunlat-s10)
-        local ns=$LAB_NS dev=$LAB_DEV extra=${TR_EXTRA:-}
+      tunlat | tunlat-idle | tunlat-s10 | tunlat-before)
+        local ns=$LAB_NS dev=$LAB_DEV extra=${TR_EXTRA:-} bin=$TUNLAT
+        [[ $v == tunlat-before ]] && bin=$TUNLAT_BEFORE
         [[ $v == tunlat-idle ]] && ns=$idle_ns dev=$idle_dev
         [[ $v == tunlat-s10 ]] && extra="$extra --sample 10"
-        "$TUNLAT" trace --netns "$ns" --dev "$dev" -q --json "$d/tunlat.json" \
+        "$bin" trace --netns "$ns" --dev "$dev" -q --json "$d/tunlat.json" \
           $extra </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!
         CUR_PIDS+=("$TR_PID")
@@ -353,7 +357,7 @@ fi
 [[ -x $BUILD/bench/floor ]] && export FLOOR=$BUILD/bench/floor
 
 export BENCH_QUIET_WAIT=$((NOWAIT ? 0 : 300))
-export BENCH_OUT=$OUT BENCH_REPS=$REPS BENCH_SECS=$SECS BENCH_WORKLOADS=$WORKLOADS TUNLAT
+export BENCH_OUT=$OUT BENCH_REPS=$REPS BENCH_SECS=$SECS BENCH_WORKLOADS=$WORKLOADS TUNLAT TUNLAT_BEFORE
 export BENCH_RECORD_SECS=$((QUICK ? 2 : 3))
 echo "$ME: $REPS repetitions of ${SECS}s, labs $LABS, workloads $WORKLOADS; raw results in $OUT" >&2
 START=$(date -u +%FT%TZ)

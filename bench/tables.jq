@@ -16,7 +16,7 @@ def labname: {fwd: "fwd (bench/fwd.c, userspace tap↔tap forwarder)",
 def wlname: {tcp: "iperf3 TCP", udp: "iperf3 UDP, 64-byte datagrams, -b 0"}[.] // .;
 # pps column: datagrams received by the server (UDP); packets through the device (TCP).
 def pps: if .wl == "udp" then .server_pps else .dev_pps end;
-def order: {untraced: 0, tunlat: 1, "tunlat-s10": 2, bpftrace: 3, tcpdump: 4, floor: 5}[.] // 9;
+def order: {untraced: 0, tunlat: 1, "tunlat-s10": 2, "tunlat-before": 3, bpftrace: 4, tcpdump: 5, floor: 6}[.] // 9;
 
 . as $runs
 | ($runs | map(select(.profile | not))) as $main

@@ -7,6 +7,20 @@
 
 namespace tunlat {
 
+// The event at a record's end point: when, where, who and what, as the end holds them.
+static Event end_event(const tl_end& end) {
+  Event e{};
+  e.ts_ns = end.ts_ns;
+  e.pid = end.pid;
+  e.tid = end.tid;
+  e.cpu = end.cpu;
+  e.point = end.point;
+  e.code = end.code;
+  e.aux = end.aux;
+  e.flags = end.flags;
+  return e;
+}
+
 void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) {
   const tl_slot& s = r.slot;
   const tl_end& end = r.end;
@@ -15,16 +29,11 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
     return;
   }
   if (tl_lone_kind(end.point)) {  // a comm, or an owner's doings: one event, no packet
-    Event e{};
-    e.ts_ns = end.ts_ns;
-    e.pid = end.pid;
-    e.tid = end.tid;
-    e.cpu = end.cpu;
-    e.point = end.point;
-    if (end.point != TL_COMM) {  // a comm record leaves these as they were
-      e.code = end.code;
-      e.aux = end.aux;
-      e.flags = end.flags;
+    Event e = end_event(end);
+    if (end.point == TL_COMM) {  // a comm record leaves these stale in its ring slot
+      e.code = 0;
+      e.aux = 0;
+      e.flags = 0;
     }
     if (end.point == TL_DROP_ELSEWHERE) {  // no comm: the socket's inode and the length
       e.skb = s.skb;
@@ -75,18 +84,11 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
     out.push_back(e);
   }
   if (end.point < TL_POINT_COUNT) {
-    Event e{};
-    e.ts_ns = end.ts_ns;
+    Event e = end_event(end);
     e.skb = s.skb;
     e.gen = s.gen;
-    e.aux = end.aux;
-    e.pid = end.pid;
-    e.tid = end.tid;
-    e.code = end.code;
-    e.cpu = end.cpu;
-    e.point = end.point;
     e.dir = dir;
-    e.flags = end.flags | by_address;
+    e.flags |= by_address;
     out.push_back(e);
   }
 }

@@ -170,7 +170,8 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
                "tunlat: {} events named by address joined; {} of packets not followed, {} stale; "
                "{} packets pushed out of the join table before their read, {} first records sent twice\n",
                j.joined, j.unmatched, j.stale, j.pushed_out, j.duplicates);
-    fmt::print(stderr, "tunlat: {} records spilled (read late, not lost)\n", tracer.spilled());
+    fmt::print(stderr, "tunlat: {} records spilled (read late, not lost); rings read at {}\n",
+               tracer.spilled(), tracer.reader_priority());
   }
   capture.pipeline.flush(info.end_ns, info.start_ns);
   std::vector<uint64_t> locations;

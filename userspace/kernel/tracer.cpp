@@ -142,12 +142,6 @@ constexpr uint64_t kHoldbackNs = 10'000'000;
 
 constexpr uint32_t kOwnerHints = 1024;  // OWNER_HINTS, bpf/sched.bpf.h
 
-uint64_t monotonic_ns() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(t.tv_nsec);
-}
-
 void* map_array(bpf_map* map, size_t len, int prot) {
   void* p = mmap(nullptr, len, prot, MAP_SHARED, bpf_map__fd(map), 0);
   if (p == MAP_FAILED)
@@ -265,6 +259,8 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   records_map_.addr = map_array(bpf_->ring_records, records_map_.len, PROT_READ);
   ring_ = static_cast<const tl_record*>(records_map_.addr);
   ingest_ = std::make_unique<Ingest>(rings_.rings(), std::move(out));
+  reader_ = std::make_unique<RingReader>(rings_, ctl_, ring_, kPollMs);
+  reader_->start();
 }
 
 Tracer::~Tracer() = default;
@@ -291,37 +287,29 @@ bool Tracer::learn_device() {
 }
 
 void Tracer::flush_in_flight() {
+  reader_->stop();  // from here this thread reads the rings
+  for (const RecordBatch& b : reader_->pop_all(0)) analyse(b, false);
   // Packets still in flight have points not sent yet: a BPF program sends them now.
   if (!run_once(bpf_->flush_in_flight))
     fmt::print(stderr, "tunlat: warning: cannot collect the packets in flight: {}\n",
                std::strerror(errno));
-  drain(true);
+  analyse(reader_->read_now(), true);
 }
 
 void Tracer::poll(int timeout_ms) {
-  if (timeout_ms > 0) {
-    timespec t{timeout_ms / 1000, (timeout_ms % 1000) * 1'000'000L};
-    nanosleep(&t, nullptr);  // a signal ends it early: the caller looks at its flag
-  }
-  drain(false);
+  std::deque<RecordBatch> batches = reader_->pop_all(timeout_ms);
+  for (const RecordBatch& b : batches) analyse(b, false);
+  reader_->recycle(std::move(batches));
 }
 
-// Reads every ring, then passes records on in the order they were sent. Records younger
-// than kHoldbackNs wait for the next drain, unless this is the last one.
-void Tracer::drain(bool final) {
-  const uint64_t read_at = monotonic_ns();
-  for (uint32_t c = 0; c < rings_.rings(); c++) {
-    tl_ring_ctl& ctl = ctl_[c];
-    uint64_t head = __atomic_load_n(&ctl.head, __ATOMIC_ACQUIRE), tail = ctl.tail;
-    const uint32_t mask = rings_.size(c) - 1;
-    const tl_record* ring = ring_ + rings_.first(c);
-    for (; tail < head; tail++) ingest_->add(c, ring[tail & mask]);
-    __atomic_store_n(&ctl.tail, tail, __ATOMIC_RELEASE);
-  }
+// Passes on a batch's records in the order they were sent. Records younger than
+// kHoldbackNs when the batch was read wait for the next batch, unless this is the last.
+void Tracer::analyse(const RecordBatch& b, bool final) {
+  b.for_each([&](uint32_t ring, const tl_record& r) { ingest_->add(ring, r); });
   if (final)
     ingest_->finish();
   else
-    ingest_->release(read_at - kHoldbackNs);
+    ingest_->release(b.read_at - kHoldbackNs);
 }
 
 uint64_t Tracer::counter(int idx) const {

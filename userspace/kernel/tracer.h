@@ -10,6 +10,7 @@
 
 #include "cbpf.h"
 #include "core/ingest/ingest.h"
+#include "kernel/ring_reader.h"
 #include "kernel/rings.h"
 
 struct tl_ring_ctl;
@@ -50,18 +51,21 @@ class Tracer {
   // How often to poll: often enough that the kernel's main rings, small so that they
   // stay in cache, do not fill (they spill into bigger rings if they do).
   static constexpr int kPollMs = 10;
-  // Sleeps timeout_ms, then passes on the records sent more than a moment ago.
+  // Waits up to timeout_ms for the reading thread, then passes on the records it read
+  // that were sent more than a moment ago.
   void poll(int timeout_ms);
   // At the end: sends the points of packets still in flight and passes on everything.
   void flush_in_flight();
   uint64_t lost() const;  // events not sent: their record found its CPU's rings full
   uint64_t spilled() const;  // records that found both small rings full: read late, not lost
   const AddressJoinStats& joins() const { return ingest_->joins(); }
+  // How the thread reading the rings is scheduled (for -v).
+  const std::string& reader_priority() const { return reader_->priority(); }
   // "on", "off", or why the owners' scheduling is not followed (TraceInfo::sched).
   const std::string& sched_status() const { return sched_status_; }
 
  private:
-  void drain(bool final);
+  void analyse(const RecordBatch& b, bool final);
   uint64_t counter(int idx) const;
 
   // One mmapped BPF array.
@@ -78,6 +82,7 @@ class Tracer {
   const tl_record* ring_ = nullptr;    // each CPU's rings, as tl_ring_first lays them out
   RingLayout rings_;
   std::unique_ptr<Ingest> ingest_;  // records -> events: the core's side
+  std::unique_ptr<RingReader> reader_;  // empties the rings on its own thread
   std::string sched_status_;
   void set_owners(const std::vector<uint32_t>& tgids);
 };

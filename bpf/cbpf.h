@@ -224,6 +224,89 @@ static inline int tl_cbpf_step(struct tl_cbpf *s, struct tl_cbpf_insn in)
 	return 0;
 }
 
+/*
+ * A load into A followed by a conditional jump on a constant, the pair pcap_compile emits
+ * most ("ldh [12]; jeq #0x800"), runs as one step: tl_cbpf_fuse marks the load with
+ * TL_FUSE. Each step costs a dispatch that rarely predicts well, so fewer steps are what
+ * makes a filter cheap for the packets it passes over. The jump stays in place: other
+ * jumps may land on it.
+ */
+#define TL_FUSE 0x8000
+
+static inline int tl_cbpf_fusable(struct tl_cbpf_insn ld, struct tl_cbpf_insn j)
+{
+	__u32 op = TL_OP(j.code);
+
+	return TL_CLASS(ld.code) == TL_LD && (TL_MODE(ld.code) == TL_ABS || TL_MODE(ld.code) == TL_IND) &&
+	       TL_SIZE(ld.code) != 0x18 && TL_CLASS(j.code) == TL_JMP && TL_SRC(j.code) == TL_K &&
+	       (op == TL_JEQ || op == TL_JGT || op == TL_JGE || op == TL_JSET);
+}
+
+/* Marks the fusable pairs of prog (len instructions, checked runnable). */
+static inline void tl_cbpf_fuse(struct tl_cbpf_insn *prog, __u32 len)
+{
+	for (__u32 i = 0; i + 1 < len && i < TL_FILTER_MAX; i++)
+		if (tl_cbpf_fusable(prog[i], prog[i + 1]))
+			prog[i].code |= TL_FUSE;
+}
+
+/* Runs the fused pair ld, j (ld at s->pc); returns 1 when the program has ended. */
+static inline int tl_cbpf_step_fused(struct tl_cbpf *s, struct tl_cbpf_insn ld, struct tl_cbpf_insn j)
+{
+	__u32 c = ld.code, size = TL_SIZE(c) == TL_W ? 4 : TL_SIZE(c) == TL_H ? 2 : 1, v = 0, taken;
+	__u32 off = TL_MODE(c) == TL_IND ? s->X + ld.k : ld.k;
+
+	if (!tl_cbpf_load(s, off, size, &v)) {
+		s->ret = 0;
+		return 1;
+	}
+	s->A = v;
+	switch (TL_OP(j.code)) {
+	case TL_JEQ:
+		taken = v == j.k;
+		break;
+	case TL_JGT:
+		taken = v > j.k;
+		break;
+	case TL_JGE:
+		taken = v >= j.k;
+		break;
+	default: /* TL_JSET */
+		taken = (v & j.k) != 0;
+	}
+	s->pc += 2 + (taken ? j.jt : j.jf);
+	return 0;
+}
+
+/*
+ * The packet bytes prog can look at: past the last constant offset it loads, a packet's
+ * bytes need not be copied for it. A load at X + k may reach any: then all TL_SNAP.
+ */
+static inline __u32 tl_cbpf_snap(const struct tl_cbpf_insn *prog, __u32 len)
+{
+	__u32 need = 0, end;
+
+	for (__u32 i = 0; i < len && i < TL_FILTER_MAX; i++) {
+		__u32 c = prog[i].code, k = prog[i].k;
+
+		if (TL_CLASS(c) != TL_LD && TL_CLASS(c) != TL_LDX)
+			continue;
+		if (TL_MODE(c) == TL_IND)
+			return TL_SNAP;
+		if (TL_MODE(c) == TL_MSH)
+			end = k + 1;
+		else if (TL_MODE(c) == TL_ABS)
+			end = k + (TL_SIZE(c) == TL_W ? 4 : TL_SIZE(c) == TL_H ? 2 : 1);
+		else
+			continue;
+		if (k >= TL_SNAP || end > TL_SNAP)
+			return TL_SNAP;
+		if (end > need)
+			need = end;
+	}
+	return need;
+}
+
 /* Resets the machine for a new packet (its bytes are already in s->pkt). */
 static inline void tl_cbpf_reset(struct tl_cbpf *s, __u32 caplen, __u32 wirelen)
 {

@@ -101,8 +101,11 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 	struct tl_slot *v;
 	__u64 now;
 
-	if (PASSING_OVER && (!st || st->skip))
+	if (PASSING_OVER && (!st || st->skip)) {
+		if (st)
+			st->filtered = (__u64)skb;
 		return NULL; /* a segment of a packet passed over: not even the clock */
+	}
 	now = bpf_ktime_get_ns();
 	if (st && st->skb && now - st->ts_ns < GSO_ADOPT_NS) {
 		parent = st->skb;

@@ -15,6 +15,8 @@ const volatile __u32 targ_ether = 1;
 /* The compiled pcap filter (userspace checked it: jumps in range, known opcodes). */
 const volatile __u32 targ_filter_len = 0;
 const volatile struct tl_cbpf_insn targ_filter[TL_FILTER_MAX];
+/* The bytes it looks at (tl_cbpf_snap): only those are copied for it. */
+const volatile __u32 targ_filter_snap = TL_SNAP;
 
 /* A packet's bytes and the filter's machine: per CPU, too big for the stack. */
 struct pkt_scratch {
@@ -45,7 +47,7 @@ static __always_inline struct pkt_scratch *scratch(void)
  * (eth_type_trans pulled it). Offsets only: pointer arithmetic on the views of kernel
  * objects is not allowed. Returns false if there is nothing to read.
  */
-static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scratch *s, bool rx)
+static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scratch *s, bool rx, __u32 snap)
 {
 	__u16 mac = KREAD(struct sk_buff, skb, mac_header), net;
 	__u32 len = KREAD(struct sk_buff, skb, len);
@@ -60,6 +62,8 @@ static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scrat
 			before = net - mac;
 	}
 	n = linear + before;
+	if (n > snap)
+		n = snap;
 	if (n > TL_SNAP)
 		n = TL_SNAP;
 	/* The verifier loses the bound above on its way to the helper: a mask it can see on
@@ -79,40 +83,65 @@ struct filter_ctx {
 	struct pkt_scratch *s;
 };
 
+/* Instructions per bpf_loop call: each call costs more than a step. */
+#define FILTER_STEPS_PER_CALL 4
+
 static long filter_step(__u32 i, void *ctx)
 {
 	struct pkt_scratch *s = ((struct filter_ctx *)ctx)->s;
-	__u32 pc;
 
 	if (!s)
 		return 1;
-	pc = s->m.pc;
-	if (pc >= TL_FILTER_MAX || pc >= targ_filter_len) {
-		s->m.ret = 0;
-		return 1;
-	}
-	struct tl_cbpf_insn in = {targ_filter[pc].code, targ_filter[pc].jt, targ_filter[pc].jf,
-				  targ_filter[pc].k};
+#pragma unroll
+	for (int j = 0; j < FILTER_STEPS_PER_CALL; j++) {
+		__u32 pc = s->m.pc;
 
-	return tl_cbpf_step(&s->m, in);
+		if (pc >= TL_FILTER_MAX || pc >= targ_filter_len) {
+			s->m.ret = 0;
+			return 1;
+		}
+		/* Unrolled, the compiler merges the checks the verifier needs each time. */
+		barrier_var(pc);
+		pc &= TL_FILTER_MAX - 1;
+		struct tl_cbpf_insn in = {targ_filter[pc].code, targ_filter[pc].jt, targ_filter[pc].jf,
+					  targ_filter[pc].k};
+
+		if (in.code & TL_FUSE) {
+			__u32 n = (pc + 1) & (TL_FILTER_MAX - 1); /* userspace fuses only within */
+			struct tl_cbpf_insn j = {targ_filter[n].code, targ_filter[n].jt, targ_filter[n].jf,
+						 targ_filter[n].k};
+
+			if (tl_cbpf_step_fused(&s->m, in, j))
+				return 1;
+		} else if (tl_cbpf_step(&s->m, in)) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /*
  * Does the packet pass the user's filter? Without one, yes, at no cost. Runs at a
- * packet's first point: a packet that fails is never followed.
+ * packet's first point: a packet that fails is never followed, and this CPU remembers
+ * it, so that its drop right after (a full tun ring) is not taken for news.
  */
 static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx)
 {
 	struct filter_ctx ctx;
+	struct cpu_state *st;
 
 	if (!targ_filter_len)
 		return true;
 	ctx.s = scratch();
-	if (!ctx.s || !pkt_copy(skb, ctx.s, rx))
+	if (!ctx.s || !pkt_copy(skb, ctx.s, rx, targ_filter_snap))
 		return false;
 	/* cBPF jumps only forward: a program ends within its length in steps. */
-	bpf_loop(TL_FILTER_MAX, filter_step, &ctx, 0);
-	return ctx.s->m.ret != 0;
+	bpf_loop(TL_FILTER_MAX / FILTER_STEPS_PER_CALL, filter_step, &ctx, 0);
+	if (ctx.s->m.ret != 0)
+		return true;
+	if ((st = cpu_state()))
+		st->filtered = (__u64)skb;
+	return false;
 }
 
 #define PB(off) ((__u32)m->pkt[(off) & (TL_SNAP - 1)])
@@ -244,7 +273,7 @@ static __always_inline const struct tl_sum *pkt_summary(const struct sk_buff *sk
 	struct pkt_scratch *s = scratch();
 	__u32 l3;
 
-	if (!s || !pkt_copy(skb, s, rx))
+	if (!s || !pkt_copy(skb, s, rx, TL_SNAP))
 		return NULL;
 	l3 = parse_sum(s);
 	if (l3)

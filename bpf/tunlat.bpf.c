@@ -57,6 +57,7 @@ struct cpu_state {
 	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
 	__u32 sampled[2];  /* packets started per direction, for --sample */
 	__u32 skip;      /* the last packet queued here is not followed: nor are its segments */
+	__u64 filtered;  /* the last skb here the filter passed over: its drop is not news */
 	/* A TX skb this CPU's VPN thread read, waiting for its free (next, mostly). */
 	__u64 read_skb;
 	__u64 read_ts;
@@ -509,6 +510,11 @@ static __always_inline int on_drop(const struct sk_buff *skb, __u64 location, __
 	const struct net_device *dev;
 	__u64 net = 0;
 
+	struct cpu_state *st;
+
+	/* A packet the user's filter passed over, dropped right away (a full tun ring). */
+	if (targ_filter_len && (st = cpu_state()) && st->filtered == (__u64)skb)
+		return 0;
 	if (on_free(skb, TL_F_DROP, reason, location))
 		return 0;
 	if (!rx_sk)

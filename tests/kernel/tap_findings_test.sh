@@ -44,4 +44,16 @@ jq_eq "$J" '.stalls[0].ongoing' true
 jq_eq "$J" '.stalls[0].queued' 10
 jq -e '[.findings[] | select(.kind == "drops")][0].summary | test("tun ring was full")' "$J" >/dev/null ||
   fail "no full-ring finding: $(jq -c .findings "$J")"
+
+# The same with a filter that takes none of the pings: their drops are not the user's
+# packets, and none is reported (scope netns included). The ring still holds 10.
+sleep 0.5  # the reader empties the ring
+kill -STOP "$(cat "$WORK/$NS.pid")"
+start_trace fullf --netns "$NS" --dev tap98 -d 2 --json "$WORK/fullf.json" udp port 9
+ip netns exec "$NS" ping -q -c 30 -i 0.01 -W 1 1.1.1.1 >/dev/null 2>&1 || true
+wait_trace
+kill -CONT "$(cat "$WORK/$NS.pid")"
+[[ $TRACE_RC -eq 0 ]] || fail "filtered full-ring trace exited $TRACE_RC: $(cat "$WORK/fullf.err")"
+jq_eq "$WORK/fullf.json" '[.drops[] | select(.reason == "FULL_RING")] | length' 0
+jq_eq "$WORK/fullf.json" '.directions.tx.packets' 0
 pass "seed000: upstream, total p50 $(jq .directions.tx.spans.total.p50_us "$WORK/seed.json") us; full ring: 20 drops, 10 queued"

@@ -186,7 +186,8 @@ struct Dead {
 // Each expression on each packet: the interpreter's verdict is libpcap's, on the
 // first TL_SNAP bytes, as the kernel sees them.
 // compared: verdicts compared; telling: expressions that take some packets and not others.
-void check(bool ether, const std::vector<Bytes>& packets, int& compared, int& telling) {
+// fused: load+jump pairs run as one step (tl_cbpf_fuse), so they are checked here too.
+void check(bool ether, const std::vector<Bytes>& packets, int& compared, int& telling, int& fused) {
   Dead dead(ether ? DLT_EN10MB : DLT_RAW);
   for (const std::string& expr : kExpressions) {
     bpf_program ref{};
@@ -199,6 +200,7 @@ void check(bool ether, const std::vector<Bytes>& packets, int& compared, int& te
       continue;
     }
     ASSERT_TRUE(ours) << expr << ": " << err;
+    for (const tl_cbpf_insn& in : prog) fused += (in.code & TL_FUSE) != 0;
     int matched = 0;
     for (const Bytes& pkt : packets) {
       pcap_pkthdr h{};
@@ -217,17 +219,19 @@ void check(bool ether, const std::vector<Bytes>& packets, int& compared, int& te
 }
 
 TEST(Filter, AgreesWithLibpcapOnTapFrames) {
-  int compared = 0, telling = 0;
-  check(true, tap_packets(), compared, telling);
+  int compared = 0, telling = 0, fused = 0;
+  check(true, tap_packets(), compared, telling, fused);
   EXPECT_GE(compared, 30 * 20);
   EXPECT_GE(telling, 38);
+  EXPECT_GE(fused, 40) << "pcap_compile's load+jump pairs are fused";
 }
 
 TEST(Filter, AgreesWithLibpcapOnTunPackets) {
-  int compared = 0, telling = 0;
-  check(false, ip_packets(), compared, telling);
+  int compared = 0, telling = 0, fused = 0;
+  check(false, ip_packets(), compared, telling, fused);
   EXPECT_GE(compared, 30 * 20);
   EXPECT_GE(telling, 30);
+  EXPECT_GE(fused, 40);
 }
 
 TEST(Filter, NonsenseGetsLibpcapsMessage) {
@@ -245,6 +249,24 @@ TEST(Filter, TooLongOrLinuxOnlyIsRefused) {
   for (int i = 2; i < 40; i++) many += " or port " + std::to_string(i);
   EXPECT_FALSE(compile_filter(many, true, prog, err));
   EXPECT_NE(err.find("instructions"), std::string::npos) << err;
+}
+
+// A fused pair is one step: "host X" on a tap takes IPv4's path in 4 steps, not 7.
+TEST(Filter, FusedPairsTakeOneStep) {
+  std::vector<tl_cbpf_insn> prog;
+  std::string err;
+  ASSERT_TRUE(compile_filter("host 192.0.2.1", true, prog, err)) << err;
+  const Bytes pkt = ether(0x0800, ipv4(A, B, 17, udp(1, 5202, 10)));
+  tl_cbpf m{};
+  std::memcpy(m.pkt, pkt.data(), std::min<size_t>(pkt.size(), TL_SNAP));
+  tl_cbpf_reset(&m, static_cast<uint32_t>(pkt.size()), static_cast<uint32_t>(pkt.size()));
+  int steps = 0;
+  for (; steps < TL_FILTER_MAX; steps++) {
+    const tl_cbpf_insn& in = prog[m.pc];
+    if ((in.code & TL_FUSE) ? tl_cbpf_step_fused(&m, in, prog[m.pc + 1]) : tl_cbpf_step(&m, in)) break;
+  }
+  EXPECT_EQ(m.ret, 0u);
+  EXPECT_EQ(steps + 1, 4);
 }
 
 // What the kernel's loop may run: every step of a program that only jumps forward.

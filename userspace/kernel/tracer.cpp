@@ -68,7 +68,7 @@ struct TracerBpf {
   // The skeleton's .rodata (set before load) and .bss (read and written after).
   volatile uint32_t *targ_ifindex, *targ_netns, *targ_sample, *targ_ring_records, *targ_spill_records,
       *targ_sched;
-  volatile uint32_t *targ_ether, *targ_filter_len;
+  volatile uint32_t *targ_ether, *targ_filter_len, *targ_filter_snap;
   volatile tl_cbpf_insn* targ_filter;
   std::function<uint64_t()> target_dev;
   std::function<volatile uint8_t*()> owner_hint;  // OWNER_HINTS bytes
@@ -124,6 +124,7 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->targ_sched = &ro->targ_sched;
   b->targ_ether = &ro->targ_ether;
   b->targ_filter_len = &ro->targ_filter_len;
+  b->targ_filter_snap = &ro->targ_filter_snap;
   b->targ_filter = ro->targ_filter;
   b->target_dev = [s] { return s->bss->target_dev; };  // bss is mapped anew at load
   b->owner_hint = [s] { return reinterpret_cast<volatile uint8_t*>(s->bss->owner_hint); };
@@ -199,6 +200,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
     bpf_->targ_filter[i].k = o.filter[i].k;
   }
   *bpf_->targ_filter_len = static_cast<uint32_t>(o.filter.size());
+  *bpf_->targ_filter_snap = tl_cbpf_snap(o.filter.data(), static_cast<uint32_t>(o.filter.size()));
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
   rings_ = RingLayout::for_cpus(static_cast<uint32_t>(ncpu));

@@ -70,19 +70,24 @@ bool compile_filter(const std::string& expr, bool ether, std::vector<tl_cbpf_ins
           std::to_string(TL_FILTER_MAX) + " in the kernel: make it simpler";
     return false;
   }
-  return runnable(out, err);
+  if (!runnable(out, err)) return false;
+  tl_cbpf_fuse(out.data(), static_cast<uint32_t>(out.size()));
+  return true;
 }
 
 uint32_t run_filter(const std::vector<tl_cbpf_insn>& prog, const uint8_t* pkt, uint32_t caplen,
                     uint32_t wirelen) {
   tl_cbpf m;
   std::memset(&m, 0, sizeof(m));
+  // As the kernel: only the bytes the filter looks at are copied.
+  caplen = std::min(caplen, tl_cbpf_snap(prog.data(), static_cast<uint32_t>(prog.size())));
   std::memcpy(m.pkt, pkt, std::min<uint32_t>(caplen, TL_SNAP));
   tl_cbpf_reset(&m, caplen, wirelen);
   // The kernel's loop: at most TL_FILTER_MAX steps (bpf/packet.bpf.h pkt_wanted).
   for (int i = 0; i < TL_FILTER_MAX; i++) {
     if (m.pc >= prog.size()) return 0;
-    if (tl_cbpf_step(&m, prog[m.pc])) return m.ret;
+    const tl_cbpf_insn& in = prog[m.pc];
+    if ((in.code & TL_FUSE) ? tl_cbpf_step_fused(&m, in, prog[m.pc + 1]) : tl_cbpf_step(&m, in)) return m.ret;
   }
   return 0;
 }

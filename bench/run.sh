@@ -81,11 +81,14 @@ inner() {
     TR_PID=""
     case $v in
       untraced) return 0 ;;
-      tunlat | tunlat-idle | tunlat-s10 | tunlat-before)
+      tunlat | tunlat-idle | tunlat-s10 | tunlat-before | tunlat-nomatch | tunlat-sched | tunlat-sched-cs)
         local ns=$LAB_NS dev=$LAB_DEV extra=${TR_EXTRA:-} bin=$TUNLAT
         [[ $v == tunlat-before ]] && bin=$TUNLAT_BEFORE
         [[ $v == tunlat-idle ]] && ns=$idle_ns dev=$idle_dev
         [[ $v == tunlat-s10 ]] && extra="$extra --sample 10"
+        # A pcap filter no lab packet matches (TEST-NET-1): the cost of packets passed over.
+        [[ $v == tunlat-nomatch ]] && extra="$extra host 192.0.2.1"
+        [[ $v == tunlat-sched* ]] && extra="$extra --sched"
         "$bin" trace --netns "$ns" --dev "$dev" -q --json "$d/tunlat.json" \
           $extra </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!
@@ -103,9 +106,11 @@ inner() {
         wait_for_line "$d/tracer.out" '^equivalent.bt: tracing' 600 "$TR_PID" \
           || die "$lab: bpftrace did not start" "$d/tracer.err"
         ;;
-      floor)
+      floor | floor-sched-cs)
         [[ -n ${FLOOR:-} ]] || return 0 # not built: no floor figures
-        "$FLOOR" </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
+        local fargs=()
+        [[ $v == floor-sched-cs ]] && fargs=(--sched)
+        "$FLOOR" "${fargs[@]}" </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!
         CUR_PIDS+=("$TR_PID")
         wait_for_line "$d/tracer.out" '^floor: tracing' 100 "$TR_PID" \
@@ -148,6 +153,14 @@ inner() {
       "$([[ $prof == 1 ]] && echo "bpf_stats" || echo "rep $rep")" >&2
 
     start_tracer "$v" "$d"
+    # -cs variants: a process pair switching contexts on CPU 0 beside the workload.
+    local sw_pid=""
+    if [[ $v == *-cs ]]; then
+      "$SWITCHER" 0 </dev/null >"$d/switcher.out" 2>&1 &
+      sw_pid=$!
+      CUR_PIDS+=("$sw_pid")
+      wait_for_line "$d/switcher.out" '^switcher: running' 50 "$sw_pid" || die "$lab: switcher did not start" "$d/switcher.out"
+    fi
     ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p "$PORT" -J </dev/null >"$d/server.json" 2>"$d/server.err" &
     srv_pid=$!
     CUR_PIDS+=("$srv_pid")
@@ -179,6 +192,7 @@ inner() {
     fi
     wait_gone "$srv_pid" 100 || stop_tree "$srv_pid" KILL 10
     wait "$srv_pid" 2>/dev/null || true
+    [[ -n $sw_pid ]] && { stop_tree "$sw_pid" TERM 10; wait "$sw_pid" 2>/dev/null || true; }
 
     local tr_alive=1
     if [[ -n $TR_PID ]]; then
@@ -260,11 +274,16 @@ inner() {
   done
   # Per-hit cost: one more run of each BPF tracer with bpf_stats on, of programs that do
   # nothing (the floor), and of the tracers on the idle device (every hit is then for an
-  # unrelated skb).
+  # unrelated skb), of tunlat with a filter that takes none of the lab's packets, and of
+  # tunlat --sched; then --sched and the floor's scheduler programs with a process pair
+  # switching contexts beside the lab (switches tunlat does not follow).
   for wl in "${wls[@]}"; do
-    for v in tunlat bpftrace floor tunlat-idle bpftrace-idle; do
+    for v in tunlat bpftrace floor tunlat-idle bpftrace-idle tunlat-nomatch tunlat-sched; do
       measure "$wl" "$v" 0 1
     done
+    if [[ -n ${SWITCHER:-} && -n ${FLOOR:-} ]]; then
+      for v in tunlat-sched-cs floor-sched-cs; do measure "$wl" "$v" 0 1; done
+    fi
   done
   # A recording of the forwarder lab for pipeline_bench.
   if [[ ${BENCH_RECORD:-0} == 1 ]]; then
@@ -355,6 +374,7 @@ fi
 [[ -x $TUNLAT ]] || die "no tunlat binary at $TUNLAT"
 [[ -x $BUILD/bench/fwd ]] && export FWD=$BUILD/bench/fwd
 [[ -x $BUILD/bench/floor ]] && export FLOOR=$BUILD/bench/floor
+[[ -x $BUILD/bench/switcher ]] && export SWITCHER=$BUILD/bench/switcher
 
 export BENCH_QUIET_WAIT=$((NOWAIT ? 0 : 300))
 export BENCH_OUT=$OUT BENCH_REPS=$REPS BENCH_SECS=$SECS BENCH_WORKLOADS=$WORKLOADS TUNLAT TUNLAT_BEFORE

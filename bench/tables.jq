@@ -103,6 +103,39 @@ def order: {untraced: 0, tunlat: 1, "tunlat-s10": 2, "tunlat-before": 3, bpftrac
     | (.progs | map(.hits) | add // 0) as $h | (.progs | map(.ns) | add // 0) as $n
     | "| \(.lab) | \(.wl) | \(.variant | sub("-idle$"; "")) | \($h) | \(if .dev_pkts > 0 then $h / .dev_pkts | f(2) else "–" end) | \(if $h > 0 then $n / $h | f(0) else "–" end) | \(if .dev_pkts > 0 then $n / .dev_pkts | f(0) else "–" end) |" ),
   "",
+  "## A filter that matches nothing",
+  "",
+  "tunlat with the pcap filter `host 192.0.2.1`, which no lab packet matches, against the floor on the same workload: what a packet passed over by the filter costs. Issue 14's budget: the floor plus 30 %.",
+  "",
+  "| lab | workload | tunlat ns per device packet | floor ns per device packet | ratio |",
+  "|---|---|---|---|---|",
+  ( $prof | map(select(.variant == "tunlat-nomatch")) | sort_by(.lab, .wl) | .[]
+    | . as $t
+    | ($floor | map(select(.lab == $t.lab and .wl == $t.wl)) | .[0]) as $f
+    | def perpkt($x): if ($x.dev_pkts // 0) > 0 then ($x.progs // [] | map(.ns) | add // 0) / $x.dev_pkts else null end;
+      (perpkt($t)) as $a | (if $f == null then null else perpkt($f) end) as $b
+    | "| \(.lab) | \(.wl) | \($a | f(0)) | \($b | f(0)) | \(if $a != null and $b != null and $b > 0 then "\($a / $b | f(2))×" else "–" end) |" ),
+  "",
+  "## The scheduler part (--sched)",
+  "",
+  "`tunlat --sched` follows the device owners' threads through the scheduler's tracepoints. Per device packet: all of tunlat's programs, in runs without and with `--sched` (the packet path's programs alone in brackets). Per context switch: `sched_switch` with a process pair switching contexts on CPU 0 beside the lab (`bench/switcher`, like `perf bench sched pipe`: switches tunlat does not follow), against `bench/floor --sched`'s do-nothing program in the same conditions. Issue 16's budgets: at most +10 % per device packet, at most the floor + 25 ns per unrelated switch.",
+  "",
+  "| lab | workload | BPF ns per device packet: default | --sched | ratio | switches/s | sched_switch ns/hit: --sched | floor | above floor |",
+  "|---|---|---|---|---|---|---|---|---|",
+  ( $prof | map(select(.variant == "tunlat-sched")) | sort_by(.lab, .wl) | .[]
+    | . as $s
+    | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "tunlat")) | .[0]) as $t
+    | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "tunlat-sched-cs")) | .[0]) as $sc
+    | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "floor-sched-cs")) | .[0]) as $fc
+    | def ns($x; $path): if $x == null or ($x.dev_pkts // 0) == 0 then null
+        else ($x.progs // [] | map(select(($path | not) or (.tp | startswith("sched_") | not))) | map(.ns) | add // 0) / $x.dev_pkts end;
+      def sw($x): if $x == null then null else ($x.progs // [] | map(select(.tp == "sched_switch")) | .[0]) end;
+      (ns($t; false)) as $a | (ns($s; false)) as $b
+    | (sw($sc)) as $ps | (sw($fc)) as $pf
+    | (if $ps != null and $ps.hits > 0 then $ps.ns / $ps.hits else null end) as $hs
+    | (if $pf != null and $pf.hits > 0 then $pf.ns / $pf.hits else null end) as $hf
+    | "| \(.lab) | \(.wl) | \($a | f(0)) (\(ns($t; true) | f(0))) | \($b | f(0)) (\(ns($s; true) | f(0))) | \(if $a != null and $b != null and $a > 0 then "\($b / $a | f(2))×" else "–" end) | \(if $pf != null and ($fc.wall_s // 0) > 0 then $pf.hits / $fc.wall_s | f(0) else "–" end) | \($hs | f(0)) | \($hf | f(0)) | \(if $hs != null and $hf != null then $hs - $hf | f(0) else "–" end) |" ),
+  "",
   ( $runs | map(select(.disturbed != null)) | if length == 0 then empty else
       ("## Disturbed runs", "", "Other processes or namespaces (another lab or test) were active around these runs; they are included in the figures above.", "",
        (.[] | "- \(.lab) \(.wl) \(.variant) \(if .profile then "bpf_stats run" else "rep \(.rep)" end): \(.disturbed)"), "") end ),

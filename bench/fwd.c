@@ -3,7 +3,7 @@
  * fwd - a minimal, fast userspace tap<->tap (or tun<->tun) forwarder: the "VPN" of
  * tunlat's benchmark lab (bench/fwdlab.sh).
  *
- *   fwd [--tun] [--ready-file PATH] DEV_A DEV_B
+ *   fwd [--tun] [--ready-file PATH] [--drop-every N] DEV_A DEV_B
  *
  * Creates two non-persistent tap (default) or tun devices (IFF_NO_PI) in the current
  * network namespace and copies every packet read from one into the other, both ways,
@@ -12,6 +12,7 @@
  * to other namespaces afterwards (`ip link set DEV netns NS`): the fds stay valid.
  *
  * --ready-file PATH: write our pid there once both devices exist.
+ * --drop-every N: drop every Nth packet read from DEV_A (loss, for TCP to recover from).
  * SIGINT/SIGTERM: print per-direction counters to stderr and exit 0.
  * Only libc + pthreads are needed.
  */
@@ -36,12 +37,13 @@
 struct dir {
 	const char *name; /* "A->B" */
 	int in, out;
-	_Atomic uint64_t packets, bytes, write_errors, short_writes;
+	_Atomic uint64_t packets, bytes, write_errors, short_writes, dropped;
+	unsigned long drop_every; /* 0: none */
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fwd [--tun] [--ready-file PATH] DEV_A DEV_B\n");
+	fprintf(f, "usage: fwd [--tun] [--ready-file PATH] [--drop-every N] DEV_A DEV_B\n");
 }
 
 static int open_dev(const char *name, int tun)
@@ -73,6 +75,7 @@ static void *pump(void *arg)
 {
 	struct dir *d = arg;
 	static __thread unsigned char buf[BUF_SIZE];
+	unsigned long seen = 0;
 
 	for (;;) {
 		ssize_t n = read(d->in, buf, sizeof(buf));
@@ -86,6 +89,10 @@ static void *pump(void *arg)
 		}
 		if (n == 0)
 			continue;
+		if (d->drop_every && ++seen % d->drop_every == 0) {
+			atomic_fetch_add_explicit(&d->dropped, 1, memory_order_relaxed);
+			continue;
+		}
 		ssize_t w = write(d->out, buf, (size_t)n);
 
 		if (w < 0) {
@@ -105,11 +112,13 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "tun", no_argument, NULL, 't' },
 		{ "ready-file", required_argument, NULL, 'r' },
+		{ "drop-every", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ready = NULL;
 	int tun = 0, c;
+	unsigned long drop_every = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -118,6 +127,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			ready = optarg;
+			break;
+		case 'd':
+			drop_every = strtoul(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);
@@ -150,6 +162,7 @@ int main(int argc, char **argv)
 	dirs[0].name = "A->B";
 	dirs[0].in = fa;
 	dirs[0].out = fb;
+	dirs[0].drop_every = drop_every;
 	dirs[1].name = "B->A";
 	dirs[1].in = fb;
 	dirs[1].out = fa;
@@ -181,10 +194,10 @@ int main(int argc, char **argv)
 	int sig = 0;
 	sigwait(&set, &sig);
 	for (int i = 0; i < 2; i++)
-		fprintf(stderr, "fwd: %s packets %llu bytes %llu write_errors %llu short_writes %llu\n",
+		fprintf(stderr, "fwd: %s packets %llu bytes %llu write_errors %llu short_writes %llu dropped %llu\n",
 			dirs[i].name, (unsigned long long)dirs[i].packets,
 			(unsigned long long)dirs[i].bytes, (unsigned long long)dirs[i].write_errors,
-			(unsigned long long)dirs[i].short_writes);
+			(unsigned long long)dirs[i].short_writes, (unsigned long long)dirs[i].dropped);
 	/* The pump threads are blocked in read(): leave without joining them. */
 	_exit(0);
 }

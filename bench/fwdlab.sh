@@ -79,6 +79,8 @@ done
 log=$LAB_DIR/fwd.log
 fwd_args=()
 [[ $MODE == tun ]] && fwd_args+=(--tun)
+# FWD_DROP_EVERY=N: fwd drops every Nth packet from A to B (loss for TCP to recover from).
+[[ -n ${FWD_DROP_EVERY:-} ]] && fwd_args+=(--drop-every "$FWD_DROP_EVERY")
 ip netns exec "$NS_M" "$FWD_BIN" "${fwd_args[@]}" --ready-file "$LAB_DIR/fwd.pid" tA tB \
   </dev/null >"$log" 2>&1 &
 FWD_PID=$!

@@ -72,10 +72,11 @@ static __always_inline void set_end(struct tl_record *r, __u8 point, __u16 flags
 /*
  * Sends v's stages not sent yet, plus the point of this moment if point < COUNT, as one
  * record: the slot's line copied whole, with the packet's summary if sum (its first
- * record). Lost (and counted) if the ring is full.
+ * record), or the taking socket's state if tcp. Lost (and counted) if the ring is full.
  */
-static __always_inline void send_sum(struct tl_slot *v, const struct tl_sum *sum, __u8 point,
-				     __u16 flags, __s32 code, __u64 aux)
+static __always_inline void send_with(struct tl_slot *v, const struct tl_sum *sum,
+				      const struct tl_tcp_sample *tcp, __u8 point, __u16 flags, __s32 code,
+				      __u64 aux)
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
@@ -85,15 +86,23 @@ static __always_inline void send_sum(struct tl_slot *v, const struct tl_sum *sum
 	if (r) {
 		r->slot = *v;
 		set_end(r, point, flags, code, aux, id);
-		r->end.summary = sum != NULL;
+		r->end.summary = sum ? TL_X_SUM : tcp ? TL_X_TCP : TL_X_NONE;
 		if (sum)
 			r->end.sum = *sum;
+		else if (tcp)
+			r->end.tcp = *tcp;
 		ring_commit(ctl);
 	}
 	/* The packet's first record carries what is known of it from the start. */
 	if (v->unsent)
 		v->start_flags = 0;
 	v->unsent = 0;
+}
+
+static __always_inline void send_sum(struct tl_slot *v, const struct tl_sum *sum, __u8 point,
+				     __u16 flags, __s32 code, __u64 aux)
+{
+	send_with(v, sum, NULL, point, flags, code, aux);
 }
 
 static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s32 code, __u64 aux)

@@ -38,6 +38,9 @@ enum tl_point {
 	TL_DROP_ELSEWHERE = 23, /* a drop of another skb that hurts the tunnel (bpf/drops.bpf.h):
 				 * code = reason, aux = location, flags = scope, slot.skb = the
 				 * socket's inode (or 0), slot.len = the skb's length */
+	TL_RETRANS = 24,  /* tcp:tcp_retransmit_skb of a socket in the device's netns: the
+			   * host sends data again; sum = the socket's flow (summary 1),
+			   * code = segments (tcp_skb_pcount), aux = the skb's length */
 };
 
 /* Where a TL_DROP_ELSEWHERE drop happened (tl_end.flags). */
@@ -181,6 +184,22 @@ struct tl_slot {
 } __attribute__((aligned(64)));
 
 /* The point that ends a record, or a thread's name (point TL_COMM). */
+/* TL_TAKEN: the local TCP socket's state as it takes the segment (tcp:tcp_probe runs
+ * before TCP processes it). tl_end.summary == TL_X_TCP. */
+struct tl_tcp_sample {
+	__u32 snd_cwnd;    /* congestion window, segments */
+	__u32 srtt_us;     /* smoothed round trip, us */
+	__u32 packets_out; /* segments sent and not yet acknowledged */
+	__u32 snd_wnd;     /* the peer's receive window, bytes */
+};
+
+/* What a record's end union holds besides its point: tl_end.summary. */
+enum tl_extra {
+	TL_X_NONE = 0,
+	TL_X_SUM = 1, /* sum: the packet's headers (its first record), or TL_RETRANS's socket */
+	TL_X_TCP = 2, /* tcp: TL_TAKEN's socket state */
+};
+
 struct tl_end {
 	__u64 ts_ns;
 	__u64 aux;
@@ -189,12 +208,13 @@ struct tl_end {
 	__s32 code;
 	__u16 cpu;
 	__u8 point;       /* enum tl_point; TL_COMM; TL_POINT_COUNT: none, stages only */
-	__u8 summary;     /* 1: sum is valid (a packet's first record) */
+	__u8 summary;     /* enum tl_extra: what the union holds besides comm */
 	__u16 flags;
 	__u16 pad1;
 	union {
 		char comm[TL_COMM_LEN]; /* TL_COMM only */
-		struct tl_sum sum;      /* summary == 1 only */
+		struct tl_sum sum;      /* summary == TL_X_SUM only */
+		struct tl_tcp_sample tcp; /* summary == TL_X_TCP only */
 	};
 };
 

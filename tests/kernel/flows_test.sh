@@ -64,11 +64,52 @@ within "$tcp_seen" "$tcp_sent" 2 "TCP segments seen (all TCP flows) vs the sende
 retx_sent=$(jq '.end.sum_sent.retransmits' "$WORK/both.tcp.json")
 retx_seen=$(jq '.tcp.retransmits' "$J")
 if [[ $retx_sent -ge 20 ]]; then within "$retx_seen" "$retx_sent" 10 "TCP retransmissions"; fi
+# The host's own socket (tcp_probe, tcp_retransmit_skb) against iperf3's TCP_INFO.
+host_retx=$(jq --arg n "$tcp" '.tcp.flows[] | select(.name == $n) | .tx.host_retransmits' "$J")
+if [[ $retx_sent -ge 20 ]]; then within "$host_retx" "$retx_sent" 10 "the host's retransmissions"; fi
+L=$(jq -c --arg n "$tcp" '.tcp.flows[] | select(.name == $n) | .tx.local_socket' "$J")
+[[ $L != null ]] || fail "no local socket samples on $tcp"
+srtt=$(jq '.srtt.p50_us' <<<"$L")
+mean_rtt=$(jq '.end.streams[0].sender.mean_rtt' "$WORK/both.tcp.json")
+awk -v a="$srtt" -v b="$mean_rtt" 'BEGIN { exit !(b > 0 && a >= b / 2 && a <= b * 2) }' ||
+  fail "local srtt p50 $srtt us, iperf3's mean_rtt $mean_rtt us (want within 2x)"
+cwnd_bytes=$(jq --argjson mss "$(jq --arg n "$tcp" '.tcp.flows[] | select(.name == $n) | .tx.mss' "$J")" '.cwnd_max * $mss' <<<"$L")
+max_cwnd=$(jq '.end.streams[0].sender.max_snd_cwnd' "$WORK/both.tcp.json")
+awk -v a="$cwnd_bytes" -v b="$max_cwnd" 'BEGIN { exit !(b > 0 && a >= b * 0.75 && a <= b * 2) }' ||
+  fail "local cwnd max $cwnd_bytes bytes, iperf3's max_snd_cwnd $max_cwnd (want 0.75-2x)"
 # The recording gives the same flows.
 "$TUNLAT" report "$WORK/both.tlrec" --json "$WORK/both.report.json" >/dev/null || fail "report of the recording"
 cmp <(jq -S .tcp "$J") <(jq -S .tcp "$WORK/both.report.json") >/dev/null || fail "flows differ between live and report"
-echo "both: $tcp ($tcp_seen segments, sender $tcp_sent; retransmits $retx_seen, sender $retx_sent)," \
+echo "both: $tcp ($tcp_seen segments, sender $tcp_sent; retransmits $retx_seen, host $host_retx, sender $retx_sent;" \
+  "srtt p50 $srtt us vs iperf3 $mean_rtt; cwnd max $cwnd_bytes B vs $max_cwnd)," \
   "$udp ($udp_seen packets, sender $udp_sent)"
+
+# Loss made in the forwarder (1 in 200 TCP segments from A): the device's count and the
+# host's own against the sender's kernel (TcpRetransSegs), and the Mathis bound.
+FWD_DROP_EVERY=200 "$FWDLAB" -- bash -c '
+  set -e
+  retrans() { ip netns exec "$LAB_NS" nstat -asz TcpRetransSegs | awk "/TcpRetransSegs/ {print \$2}"; }
+  ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+  sleep 0.5
+  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/lossy.json" >"$WORK/lossy.txt" 2>"$WORK/lossy.err" &
+  tp=$!
+  sleep 1.5
+  retrans >"$WORK/lossy.r0"
+  ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -p 5201 -t 2 -J >"$WORK/lossy.tcp.json"
+  sleep 0.3
+  retrans >"$WORK/lossy.r1"
+  wait $tp' >"$WORK/lossy.lab" 2>&1 || fail "lossy lab: $(tail -5 "$WORK/lossy.lab")"
+J=$WORK/lossy.json
+retx_kernel=$(($(cat "$WORK/lossy.r1") - $(cat "$WORK/lossy.r0")))
+((retx_kernel >= 20)) || fail "the lossy lab made only $retx_kernel retransmissions"
+f=$(jq -c '[.tcp.flows[] | select(.protocol == "TCP" and (.peer | endswith(":5201")))] | max_by(.packets)' "$J")
+within "$(jq .tx.retransmits <<<"$f")" "$retx_kernel" 10 "lossy: retransmissions the device saw vs TcpRetransSegs"
+within "$(jq .tx.host_retransmits <<<"$f")" "$retx_kernel" 10 "lossy: the host's retransmissions vs TcpRetransSegs"
+jq -e '.tx.mathis_mbit_s > 0' <<<"$f" >/dev/null || fail "lossy: no Mathis bound: $f"
+grep -q "Mathis bound" "$WORK/lossy.txt" || fail "lossy: the report shows no Mathis bound"
+grep -q "the host's sockets" "$WORK/lossy.txt" || fail "lossy: the report shows no local socket"
+echo "lossy: TcpRetransSegs $retx_kernel, device $(jq .tx.retransmits <<<"$f"), host $(jq .tx.host_retransmits <<<"$f")," \
+  "rate $(jq .tx.mbit_s <<<"$f") Mbit/s, Mathis bound $(jq .tx.mathis_mbit_s <<<"$f") Mbit/s"
 
 run filtered 'tcp port 5201'
 J=$WORK/filtered.json

@@ -185,7 +185,7 @@ TEST(Flows, RetransmissionsInTheDevicesOrder) {
   EXPECT_EQ(f.dirs[0].retransmits, 1u);
   EXPECT_EQ(t.retransmits(), 1u);
   EXPECT_EQ(f.dirs[0].total.count(), 11u);
-  const Json j = flows_json(t);
+  const Json j = flows_json(t, "on");
   EXPECT_EQ(j["retransmits"], 1);
   ASSERT_EQ(j["flows"].size(), 1u);
   EXPECT_EQ(j["flows"][0]["tx"]["packets"], 11);
@@ -258,4 +258,90 @@ TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
   EXPECT_EQ(s.end_ns, now + 2000 * kMs);
   EXPECT_EQ(s.retransmits, 2u);
   EXPECT_EQ(s.end_point, TL_RECEIVE);
+}
+
+// The host's own socket: tcp_retransmit_skb names the socket's flow the way the flow's
+// TX packets name it, and tcp_probe's samples come with the ACKs it takes (not data).
+TEST(Flows, TheHostsOwnSocket) {
+  FlowIds ids;
+  std::vector<Event> out;
+  const tl_sum sum = tcp_sum("10.0.0.1", "10.0.0.2", 40000, 5201, 1, 1448);
+  unpack_record(first_record(TL_TX, sum, 0x1000, 1), out, &ids);
+  ASSERT_EQ(ids.stats().flows, 1u);
+
+  // As bpf/tunlat.bpf.c fills it from the socket: addresses in network order, ports in
+  // host order, the host's side as a TX packet's source.
+  tl_record re{};
+  re.end.point = TL_RETRANS;
+  re.end.ts_ns = 5'000'000;
+  re.end.aux = 1514;
+  re.end.summary = TL_X_SUM;
+  re.end.code = 2;  // a GSO skb of two segments
+  re.end.sum.ethertype = 0x0800;
+  re.end.sum.proto = 6;
+  re.end.sum.saddr = ip4("10.0.0.1");
+  re.end.sum.daddr = ip4("10.0.0.2");
+  re.end.sum.sport = 40000;
+  re.end.sum.dport = 5201;
+  out.clear();
+  unpack_record(re, out, &ids);
+  ASSERT_EQ(out.size(), 1u) << "the flow is known: no new definition";
+  EXPECT_EQ(ids.stats().flows, 1u);
+  ASSERT_TRUE(out[0].flags & TL_F_SUMMARY);
+  EXPECT_EQ(summary_of(out[0]).flow, 1u);
+
+  FlowTable t;
+  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 40000, 5201}, 1, 0));
+  t.on_host_retransmit(out[0]);
+  t.on_host_retransmit(out[0]);
+  EXPECT_EQ(t.flows().at(1).dirs[0].host_retransmits, 4u) << "segments, not calls";
+  EXPECT_EQ(t.host_retransmits(), 4u);
+
+  // tcp_probe's sample rides on the TAKEN event, outside the comms.
+  tl_record tk{};
+  tk.slot.skb = 0x2000;
+  tk.slot.gen = 9;
+  tk.slot.state = TL_ST_RX;
+  tk.end.point = TL_TAKEN;
+  tk.end.ts_ns = 6'000'000;
+  tk.end.summary = TL_X_TCP;
+  tk.end.tcp = tl_tcp_sample{42, 1500, 30, 65535};
+  out.clear();
+  unpack_record(tk, out, &ids);
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(out[0].flags & TL_F_TCP_SAMPLE);
+  EXPECT_EQ(tcp_sample_of(out[0]).snd_cwnd, 42u);
+  EXPECT_EQ(tcp_sample_of(out[0]).srtt_us, 1500u);
+
+  Journey ack;
+  ack.dir = Dir::Rx;
+  ack.sum.flow = 1;
+  ack.payload = 0;
+  ack.has_tcp = true;
+  for (uint32_t cwnd : {10u, 20u, 30u}) {
+    ack.tcp = tl_tcp_sample{cwnd, cwnd * 100, cwnd / 2, 1000 * cwnd};
+    t.count(ack, -1);
+  }
+  Journey data = ack;  // data taken by a local receiver: its cwnd says nothing
+  data.payload = 1448;
+  data.tcp.snd_cwnd = 99;
+  t.count(data, -1);
+  const LocalSocket& l = t.flows().at(1).dirs[0].local;
+  EXPECT_EQ(l.samples, 3u);
+  EXPECT_EQ(l.cwnd_last, 30u);
+  EXPECT_EQ(l.cwnd_max, 30u);
+  EXPECT_DOUBLE_EQ(l.cwnd_mean(), 20.0);
+  EXPECT_EQ(l.in_flight_max, 15u);
+  EXPECT_EQ(l.peer_window_min, 10000u);
+  EXPECT_EQ(l.srtt.count(), 3u);
+
+  const Json j = flows_json(t, "on");
+  EXPECT_EQ(j["host_retransmits"], 4);
+  EXPECT_EQ(j["flows"][0]["tx"]["host_retransmits"], 4);
+  EXPECT_EQ(j["flows"][0]["tx"]["local_socket"]["cwnd_max"], 30);
+  EXPECT_TRUE(j["flows"][0]["rx"]["local_socket"].is_null());
+  // A recording made before the host's count existed: unknown, not 0.
+  const Json old = flows_json(t, "");
+  EXPECT_TRUE(old["host_retransmits"].is_null());
+  EXPECT_TRUE(old["flows"][0]["tx"]["host_retransmits"].is_null());
 }

@@ -251,6 +251,7 @@ int run_trace(const TraceArgs& a) {
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   info.sched = tracer.sched_status();
+  info.host_retransmits = tracer.host_retransmits_status();
   if (a.verbose || (info.sched != "on" && a.sched))
     fmt::print(stderr, "tunlat: the VPN's scheduling: {}\n", term_safe(info.sched));
   bool learnt = false;

@@ -59,6 +59,10 @@ class Pipeline {
       analysis_.on_drop_elsewhere(e);
       return;
     }
+    if (e.point == TL_RETRANS) {  // the host's own count, by flow
+      analysis_.flows().on_host_retransmit(e);
+      return;
+    }
     // The owners' scheduling and their other packets are no points of the device's.
     if (e.point >= TL_SCHED) {
       vpn_.on_event(e);

@@ -108,6 +108,7 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
                  {p.on_napi_gro_receive_entry, "napi_gro_receive_entry", "3.19"},
                  {p.on_netif_receive_skb, "netif_receive_skb", "2.6"},
                  {p.on_tcp_probe, "tcp_probe", "4.16"},
+                 {p.on_tcp_retransmit_skb, "tcp_retransmit_skb", "4.15"},
                  {p.on_consume_skb, "consume_skb", "2.6"},
                  {p.on_kfree_skb, "kfree_skb", "2.6"}};
   // sched_switch's prev_state argument came in 5.18; the others are far older.
@@ -222,6 +223,9 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
                                    tp, since));
   }
 
+  host_retransmits_status_ = btf.has_tracepoint("tcp_retransmit_skb")
+                                 ? "on"
+                                 : "off: kernel lacks tracepoint tcp_retransmit_skb";
   // kfree_skb names the socket an skb was meant for from 6.11 on: the drops on the
   // owners' sockets are found by it, else by the skb's own socket (set on fewer drops).
   const bool drop_sk = btf.tracepoint_args("kfree_skb") >= 4;

@@ -63,6 +63,8 @@ class Tracer {
   const std::string& reader_priority() const { return reader_->priority(); }
   // "on", "off", or why the owners' scheduling is not followed (TraceInfo::sched).
   const std::string& sched_status() const { return sched_status_; }
+  // "on", or why the host's own retransmissions are not counted (TraceInfo).
+  const std::string& host_retransmits_status() const { return host_retransmits_status_; }
 
  private:
   void analyse(const RecordBatch& b, bool final);
@@ -84,6 +86,7 @@ class Tracer {
   std::unique_ptr<Ingest> ingest_;  // records -> events: the core's side
   std::unique_ptr<RingReader> reader_;  // empties the rings on its own thread
   std::string sched_status_;
+  std::string host_retransmits_status_;
   void set_owners(const std::vector<uint32_t>& tgids);
 };
 

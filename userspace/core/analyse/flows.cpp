@@ -104,9 +104,32 @@ void FlowTable::on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Di
   data.retransmits_since = data.retransmits;
 }
 
+void LocalSocket::add(const tl_tcp_sample& t) {
+  samples++;
+  cwnd_last = t.snd_cwnd;
+  cwnd_max = std::max(cwnd_max, t.snd_cwnd);
+  cwnd_sum += t.snd_cwnd;
+  if (t.srtt_us) srtt.add(uint64_t{t.srtt_us} * 1000);
+  in_flight_max = std::max(in_flight_max, t.packets_out);
+  peer_window_min = samples == 1 ? t.snd_wnd : std::min(peer_window_min, t.snd_wnd);
+  peer_window_last = t.snd_wnd;
+}
+
+void FlowTable::on_host_retransmit(const Event& e) {
+  if (!(e.flags & TL_F_SUMMARY)) return;
+  const PacketSummary s = summary_of(e);
+  if (!s.flow) return;
+  const uint64_t segments = e.code > 0 ? static_cast<uint64_t>(e.code) : 1;  // a GSO skb: several
+  get(s.flow).dirs[static_cast<int>(Dir::Tx)].host_retransmits += segments;
+  host_retransmits_ += segments;
+}
+
 void FlowTable::count(const Journey& j, int64_t total_ns) {
   if (!j.sum.flow) return;
-  FlowDirStats& d = get(j.sum.flow).dirs[static_cast<int>(j.dir)];
+  FlowStat& f = get(j.sum.flow);
+  // An ACK without data taken by a local socket: that socket sends the data (TX).
+  if (j.dir == Dir::Rx && j.has_tcp && j.payload == 0) f.dirs[static_cast<int>(Dir::Tx)].local.add(j.tcp);
+  FlowDirStats& d = f.dirs[static_cast<int>(j.dir)];
   d.packets++;
   d.bytes += j.len;
   const uint64_t first =

@@ -18,6 +18,20 @@
 
 namespace tunlat {
 
+// The host's own socket sending a flow's data, as tcp:tcp_probe saw it each time an ACK
+// without data came back through the device (before TCP processed it).
+struct LocalSocket {
+  uint64_t samples = 0;
+  uint32_t cwnd_last = 0, cwnd_max = 0;  // segments
+  uint64_t cwnd_sum = 0;
+  Histogram srtt;                 // ns
+  uint32_t in_flight_max = 0;     // segments sent, not yet acknowledged
+  uint32_t peer_window_min = 0, peer_window_last = 0;  // bytes, once samples > 0
+
+  void add(const tl_tcp_sample& t);
+  double cwnd_mean() const { return samples ? static_cast<double>(cwnd_sum) / samples : 0; }
+};
+
 struct FlowDirStats {
   uint64_t packets = 0, bytes = 0;     // bytes: skb->len, as the direction's
   uint64_t first_ts = 0, last_ts = 0;  // first point of the first / last packet counted
@@ -37,6 +51,10 @@ struct FlowDirStats {
   // to the first ACK, the other way, that covers it (Karn: not for data sent again).
   Histogram rtt;
   std::deque<std::pair<uint32_t, uint64_t>> unacked;  // (sequence end, passed at), <= kMaxUnacked
+  // TX only: the local socket behind this direction's data, and the segments it sent
+  // again as the host counts them (tcp:tcp_retransmit_skb), beside the device's count.
+  LocalSocket local;
+  uint64_t host_retransmits = 0;
 
   // The Mathis bound on a TCP flow's rate, MSS / RTT * 1.22 / sqrt(p), p the share of
   // data segments sent again: bit/s, or 0 when there is no loss or no RTT.
@@ -86,12 +104,15 @@ class FlowTable {
   // passed it (TX xmit, RX receive), which come in one record, for retransmissions. Its
   // journey may end seconds later (evicted): too late to tell the device's order.
   void on_event(const Event& e);
+  // A TL_RETRANS event: the host sent a segment of its socket's flow again.
+  void on_host_retransmit(const Event& e);
   // The end of the trace: the segments still waiting for their turn.
   void finish();
 
   const std::map<uint32_t, FlowStat>& flows() const { return flows_; }
   const std::vector<Stall>& idle_stalls() const { return idle_; }  // at most kMaxStalls
   uint64_t retransmits() const { return retransmits_; }
+  uint64_t host_retransmits() const { return host_retransmits_; }
   bool any() const { return !flows_.empty(); }
   // The flow with the most packets since the last call (nullptr: none), for live blocks.
   std::pair<const FlowStat*, uint64_t> busiest_since_last();
@@ -117,6 +138,7 @@ class FlowTable {
 
   std::map<uint32_t, FlowStat> flows_;
   uint64_t retransmits_ = 0;
+  uint64_t host_retransmits_ = 0;
 };
 
 }  // namespace tunlat

@@ -36,7 +36,7 @@ void Correlator::push(const Event& e) {
     next_sweep_ = now_ + kSweepEveryNs;
   }
   // TL_COMM records, and events of older recordings; a summary's bytes are not a comm.
-  if (e.comm[0] && !(e.flags & TL_F_SUMMARY) && e.point != TL_FLOW) remember_comm(e);
+  if (e.comm[0] && !(e.flags & (TL_F_SUMMARY | TL_F_TCP_SAMPLE)) && e.point != TL_FLOW) remember_comm(e);
   if (e.point >= kPoints) return;
 
   Journey& j = journey_of(e);
@@ -58,6 +58,12 @@ void Correlator::push(const Event& e) {
       break;
     case TL_XMIT_DONE:
       j.xmit_rc = e.code;
+      break;
+    case TL_TAKEN:
+      if (e.flags & TL_F_TCP_SAMPLE) {
+        j.tcp = tcp_sample_of(e);
+        j.has_tcp = true;
+      }
       break;
     case TL_DELIVER:
       if (!(e.flags & TL_F_FORWARDED)) {

@@ -38,6 +38,15 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
     if (end.point == TL_DROP_ELSEWHERE) {  // no comm: the socket's inode and the length
       e.skb = s.skb;
       e.len = s.len;
+    } else if (end.point == TL_RETRANS) {  // the socket's flow, as its packets name it
+      if (!flows || end.summary != TL_X_SUM) return;
+      e.dir = TL_TX;
+      PacketSummary ps;
+      ps.flow = flows->flow_of(end.sum, TL_TX, e.ts_ns, out);
+      set_summary(e, ps, 0);
+      e.len = static_cast<uint32_t>(end.aux);
+      e.aux = 0;
+      e.code = end.code > 0 ? end.code : 1;  // segments sent again
     } else {
       std::memcpy(e.comm, end.comm, sizeof(e.comm));
       e.comm[TL_COMM_LEN - 1] = 0;
@@ -49,7 +58,7 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
   // A record named by address: AddressJoin finds its packet's gen.
   const uint16_t by_address = (s.state & TL_ST_BY_ADDRESS) ? TL_F_BY_ADDRESS : 0;
   bool first = true;
-  const bool summary = end.summary == 1 && flows && s.unsent;
+  const bool summary = end.summary == TL_X_SUM && flows && s.unsent;
   for (int st = 0; st < TL_STAGES; st++) {
     if (!(s.unsent & (1u << st))) continue;
     Event e{};
@@ -89,6 +98,11 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
     e.gen = s.gen;
     e.dir = dir;
     e.flags |= by_address;
+    if (end.point == TL_TAKEN && end.summary == TL_X_TCP) {
+      static_assert(sizeof(end.tcp) <= sizeof(e.comm));
+      std::memcpy(e.comm, &end.tcp, sizeof(end.tcp));
+      e.flags |= TL_F_TCP_SAMPLE;
+    }
     out.push_back(e);
   }
 }

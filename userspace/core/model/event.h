@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <string_view>
@@ -44,13 +45,22 @@ enum EventFlags : uint16_t {
   TL_F_BY_ADDRESS = 1 << 8,  // ingest only, never recorded: gen unknown, the packet at this
                              // address (and dir) is meant; AddressJoin fills gen in
   TL_F_SUMMARY = 1 << 11,    // a packet's first event: comm holds its PacketSummary (flow id,
-                             // TCP fields) and aux its payload bytes (core/model/flow.h)
+                             // TCP fields) and aux its payload bytes (core/model/flow.h);
+                             // also a TL_RETRANS event: the flow the host sent again
+  TL_F_TCP_SAMPLE = 1 << 12, // a TL_TAKEN event: comm holds the local socket's tl_tcp_sample
 };
 static_assert(((TL_F_GSO | TL_F_SEGMENT | TL_F_DROP | TL_F_FORWARDED | TL_F_LATE_START | TL_F_FIRST |
                 TL_F_LAST | TL_F_CONSUMED) &
-               (TL_F_INHERITED | TL_F_BY_ADDRESS | TL_F_SUMMARY)) == 0,
+               (TL_F_INHERITED | TL_F_BY_ADDRESS | TL_F_SUMMARY | TL_F_TCP_SAMPLE)) == 0,
               "the core's flags use bits the kernel's do not");
 
+static_assert(sizeof(tl_tcp_sample) <= TL_COMM_LEN, "a TCP sample travels in an event's comm");
+// A TL_TAKEN event's sample of the local socket (TL_F_TCP_SAMPLE).
+inline tl_tcp_sample tcp_sample_of(const Event& e) {
+  tl_tcp_sample t{};
+  std::memcpy(&t, e.comm, sizeof(t));
+  return t;
+}
 // What consumes events: the pipeline, a recording writer. Ingest (live) and a recording's
 // reader (replay) both produce them.
 using EventSink = std::function<void(const Event&)>;

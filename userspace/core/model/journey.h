@@ -35,6 +35,9 @@ struct Journey {
   // Who the packet is (TL_F_SUMMARY; recordings before version 3 have none): sum.flow 0.
   PacketSummary sum{};
   uint32_t payload = 0;  // TCP/UDP payload bytes
+  // RX TCP: the local socket's state as it took the segment (TL_F_TCP_SAMPLE).
+  tl_tcp_sample tcp{};
+  bool has_tcp = false;
 
   bool seen(int p) const { return ts[p] != 0; }
   // A GSO skb split into segments before reaching the driver: its segments are the packets.

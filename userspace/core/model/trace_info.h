@@ -39,6 +39,9 @@ struct TraceInfo {
   // The owners' scheduling (TL_SCHED, TL_SEND, TL_UREAD events): "on"; "off" (no --sched);
   // else why not (a kernel without the tracepoints). Empty: a recording made before it.
   std::string sched;
+  // The host's TCP sockets' own retransmissions (tcp:tcp_retransmit_skb): "on", else why
+  // not. Empty: a recording made before they were counted (their count is then unknown).
+  std::string host_retransmits;
   std::string filter;                 // the pcap filter packets were followed by; empty: all
   std::map<int32_t, std::string> drop_reasons;  // enum skb_drop_reason, from the kernel's BTF
   std::map<uint64_t, std::string> symbols;      // drop locations -> function name

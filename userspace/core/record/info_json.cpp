@@ -159,6 +159,7 @@ void parse_header(const In& j, TraceInfo& i) {
   get(j, "sample", i.sample);
   if (i.sample == 0) throw Malformed("sample is 0");
   get(j, "sched", i.sched);  // absent before version 3
+  get(j, "host_retransmits", i.host_retransmits);  // absent before version 6
   get(j, "filter", i.filter);
   if (auto* d = object_field(j, "drop_reasons")) {
     for (auto& [k, v] : d->items()) {
@@ -197,6 +198,7 @@ Json info_header_json(const TraceInfo& i) {
               {"events_lost", i.events_lost},
               {"sample", i.sample},
               {"sched", i.sched},
+              {"host_retransmits", i.host_retransmits},
               {"filter", i.filter},
               {"drop_reasons", drops},
               {"symbols", symbols_json(i.symbols)}};

@@ -37,8 +37,10 @@ struct RecordingError : std::runtime_error {
 // header's "sched"; a version 2 file has none, which the report says. 4: drops elsewhere
 // (TL_DROP_ELSEWHERE) and the owners' sockets. 5: a packet's first event may carry its
 // summary in comm (TL_F_SUMMARY) and TL_FLOW events define flows; a reader of an earlier
-// version would take the summaries' bytes for comms.
-inline constexpr uint32_t kRecordingVersion = 5;
+// version would take the summaries' bytes for comms. 6: TL_TAKEN events may carry the
+// local socket's TCP state in comm (TL_F_TCP_SAMPLE), and TL_RETRANS events (the host's
+// own retransmissions) a summary: a reader of version 5 would take both for comms.
+inline constexpr uint32_t kRecordingVersion = 6;
 inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
 struct RecordingOptions {

@@ -16,7 +16,8 @@ namespace tunlat {
 
 namespace {
 
-Json flow_dir_json(const FlowDirStats& d) {
+// known: the host's own retransmissions were counted (TraceInfo::host_retransmits).
+Json flow_dir_json(const FlowDirStats& d, bool known) {
   Json j{{"packets", d.packets},
          {"bytes", d.bytes},
          {"mbit_s", std::round(d.bits_per_s() / 1e3) / 1e3},
@@ -28,10 +29,21 @@ Json flow_dir_json(const FlowDirStats& d) {
   j["rtt"] = d.rtt.count() ? histogram_json(d.rtt, false) : Json(nullptr);
   const double mathis = d.mathis_bits_per_s();
   j["mathis_mbit_s"] = mathis > 0 ? Json(std::round(mathis / 1e3) / 1e3) : Json(nullptr);
+  j["host_retransmits"] = known ? Json(d.host_retransmits) : Json(nullptr);
+  const LocalSocket& l = d.local;
+  j["local_socket"] = l.samples == 0 ? Json(nullptr)
+                                     : Json{{"samples", l.samples},
+                                            {"cwnd_last", l.cwnd_last},
+                                            {"cwnd_mean", std::round(l.cwnd_mean() * 10) / 10},
+                                            {"cwnd_max", l.cwnd_max},
+                                            {"srtt", l.srtt.count() ? histogram_json(l.srtt, false) : Json(nullptr)},
+                                            {"in_flight_max", l.in_flight_max},
+                                            {"peer_window_min", l.peer_window_min},
+                                            {"peer_window_last", l.peer_window_last}};
   return j;
 }
 
-Json flow_json(uint32_t id, const FlowStat& f) {
+Json flow_json(uint32_t id, const FlowStat& f, bool known) {
   Json j;
   j["id"] = id;
   if (id == kOtherFlow || !f.defined) {
@@ -48,8 +60,8 @@ Json flow_json(uint32_t id, const FlowStat& f) {
   }
   j["packets"] = f.packets();
   j["bytes"] = f.bytes();
-  j["tx"] = flow_dir_json(f.dirs[0]);
-  j["rx"] = flow_dir_json(f.dirs[1]);
+  j["tx"] = flow_dir_json(f.dirs[0], known);
+  j["rx"] = flow_dir_json(f.dirs[1], known);
   return j;
 }
 
@@ -69,11 +81,37 @@ uint64_t p99(const FlowStat& f, int d) {
   return f.dirs[d].total.count() >= 10 ? f.dirs[d].total.quantile(0.99) : 0;
 }
 
+// The host's own sockets behind the flows it sends: what TCP itself believed.
+void render_local_sockets(std::ostream& out, const Json& flows) {
+  bool header = false;
+  size_t shown = 0;
+  for (auto& f : flows) {
+    const Json& tx = f["tx"];
+    if (!tx.contains("local_socket") || !tx["local_socket"].is_object() || shown == 5) continue;
+    if (!header) {
+      fmt::print(out, "  the host's sockets (tcp_probe as ACKs arrived; tcp_retransmit_skb):\n");
+      header = true;
+    }
+    shown++;
+    const Json& l = tx["local_socket"];
+    std::string srtt;
+    if (l["srtt"].is_object())
+      srtt = fmt::format(", srtt p50 {} p90 {}", format_duration_us(l["srtt"]["p50_us"].get<double>()),
+                         format_duration_us(l["srtt"]["p90_us"].get<double>()));
+    fmt::print(out, "  {:<52}  cwnd {:.0f} seg (max {}){}, up to {} seg in flight, peer window >= {}, {} sent again\n",
+               term_safe(f["name"].get<std::string>()), l["cwnd_mean"].get<double>(), l["cwnd_max"].get<uint64_t>(),
+               srtt, l["in_flight_max"].get<uint64_t>(), format_bytes(l["peer_window_min"].get<double>()),
+               tx["host_retransmits"].is_number() ? fmt::to_string(tx["host_retransmits"].get<uint64_t>()) : "?");
+  }
+}
+
 }  // namespace
 
-Json flows_json(const FlowTable& t) {
+Json flows_json(const FlowTable& t, const std::string& host_retransmits) {
+  const bool known = host_retransmits == "on";
   Json tcp;
   tcp["retransmits"] = t.any() ? Json(t.retransmits()) : Json(nullptr);
+  tcp["host_retransmits"] = known ? Json(t.host_retransmits()) : Json(nullptr);
   std::set<uint32_t> ids;
   for (auto id : top(t, kListedFlows, [](const FlowStat& f) { return f.packets(); })) ids.insert(id);
   for (auto id : top(t, kListedFlows / 4, [](const FlowStat& f) { return f.bytes(); })) ids.insert(id);
@@ -84,7 +122,7 @@ Json flows_json(const FlowTable& t) {
     return t.flows().at(a).packets() > t.flows().at(b).packets();
   });
   Json list = Json::array();
-  for (uint32_t id : order) list.push_back(flow_json(id, t.flows().at(id)));
+  for (uint32_t id : order) list.push_back(flow_json(id, t.flows().at(id), known));
   tcp["flows"] = list;
   tcp["flows_seen"] = t.flows().size();
   return tcp;
@@ -142,6 +180,7 @@ void render_flows(std::ostream& out, const Json& doc) {
     }
     fmt::print(out, "  {:<52}{}\n", text((*f)["name"]), parts);
   }
+  render_local_sockets(out, flows);
 }
 
 std::string live_flow_line(const FlowStat& f, uint64_t packets) {

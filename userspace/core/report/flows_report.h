@@ -15,7 +15,8 @@ inline constexpr size_t kListedFlows = 20;
 
 // The summary's "tcp" object: retransmits (null without flows: a recording before
 // version 3) and the flows listed, most packets first.
-Json flows_json(const FlowTable& flows);
+// host_retransmits: TraceInfo::host_retransmits ("on": the host's own count is known).
+Json flows_json(const FlowTable& flows, const std::string& host_retransmits);
 // The report's flow tables, from the summary: top flows by packets and by latency.
 void render_flows(std::ostream& out, const Json& doc);
 // "busiest: TCP 10.0.0.1:40112 <> 10.0.0.2:5201 812 pkts": a live block's flow line.

@@ -257,7 +257,7 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
                      {"bytes", ed.bytes}});
   }
   doc["drops"] = drops;
-  doc["tcp"] = flows_json(a.flows());
+  doc["tcp"] = flows_json(a.flows(), info.host_retransmits);
   doc["vpn"] = vpn_json(info, a, p.vpn());
   Json findings = Json::array(), verdicts = Json::array();
   for (const Finding& f : diagnose(info, a, &p.vpn())) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/analyse/histogram.h"
+#include "core/analyse/nagle.h"
 #include "core/analyse/stalls.h"
 #include "core/correlate/reorder.h"
 #include "core/model/flow.h"
@@ -37,6 +38,8 @@ struct FlowDirStats {
   // to the first ACK, the other way, that covers it (Karn: not for data sent again).
   Histogram rtt;
   std::deque<std::pair<uint32_t, uint64_t>> unacked;  // (sequence end, passed at), <= kMaxUnacked
+  // Small segments held until a delayed ACK (seed 003).
+  NagleStats nagle;
 
   // The Mathis bound on a TCP flow's rate, MSS / RTT * 1.22 / sqrt(p), p the share of
   // data segments sent again: bit/s, or 0 when there is no loss or no RTT.

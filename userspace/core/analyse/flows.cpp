@@ -12,7 +12,16 @@ namespace {
 // Sequence numbers wrap: a is after b if it is less than 2^31 ahead.
 bool seq_after(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) > 0; }
 
-constexpr uint8_t kSyn = 0x02, kFin = 0x01, kAck = 0x10;
+constexpr uint8_t kSyn = 0x02, kFin = 0x01, kRst = 0x04, kAck = 0x10;
+
+// How soon after the ACK that releases it a held segment passes the device: at once when
+// its sender is the host (the ACK's processing sends it, in the same call); when the
+// sender is behind the device, after the round trip beyond it too, which the host's own
+// data shows (its fastest RTT).
+uint64_t nagle_gate_ns(const FlowStat& f, int dir) {
+  const Histogram& far = f.dirs[static_cast<int>(Dir::Tx)].rtt;
+  return NagleStats::kGateNs + (dir == static_cast<int>(Dir::Rx) && far.count() ? 2 * far.min() : 0);
+}
 
 }  // namespace
 
@@ -46,6 +55,12 @@ void FlowTable::on_segment(const SeqPass& s) {
   const uint32_t end = s.seq + payload + ((s.tcp_flags & kFin) ? 1 : 0);
   // An ACK this way times the other way's data it covers.
   FlowDirStats& other = f.dirs[(s.dir & 1) ^ 1];
+  // Nagle: a pure ACK this way that newly acknowledges all of the other way's data may
+  // release a segment held there; data this way is an answer, not a bare ACK.
+  if ((s.tcp_flags & (kAck | kFin | kRst)) == kAck && !payload && other.seq_valid &&
+      s.ack == other.high_seq && (!other.ack_valid || seq_after(s.ack, other.acked)))
+    other.nagle.on_ack_of_all(s.ts_ns);
+  if (payload) other.nagle.on_answer();
   if (s.tcp_flags & kAck) {
     uint64_t sent = 0;
     while (!other.unacked.empty() && !seq_after(other.unacked.front().first, s.ack)) {
@@ -56,9 +71,14 @@ void FlowTable::on_segment(const SeqPass& s) {
     on_ack(s.flow, other, s, (s.dir & 1) ? Dir::Tx : Dir::Rx);
   }
   if (payload) {
+    const bool resent = d.seq_valid && !seq_after(end, d.high_seq);
+    // Shorter than the largest segment either way (the MSS, as far as the flow shows it),
+    // or than IPv4's default MSS when the flow only ever sent small ones.
+    const bool small = payload < std::max({NagleStats::kMinMss, d.mss, other.mss});
+    d.nagle.on_data(s.ts_ns, small, resent, nagle_gate_ns(f, s.dir & 1));
     d.segments++;
     d.mss = std::max(d.mss, std::min<uint32_t>(payload, 65535));
-    if (d.seq_valid && !seq_after(end, d.high_seq)) {
+    if (resent) {
       d.retransmits++;
       retransmits_++;
       d.unacked.clear();  // Karn: an ACK now may be for either copy

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/analyse/histogram.h"
+#include "core/analyse/nagle.h"
 #include "core/analyse/stalls.h"
 #include "core/correlate/reorder.h"
 #include "core/model/flow.h"
@@ -55,6 +56,8 @@ struct FlowDirStats {
   // again as the host counts them (tcp:tcp_retransmit_skb), beside the device's count.
   LocalSocket local;
   uint64_t host_retransmits = 0;
+  // Small segments held until a delayed ACK (seed 003).
+  NagleStats nagle;
 
   // The Mathis bound on a TCP flow's rate, MSS / RTT * 1.22 / sqrt(p), p the share of
   // data segments sent again: bit/s, or 0 when there is no loss or no RTT.

@@ -287,9 +287,9 @@ void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Fi
 }
 
 int kind_rank(const std::string& kind) {
-  static const char* order[] = {"stall",   "drops",   "stopped_reader", "cpu_contention", "timer_paced",
-                                "vpn_cpu", "pacing",  "wait",           "softirq_cpu",    "offload",
-                                "ordinary_drops"};
+  static const char* order[] = {"stall",          "drops",       "stopped_reader", "cpu_contention",
+                                "timer_paced",    "vpn_cpu",     "nagle_delayed_ack", "pacing",
+                                "wait",           "softirq_cpu", "offload",        "ordinary_drops"};
   constexpr int n = sizeof(order) / sizeof(order[0]);
   for (int i = 0; i < n; i++)
     if (kind == order[i]) return i;
@@ -307,6 +307,7 @@ std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const Vp
   stall_findings(info, a, out);
   elsewhere_findings(info, a, out);
   if (vpn) vpn_findings(info, a, *vpn, out);
+  nagle_findings(a, out);
   for (Dir d : kDirs) {
     const DirStats& s = a.total(d);
     drop_findings(info, d, s, out);

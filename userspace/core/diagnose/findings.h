@@ -17,7 +17,8 @@ std::string_view severity_name(Severity s);  // "info" | "warning" | "critical"
 
 struct Finding {
   std::string kind;  // "stall" | "drops" | "stopped_reader" | "cpu_contention" | "timer_paced" |
-                     // "vpn_cpu" | "pacing" | "wait" | "softirq_cpu" | "ordinary_drops"
+                     // "vpn_cpu" | "nagle_delayed_ack" | "pacing" | "wait" | "softirq_cpu" |
+                     // "offload" | "ordinary_drops"
   Severity severity = Severity::Info;
   std::string summary;  // one sentence: the verdict
   Json evidence;        // the numbers behind it
@@ -32,5 +33,7 @@ struct Finding {
 // With vpn, the findings about the VPN process too (core/diagnose/vpn_findings.cpp).
 std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const VpnAnalysis* vpn = nullptr);
 void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v, std::vector<Finding>& out);
+// TCP flows whose small segments wait for ACKs the receiver delays (core/diagnose/nagle_findings.cpp).
+void nagle_findings(const Analysis& a, std::vector<Finding>& out);
 
 }  // namespace tunlat

@@ -139,9 +139,9 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     }
     f.where = where(st.dir, st.stage, who);
     if (st.triggered)
-      f.remedy = "the stage resumed only when another packet arrived (seed 004): look for a wake-up its reader "
+      f.remedy = "the stage resumed just after another packet arrived (seed 004): look for a wake-up its reader "
                  "misses (an edge-triggered poll not drained, a lost event); meanwhile any traffic through the "
-                 "device (a periodic ping) ends such stalls";
+                 "device (a periodic ping) may end such stalls";
     else
       f.remedy = st.stage == "ring"
                      ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or blocked elsewhere"

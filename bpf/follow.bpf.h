@@ -84,6 +84,7 @@ static __always_inline void remember_gso_parent(struct tl_slot *v, __u64 now)
 	st->skb = v->skb;
 	st->gen = v->gen;
 	st->ts_ns = now;
+	st->parent_task = (__u64)v->pid << 32 | v->tid;
 	/* The parent is freed as soon as it is segmented: its segments carry its times. */
 	for (int i = 0; i < TL_INHERITED_STAGES; i++)
 		st->parent_ts[i] = (v->unsent & (1u << i)) ? v->t0 + v->dt[i] : 0;
@@ -120,6 +121,8 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 
 		v->parent_gen = parent_gen;
 		v->state |= TL_ST_INHERITED;
+		v->pid = st->parent_task >> 32; /* the parent's sender sent it */
+		v->tid = (__u32)st->parent_task;
 		/* The parent's times come before this one: the oldest becomes the base. */
 		for (int i = TL_INHERITED_STAGES - 1; i >= 0; i--)
 			if (st->parent_ts[i] && now - st->parent_ts[i] <= DT_MAX)

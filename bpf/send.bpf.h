@@ -11,12 +11,12 @@
  * comm costs tens of ns: it is sent in a TL_COMM record only when this CPU did not just
  * send the same thread's. Userspace keeps comm by tid.
  */
-static __always_inline void send_comm(struct cpu_state *st, __u64 id)
+static __always_inline void send_comm_unless(struct cpu_state *st, __u64 id, __u32 *last_tid)
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
 
-	if (!st || st->comm_tid == (__u32)id || !(r = ring_begin(&ctl, 1)))
+	if (!st || *last_tid == (__u32)id || !(r = ring_begin(&ctl, 1)))
 		return;
 	r->end.ts_ns = bpf_ktime_get_ns();
 	r->end.pid = id >> 32;
@@ -25,8 +25,14 @@ static __always_inline void send_comm(struct cpu_state *st, __u64 id)
 	r->end.point = TL_COMM;
 	r->end.summary = 0;
 	bpf_get_current_comm(r->end.comm, sizeof(r->end.comm));
-	st->comm_tid = (__u32)id;
+	*last_tid = (__u32)id;
 	ring_commit(ctl);
+}
+
+static __always_inline void send_comm(struct cpu_state *st, __u64 id)
+{
+	if (st)
+		send_comm_unless(st, id, &st->comm_tid);
 }
 
 /* The events a record of these stages stands for, counted as lost if it cannot be sent. */
@@ -158,6 +164,26 @@ static __always_inline void mark_task(struct tl_slot *v)
 	v->pid = id >> 32;
 	v->tid = (__u32)id;
 	send_comm(cpu_state(), id);
+}
+
+/*
+ * Notes the current task as a TX packet's sender, at its first point (queue): the
+ * application whose system call queued it, or, for a packet queued from softirq (TCP data
+ * an incoming ACK clocked out, a forwarded packet), whichever task the interrupt found;
+ * 0 for the idle task. One helper call (~25 ns): the slot's pid/tid are free until the VPN
+ * reads the packet, whose read goes by address. The sender's comm goes once per sending
+ * thread and CPU, cached apart from the VPN's (comm_tid), so that a sender and a reader
+ * taking turns on one CPU do not send theirs at every packet.
+ */
+static __always_inline void mark_sender(struct tl_slot *v)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct cpu_state *st;
+
+	v->pid = id >> 32;
+	v->tid = (__u32)id;
+	if (v->pid && (st = cpu_state()))
+		send_comm_unless(st, id, &st->sender_tid);
 }
 
 #endif /* TUNLAT_SEND_BPF_H */

@@ -56,6 +56,7 @@ struct cpu_state {
 	__u32 gen;
 	__u32 next_gen;  /* generation counter */
 	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
+	__u32 sender_tid; /* the same for the last thread seen queueing a packet (mark_sender) */
 	__u32 sampled[2];  /* packets started per direction, for --sample */
 	__u32 skip;      /* the last packet queued here is not followed: nor are its segments */
 	__u64 filtered;  /* the last skb here the filter passed over: its drop is not news */
@@ -63,6 +64,7 @@ struct cpu_state {
 	__u64 read_skb;
 	__u64 read_ts;
 	__u64 read_id;   /* pid_tgid of the reader */
+	__u64 parent_task; /* pid_tgid of the last GSO parent's sender: its segments' */
 };
 
 struct {
@@ -213,6 +215,8 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	/* net_dev_queue runs once per transmission: whatever was at this address is gone. */
 	now = bpf_ktime_get_ns();
 	v = follow(skb, TL_TX, TL_QUEUE, len, flags, now);
+	if (v)
+		mark_sender(v);
 	if (v && (flags & TL_F_GSO))
 		remember_gso_parent(v, now);
 	else if (PASSING_OVER)

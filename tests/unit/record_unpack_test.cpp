@@ -63,6 +63,24 @@ TEST(RecordUnpack, TxRecordBecomesItsStagesThenItsEnd) {
   EXPECT_EQ(out[3].pid, 0u);
 }
 
+// As the kernel sends a TX packet handed to the device: queue and xmit, the task that
+// queued it in the slot's pid (bpf/send.bpf.h mark_sender). The queue names the sender.
+TEST(RecordUnpack, TxQueueNamesTheTaskThatSentIt) {
+  tl_record r = tx_record();
+  r.slot.unsent = 1 | 8;
+  r.slot.pid = 901;
+  r.slot.tid = 902;
+  r.end.point = TL_POINT_COUNT;
+  std::vector<Event> out;
+  unpack_record(r, out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].point, TL_QUEUE);
+  EXPECT_EQ(out[0].pid, 901u);
+  EXPECT_EQ(out[0].tid, 902u);
+  EXPECT_EQ(out[1].point, TL_XMIT);
+  EXPECT_EQ(out[1].pid, 0u);
+}
+
 TEST(RecordUnpack, RxRecordsStageIsInjectAndInheritedMarksOnlyQdiscStages) {
   tl_record rx{};
   rx.slot.state = TL_ST_RX | TL_ST_INHERITED;

@@ -56,6 +56,12 @@ void Correlator::push(const Event& e) {
       j.pid = e.pid;
       j.tid = e.tid;
       break;
+    case TL_QUEUE:
+      if (e.pid) {
+        j.sender_pid = e.pid;
+        j.sender_tid = e.tid;
+      }
+      break;
     case TL_XMIT_DONE:
       j.xmit_rc = e.code;
       break;
@@ -175,6 +181,7 @@ void Correlator::end(Journey& j, End how) {
   if (j.pid) j.comm = comm_of_tid(j.tid);
   if (j.free_pid) j.free_comm = comm_of_tid(j.free_tid);
   if (j.recv_pid) j.recv_comm = comm_of_tid(j.recv_tid);
+  if (j.sender_pid) j.sender_comm = comm_of_tid(j.sender_tid);
   if (j.segmented_parent() && !kernel_sends_parent_times_) {
     // Segments follow their parent within microseconds: past the bound, forget them all.
     if (parents_.size() >= kMaxParents) parents_.clear();

@@ -84,6 +84,23 @@ Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) 
   return fd;
 }
 
+const FlowKey* flow_key(const Analysis& a, uint32_t flow) {
+  auto f = a.flows().flows().find(flow);
+  return flow && f != a.flows().flows().end() && f->second.defined ? &f->second.key : nullptr;
+}
+
+// ", 52 us after an ICMP echo request from ping (pid 7) arrived": the arrival that woke a
+// stuck stage (stalls.h), or "".
+std::string woken_by(const Analysis& a, const Stall& st) {
+  if (!st.triggered) return "";
+  const StallTrigger& t = st.trigger;
+  const std::string kind = packet_kind(flow_key(a, t.sum.flow), t.sum, t.payload);
+  const std::string from = t.pid ? fmt::format(" from {} (pid {})", comm_string(t.comm), t.pid) : "";
+  return fmt::format(", {} after {} {}{} arrived", dur(st.end_ns - t.arrive_ns),
+                     !kind.empty() && std::string_view("AEIOaeio").find(kind[0]) != std::string_view::npos ? "an" : "a",
+                     kind, from);
+}
+
 void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Finding>& out) {
   for (const Stall& st : a.stalls()) {
     if (st.kind == "idle") {
@@ -104,16 +121,31 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
                               dir_upper(st.dir), dur(len), at_s, held,
                               st.stage == "ring" && !holders(info).empty() ? "; the device is held by " + holders(info) : "");
     else if (st.stage == "ring")
-      f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until {} read again", dir_upper(st.dir),
-                              dur(len), at_s, held, who.empty() ? "the reader" : who);
+      f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until {} read again{}", dir_upper(st.dir),
+                              dur(len), at_s, held, who.empty() ? "the reader" : who, woken_by(a, st));
+    else if (st.triggered)
+      f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until one left it ({}){}", dir_upper(st.dir),
+                              dur(len), at_s, held, point_name(st.end_point), woken_by(a, st));
     else
       f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until one left it ({})", dir_upper(st.dir),
                               dur(len), at_s, held, point_name(st.end_point));
     f.evidence = {{"start_s", std::round(at_s * 1000) / 1000}, {"duration_ms", us(len) / 1e3}, {"queued", st.queued}};
+    if (st.triggered) {
+      const StallTrigger& t = st.trigger;
+      const FlowKey* key = flow_key(a, t.sum.flow);
+      f.evidence["ended_by"] = t.sum.flow ? packet_line(key, t.sum, t.payload, st.dir) : "a packet";
+      f.evidence["ended_by_pid"] = t.pid;
+      f.evidence["lead_us"] = us(st.end_ns - t.arrive_ns);
+    }
     f.where = where(st.dir, st.stage, who);
-    f.remedy = st.stage == "ring"
-                   ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or blocked elsewhere"
-                   : "check the qdisc's shaping and state: tc -s qdisc show dev " + info.dev_name;
+    if (st.triggered)
+      f.remedy = "the stage resumed just after another packet arrived (seed 004): look for a wake-up its reader "
+                 "misses (an edge-triggered poll not drained, a lost event); meanwhile any traffic through the "
+                 "device (a periodic ping) may end such stalls";
+    else
+      f.remedy = st.stage == "ring"
+                     ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or blocked elsewhere"
+                     : "check the qdisc's shaping and state: tc -s qdisc show dev " + info.dev_name;
     out.push_back(std::move(f));
   }
 }

@@ -58,6 +58,9 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
   // A record named by address: AddressJoin finds its packet's gen.
   const uint16_t by_address = (s.state & TL_ST_BY_ADDRESS) ? TL_F_BY_ADDRESS : 0;
   bool first = true;
+  // A slot's pid is its reader's where the slot holds the read too (the kernel sends a TX
+  // read by address, in a record of its own), else a TX slot's is its sender's (queue).
+  const bool reads = s.unsent & (1u << TL_STAGE_READ);
   const bool summary = end.summary == TL_X_SUM && flows && s.unsent;
   for (int st = 0; st < TL_STAGES; st++) {
     if (!(s.unsent & (1u << st))) continue;
@@ -69,8 +72,8 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
     e.point = tl_stage_point(s.state, st);
     e.dir = dir;
     e.flags = by_address;
-    if (e.point == TL_READ || e.point == TL_INJECT) {
-      e.pid = s.pid;  // the VPN reading or writing the device
+    if (e.point == TL_READ || e.point == TL_INJECT || (e.point == TL_QUEUE && !reads)) {
+      e.pid = s.pid;  // the VPN reading or writing the device; TX queue: the sender
       e.tid = s.tid;
     }
     if ((s.state & TL_ST_INHERITED) && dir == TL_TX && st < TL_INHERITED_STAGES) e.flags |= TL_F_INHERITED;

@@ -26,7 +26,8 @@ struct Event {
                         // TL_TAKEN: payload bytes (0 with TL_F_CONSUMED)
   uint32_t gen;         // generation, assigned at first sighting
   uint32_t parent_gen;  // TL_F_SEGMENT: the parent's generation
-  uint32_t pid;         // tgid: at READ/INJECT (the VPN), DELIVER (the receiver), FREE+DROP; else 0
+  uint32_t pid;         // tgid: at READ/INJECT (the VPN), DELIVER (the receiver), FREE+DROP,
+                        // TX QUEUE (the task that queued it: its sender); else 0
   uint32_t tid;
   uint32_t len;         // skb->len
   int32_t code;         // TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc

@@ -107,5 +107,11 @@ std::string flow_name(const FlowKey& k);
 std::string flow_protocol(const FlowKey& k);
 // An endpoint: "10.0.0.1:5201", "[fd00::1]:5201", "10.0.0.1".
 std::string flow_endpoint(const FlowKey& k, bool side_a);
+// What a packet is, from its flow (nullptr: unknown) and its summary: "ICMP echo request",
+// "TCP SYN", "TCP data", "TCP ACK", "UDP datagram", "ARP", "packet".
+std::string packet_kind(const FlowKey* k, const PacketSummary& s, uint32_t payload);
+// The packet in one line, its endpoints in the direction it went: "ICMP echo request
+// 10.0.0.1 > 10.0.0.2 id 7 seq 1", "TCP data 10.0.0.1:40112 > 10.0.0.2:5201 seq 1 len 1448".
+std::string packet_line(const FlowKey* k, const PacketSummary& s, uint32_t payload, Dir d);
 
 }  // namespace tunlat

@@ -32,6 +32,10 @@ struct Journey {
   std::array<char, TL_COMM_LEN> free_comm{};
   uint32_t recv_pid = 0, recv_tid = 0;   // RX: the application that read it (deliver)
   std::array<char, TL_COMM_LEN> recv_comm{};
+  // TX: the task that queued it (its sender, if it sent from its own system call); 0:
+  // unknown (recordings made before the kernel said, a packet first seen after queue).
+  uint32_t sender_pid = 0, sender_tid = 0;
+  std::array<char, TL_COMM_LEN> sender_comm{};
   // Who the packet is (TL_F_SUMMARY; recordings before version 3 have none): sum.flow 0.
   PacketSummary sum{};
   uint32_t payload = 0;  // TCP/UDP payload bytes

@@ -97,14 +97,60 @@ Json pacing_json(const Pacing& p) {
               {"exit_pps", p.rule == "standing_queue" ? Json(round3(p.exit_pps)) : Json(nullptr)}};
 }
 
-Json pass_json(const StagePass& p, int leave_point, uint64_t t0) {
+// A flow's key if its definition came.
+const FlowKey* key_of(const FlowTable& flows, uint32_t id) {
+  auto f = flows.flows().find(id);
+  return f != flows.flows().end() && f->second.defined ? &f->second.key : nullptr;
+}
+
+// A packet in one line ("ICMP echo request 1.1.1.2 > 1.1.1.1 id 7 seq 1"), or null when the
+// trace did not say who it was (recordings before flows).
+Json packet_summary_json(const PacketSummary& s, uint32_t payload, Dir d, const FlowTable& flows) {
+  return s.flow ? Json(packet_line(key_of(flows, s.flow), s, payload, d)) : Json(nullptr);
+}
+
+double t_s(uint64_t ns, uint64_t t0) { return round3(ns > t0 ? (ns - t0) / 1e9 : 0.0); }
+
+Json pass_json(const StagePass& p, int leave_point, uint64_t t0, Dir d, const FlowTable& flows) {
   return Json{{"t_s", round3((p.leave_ns - t0) / 1e9)},
               {"point", std::string(point_name(leave_point))},
               {"waited_us", us(p.leave_ns - p.enter_ns)},
               {"pid", p.pid},
               {"tid", p.tid},
               {"comm", comm_string(p.comm)},
-              {"len", p.len}};
+              {"len", p.len},
+              {"summary", packet_summary_json(p.sum, p.payload, d, flows)}};
+}
+
+// What ended a stuck stall: the arrival that woke the stage (stalls.h, StallTrigger), else
+// the first packet out.
+Json ended_by_json(const Stall& st, int leave, uint64_t t0, const FlowTable& flows) {
+  if (st.ongoing) return nullptr;
+  if (!st.triggered) {
+    Json e = pass_json(st.ended_by, leave, t0, st.dir, flows);
+    e["cause"] = "leave";
+    return e;
+  }
+  const StallTrigger& t = st.trigger;
+  const FlowKey* key = t.sum.flow ? key_of(flows, t.sum.flow) : nullptr;
+  return Json{{"cause", "arrival"},
+              {"t_s", t_s(t.arrive_ns, t0)},
+              {"point", std::string(point_name(t.arrive_point))},
+              {"pid", t.pid},
+              {"tid", t.tid},
+              {"comm", comm_string(t.comm)},
+              {"len", t.len},
+              {"packet", packet_kind(key, t.sum, t.payload)},
+              {"summary", packet_summary_json(t.sum, t.payload, st.dir, flows)},
+              {"flow", key ? Json(flow_name(*key)) : Json(nullptr)},
+              {"new_flow", t.new_flow},
+              {"lead_us", us(st.end_ns - t.arrive_ns)},
+              {"quiet_us", us(t.quiet_ns)},
+              {"waited_us", t.leave_ns >= t.enter_ns && t.leave_ns ? Json(us(t.leave_ns - t.enter_ns)) : Json(nullptr)},
+              {"resumed_by", {{"point", std::string(point_name(leave))},
+                              {"pid", st.ended_by.pid},
+                              {"tid", st.ended_by.tid},
+                              {"comm", comm_string(st.ended_by.comm)}}}};
 }
 
 Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
@@ -128,7 +174,7 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
   const auto def = std::find_if(kTxSpans.begin(), kTxSpans.end(), [&](const SpanDef& sd) { return sd.name == st.stage; });
   const int leave = def != kTxSpans.end() ? def->to : st.end_point;
   Json before = Json::array();
-  for (const StagePass& p : st.before) before.push_back(pass_json(p, leave, t0));
+  for (const StagePass& p : st.before) before.push_back(pass_json(p, leave, t0, st.dir, flows));
   return Json{{"direction", dir_name(st.dir)},
               {"kind", "stuck"},
               {"start_s", round3(st.start_ns > t0 ? (st.start_ns - t0) / 1e9 : 0.0)},
@@ -136,7 +182,8 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
               {"stage", st.stage},
               {"queued", st.queued},
               {"ongoing", st.ongoing},
-              {"ended_by", st.ongoing ? Json(nullptr) : pass_json(st.ended_by, leave, t0)},
+              {"ended_by", ended_by_json(st, leave, t0, flows)},
+              {"first_out", st.ongoing ? Json(nullptr) : pass_json(st.ended_by, leave, t0, st.dir, flows)},
               {"flight_recorder", before}};
 }
 

@@ -201,12 +201,29 @@ void render_stalls(std::ostream& out, const Json& doc) {
                st["start_s"].get<double>(),
                format_duration_us(st["duration_ms"].get<double>() * 1e3), st["queued"].get<uint64_t>());
     const Json& e = st["ended_by"];
-    if (e.is_object())
+    if (e.is_object() && e.value("cause", "") == "arrival") {
+      // What woke it, then the first packet out.
+      const Json& r = e["resumed_by"];
+      fmt::print(out, "; ended by {} from {} arriving {} before {} (pid {}) {} again\n", text(e["packet"]),
+                 e["pid"].get<uint32_t>() ? fmt::format("{} (pid {})", text(e["comm"]), e["pid"].get<uint32_t>())
+                                          : std::string("an unknown sender"),
+                 format_duration_us(e["lead_us"].get<double>()), text(r["comm"]), r["pid"].get<uint32_t>(),
+                 r["point"] == "read" ? "read" : "released one (" + text(r["point"]) + ")");
+      fmt::print(out, "      woken by: {}{}\n", e["summary"].is_string() ? text(e["summary"]) : text(e["packet"]),
+                 e["new_flow"].get<bool>() ? ", of a flow none of the waiting packets was of"
+                                           : fmt::format(", after {} without an arrival",
+                                                         format_duration_us(e["quiet_us"].get<double>())));
+      const Json& f = st["first_out"];
+      fmt::print(out, "      first out: {}{} by {} (pid {}), which waited {}\n",
+                 f["summary"].is_string() ? text(f["summary"]) + ", " : std::string(), text(f["point"]),
+                 text(f["comm"]), f["pid"].get<uint32_t>(), format_duration_us(f["waited_us"].get<double>()));
+    } else if (e.is_object()) {
       fmt::print(out, "; ended by the {} of {} (pid {}, tid {}), which waited {}\n", text(e["point"]),
                  text(e["comm"]), e["pid"].get<uint32_t>(), e["tid"].get<uint32_t>(),
                  format_duration_us(e["waited_us"].get<double>()));
-    else
+    } else {
       fmt::print(out, "; still stuck at the end\n");
+    }
     for (auto& p : st["flight_recorder"])
       fmt::print(out, "      before: {:>9.3f} s  {} by {} (pid {}), {} bytes, waited {}\n", p["t_s"].get<double>(),
                  text(p["point"]), text(p["comm"]), p["pid"].get<uint32_t>(),

@@ -2,7 +2,8 @@
 /*
  * The device's owner processes as the scheduler sees them, for tunlat.bpf.c: their threads'
  * state changes (TL_SCHED), their sends on other devices (TL_SEND) and their reads of
- * other skbs (TL_UREAD), each a lone record in the rings. Needs KREAD and ring_begin.
+ * other skbs (TL_UREAD), each a lone record in the rings. Needs KREAD, ring_begin and
+ * drops.bpf.h's sock_ino.
  */
 #ifndef TUNLAT_SCHED_BPF_H
 #define TUNLAT_SCHED_BPF_H
@@ -184,6 +185,13 @@ static __always_inline void note_owner_io(__u8 kind, const struct sk_buff *skb)
 	r->end.flags = 0;
 	r->end.aux = KREAD(struct sk_buff, skb, len);
 	r->end.comm[0] = 0;
+	if (kind == TL_SEND) {
+		/* Whose send: a softirq in the owner's time sends for other sockets too. */
+		const struct sock *sk = KREAD(struct sk_buff, skb, sk);
+
+		r->slot.skb = sk ? sock_ino(sk) : 0;
+		r->end.flags = TL_IO_SOCK;
+	}
 	ring_commit(ctl);
 }
 

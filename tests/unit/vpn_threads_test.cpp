@@ -2,7 +2,7 @@
 // A multi-threaded VPN (wireguard-go): its time per packet, reads of the device paired in
 // order with underlay sends, per thread (a thread sends what it read) or per process
 // (threads hand packets over, as wireguard-go's goroutines do), sends of sockets that are
-// not the VPN's left out.
+// not the VPN's left out; and its reader waiting for a CPU behind its own threads.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -172,4 +172,54 @@ TEST(VpnPairing, SendsOfUnknownSocketsCount) {
   EXPECT_EQ(tx["out"], 10);
   EXPECT_EQ(tx["other_sockets"], 0);
   EXPECT_EQ(tx["paired"], 10);
+}
+
+// wireguard-go on fewer CPUs than it has busy threads: its reader waits for a CPU mostly
+// behind its own other threads (an encryption goroutine's), once behind another task.
+// That is the VPN's own load: said so, with the other task named after it.
+TEST(VpnThreads, AReaderWaitingBehindItsOwnThreadsIsNoOtherTasksContention) {
+  Pipeline p;
+  sched(p, 0, 101, TL_TS_RUNNING);
+  sched(p, 0, 102, TL_TS_RUNNABLE, 0, "", TL_SF_WOKEN);
+  sched(p, 1000, 101, TL_TS_RUNNABLE, 102, "wireguard-go", TL_SF_PREEMPTED);
+  sched(p, 1000, 102, TL_TS_RUNNING, 101, "wireguard-go");
+  sched(p, 1600, 102, TL_TS_RUNNABLE, 101, "wireguard-go", TL_SF_PREEMPTED);
+  sched(p, 1600, 101, TL_TS_RUNNING, 102, "wireguard-go");
+  sched(p, 2000, 101, TL_TS_RUNNABLE, 999, "cpuhog", TL_SF_PREEMPTED);
+  sched(p, 2200, 101, TL_TS_RUNNING, 999, "cpuhog");
+  // 150 packets handed to the device while 102 ran, 50 while cpuhog did; 101 reads each
+  // once it runs again.
+  for (int i = 0; i < 200; i++) {
+    const uint64_t xmit = i < 150 ? 1000 + 4 * i : 2000 + 4 * (i - 150);
+    const uint64_t read = i < 150 ? 1600 + i : 2200 + (i - 150);
+    const uint64_t skb = 0x1000 + 0x100 * i;
+    const uint32_t gen = 1 + i;
+    for (Event e : std::vector<Event>{Ev{xmit - 1, skb, gen, TL_QUEUE}, Ev{xmit, skb, gen, TL_XMIT},
+                                      Ev{read, skb, gen, TL_READ, Dir::Tx, 1, kVpn, "wireguard-go"},
+                                      Ev{read + 1, skb, gen, TL_FREE, Dir::Tx, 1, kVpn, "wireguard-go"}}) {
+      e.tid = 101;
+      p.push(e);
+    }
+  }
+  const Json doc = summary_of(p);
+  const Json& rw = doc["vpn"]["ring_wait"];
+  // Of 62.8 ms of ring wait: 45.3 ms runnable behind 102 (600 - 4 i us each of the first
+  // 150), 5.1 ms behind cpuhog (200 - 4 j us each of the last 50), the rest running.
+  EXPECT_EQ(rw["ms"], 62.8);
+  EXPECT_EQ(rw["vpn_threads_share"], 0.721);
+  bool own = false, hog = false;
+  for (auto& o : rw["ran_instead"]) {
+    if (o["tid"] == 102) own = o["vpn_thread"].get<bool>() && o["share"] == 0.721;
+    if (o["tid"] == 999) hog = !o["vpn_thread"].get<bool>() && o["share"] == 0.081;
+  }
+  EXPECT_TRUE(own && hog) << rw["ran_instead"];
+  Json contention;
+  for (auto& f : doc["findings"])
+    if (f["kind"] == "cpu_contention") contention = f;
+  ASSERT_FALSE(contention.is_null()) << doc["findings"];
+  const std::string summary = contention["summary"].get<std::string>();
+  EXPECT_NE(summary.find("its own other threads ran instead for"), std::string::npos) << summary;
+  EXPECT_NE(summary.find(", cpuhog (tid 999) for"), std::string::npos) << summary;
+  EXPECT_EQ(contention["evidence"]["ran_instead"]["tid"], 999);
+  EXPECT_NE(contention["remedy"].get<std::string>().find("its threads need more CPU"), std::string::npos);
 }

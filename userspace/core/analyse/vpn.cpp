@@ -161,9 +161,15 @@ VpnFigures VpnAnalysis::figures(uint64_t duration_ns, double mbit_s) const {
       f.ring_share[s] = static_cast<double>(stats_.ring.ns[s]) / f.ring_ns;
       if (f.ring_state == kStateUnknown || f.ring_share[s] > f.ring_share[f.ring_state]) f.ring_state = s;
     }
-    for (auto& [tid, ns] : stats_.ring.ran_instead)
-      if (static_cast<double>(ns) / f.ring_ns > f.top_other_share)
-        f.top_other = tid, f.top_other_share = static_cast<double>(ns) / f.ring_ns;
+    // A multi-threaded VPN's reader waits behind its own threads too (wireguard-go's
+    // goroutines on as many threads as CPUs): that is the VPN's own load, not contention.
+    for (auto& [tid, ns] : stats_.ring.ran_instead) {
+      const double share = static_cast<double>(ns) / f.ring_ns;
+      if (timeline_.threads().count(tid))
+        f.own_threads_share += share;
+      else if (share > f.top_other_share)
+        f.top_other = tid, f.top_other_share = share;
+    }
   }
   return f;
 }

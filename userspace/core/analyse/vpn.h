@@ -76,8 +76,9 @@ struct VpnFigures {
   std::array<double, kTaskStates> ring_share{};  // of the TX ring wait
   uint64_t ring_ns = 0;
   int ring_state = kStateUnknown;  // the state holding most of the ring wait
-  uint32_t top_other = 0;       // the task that ran most while the reader was runnable
+  uint32_t top_other = 0;       // the task not the VPN's that ran most while the reader was runnable
   double top_other_share = 0;   // of the ring wait
+  double own_threads_share = 0; // of the ring wait: the VPN's other threads ran instead
 };
 
 class VpnAnalysis : public JourneySink {

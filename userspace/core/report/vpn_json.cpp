@@ -84,8 +84,13 @@ Json vpn_json(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v) {
     ran.push_back({{"tid", others[i].second},
                    {"comm", v.timeline().comm_of(others[i].second)},
                    {"ms", ms(others[i].first)},
-                   {"share", f.ring_ns ? round3(static_cast<double>(others[i].first) / f.ring_ns) : 0.0}});
-  j["ring_wait"] = {{"packets", s.ring_packets}, {"ms", ms(f.ring_ns)}, {"states", states}, {"ran_instead", ran}};
+                   {"share", f.ring_ns ? round3(static_cast<double>(others[i].first) / f.ring_ns) : 0.0},
+                   {"vpn_thread", v.timeline().threads().count(others[i].second) > 0}});
+  j["ring_wait"] = {{"packets", s.ring_packets},
+                   {"ms", ms(f.ring_ns)},
+                   {"states", states},
+                   {"ran_instead", ran},
+                   {"vpn_threads_share", round3(f.own_threads_share)}};
   j["per_packet"] = {{"tx", pair_json(s.cost[0])}, {"rx", pair_json(s.cost[1])}};
   j["cpu"] = {{"running_ms", ms(f.running_ns)},
               {"cores", round3(f.cores)},
@@ -143,8 +148,8 @@ void render_vpn(std::ostream& out, const Json& doc) {
       line += fmt::format("{}{} {}", line.empty() ? "" : ", ", term_safe(name), pct(st["share"]));
   fmt::print(out, "  reader {}\n", line.empty() ? "-" : line);
   for (auto& o : rw["ran_instead"])
-    fmt::print(out, "  ran instead: {} (tid {}): {} of the wait\n", text(o["comm"]), o["tid"].get<uint32_t>(),
-               pct(o["share"]));
+    fmt::print(out, "  ran instead: {} (tid {}): {} of the wait{}\n", text(o["comm"]), o["tid"].get<uint32_t>(),
+               pct(o["share"]), o.value("vpn_thread", false) ? " (a thread of the VPN's own)" : "");
   const Json& c = v["cpu"];
   fmt::print(out, "  CPU: {:.2f} cores over the trace; {} per packet moved ({} packets)", c["cores"].get<double>(),
              format_duration_us(c["per_packet_us"].get<double>()), c["packets"].get<uint64_t>());

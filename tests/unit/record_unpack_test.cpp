@@ -134,7 +134,7 @@ TEST(RecordUnpack, CommRecordIsOneCommEvent) {
   EXPECT_STREQ(out[0].comm, "openvpn");
 }
 
-// An owner's underlay send says which socket sent it (TL_IO_SOCK: its inode in the slot);
+// An owner's underlay send or read says which socket (TL_IO_SOCK: its inode in the slot);
 // other lone records leave the slot's stale address behind.
 TEST(RecordUnpack, SendRecordCarriesItsSocketsInode) {
   tl_record r = tx_record();
@@ -153,8 +153,12 @@ TEST(RecordUnpack, SendRecordCarriesItsSocketsInode) {
   EXPECT_EQ(out[0].flags, TL_IO_SOCK);
   EXPECT_EQ(out[0].aux, 1480u);
   EXPECT_EQ(out[0].tid, 103u);
-  r.end.point = TL_UREAD;
-  r.end.flags = 0;
+  r.end.point = TL_UREAD;  // from sock_recv_length: its socket too
+  out.clear();
+  unpack_record(r, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].skb, 81234u);
+  r.end.flags = 0;  // guessed from an skb's copy or free: no socket
   out.clear();
   unpack_record(r, out);
   ASSERT_EQ(out.size(), 1u);

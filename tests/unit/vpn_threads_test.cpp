@@ -158,6 +158,42 @@ TEST(VpnPairing, WorkersThatSendWhatTheyReadArePairedPerThread) {
   EXPECT_NEAR(tx["p99_us"].get<double>(), 50.0, 1.0);
 }
 
+// RX: the VPN's reads of its underlay socket (sock_recv_length) pair with its writes into
+// the device; a read of a socket not its own (one the VPN opened after the trace began,
+// or whatever) is left out and counted.
+TEST(VpnPairing, UnderlayReadsOfOtherSocketsAreLeftOut) {
+  Pipeline p;
+  p.set_underlay_sockets({kUnderlay});
+  sched_on(p, kVpn);
+  auto uread = [&](uint64_t t_us, uint64_t ino) {
+    Event e{};
+    e.ts_ns = t_us * kUs;
+    e.point = TL_UREAD;
+    e.pid = kVpn;
+    e.tid = kVpn;
+    e.aux = 148;
+    e.flags = TL_IO_SOCK;
+    e.skb = ino;
+    p.push(e);
+  };
+  for (int i = 0; i < 10; i++) {
+    const uint64_t t = 1000 + 100 * i;
+    uread(t, kUnderlay);
+    uread(t + 1, kOtherSocket);
+    for (Event e : std::vector<Event>{Ev{t + 40, 0x5000u + 0x100 * i, 1u + i, TL_INJECT, Dir::Rx, 0, kVpn, "openvpn"},
+                                      Ev{t + 41, 0x5000u + 0x100 * i, 1u + i, TL_RECEIVE, Dir::Rx}})
+      p.push(e);
+  }
+  const Json doc = summary_of(p);
+  const Json& rx = doc["vpn"]["per_packet"]["rx"];
+  EXPECT_EQ(rx["in"], 10);
+  EXPECT_EQ(rx["out"], 10);
+  EXPECT_EQ(rx["other_sockets"], 10);
+  EXPECT_EQ(rx["one_to_one"], true);
+  EXPECT_NEAR(rx["p50_us"].get<double>(), 40.0, 1.0);
+  EXPECT_NE(text_of(doc).find("10 reads of sockets not the VPN's left out"), std::string::npos) << text_of(doc);
+}
+
 // Recordings from before the socket was recorded (no TL_IO_SOCK), or a trace that knew no
 // socket of the owners': every send counts, as it did.
 TEST(VpnPairing, SendsOfUnknownSocketsCount) {

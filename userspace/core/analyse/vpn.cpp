@@ -18,7 +18,7 @@ void VpnAnalysis::on_event(const Event& e) {
       return;
     case TL_SEND:
       if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
-      if ((e.flags & TL_IO_SOCK) && !underlay_.empty() && !underlay_.count(e.skb)) {
+      if (!of_underlay(e)) {
         stats_.cost[static_cast<int>(Dir::Tx)].other_sockets++;
         return;
       }
@@ -26,6 +26,10 @@ void VpnAnalysis::on_event(const Event& e) {
       return;
     case TL_UREAD:
       if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
+      if (!of_underlay(e)) {
+        stats_.cost[static_cast<int>(Dir::Rx)].other_sockets++;
+        return;
+      }
       take_in(Dir::Rx, e);
       return;
     case TL_READ:

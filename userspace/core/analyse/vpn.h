@@ -36,8 +36,9 @@ struct Pairing {
 // see by_thread().
 struct PairStats {
   uint64_t ins = 0, outs = 0;
-  // TX: sends in an owner thread's time from a socket that is not the owners' (a softirq
-  // sending another socket's TCP ACK while the VPN's thread ran): not the VPN's, not outs.
+  // Sends (TX) or reads (RX) in an owner thread's time of a socket that is not the
+  // owners' (a softirq sending another socket's TCP ACK while the VPN's thread ran): not
+  // the VPN's, neither outs nor ins.
   uint64_t other_sockets = 0;
   std::array<Pairing, 2> by{};  // [0] per process, [1] per thread
 
@@ -113,6 +114,10 @@ class VpnAnalysis : public JourneySink {
   static void queue_in(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
   static void pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
   bool is_owner(uint32_t pid) const { return pid && owner_pids_.count(pid); }
+  // A send or underlay read of the VPN's own sockets (or of a socket not recorded).
+  bool of_underlay(const Event& e) const {
+    return !(e.flags & TL_IO_SOCK) || underlay_.empty() || underlay_.count(e.skb);
+  }
 
   SchedTimeline timeline_;
   VpnStats stats_;

@@ -39,7 +39,8 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
       e.skb = s.skb;
       e.len = s.len;
     } else {
-      if (end.point == TL_SEND && (end.flags & TL_IO_SOCK)) e.skb = s.skb;  // its socket's inode
+      if ((end.point == TL_SEND || end.point == TL_UREAD) && (end.flags & TL_IO_SOCK))
+        e.skb = s.skb;  // its socket's inode
       std::memcpy(e.comm, end.comm, sizeof(e.comm));
       e.comm[TL_COMM_LEN - 1] = 0;
     }

@@ -160,10 +160,11 @@ void render_vpn(std::ostream& out, const Json& doc) {
   for (const char* d : {"tx", "rx"}) {
     const Json& p = v["per_packet"][d];
     const std::string what = std::string(d) == "tx" ? "read -> underlay send" : "underlay read -> write";
-    // Sends the owners' threads made for sockets not theirs (a softirq's work in their time).
+    // Sends (reads) in the owners' threads' time of sockets not theirs (a softirq's work).
     const uint64_t others = p.value("other_sockets", uint64_t{0});
-    const std::string left_out =
-        others ? fmt::format("; {} sends of sockets not the VPN's left out (softirq work in its time)", others) : "";
+    const std::string left_out = others ? fmt::format("; {} {} of sockets not the VPN's left out (softirq work in its time)",
+                                                      others, std::string(d) == "tx" ? "sends" : "reads")
+                                        : "";
     if (!p["paired"].get<uint64_t>()) {
       if (others) fmt::print(out, "  {} {}: nothing paired{}\n", d, what, left_out);
       continue;

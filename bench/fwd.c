@@ -3,17 +3,30 @@
  * fwd - a minimal, fast userspace tap<->tap (or tun<->tun) forwarder: the "VPN" of
  * tunlat's benchmark lab (bench/fwdlab.sh).
  *
- *   fwd [--tun] [--ready-file PATH] [--drop-every N] DEV_A DEV_B
+ *   fwd [--tun] [--offload] [--ready-file PATH] [--drop-every N] DEV_A DEV_B
  *
  * Creates two non-persistent tap (default) or tun devices (IFF_NO_PI) in the current
  * network namespace and copies every packet read from one into the other, both ways,
  * as fast as it can: one thread per direction, blocking read() + write(), no batching,
- * no offloads (no IFF_VNET_HDR), like a plain unencrypted VPN. The devices may be moved
- * to other namespaces afterwards (`ip link set DEV netns NS`): the fds stay valid.
+ * like a plain unencrypted VPN. The devices may be moved to other namespaces afterwards
+ * (`ip link set DEV netns NS`): the fds stay valid.
+ *
+ * Offloads are off by default (no IFF_VNET_HDR): the kernel cuts TCP's GSO skbs into
+ * segments before they reach the tun ring, and each read returns one wire packet.
+ * --offload opens both devices with IFF_VNET_HDR and turns on TUNSETOFFLOAD(TUN_F_CSUM |
+ * TUN_F_TSO4 | TUN_F_TSO6), as seed 001's simpletun did: a read then returns a struct
+ * virtio_net_hdr followed by a whole GSO super-packet (up to 64 KiB), written on with its
+ * header so that the other device's stack takes it as one GSO skb. Every read's header is
+ * checked, and the wire segments a super-packet stands for are counted from its own
+ * headers (payload / gso_size, rounded up): the forwarder's own view of segmentation.
  *
  * --ready-file PATH: write our pid there once both devices exist.
  * --drop-every N: drop every Nth packet read from DEV_A (loss, for TCP to recover from).
- * SIGINT/SIGTERM: print per-direction counters to stderr and exit 0.
+ * SIGUSR1: print per-direction counters to stderr and go on.
+ * SIGINT/SIGTERM: print them and exit 0.
+ * Counters per direction: packets (reads), bytes (packet bytes, without the virtio
+ * header), gso (reads holding a GSO super-packet), segments (wire packets the reads stand
+ * for: a super-packet's segments, 1 for any other read), bad_vnet (headers refused).
  * Only libc + pthreads are needed.
  */
 #define _GNU_SOURCE
@@ -22,6 +35,7 @@
 #include <getopt.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -32,18 +46,85 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define BUF_SIZE 65536
+/* A GSO super-packet is at most 64 KiB plus its link header; room for the virtio header. */
+#define BUF_SIZE (1 << 17)
+#define VNET_HLEN ((ssize_t)sizeof(struct virtio_net_hdr))
 
 struct dir {
 	const char *name; /* "A->B" */
 	int in, out;
-	_Atomic uint64_t packets, bytes, write_errors, short_writes, dropped;
+	_Atomic uint64_t packets, bytes, write_errors, short_writes;
+	_Atomic uint64_t gso, segments, bad_vnet, dropped;
 	unsigned long drop_every; /* 0: none */
 };
 
+static int g_tun, g_offload;
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: fwd [--tun] [--ready-file PATH] [--drop-every N] DEV_A DEV_B\n");
+	fprintf(f, "usage: fwd [--tun] [--offload] [--ready-file PATH] [--drop-every N] DEV_A DEV_B\n");
+}
+
+/*
+ * The TCP or UDP payload of a packet (Ethernet on a tap, raw IP on a tun), from its own
+ * headers; -1 when they cannot be parsed. A super-packet's segments each carry gso_size
+ * bytes of it (the last one the rest).
+ */
+static long l4_payload(const unsigned char *p, size_t len)
+{
+	size_t off = 0, l4;
+	int proto;
+
+	if (!g_tun) {
+		if (len < 14)
+			return -1;
+		off = 14;
+		if (p[12] == 0x81 && p[13] == 0x00) /* one VLAN tag */
+			off += 4;
+	}
+	if (len < off + 20)
+		return -1;
+	if (p[off] >> 4 == 4) {
+		size_t ihl = (size_t)(p[off] & 0x0f) * 4;
+
+		proto = p[off + 9];
+		l4 = off + ihl;
+	} else if (p[off] >> 4 == 6 && len >= off + 40) {
+		proto = p[off + 6]; /* extension headers are not followed: GSO TCP has none */
+		l4 = off + 40;
+	} else {
+		return -1;
+	}
+	if (proto == 6 && len >= l4 + 20)
+		l4 += (size_t)(p[l4 + 12] >> 4) * 4;
+	else if (proto == 17)
+		l4 += 8;
+	else
+		return -1;
+	return l4 <= len ? (long)(len - l4) : -1;
+}
+
+/*
+ * Checks a read's virtio_net_hdr and counts the wire segments it stands for. The header
+ * is native-endian: tun's default without TUNSETVNETLE/BE on a little-endian host.
+ */
+static void count_vnet(struct dir *d, const unsigned char *buf, ssize_t n)
+{
+	struct virtio_net_hdr h;
+	uint64_t segs = 1;
+
+	memcpy(&h, buf, sizeof(h));
+	if ((h.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE) {
+		long pay = l4_payload(buf + VNET_HLEN, (size_t)(n - VNET_HLEN));
+
+		if (h.gso_size == 0 || pay <= 0) {
+			atomic_fetch_add_explicit(&d->bad_vnet, 1, memory_order_relaxed);
+		} else {
+			segs = ((uint64_t)pay + h.gso_size - 1) / h.gso_size;
+			atomic_fetch_add_explicit(&d->gso, 1, memory_order_relaxed);
+		}
+	}
+	atomic_fetch_add_explicit(&d->segments, segs, memory_order_relaxed);
 }
 
 static int open_dev(const char *name, int tun)
@@ -56,7 +137,7 @@ static int open_dev(const char *name, int tun)
 		return -1;
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = (tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI;
+	ifr.ifr_flags = (tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI | (g_offload ? IFF_VNET_HDR : 0);
 	if (strlen(name) >= IFNAMSIZ) {
 		fprintf(stderr, "fwd: device name too long: %s\n", name);
 		close(fd);
@@ -65,6 +146,12 @@ static int open_dev(const char *name, int tun)
 	strcpy(ifr.ifr_name, name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		fprintf(stderr, "fwd: TUNSETIFF %s: %s\n", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* The device's TSO/checksum features follow: the stack stops segmenting for it. */
+	if (g_offload && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+		fprintf(stderr, "fwd: TUNSETOFFLOAD %s: %s\n", name, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -93,6 +180,16 @@ static void *pump(void *arg)
 			atomic_fetch_add_explicit(&d->dropped, 1, memory_order_relaxed);
 			continue;
 		}
+		if (g_offload) {
+			if (n < VNET_HLEN) {
+				atomic_fetch_add_explicit(&d->bad_vnet, 1, memory_order_relaxed);
+				continue;
+			}
+			count_vnet(d, buf, n);
+		} else {
+			atomic_fetch_add_explicit(&d->segments, 1, memory_order_relaxed);
+		}
+		/* With offloads the header goes on with the packet: the other fd takes it too. */
 		ssize_t w = write(d->out, buf, (size_t)n);
 
 		if (w < 0) {
@@ -103,27 +200,45 @@ static void *pump(void *arg)
 		if (w != n)
 			atomic_fetch_add_explicit(&d->short_writes, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&d->packets, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&d->bytes, (uint64_t)n, memory_order_relaxed);
+		atomic_fetch_add_explicit(&d->bytes, (uint64_t)(n - (g_offload ? VNET_HLEN : 0)),
+					  memory_order_relaxed);
 	}
+}
+
+static void print_counters(const struct dir *dirs)
+{
+	for (int i = 0; i < 2; i++)
+		fprintf(stderr,
+			"fwd: %s packets %llu bytes %llu gso %llu segments %llu bad_vnet %llu "
+			"write_errors %llu short_writes %llu dropped %llu\n",
+			dirs[i].name, (unsigned long long)dirs[i].packets,
+			(unsigned long long)dirs[i].bytes, (unsigned long long)dirs[i].gso,
+			(unsigned long long)dirs[i].segments, (unsigned long long)dirs[i].bad_vnet,
+			(unsigned long long)dirs[i].write_errors,
+			(unsigned long long)dirs[i].short_writes, (unsigned long long)dirs[i].dropped);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "tun", no_argument, NULL, 't' },
+		{ "offload", no_argument, NULL, 'o' },
 		{ "ready-file", required_argument, NULL, 'r' },
 		{ "drop-every", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *ready = NULL;
-	int tun = 0, c;
 	unsigned long drop_every = 0;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			tun = 1;
+			g_tun = 1;
+			break;
+		case 'o':
+			g_offload = 1;
 			break;
 		case 'r':
 			ready = optarg;
@@ -149,11 +264,12 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	int fa = open_dev(argv[optind], tun);
-	int fb = fa < 0 ? -1 : open_dev(argv[optind + 1], tun);
+	int fa = open_dev(argv[optind], g_tun);
+	int fb = fa < 0 ? -1 : open_dev(argv[optind + 1], g_tun);
 
 	if (fa < 0 || fb < 0)
 		return 1;
@@ -188,16 +304,16 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	fprintf(stderr, "fwd: forwarding %s <-> %s (%s)\n", argv[optind], argv[optind + 1],
-		tun ? "tun" : "tap");
+	fprintf(stderr, "fwd: forwarding %s <-> %s (%s, offloads %s)\n", argv[optind],
+		argv[optind + 1], g_tun ? "tun" : "tap", g_offload ? "on" : "off");
 
 	int sig = 0;
-	sigwait(&set, &sig);
-	for (int i = 0; i < 2; i++)
-		fprintf(stderr, "fwd: %s packets %llu bytes %llu write_errors %llu short_writes %llu dropped %llu\n",
-			dirs[i].name, (unsigned long long)dirs[i].packets,
-			(unsigned long long)dirs[i].bytes, (unsigned long long)dirs[i].write_errors,
-			(unsigned long long)dirs[i].short_writes, (unsigned long long)dirs[i].dropped);
+	for (;;) {
+		sigwait(&set, &sig);
+		print_counters(dirs);
+		if (sig != SIGUSR1)
+			break;
+	}
 	/* The pump threads are blocked in read(): leave without joining them. */
 	_exit(0);
 }

@@ -3,7 +3,7 @@
 # fwdlab.sh - the forwarder lab: two namespaces joined by bench/fwd, a userspace tap<->tap
 # "VPN". Same interface as tools/lab.sh:
 #
-#   bench/fwdlab.sh [--tun] [-- CMD ARGS...]
+#   bench/fwdlab.sh [--tun] [--offload] [-- CMD ARGS...]
 #
 #   bench-a-ID: tA 10.77.0.1/24 ---- fwd (in bench-m-ID) ---- tB 10.77.0.2/24 :bench-b-ID
 #
@@ -14,6 +14,8 @@
 # (tA), LAB_OWNER_PID (fwd), LAB_PEER_IP (10.77.0.2), LAB_PEER_NS (B), LAB_DIR and
 # LAB_MODE (tap|tun) exported; fwdlab.sh exits with CMD's status. Without CMD it prints
 # them and waits for Ctrl-C. No iperf3 server is started: the bench starts its own.
+# --offload: fwd opens both devices with IFF_VNET_HDR + TUNSETOFFLOAD (it reads GSO
+# super-packets); fwd's log is $LAB_DIR/fwd.log, its counters printed there on SIGUSR1.
 # shellcheck disable=SC2317
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -21,14 +23,15 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 ME=fwdlab.sh
 
 usage() {
-  echo "usage: $ME [--tun] [-- CMD ARGS...]" >&2
+  echo "usage: $ME [--tun] [--offload] [-- CMD ARGS...]" >&2
   exit 2
 }
 
-MODE=tap
+MODE=tap OFFLOAD=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --tun) MODE=tun; shift ;;
+    --offload) OFFLOAD=1; shift ;;
     --) shift; break ;;
     -h | --help) usage ;;
     *) usage ;;
@@ -81,6 +84,7 @@ fwd_args=()
 [[ $MODE == tun ]] && fwd_args+=(--tun)
 # FWD_DROP_EVERY=N: fwd drops every Nth packet from A to B (loss for TCP to recover from).
 [[ -n ${FWD_DROP_EVERY:-} ]] && fwd_args+=(--drop-every "$FWD_DROP_EVERY")
+((OFFLOAD)) && fwd_args+=(--offload)
 ip netns exec "$NS_M" "$FWD_BIN" "${fwd_args[@]}" --ready-file "$LAB_DIR/fwd.pid" tA tB \
   </dev/null >"$log" 2>&1 &
 FWD_PID=$!

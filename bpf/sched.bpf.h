@@ -2,7 +2,8 @@
 /*
  * The device's owner processes as the scheduler sees them, for tunlat.bpf.c: their threads'
  * state changes (TL_SCHED), their sends on other devices (TL_SEND) and their reads of
- * other skbs (TL_UREAD), each a lone record in the rings. Needs KREAD and ring_begin.
+ * other skbs (TL_UREAD), each a lone record in the rings. Needs KREAD, ring_begin and
+ * drops.bpf.h's sock_ino.
  */
 #ifndef TUNLAT_SCHED_BPF_H
 #define TUNLAT_SCHED_BPF_H
@@ -143,6 +144,49 @@ int BPF_PROG(on_sched_process_exit, struct task_struct *p)
 	return 0;
 }
 
+/*
+ * 1 where sock:sock_recv_length exists (6.3+): the owners' underlay reads are taken there,
+ * one per message received, with its socket, in the reading thread's own time. Not from
+ * the copies and frees of skbs below, then: UDP copies a linear skb without a tracepoint
+ * and frees it later (deferred to the softirq of the CPU that made it, in whatever task's
+ * time), so those see other skbs as often as the VPN's.
+ */
+const volatile __u32 targ_recv_tp = 0;
+
+#define TL_AF_INET 2
+#define TL_AF_INET6 10
+#define TL_MSG_PEEK 2
+
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(on_sock_recv_length, struct sock *sk, int ret, int flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tl_ring_ctl *ctl;
+	struct tl_record *r;
+	__u16 family;
+
+	if (ret <= 0 || (flags & TL_MSG_PEEK) || !is_owner(id >> 32))
+		return 0;
+	/* An IP socket's: the VPN's netlink and unix sockets carry no packets of the tunnel. */
+	family = KREAD(struct sock, sk, __sk_common.skc_family);
+	if (family != TL_AF_INET && family != TL_AF_INET6)
+		return 0;
+	if (!(r = ring_begin(&ctl, 1)))
+		return 0;
+	r->end.ts_ns = bpf_ktime_get_ns();
+	r->end.pid = id >> 32;
+	r->end.tid = (__u32)id;
+	r->end.cpu = bpf_get_smp_processor_id();
+	r->end.point = TL_UREAD;
+	r->end.code = 0;
+	r->end.flags = TL_IO_SOCK;
+	r->end.aux = ret;
+	r->end.comm[0] = 0;
+	r->slot.skb = sock_ino(sk);
+	ring_commit(ctl);
+	return 0;
+}
+
 /* The last skb each CPU counted as an underlay read: its copy and its free are one read. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -159,10 +203,13 @@ struct {
  */
 static __always_inline void note_owner_io(__u8 kind, const struct sk_buff *skb)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id;
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
 
+	if (kind == TL_UREAD && targ_recv_tp)
+		return; /* taken at sock_recv_length instead */
+	id = bpf_get_current_pid_tgid();
 	if (!is_owner(id >> 32))
 		return;
 	if (kind == TL_UREAD) {
@@ -184,6 +231,13 @@ static __always_inline void note_owner_io(__u8 kind, const struct sk_buff *skb)
 	r->end.flags = 0;
 	r->end.aux = KREAD(struct sk_buff, skb, len);
 	r->end.comm[0] = 0;
+	if (kind == TL_SEND) {
+		/* Whose send: a softirq in the owner's time sends for other sockets too. */
+		const struct sock *sk = KREAD(struct sk_buff, skb, sk);
+
+		r->slot.skb = sk ? sock_ino(sk) : 0;
+		r->end.flags = TL_IO_SOCK;
+	}
 	ring_commit(ctl);
 }
 

@@ -41,8 +41,8 @@ const volatile __u32 targ_netns = 0;
 /* Follow 1 packet in this many (per CPU and direction) for extreme rates; 1 = every one. */
 const volatile __u32 targ_sample = 1;
 
-#include "sched.bpf.h"
 #include "drops.bpf.h"
+#include "sched.bpf.h"
 
 /*
  * Per-CPU state. The last GSO parent seen on the traced device: segments made by

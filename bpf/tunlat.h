@@ -33,14 +33,24 @@ enum tl_point {
 	TL_FLOW = 18,     /* not from the kernel: a flow's definition, made by userspace's ingest */
 	/* Not points either: what the device's owner processes do (bpf/sched.bpf.h). */
 	TL_SCHED = 20,    /* an owner thread's scheduler state changed: code = enum tl_task_state */
-	TL_SEND = 21,     /* an owner thread queued a packet on another device (its underlay send) */
-	TL_UREAD = 22,    /* an owner thread read an skb not of the device (its underlay socket) */
+	TL_SEND = 21,     /* an owner thread queued a packet on another device (its underlay send):
+			   * aux = length; flags TL_IO_SOCK: slot.skb = its socket's inode (0: none) */
+	TL_UREAD = 22,    /* an owner thread read an skb not of the device (its underlay socket):
+			   * aux = length; flags TL_IO_SOCK: taken at sock_recv_length (one per
+			   * message received), slot.skb = the socket's inode */
 	TL_DROP_ELSEWHERE = 23, /* a drop of another skb that hurts the tunnel (bpf/drops.bpf.h):
 				 * code = reason, aux = location, flags = scope, slot.skb = the
 				 * socket's inode (or 0), slot.len = the skb's length */
 	TL_RETRANS = 24,  /* tcp:tcp_retransmit_skb of a socket in the device's netns: the
 			   * host sends data again; sum = the socket's flow (summary 1),
 			   * code = segments (tcp_skb_pcount), aux = the skb's length */
+};
+
+/* What a TL_SEND or TL_UREAD record says besides its length (tl_end.flags). */
+enum tl_io_flags {
+	/* slot.skb holds the inode of the socket, 0 if it has none: a send from another
+	 * socket (a softirq's TCP ACK in the owner thread's time) is not the VPN's own. */
+	TL_IO_SOCK = 1 << 0,
 };
 
 /* Where a TL_DROP_ELSEWHERE drop happened (tl_end.flags). */

@@ -11,6 +11,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev libcap2-bin util-linux libpcap-dev
   iproute2 iputils-ping openvpn iperf3 tcpdump jq procps kmod bpftrace
+  wireguard-go wireguard-tools
   qemu-system-x86 busybox-static cpio xz-utils zstd
   chromium python3
 )

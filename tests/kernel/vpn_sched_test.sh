@@ -12,7 +12,8 @@ export TUNLAT WORK
 [[ $(nproc) -ge 2 ]] || skip "needs 2 CPUs (the hog and the VPN on one, the rest on the other)"
 
 # 4: the timer-paced reader needs no OpenVPN.
-NS=sc-poll-$$
+PFX=${LAB_NS_PREFIX:-sc}  # labs run side by side never collide
+NS=$PFX-poll-$$
 make_tap_ns "$NS" tap96 --poll-ms 5
 start_trace poll --sched --netns "$NS" --dev tap96 -d "$(dur 4)" --json "$WORK/poll.json"
 ip netns exec "$NS" ping -q -c 400 -i 0.005 -W 0.1 1.1.1.1 >/dev/null 2>&1 || true
@@ -30,7 +31,7 @@ command -v openvpn >/dev/null && command -v iperf3 >/dev/null || skip "openvpn o
 # lab NAME [openvpn args] -- SCRIPT: runs SCRIPT (bash) against a fresh OpenVPN tap lab.
 lab() {
   local name=$1 args=$2 script=$3
-  LAB_NS_PREFIX=sc LAB_OPENVPN_ARGS=$args "$LAB" openvpn-tap -- bash -c "$script" >"$WORK/$name.lab" 2>&1 ||
+  LAB_NS_PREFIX=$PFX LAB_OPENVPN_ARGS=$args "$LAB" openvpn-tap -- bash -c "$script" >"$WORK/$name.lab" 2>&1 ||
     fail "lab $name: $(tail -5 "$WORK/$name.lab")"
 }
 # Everything of the lab but the traced OpenVPN goes to CPU 0.

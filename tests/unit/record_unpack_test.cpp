@@ -152,6 +152,37 @@ TEST(RecordUnpack, CommRecordIsOneCommEvent) {
   EXPECT_STREQ(out[0].comm, "openvpn");
 }
 
+// An owner's underlay send or read says which socket (TL_IO_SOCK: its inode in the slot);
+// other lone records leave the slot's stale address behind.
+TEST(RecordUnpack, SendRecordCarriesItsSocketsInode) {
+  tl_record r = tx_record();
+  r.slot.skb = 81234;
+  r.end.point = TL_SEND;
+  r.end.flags = TL_IO_SOCK;
+  r.end.aux = 1480;
+  r.end.pid = 100;
+  r.end.tid = 103;
+  r.end.comm[0] = 0;
+  std::vector<Event> out;
+  unpack_record(r, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].point, TL_SEND);
+  EXPECT_EQ(out[0].skb, 81234u);
+  EXPECT_EQ(out[0].flags, TL_IO_SOCK);
+  EXPECT_EQ(out[0].aux, 1480u);
+  EXPECT_EQ(out[0].tid, 103u);
+  r.end.point = TL_UREAD;  // from sock_recv_length: its socket too
+  out.clear();
+  unpack_record(r, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].skb, 81234u);
+  r.end.flags = 0;  // guessed from an skb's copy or free: no socket
+  out.clear();
+  unpack_record(r, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].skb, 0u);
+}
+
 TEST(RecordUnpack, ARecordByAddressFlagsItsEventsForTheJoin) {
   tl_record r{};
   r.slot.skb = 0xffff888012345600;

@@ -248,6 +248,7 @@ int run_trace(const TraceArgs& a) {
   }
   topts.ether = ether;
   topts.filter = filter;
+  capture.pipeline.set_underlay_sockets(topts.owner_sockets);
   Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   info.sched = tracer.sched_status();

@@ -91,6 +91,10 @@ class Pipeline {
     vpn_.finish(start_ns, std::max(end_ns, newest_));
   }
 
+  // The owners' sockets when the trace started (TraceInfo's owners): the VPN's underlay.
+  // Before the first event.
+  void set_underlay_sockets(const std::vector<uint64_t>& inodes) { vpn_.set_underlay_sockets(inodes); }
+
   uint64_t seen() const { return seen_; }
   uint64_t late() const {
     uint64_t n = 0;

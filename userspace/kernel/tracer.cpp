@@ -62,12 +62,13 @@ struct TracerBpf {
   bpf_map *ring_ctl = nullptr, *ring_records = nullptr, *counters = nullptr, *owners = nullptr;
   bpf_map* owner_socks = nullptr;            // the owners' socket inodes: their underlay drops
   bpf_program* kfree_skb_sk = nullptr;       // kfree_skb with the socket meant (6.11+)
+  bpf_program* sock_recv_length = nullptr;   // the owners' underlay reads (6.3+, with --sched)
   bpf_program *learn_target_dev = nullptr, *flush_in_flight = nullptr;
   std::vector<ProgTp> programs;
   std::vector<ProgTp> sched_programs;  // the owners' scheduling: all or none
   // The skeleton's .rodata (set before load) and .bss (read and written after).
   volatile uint32_t *targ_ifindex, *targ_netns, *targ_sample, *targ_ring_records, *targ_spill_records,
-      *targ_sched;
+      *targ_sched, *targ_recv_tp;
   volatile uint32_t *targ_ether, *targ_filter_len, *targ_filter_snap;
   volatile tl_cbpf_insn* targ_filter;
   std::function<uint64_t()> target_dev;
@@ -93,6 +94,7 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->owners = s->maps.owners;
   b->owner_socks = s->maps.owner_socks;
   b->kfree_skb_sk = s->progs.on_kfree_skb_sk;
+  b->sock_recv_length = s->progs.on_sock_recv_length;
   auto& p = s->progs;
   b->learn_target_dev = p.learn_target_dev;
   b->flush_in_flight = p.flush_in_flight;
@@ -123,6 +125,7 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->targ_ring_records = &ro->targ_ring_records;
   b->targ_spill_records = &ro->targ_spill_records;
   b->targ_sched = &ro->targ_sched;
+  b->targ_recv_tp = &ro->targ_recv_tp;
   b->targ_ether = &ro->targ_ether;
   b->targ_filter_len = &ro->targ_filter_len;
   b->targ_filter_snap = &ro->targ_filter_snap;
@@ -244,6 +247,11 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   *bpf_->targ_sched = sched_status_ == "on";
   for (auto& [prog, tp, since] : bpf_->sched_programs)
     bpf_program__set_autoload(prog, sched_status_ == "on");
+  // The VPN's underlay reads: one per message at sock_recv_length where it exists (6.3+),
+  // else guessed from the skbs its threads copy and free (bpf/sched.bpf.h).
+  const bool recv_tp = sched_status_ == "on" && btf.has_tracepoint("sock_recv_length");
+  *bpf_->targ_recv_tp = recv_tp ? 1 : 0;
+  bpf_program__set_autoload(bpf_->sock_recv_length, recv_tp);
 
   if (int err = bpf_object__load_skeleton(bpf_->skeleton))
     throw Fatal(fmt::format("cannot load BPF programs: {} ({}); {}",

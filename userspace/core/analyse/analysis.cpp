@@ -164,6 +164,7 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (!s.first_ts || first < s.first_ts) s.first_ts = first;
   s.last_ts = std::max(s.last_ts, first);
   if (j.flags & TL_F_SEGMENT) s.segments++;
+  if ((j.flags & TL_F_GSO) && j.seen(TL_XMIT)) s.gso_whole++;
   if (j.dir == Dir::Tx && !j.seen(TL_QUEUE) && j.seen(TL_XMIT)) s.no_queue++;
   if (j.xmit_rc) s.xmit_errors++;
 

@@ -107,6 +107,8 @@ struct DirStats {
                                // GSO parent's (a segment of a parent not recognised as GSO)
   uint64_t segments = 0;       // GSO segments counted as packets
   uint64_t gso_parents = 0;    // GSO skbs split before the driver
+  uint64_t gso_whole = 0;      // TX: GSO skbs handed to the driver whole (on a tun/tap: the
+                               // VPN reads super-packets, offloads on its fd)
   uint64_t xmit_errors = 0;
   uint64_t negative = 0;       // spans that came out negative (clock skew): not counted
 

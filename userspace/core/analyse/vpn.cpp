@@ -18,10 +18,18 @@ void VpnAnalysis::on_event(const Event& e) {
       return;
     case TL_SEND:
       if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
+      if (!of_underlay(e)) {
+        stats_.cost[static_cast<int>(Dir::Tx)].other_sockets++;
+        return;
+      }
       pass_on(Dir::Tx, e);
       return;
     case TL_UREAD:
       if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
+      if (!of_underlay(e)) {
+        stats_.cost[static_cast<int>(Dir::Rx)].other_sockets++;
+        return;
+      }
       take_in(Dir::Rx, e);
       return;
     case TL_READ:
@@ -35,13 +43,32 @@ void VpnAnalysis::on_event(const Event& e) {
   }
 }
 
-void VpnAnalysis::take_in(Dir d, const Event& e) {
-  PairStats& p = stats_.cost[static_cast<int>(d)];
-  p.ins++;
-  if (d == Dir::Tx) stats_.moved++;
-  auto key = std::make_pair(e.pid, static_cast<int>(d));
-  if (!waiting_.count(key) && waiting_.size() >= 1024) return;
-  auto& q = waiting_[key];
+void VpnAnalysis::set_underlay_sockets(const std::vector<uint64_t>& inodes) {
+  underlay_.clear();
+  for (uint64_t ino : inodes)
+    if (ino && underlay_.size() < 4096) underlay_.insert(ino);
+}
+
+bool PairStats::by_thread() const {
+  const Pairing& t = by[1];
+  if (!t.paired || t.paired < 0.9 * static_cast<double>(ins) || t.paired < 0.9 * static_cast<double>(outs))
+    return false;
+  // Timestamps cannot tell the two apart where both pair everything (in-order pairing per
+  // process always spreads least): a per-thread pairing that is wrong pairs a thread's
+  // sends with stale reads it happened to make, and its typical time balloons.
+  return t.cost.quantile(0.5) <= 2 * by[0].cost.quantile(0.5);
+}
+
+void VpnAnalysis::queue_in(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p) {
+  auto it = qs.find(key);
+  if (it == qs.end()) {
+    if (qs.size() >= kMaxQueues) {
+      p.unpaired_ins++;
+      return;
+    }
+    it = qs.emplace(key, std::deque<In>{}).first;
+  }
+  auto& q = it->second;
   if (q.size() >= kMaxWaiting) {  // never passed on: a VPN that drops, or sends elsewhere
     q.pop_front();
     p.unpaired_ins++;
@@ -49,29 +76,35 @@ void VpnAnalysis::take_in(Dir d, const Event& e) {
   q.push_back({e.ts_ns, e.tid});
 }
 
-// Pairs with the oldest packet its thread took in, else (a VPN that hands packets between
-// threads: wireguard-go) the process's oldest.
-void VpnAnalysis::pass_on(Dir d, const Event& e) {
-  PairStats& p = stats_.cost[static_cast<int>(d)];
-  p.outs++;
-  if (d == Dir::Rx) stats_.moved++;
-  auto it = waiting_.find({e.pid, static_cast<int>(d)});
-  if (it == waiting_.end() || it->second.empty() || it->second.front().ts_ns > e.ts_ns) {
+// The oldest packet waiting in the queue pairs with this one passed on.
+void VpnAnalysis::pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p) {
+  auto it = qs.find(key);
+  if (it == qs.end() || it->second.empty() || it->second.front().ts_ns > e.ts_ns) {
     p.unpaired_outs++;
     return;
   }
   auto& q = it->second;
-  auto pick = q.begin();
-  for (auto c = q.begin(); c != q.end() && c - q.begin() < 64 && c->ts_ns <= e.ts_ns; ++c)
-    if (c->tid == e.tid) {
-      pick = c;
-      break;
-    }
   if (q.size() > 1 && q[1].ts_ns <= e.ts_ns) p.batched++;
   p.paired++;
-  if (pick->tid == e.tid) p.same_thread++;
-  p.cost.add(e.ts_ns - pick->ts_ns);
-  q.erase(pick);
+  if (q.front().tid == e.tid) p.same_thread++;
+  p.cost.add(e.ts_ns - q.front().ts_ns);
+  q.pop_front();
+}
+
+void VpnAnalysis::take_in(Dir d, const Event& e) {
+  PairStats& p = stats_.cost[static_cast<int>(d)];
+  p.ins++;
+  if (d == Dir::Tx) stats_.moved++;
+  queue_in(waiting_[0], {e.pid, static_cast<int>(d)}, e, p.by[0]);
+  queue_in(waiting_[1], {e.tid, static_cast<int>(d)}, e, p.by[1]);
+}
+
+void VpnAnalysis::pass_on(Dir d, const Event& e) {
+  PairStats& p = stats_.cost[static_cast<int>(d)];
+  p.outs++;
+  if (d == Dir::Rx) stats_.moved++;
+  pair_out(waiting_[0], {e.pid, static_cast<int>(d)}, e, p.by[0]);
+  pair_out(waiting_[1], {e.tid, static_cast<int>(d)}, e, p.by[1]);
 }
 
 void VpnAnalysis::on_journey(const Journey& j, End) {
@@ -95,10 +128,11 @@ void VpnAnalysis::on_journey(const Journey& j, End) {
 
 void VpnAnalysis::finish(uint64_t start_ns, uint64_t end_ns) {
   timeline_.finish(start_ns, end_ns);
-  for (auto& [key, q] : waiting_) {
-    stats_.cost[key.second].unpaired_ins += q.size();
-    q.clear();
-  }
+  for (int way = 0; way < 2; way++)
+    for (auto& [key, q] : waiting_[way]) {
+      stats_.cost[key.second].by[way].unpaired_ins += q.size();
+      q.clear();
+    }
 }
 
 VpnFigures VpnAnalysis::figures(uint64_t duration_ns, double mbit_s) const {
@@ -131,9 +165,15 @@ VpnFigures VpnAnalysis::figures(uint64_t duration_ns, double mbit_s) const {
       f.ring_share[s] = static_cast<double>(stats_.ring.ns[s]) / f.ring_ns;
       if (f.ring_state == kStateUnknown || f.ring_share[s] > f.ring_share[f.ring_state]) f.ring_state = s;
     }
-    for (auto& [tid, ns] : stats_.ring.ran_instead)
-      if (static_cast<double>(ns) / f.ring_ns > f.top_other_share)
-        f.top_other = tid, f.top_other_share = static_cast<double>(ns) / f.ring_ns;
+    // A multi-threaded VPN's reader waits behind its own threads too (wireguard-go's
+    // goroutines on as many threads as CPUs): that is the VPN's own load, not contention.
+    for (auto& [tid, ns] : stats_.ring.ran_instead) {
+      const double share = static_cast<double>(ns) / f.ring_ns;
+      if (timeline_.threads().count(tid))
+        f.own_threads_share += share;
+      else if (share > f.top_other_share)
+        f.top_other = tid, f.top_other_share = share;
+    }
   }
   return f;
 }

@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "core/analyse/histogram.h"
 #include "core/analyse/sched_timeline.h"
@@ -14,17 +16,37 @@
 
 namespace tunlat {
 
-// A VPN's time per packet in one direction: from taking a packet in (TX: its read of the
-// device; RX: its read of its underlay socket) to passing it on (TX: its next send on
-// another device; RX: its write into the device), paired in order.
-struct PairStats {
+// One way of pairing what a VPN takes in with what it passes on: in order (FIFO), per
+// process or per thread.
+struct Pairing {
   Histogram cost;               // ns, of the pairs
-  uint64_t ins = 0, outs = 0;   // packets taken in, passed on
   uint64_t paired = 0;
   uint64_t same_thread = 0;     // pairs whose two ends ran on one thread
   uint64_t batched = 0;         // pairs made while more than one packet was waiting
   uint64_t unpaired_ins = 0;    // taken in, never passed on as far as the trace saw
   uint64_t unpaired_outs = 0;   // passed on with nothing waiting (the VPN's own: keepalives)
+};
+
+// A VPN's time per packet in one direction: from taking a packet in (TX: its read of the
+// device; RX: its read of its underlay socket) to passing it on (TX: its send on its
+// underlay socket; RX: its write into the device). Paired in order two ways at once:
+// per thread (a thread sends what it read: OpenVPN, or worker threads of their own) and
+// per process (threads hand packets over: wireguard-go reads on one goroutine and sends
+// on others, whatever threads they run on). The one that holds is told by the pairs:
+// see by_thread().
+struct PairStats {
+  uint64_t ins = 0, outs = 0;
+  // Sends (TX) or reads (RX) in an owner thread's time of a socket that is not the
+  // owners' (a softirq sending another socket's TCP ACK while the VPN's thread ran): not
+  // the VPN's, neither outs nor ins.
+  uint64_t other_sockets = 0;
+  std::array<Pairing, 2> by{};  // [0] per process, [1] per thread
+
+  // Per thread when that pairs at least 90 % of both sides and its p50 is at most twice
+  // per process's (a VPN whose threads hand packets over leaves per-thread queues waiting
+  // for sends that never come, and pairs stale reads); per process otherwise.
+  bool by_thread() const;
+  const Pairing& chosen() const { return by[by_thread() ? 1 : 0]; }
 };
 
 struct VpnStats {
@@ -55,8 +77,9 @@ struct VpnFigures {
   std::array<double, kTaskStates> ring_share{};  // of the TX ring wait
   uint64_t ring_ns = 0;
   int ring_state = kStateUnknown;  // the state holding most of the ring wait
-  uint32_t top_other = 0;       // the task that ran most while the reader was runnable
+  uint32_t top_other = 0;       // the task not the VPN's that ran most while the reader was runnable
   double top_other_share = 0;   // of the ring wait
+  double own_threads_share = 0; // of the ring wait: the VPN's other threads ran instead
 };
 
 class VpnAnalysis : public JourneySink {
@@ -67,6 +90,9 @@ class VpnAnalysis : public JourneySink {
   void on_journey(const Journey& j, End how) override;
   void finish(uint64_t start_ns, uint64_t end_ns);
 
+  // The inodes of the sockets the owners held when the trace started: their underlay.
+  // Sends from other sockets are left out (PairStats::other_sockets); none known: all count.
+  void set_underlay_sockets(const std::vector<uint64_t>& inodes);
   bool has_sched() const { return !timeline_.empty(); }
   const SchedTimeline& timeline() const { return timeline_; }
   const VpnStats& stats() const { return stats_; }
@@ -80,15 +106,24 @@ class VpnAnalysis : public JourneySink {
     uint64_t ts_ns;
     uint32_t tid;
   };
-  static constexpr size_t kMaxWaiting = 4096;  // per process and direction
+  static constexpr size_t kMaxWaiting = 4096;  // per queue
+  static constexpr size_t kMaxQueues = 1024;   // per way of pairing
+  using Queues = std::map<std::pair<uint32_t, int>, std::deque<In>>;  // (pid or tid, dir)
   void take_in(Dir d, const Event& e);
   void pass_on(Dir d, const Event& e);
+  static void queue_in(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
+  static void pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
   bool is_owner(uint32_t pid) const { return pid && owner_pids_.count(pid); }
+  // A send or underlay read of the VPN's own sockets (or of a socket not recorded).
+  bool of_underlay(const Event& e) const {
+    return !(e.flags & TL_IO_SOCK) || underlay_.empty() || underlay_.count(e.skb);
+  }
 
   SchedTimeline timeline_;
   VpnStats stats_;
   std::map<uint32_t, bool> owner_pids_;  // pids seen in TL_SCHED/TL_SEND/TL_UREAD
-  std::map<std::pair<uint32_t, int>, std::deque<In>> waiting_;  // (pid, dir)
+  std::array<Queues, 2> waiting_;  // as PairStats::by: per (pid, dir), per (tid, dir)
+  std::set<uint64_t> underlay_;
   std::map<uint32_t, std::array<char, TL_COMM_LEN>> comms_;
 };
 

@@ -201,11 +201,14 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
 
 // Seed 001: without offloads on the tun fd (IFF_VNET_HDR + TUNSETOFFLOAD) the kernel cuts
 // TCP's GSO skbs into segments before the ring, and the VPN reads each one; with them it
-// would read one super-packet. Said where it happens, with what it costs in reads.
+// would read one super-packet. Said where it happens, with what it costs in reads: the
+// reads the trace saw, not the packets (segments the ring dropped were never read).
 void offload_finding(const DirStats& s, std::vector<Finding>& out) {
   if (s.gso_parents < kMinPacketsForVerdict || !s.segments) return;
   const double per_parent = static_cast<double>(s.segments) / s.gso_parents;
   const double secs = s.last_ts > s.first_ts ? (s.last_ts - s.first_ts) / 1e9 : 0;
+  const uint64_t reads = s.passed[TL_READ];
+  const double reads_per_s = secs > 0 ? reads / secs : 0;
   const std::string who = busiest(s);
   Finding f;
   f.kind = "offload";
@@ -214,9 +217,12 @@ void offload_finding(const DirStats& s, std::vector<Finding>& out) {
   f.summary = fmt::format("TX GSO skbs are cut into segments before the tun ring ({} skbs -> {} segments, {:.1f} "
                           "each): {} reads each segment{}",
                           s.gso_parents, s.segments, per_parent, who.empty() ? "the reader" : who,
-                          secs > 0 ? fmt::format(", {:.0f} reads/s", s.packets / secs) : "");
-  f.evidence = {{"gso_parents", s.gso_parents}, {"segments", s.segments},
-                {"segments_per_parent", std::round(per_parent * 10) / 10}};
+                          secs > 0 ? fmt::format(", {:.0f} reads/s", reads_per_s) : "");
+  f.evidence = {{"gso_parents", s.gso_parents},
+                {"segments", s.segments},
+                {"segments_per_parent", std::round(per_parent * 10) / 10},
+                {"reads", reads},
+                {"reads_per_s", std::round(reads_per_s)}};
   f.where = where(Dir::Tx, "qdisc", who);
   f.remedy = "offloads on the tun fd (IFF_VNET_HDR + TUNSETOFFLOAD) let the VPN read one super-packet instead";
   out.push_back(std::move(f));

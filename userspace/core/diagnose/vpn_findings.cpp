@@ -71,6 +71,9 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
   if (f.ring_ns && s.ring_packets >= kMinPackets && f.ring_share[TL_TS_RUNNABLE] >= kStateShare) {
     const std::string other = v.timeline().comm_of(f.top_other);
     const bool softirq = other.rfind("ksoftirqd", 0) == 0;
+    // A multi-threaded VPN (wireguard-go) waits behind its own threads as well: when they
+    // ran instead more than anyone else, its threads compete for the CPUs it has.
+    const bool own = f.own_threads_share > 0 && f.own_threads_share >= f.top_other_share;
     Finding x;
     x.kind = "cpu_contention";
     x.severity = Severity::Warning;
@@ -78,15 +81,21 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
     x.summary = fmt::format("TX packets waited for the reader {} to get a CPU: it was runnable but not running for {} "
                             "of the ring wait",
                             who, pct(f.ring_share[TL_TS_RUNNABLE]));
+    if (own)
+      x.summary += fmt::format("; its own other threads ran instead for {} (its threads compete for the CPUs it has)",
+                               pct(f.own_threads_share));
     if (f.top_other)
-      x.summary += fmt::format("; {} (tid {}) ran instead for {}{}", other.empty() ? "another task" : other, f.top_other,
-                               pct(f.top_other_share),
+      x.summary += fmt::format("{} {} (tid {}){} for {}{}", own ? "," : ";", other.empty() ? "another task" : other,
+                               f.top_other, own ? "" : " ran instead", pct(f.top_other_share),
                                softirq ? ": the packets' own softirq work competes with the VPN for its CPU" : "");
     x.evidence = {{"share_of_ring_wait", r3(f.ring_share[TL_TS_RUNNABLE])},
+                  {"vpn_threads_share", r3(f.own_threads_share)},
                   {"ran_instead", {{"tid", f.top_other}, {"comm", other}, {"share", r3(f.top_other_share)}}}};
     x.where = where_tx(who);
-    x.remedy = softirq ? "spread the packets' softirq work to another CPU (RPS: /sys/class/net/<dev>/queues/rx-0/rps_cpus)"
-                       : "give the VPN a CPU of its own (taskset, a cpuset) or lower the other task's priority (nice)";
+    x.remedy = own       ? "its threads need more CPU than they get: let it run on more CPUs (a wider cpuset, fewer "
+                           "other tasks there), or make each packet cost less"
+               : softirq ? "spread the packets' softirq work to another CPU (RPS: /sys/class/net/<dev>/queues/rx-0/rps_cpus)"
+                         : "give the VPN a CPU of its own (taskset, a cpuset) or lower the other task's priority (nice)";
     out.push_back(std::move(x));
   }
   if (f.moved >= kMinPackets && f.capacity_pps > 0) {

@@ -48,6 +48,8 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
       e.aux = 0;
       e.code = end.code > 0 ? end.code : 1;  // segments sent again
     } else {
+      if ((end.point == TL_SEND || end.point == TL_UREAD) && (end.flags & TL_IO_SOCK))
+        e.skb = s.skb;  // its socket's inode
       std::memcpy(e.comm, end.comm, sizeof(e.comm));
       e.comm[TL_COMM_LEN - 1] = 0;
     }

@@ -148,7 +148,7 @@ class ChunkReader {
 
 }  // namespace
 
-ReadResult read_recording(std::istream& in, const EventSink& sink) {
+ReadResult read_recording(std::istream& in, const EventSink& sink, const HeaderSink& on_header) {
   Source src(in);
   std::vector<char> buf;
   const uint32_t version = read_preamble(src, buf);
@@ -171,9 +171,10 @@ ReadResult read_recording(std::istream& in, const EventSink& sink) {
       continue;
     }
     try {
-      if (c.type == kHeader)
+      if (c.type == kHeader) {
         parse_info_header(*c.data, r.info), have_header = true;
-      else
+        if (on_header) on_header(r.info);
+      } else
         parse_info_trailer(*c.data, r.info), have_trailer = true;
     } catch (const Malformed& e) {
       throw chunks.corrupt(std::string("malformed ") + type_name(c.type) + " JSON: " + e.what());
@@ -194,11 +195,11 @@ ReadResult read_recording(std::istream& in, const EventSink& sink) {
   return r;
 }
 
-ReadResult read_recording_file(const std::string& path, const EventSink& sink) {
+ReadResult read_recording_file(const std::string& path, const EventSink& sink, const HeaderSink& on_header) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw RecordingError("cannot open " + path + ": " + std::strerror(errno));
   try {
-    return read_recording(in, sink);
+    return read_recording(in, sink, on_header);
   } catch (const RecordingError& e) {
     throw RecordingError(path + ": " + e.what());
   }

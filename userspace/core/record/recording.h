@@ -130,9 +130,11 @@ struct ReadResult {
 // file, an unsupported version or a corrupt chunk. A truncated file is not an error: it is
 // read up to its last whole chunk, with truncated = true and a warning; without a trailer,
 // info.end_ns is the last event's ts_ns (start_ns if none). Memory stays bounded (a few
-// MiB) whatever the input.
-ReadResult read_recording(std::istream& in, const EventSink& sink);
+// MiB) whatever the input. on_header, if set, gets the header's TraceInfo before the first
+// event (what the analysis must know first: the owners' sockets).
+using HeaderSink = std::function<void(const TraceInfo&)>;
+ReadResult read_recording(std::istream& in, const EventSink& sink, const HeaderSink& on_header = {});
 // Same, errors prefixed with the path.
-ReadResult read_recording_file(const std::string& path, const EventSink& sink);
+ReadResult read_recording_file(const std::string& path, const EventSink& sink, const HeaderSink& on_header = {});
 
 }  // namespace tunlat

@@ -219,6 +219,7 @@ Json direction_json(Dir d, const DirStats& s) {
                     {"free_untraced", s.free_untraced}, {"unread", s.unread}, {"stray", s.stray},
                     {"no_queue", s.no_queue},
                     {"gso_parents", s.gso_parents},   {"segments", s.segments},
+                    {"gso_whole", s.gso_whole},
                     {"xmit_errors", s.xmit_errors},
                     {"negative_spans", s.negative}};
   return j;

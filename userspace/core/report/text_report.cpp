@@ -82,6 +82,10 @@ void explain_counts(std::ostream& out, const Json& d, bool tx) {
     fmt::print(out, "  note: {} GSO skbs queued were split into {} segments before the driver: queue counts "
                     "skbs, xmit segments (each segment inherits its parent's queue)\n",
                n("gso_parents"), n("segments"));
+  if (tx && n("gso_whole"))
+    fmt::print(out, "  note: {} GSO skbs reached the driver whole: the reader gets each as one super-packet "
+                    "(on a tun/tap: offloads on its fd, IFF_VNET_HDR + TUNSETOFFLOAD)\n",
+               n("gso_whole"));
   if (n("no_queue"))
     fmt::print(out, "  note: {} packets reached xmit without a queue point: segments of an skb not seen "
                     "queued (followed before the trace began, or --sample)\n", n("no_queue"));

@@ -20,24 +20,28 @@ double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 double ms(uint64_t ns) { return round3(static_cast<double>(ns) / 1e6); }
 double us(double ns) { return round3(ns / 1e3); }
 
-Json pair_json(const PairStats& p) {
-  const double in_share = p.ins ? static_cast<double>(p.paired) / p.ins : 0;
-  const double out_share = p.outs ? static_cast<double>(p.paired) / p.outs : 0;
+Json pair_json(const PairStats& s) {
+  const Pairing& p = s.chosen();
+  const double in_share = s.ins ? static_cast<double>(p.paired) / s.ins : 0;
+  const double out_share = s.outs ? static_cast<double>(p.paired) / s.outs : 0;
   // Reads and sends pair one to one only where the VPN moves one packet per read: many
   // more reads than writes (a UDP socket read, then its free, both counted) pair wrongly,
   // and their time apart is no packet's. Then no time is said.
   const bool one_to_one = in_share >= 0.9 && out_share >= 0.9;
   const auto q = [&](double v) { return one_to_one ? Json(v) : Json(nullptr); };
-  return Json{{"in", p.ins},
-              {"out", p.outs},
+  return Json{{"in", s.ins},
+              {"out", s.outs},
               {"one_to_one", one_to_one},
+              {"paired_by", s.by_thread() ? "thread" : "process"},
               {"paired", p.paired},
               {"paired_share_of_in", round3(in_share)},
               {"paired_share_of_out", round3(out_share)},
               {"same_thread", p.same_thread},
+              {"same_thread_share", p.paired ? round3(static_cast<double>(p.same_thread) / p.paired) : 0.0},
               {"batched", p.batched},
               {"unpaired_in", p.unpaired_ins},
               {"unpaired_out", p.unpaired_outs},
+              {"other_sockets", s.other_sockets},
               {"p50_us", q(us(p.cost.quantile(0.5)))},
               {"p90_us", q(us(p.cost.quantile(0.9)))},
               {"p99_us", q(us(p.cost.quantile(0.99)))},
@@ -80,8 +84,13 @@ Json vpn_json(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v) {
     ran.push_back({{"tid", others[i].second},
                    {"comm", v.timeline().comm_of(others[i].second)},
                    {"ms", ms(others[i].first)},
-                   {"share", f.ring_ns ? round3(static_cast<double>(others[i].first) / f.ring_ns) : 0.0}});
-  j["ring_wait"] = {{"packets", s.ring_packets}, {"ms", ms(f.ring_ns)}, {"states", states}, {"ran_instead", ran}};
+                   {"share", f.ring_ns ? round3(static_cast<double>(others[i].first) / f.ring_ns) : 0.0},
+                   {"vpn_thread", v.timeline().threads().count(others[i].second) > 0}});
+  j["ring_wait"] = {{"packets", s.ring_packets},
+                   {"ms", ms(f.ring_ns)},
+                   {"states", states},
+                   {"ran_instead", ran},
+                   {"vpn_threads_share", round3(f.own_threads_share)}};
   j["per_packet"] = {{"tx", pair_json(s.cost[0])}, {"rx", pair_json(s.cost[1])}};
   j["cpu"] = {{"running_ms", ms(f.running_ns)},
               {"cores", round3(f.cores)},
@@ -139,8 +148,8 @@ void render_vpn(std::ostream& out, const Json& doc) {
       line += fmt::format("{}{} {}", line.empty() ? "" : ", ", term_safe(name), pct(st["share"]));
   fmt::print(out, "  reader {}\n", line.empty() ? "-" : line);
   for (auto& o : rw["ran_instead"])
-    fmt::print(out, "  ran instead: {} (tid {}): {} of the wait\n", text(o["comm"]), o["tid"].get<uint32_t>(),
-               pct(o["share"]));
+    fmt::print(out, "  ran instead: {} (tid {}): {} of the wait{}\n", text(o["comm"]), o["tid"].get<uint32_t>(),
+               pct(o["share"]), o.value("vpn_thread", false) ? " (a thread of the VPN's own)" : "");
   const Json& c = v["cpu"];
   fmt::print(out, "  CPU: {:.2f} cores over the trace; {} per packet moved ({} packets)", c["cores"].get<double>(),
              format_duration_us(c["per_packet_us"].get<double>()), c["packets"].get<uint64_t>());
@@ -150,19 +159,34 @@ void render_vpn(std::ostream& out, const Json& doc) {
   fmt::print(out, "\n");
   for (const char* d : {"tx", "rx"}) {
     const Json& p = v["per_packet"][d];
-    if (!p["paired"].get<uint64_t>()) continue;
-    if (!p.value("one_to_one", true)) {
-      fmt::print(out, "  {} {}: not one to one ({} in, {} out): no per-packet time\n", d,
-                 std::string(d) == "tx" ? "read -> underlay send" : "underlay read -> write", p["in"].get<uint64_t>(),
-                 p["out"].get<uint64_t>());
+    const std::string what = std::string(d) == "tx" ? "read -> underlay send" : "underlay read -> write";
+    // Sends (reads) in the owners' threads' time of sockets not theirs (a softirq's work).
+    const uint64_t others = p.value("other_sockets", uint64_t{0});
+    const std::string left_out = others ? fmt::format("; {} {} of sockets not the VPN's left out (softirq work in its time)",
+                                                      others, std::string(d) == "tx" ? "sends" : "reads")
+                                        : "";
+    if (!p["paired"].get<uint64_t>()) {
+      if (others) fmt::print(out, "  {} {}: nothing paired{}\n", d, what, left_out);
       continue;
     }
-    fmt::print(out, "  {} {}: p50 {} p90 {} p99 {}; paired {} of {} in, {} of {} out ({} on one thread, {} batched)\n",
-               d, std::string(d) == "tx" ? "read -> underlay send" : "underlay read -> write",
+    if (!p.value("one_to_one", true)) {
+      fmt::print(out, "  {} {}: not one to one ({} in, {} out): no per-packet time{}\n", d, what,
+                 p["in"].get<uint64_t>(), p["out"].get<uint64_t>(), left_out);
+      continue;
+    }
+    // How the pairs were made, said with them: in read order per thread, or per process
+    // where the VPN's threads hand packets over (wireguard-go's goroutines).
+    const uint64_t paired = p["paired"].get<uint64_t>();
+    std::string how;
+    if (p["paired_by"] == "thread")
+      how = "in order per thread";
+    else
+      how = fmt::format("in order per process: its threads hand packets over, {} of the pairs on one thread",
+                        pct(p["same_thread_share"]));
+    fmt::print(out, "  {} {}: p50 {} p90 {} p99 {}; paired {} of {} in, {} of {} out, {} ({} batched){}\n", d, what,
                format_duration_us(p["p50_us"].get<double>()), format_duration_us(p["p90_us"].get<double>()),
-               format_duration_us(p["p99_us"].get<double>()), p["paired"].get<uint64_t>(), p["in"].get<uint64_t>(),
-               p["paired"].get<uint64_t>(), p["out"].get<uint64_t>(), p["same_thread"].get<uint64_t>(),
-               p["batched"].get<uint64_t>());
+               format_duration_us(p["p99_us"].get<double>()), paired, p["in"].get<uint64_t>(), paired,
+               p["out"].get<uint64_t>(), how, p["batched"].get<uint64_t>(), left_out);
   }
   for (auto& t : v["threads"])
     fmt::print(out, "  thread {} {} (pid {}): running {:.1f} ms, runnable {:.1f} ms, sleeping {:.1f} ms, stopped {:.1f} ms, "

@@ -259,3 +259,42 @@ TEST(VpnThreads, AReaderWaitingBehindItsOwnThreadsIsNoOtherTasksContention) {
   EXPECT_EQ(contention["evidence"]["ran_instead"]["tid"], 999);
   EXPECT_NE(contention["remedy"].get<std::string>().find("its threads need more CPU"), std::string::npos);
 }
+
+// The writer side (issue 16): between its underlay read and its write into the device,
+// what the writing thread did. A reader thread hands each packet to a writer that sleeps
+// 60 us of the 100, waits 10 us for a CPU (the hog ran), and runs the last 30.
+TEST(VpnThreads, TheWritersStatesBetweenReadAndWrite) {
+  Pipeline p;
+  p.set_underlay_sockets({kUnderlay});
+  constexpr uint32_t kReader = 301, kWriter = 302;
+  sched_on(p, kReader);
+  for (int i = 0; i < 10; i++) {
+    const uint64_t t = 1000 + 1000 * i;
+    Event r{};
+    r.ts_ns = t * kUs;
+    r.point = TL_UREAD;
+    r.pid = kVpn;
+    r.tid = kReader;
+    r.aux = 148;
+    r.flags = TL_IO_SOCK;
+    r.skb = kUnderlay;
+    p.push(r);
+    sched(p, t, kWriter, TL_TS_SLEEPING);
+    sched(p, t + 60, kWriter, TL_TS_RUNNABLE, 0, "", TL_SF_WOKEN);
+    sched(p, t + 61, kWriter, TL_TS_RUNNABLE, 777, "hog", TL_SF_PREEMPTED);
+    sched(p, t + 70, kWriter, TL_TS_RUNNING, 777, "hog");
+    Event w = Ev{t + 100, 0x5000u + 0x100 * i, 1u + i, TL_INJECT, Dir::Rx, 0, kVpn, "vpn"};
+    w.tid = kWriter;
+    p.push(w);
+    p.push(Ev{t + 101, 0x5000u + 0x100 * i, 1u + i, TL_RECEIVE, Dir::Rx});
+  }
+  const Json doc = summary_of(p);
+  const Json& rx = doc["vpn"]["per_packet"]["rx"];
+  ASSERT_EQ(rx["paired"], 10);
+  const Json& st = rx["passer_states"];
+  ASSERT_TRUE(st.is_object()) << rx;
+  EXPECT_NEAR(st.value("sleeping", 0.0), 0.6, 0.011) << st;
+  EXPECT_NEAR(st.value("runnable", 0.0), 0.1, 0.011) << st;
+  EXPECT_NEAR(st.value("running", 0.0), 0.3, 0.011) << st;
+  EXPECT_NE(text_of(doc).find("the writing thread meanwhile: running 30 %"), std::string::npos) << text_of(doc);
+}

@@ -88,6 +88,7 @@ void VpnAnalysis::pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event
   p.paired++;
   if (q.front().tid == e.tid) p.same_thread++;
   p.cost.add(e.ts_ns - q.front().ts_ns);
+  if (!timeline_.empty()) timeline_.split(e.tid, q.front().ts_ns, e.ts_ns, p.passer);
   q.pop_front();
 }
 

@@ -25,6 +25,9 @@ struct Pairing {
   uint64_t batched = 0;         // pairs made while more than one packet was waiting
   uint64_t unpaired_ins = 0;    // taken in, never passed on as far as the trace saw
   uint64_t unpaired_outs = 0;   // passed on with nothing waiting (the VPN's own: keepalives)
+  // Between the two ends of each pair, the states of the thread that passed the packet
+  // on (TX: the sender; RX: the writer into the device): busy with it, or not yet there.
+  StateSplit passer;
 };
 
 // A VPN's time per packet in one direction: from taking a packet in (TX: its read of the
@@ -112,7 +115,7 @@ class VpnAnalysis : public JourneySink {
   void take_in(Dir d, const Event& e);
   void pass_on(Dir d, const Event& e);
   static void queue_in(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
-  static void pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
+  void pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
   bool is_owner(uint32_t pid) const { return pid && owner_pids_.count(pid); }
   // A send or underlay read of the VPN's own sockets (or of a socket not recorded).
   bool of_underlay(const Event& e) const {

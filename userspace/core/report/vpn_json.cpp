@@ -20,6 +20,17 @@ double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 double ms(uint64_t ns) { return round3(static_cast<double>(ns) / 1e6); }
 double us(double ns) { return round3(ns / 1e3); }
 
+// Shares of a split's time by state, and the task that ran most instead while runnable.
+Json states_json(const StateSplit& s) {
+  uint64_t total = 0;
+  for (uint64_t ns : s.ns) total += ns;
+  Json j = Json::object();
+  if (!total) return j;
+  for (int st = 0; st < kTaskStates; st++)
+    if (s.ns[st]) j[std::string(task_state_name(st))] = round3(static_cast<double>(s.ns[st]) / total);
+  return j;
+}
+
 Json pair_json(const PairStats& s) {
   const Pairing& p = s.chosen();
   const double in_share = s.ins ? static_cast<double>(p.paired) / s.ins : 0;
@@ -45,7 +56,8 @@ Json pair_json(const PairStats& s) {
               {"p50_us", q(us(p.cost.quantile(0.5)))},
               {"p90_us", q(us(p.cost.quantile(0.9)))},
               {"p99_us", q(us(p.cost.quantile(0.99)))},
-              {"mean_us", q(us(p.cost.mean()))}};
+              {"mean_us", q(us(p.cost.mean()))},
+              {"passer_states", one_to_one ? states_json(p.passer) : Json(nullptr)}};
 }
 
 Json cpu_counts(const std::map<uint16_t, uint64_t>& m) {
@@ -187,6 +199,17 @@ void render_vpn(std::ostream& out, const Json& doc) {
                format_duration_us(p["p50_us"].get<double>()), format_duration_us(p["p90_us"].get<double>()),
                format_duration_us(p["p99_us"].get<double>()), paired, p["in"].get<uint64_t>(), paired,
                p["out"].get<uint64_t>(), how, p["batched"].get<uint64_t>(), left_out);
+    // What the thread passing it on did meanwhile: the writer side's split (RX), the
+    // sender's (TX).
+    if (p.contains("passer_states") && p["passer_states"].is_object() && !p["passer_states"].empty()) {
+      std::string parts;
+      for (int st = 0; st < kTaskStates; st++) {  // in the states' own order
+        const std::string name(task_state_name(st));
+        if (p["passer_states"].contains(name))
+          parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, pct(p["passer_states"][name]));
+      }
+      fmt::print(out, "      the {} thread meanwhile: {}\n", std::string(d) == "tx" ? "sending" : "writing", parts);
+    }
   }
   for (auto& t : v["threads"])
     fmt::print(out, "  thread {} {} (pid {}): running {:.1f} ms, runnable {:.1f} ms, sleeping {:.1f} ms, stopped {:.1f} ms, "

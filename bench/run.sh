@@ -81,14 +81,14 @@ inner() {
     TR_PID=""
     case $v in
       untraced) return 0 ;;
-      tunlat | tunlat-idle | tunlat-s10 | tunlat-before | tunlat-nomatch | tunlat-sched | tunlat-sched-cs)
+      tunlat | tunlat-idle | tunlat-s10 | tunlat-before | tunlat-nomatch | tunlat-nosched | tunlat-cs)
         local ns=$LAB_NS dev=$LAB_DEV extra=${TR_EXTRA:-} bin=$TUNLAT
         [[ $v == tunlat-before ]] && bin=$TUNLAT_BEFORE
         [[ $v == tunlat-idle ]] && ns=$idle_ns dev=$idle_dev
         [[ $v == tunlat-s10 ]] && extra="$extra --sample 10"
         # A pcap filter no lab packet matches (TEST-NET-1): the cost of packets passed over.
         [[ $v == tunlat-nomatch ]] && extra="$extra host 192.0.2.1"
-        [[ $v == tunlat-sched* ]] && extra="$extra --sched"
+        [[ $v == tunlat-nosched ]] && extra="$extra --no-sched"
         "$bin" trace --netns "$ns" --dev "$dev" -q --json "$d/tunlat.json" \
           $extra </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!
@@ -275,14 +275,14 @@ inner() {
   # Per-hit cost: one more run of each BPF tracer with bpf_stats on, of programs that do
   # nothing (the floor), and of the tracers on the idle device (every hit is then for an
   # unrelated skb), of tunlat with a filter that takes none of the lab's packets, and of
-  # tunlat --sched; then --sched and the floor's scheduler programs with a process pair
+  # tunlat --no-sched; then tunlat and the floor's scheduler programs with a process pair
   # switching contexts beside the lab (switches tunlat does not follow).
   for wl in "${wls[@]}"; do
-    for v in tunlat bpftrace floor tunlat-idle bpftrace-idle tunlat-nomatch tunlat-sched; do
+    for v in tunlat bpftrace floor tunlat-idle bpftrace-idle tunlat-nomatch tunlat-nosched; do
       measure "$wl" "$v" 0 1
     done
     if [[ -n ${SWITCHER:-} && -n ${FLOOR:-} ]]; then
-      for v in tunlat-sched-cs floor-sched-cs; do measure "$wl" "$v" 0 1; done
+      for v in tunlat-cs floor-sched-cs; do measure "$wl" "$v" 0 1; done
     fi
   done
   # A recording of the forwarder lab for pipeline_bench.

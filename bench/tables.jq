@@ -116,16 +116,17 @@ def order: {untraced: 0, tunlat: 1, "tunlat-s10": 2, "tunlat-before": 3, bpftrac
       (perpkt($t)) as $a | (if $f == null then null else perpkt($f) end) as $b
     | "| \(.lab) | \(.wl) | \($a | f(0)) | \($b | f(0)) | \(if $a != null and $b != null and $b > 0 then "\($a / $b | f(2))×" else "–" end) |" ),
   "",
-  "## The scheduler part (--sched)",
+  "## The scheduler part (on by default; --no-sched)",
   "",
-  "`tunlat --sched` follows the device owners' threads through the scheduler's tracepoints. Per device packet: all of tunlat's programs, in runs without and with `--sched` (the packet path's programs alone in brackets). Per context switch: `sched_switch` with a process pair switching contexts on CPU 0 beside the lab (`bench/switcher`, like `perf bench sched pipe`: switches tunlat does not follow), against `bench/floor --sched`'s do-nothing program in the same conditions. Issue 16's budgets: at most +10 % per device packet, at most the floor + 25 ns per unrelated switch.",
+  "tunlat follows the device owners' threads through the scheduler's tracepoints unless `--no-sched`. Per device packet: all of tunlat's programs, in runs with `--no-sched` and without (the packet path's programs alone in brackets). Per context switch: `sched_switch` with a process pair switching contexts on CPU 0 beside the lab (`bench/switcher`, like `perf bench sched pipe`: switches tunlat does not follow), against `bench/floor --sched`'s do-nothing program in the same conditions. Issue 16's budgets: at most +10 % per device packet, at most the floor + 25 ns per unrelated switch.",
   "",
-  "| lab | workload | BPF ns per device packet: default | --sched | ratio | switches/s | sched_switch ns/hit: --sched | floor | above floor |",
+  "| lab | workload | BPF ns per device packet: --no-sched | default | ratio | switches/s | sched_switch ns/hit: tunlat | floor | above floor |",
   "|---|---|---|---|---|---|---|---|---|",
-  ( $prof | map(select(.variant == "tunlat-sched")) | sort_by(.lab, .wl) | .[]
+  ( $prof | map(select(.variant == "tunlat")) | sort_by(.lab, .wl) | .[]
     | . as $s
-    | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "tunlat")) | .[0]) as $t
-    | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "tunlat-sched-cs")) | .[0]) as $sc
+    | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "tunlat-nosched")) | .[0]) as $t
+    | select($t != null)
+    | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "tunlat-cs")) | .[0]) as $sc
     | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "floor-sched-cs")) | .[0]) as $fc
     | def ns($x; $path): if $x == null or ($x.dev_pkts // 0) == 0 then null
         else ($x.progs // [] | map(select(($path | not) or (.tp | startswith("sched_") | not))) | map(.ns) | add // 0) / $x.dev_pkts end;

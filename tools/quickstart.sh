@@ -79,7 +79,7 @@ INNER='
   ) >"$OUT/workload.log" 2>&1 &
   wl=$!
   rc=0
-  "$TUNLAT" trace --sched --netns "$LAB_NS" --dev "$LAB_DEV" -d 12 --json "$OUT/report.json" \
+  "$TUNLAT" trace --netns "$LAB_NS" --dev "$LAB_DEV" -d 12 --json "$OUT/report.json" \
     --html "$OUT/report.html" --svg "$OUT/flame.svg" || rc=$?
   # tunlat may end early (e.g. failed to attach): do not leave the workload behind.
   kill "$wl" 2>/dev/null || true

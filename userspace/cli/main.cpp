@@ -91,9 +91,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> filter_words;
   trace->add_option("EXPR", filter_words, "the filter, as tcpdump takes it (instead of --filter)");
   trace->add_flag("-q,--quiet", t.quiet, "no live output, only the final report");
-  trace->add_flag("--sched", t.sched,
-                  "also follow the VPN's scheduling and underlay packets: its state while packets wait, "
-                  "its CPU per packet (more BPF work per packet: docs/performance.md)");
+  bool no_sched = false, sched_flag = false;
+  trace->add_flag("--no-sched", no_sched,
+                  "do not follow the VPN's scheduling and underlay packets (its state while packets "
+                  "wait, its CPU per packet), which is on by default: a few % more BPF work per "
+                  "packet (docs/performance.md)");
+  trace->add_flag("--sched", sched_flag, "follow the VPN's scheduling (the default; for older scripts)");
   trace->add_flag("-v,--verbose", t.verbose, "show libbpf's messages");
   add_visual_options(trace, t.visual);
   trace->footer(R"(Examples:
@@ -127,6 +130,11 @@ int main(int argc, char** argv) {
     }
     for (auto& w : filter_words) t.filter += (t.filter.empty() ? "" : " ") + w;
   }
+  if (no_sched && sched_flag) {
+    fmt::print(stderr, "tunlat: --sched and --no-sched contradict each other\n");
+    return kExitUsage;
+  }
+  t.sched = !no_sched;
   try {
     if (*trace) return run_trace(t);
     if (*report) return run_report(r);

@@ -253,7 +253,7 @@ int run_trace(const TraceArgs& a) {
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   info.sched = tracer.sched_status();
   info.host_retransmits = tracer.host_retransmits_status();
-  if (a.verbose || (info.sched != "on" && a.sched))
+  if (a.verbose)
     fmt::print(stderr, "tunlat: the VPN's scheduling: {}\n", term_safe(info.sched));
   bool learnt = false;
   in_netns(ns, [&] { learnt = tracer.learn_device(); });

@@ -22,7 +22,7 @@ struct TraceArgs {
   bool verbose = false;
   bool quiet = false;  // no live blocks
   VisualArgs visual;
-  bool sched = false;  // follow the owners' scheduling (--sched): off by default, for its cost
+  bool sched = true;  // follow the owners' scheduling; --no-sched turns it off
 };
 
 int run_trace(const TraceArgs& a);

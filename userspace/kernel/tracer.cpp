@@ -237,7 +237,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
     for (auto& [prog, tp, since] : bpf_->programs)
       if (std::string(tp) == "kfree_skb") bpf_program__set_autoload(prog, false);
 
-  sched_status_ = !o.sched                ? "off"
+  sched_status_ = !o.sched                ? "off (--no-sched)"
                   : o.owner_tgids.empty() ? "off: no process holds the device"
                                           : "on";
   if (sched_status_ == "on")

@@ -36,7 +36,7 @@ struct TraceInfo {
   uint64_t events_lost = 0;           // events the kernel could not write (ring full)
   bool device_vanished = false;       // the device went away during the trace, ending it
   uint32_t sample = 1;                // 1 packet in this many was followed (--sample)
-  // The owners' scheduling (TL_SCHED, TL_SEND, TL_UREAD events): "on"; "off" (no --sched);
+  // The owners' scheduling (TL_SCHED, TL_SEND, TL_UREAD events): "on"; "off (--no-sched)";
   // else why not (a kernel without the tracepoints). Empty: a recording made before it.
   std::string sched;
   // The host's TCP sockets' own retransmissions (tcp:tcp_retransmit_skb): "on", else why

@@ -54,6 +54,8 @@ void SchedTimeline::add(const Event& e) {
     // Records of one thread come from several CPUs (a wakeup from the waker's): a moment
     // out of order is taken as simultaneous.
     c.ts_ns = std::max(c.ts_ns, last.ts_ns);
+    c.cum = last.cum;
+    c.cum[last.state] += c.ts_ns - last.ts_ns;
     account(t, last, c.ts_ns);
     if (last.state == TL_TS_RUNNING && c.state != TL_TS_RUNNING) t.switches++;
   }
@@ -64,6 +66,10 @@ void SchedTimeline::add(const Event& e) {
   while (t.changes.size() > kMaxChanges) t.changes.pop_front();
 }
 
+// The states of a thread over a wait: the difference of two cumulative sums (the
+// thread may switch thousands of times while a packet waits in the ring). Who ran
+// instead while it was runnable takes a walk over the changes: about kAttributeWalk of
+// them, evenly spaced over the wait, the runnable time shared out as in those.
 void SchedTimeline::split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& out) const {
   if (to <= from) return;
   auto it = threads_.find(tid);
@@ -72,27 +78,42 @@ void SchedTimeline::split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& 
     return;
   }
   const ThreadSched& t = it->second;
-  auto add = [&](uint8_t state, uint32_t other, uint64_t a, uint64_t b) {
-    if (b <= a) return;
-    out.ns[state] += b - a;
-    if (state == TL_TS_RUNNABLE && other && out.ran_instead.size() < 256) out.ran_instead[other] += b - a;
+  const auto& ch = t.changes;
+  // Before the oldest change kept: its initial state.
+  if (from < ch.front().ts_ns) {
+    const uint64_t end = std::min(to, ch.front().ts_ns);
+    out.ns[t.initial] += end - from;
+    from = end;
+    if (from >= to) return;
+  }
+  auto last_at = [&](uint64_t x) {  // the change in force at x (x >= the first's time)
+    return std::prev(std::upper_bound(ch.begin(), ch.end(), x,
+                                      [](uint64_t ts, const StateChange& c) { return ts < c.ts_ns; }));
   };
-  auto first = std::upper_bound(t.changes.begin(), t.changes.end(), from,
-                                [](uint64_t ts, const StateChange& c) { return ts < c.ts_ns; });
-  uint8_t state = t.initial;
-  uint32_t other = 0;
-  if (first != t.changes.begin()) {
-    state = std::prev(first)->state;
-    other = std::prev(first)->other;
+  const auto a = last_at(from), b = last_at(to);
+  std::array<uint64_t, kTaskStates> ns{};
+  for (int s = 0; s < kTaskStates; s++) ns[s] = b->cum[s] - a->cum[s];
+  ns[b->state] += to - b->ts_ns;
+  ns[a->state] -= from - a->ts_ns;
+  for (int s = 0; s < kTaskStates; s++) out.ns[s] += ns[s];
+  if (!ns[TL_TS_RUNNABLE] || out.ran_instead.size() >= 256) return;
+  // Who ran instead: the runnable stretches that name the task.
+  std::map<uint32_t, uint64_t> seen;
+  uint64_t runnable_seen = 0;
+  const auto n = b - a + 1;
+  const auto stride = std::max<decltype(n)>(1, n / static_cast<decltype(n)>(kAttributeWalk));
+  for (auto i = decltype(n){0}; i < n; i += stride) {
+    const auto c = a + i;
+    const uint64_t lo = std::max(from, c->ts_ns);
+    const uint64_t hi = std::next(c) != ch.end() ? std::min(to, std::next(c)->ts_ns) : to;
+    if (c->state != TL_TS_RUNNABLE || hi <= lo) continue;
+    runnable_seen += hi - lo;
+    if (c->other) seen[c->other] += hi - lo;
   }
-  uint64_t at = from;
-  for (auto c = first; c != t.changes.end() && c->ts_ns < to; ++c) {
-    add(state, other, at, c->ts_ns);
-    state = c->state;
-    other = c->other;
-    at = c->ts_ns;
-  }
-  add(state, other, at, to);
+  const double scale = runnable_seen ? static_cast<double>(ns[TL_TS_RUNNABLE]) / runnable_seen : 1.0;
+  for (auto& [other, d] : seen)
+    if (out.ran_instead.size() < 256 || out.ran_instead.count(other))
+      out.ran_instead[other] += static_cast<uint64_t>(static_cast<double>(d) * scale);
 }
 
 void SchedTimeline::finish(uint64_t start_ns, uint64_t end_ns) {

@@ -28,6 +28,9 @@ struct StateChange {
   uint16_t cpu = 0;
   uint8_t state = kStateUnknown;
   uint8_t flags = 0;  // TL_SF_*
+  // Time in each state from the thread's first change to this one: a wait's split is
+  // then two lookups, however often the thread switched meanwhile.
+  std::array<uint64_t, kTaskStates> cum{};
 };
 
 struct ThreadSched {
@@ -55,6 +58,7 @@ class SchedTimeline {
   static constexpr uint64_t kKeepNs = 10'000'000'000;
   static constexpr size_t kMaxChanges = size_t{1} << 20;  // per thread, whatever the input
   static constexpr size_t kMaxThreads = 4096;
+  static constexpr size_t kAttributeWalk = 32;  // changes looked at per split for ran_instead
 
   void add(const Event& e);  // a TL_SCHED event, in arrival (nearly time) order
   // The thread's states over [from, to], and who ran instead.

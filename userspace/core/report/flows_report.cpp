@@ -174,8 +174,14 @@ void render_flows(std::ostream& out, const Json& doc) {
       // TCP: the round trip the device sees, and the Mathis bound beside the rate.
       if (fd.contains("rtt") && fd["rtt"].is_object())
         parts += fmt::format(", rtt {}", format_duration_us(fd["rtt"]["p50_us"].get<double>()));
-      if (fd.contains("mathis_mbit_s") && fd["mathis_mbit_s"].is_number())
-        parts += fmt::format(", Mathis bound {:.1f} Mbit/s", fd["mathis_mbit_s"].get<double>());
+      if (fd.contains("mathis_mbit_s") && fd["mathis_mbit_s"].is_number()) {
+        const double bound = fd["mathis_mbit_s"].get<double>(), rate = fd["mbit_s"].get<double>();
+        parts += fmt::format(", Mathis bound {:.1f} Mbit/s", bound);
+        // The model takes each loss for a congestion event; losses in bursts (a full
+        // ring or socket) cost one cut per window, and the sender beats it.
+        if (bound > 0 && rate > 2 * bound)
+          parts += fmt::format(", beaten {:.0f}x: losses come in bursts, not one by one", rate / bound);
+      }
       parts += ")";
     }
     fmt::print(out, "  {:<52}{}\n", text((*f)["name"]), parts);

@@ -82,6 +82,26 @@ TEST(Summary, SlowReaderMakesTheRingDominantAndPacingOriginRing) {
   EXPECT_NE(doc["verdicts"][0].get<std::string>().find("tun ring"), std::string::npos);
 }
 
+// A drop of 1 in 101 packets is said (info), not raised; unless the tun ring was full.
+TEST(Summary, AFewDropsAreSaidNotRaised) {
+  auto severity_of_drop = [](int32_t reason) {
+    Pipeline p;
+    for (int i = 0; i < 100; i++)
+      for (const Event& e : tx_packet(1000 + i * 100, 0x100 + i, i + 1, 2, 20)) p.push(e);
+    p.push(Ev{20'000, 0x9999, 500, TL_QUEUE});
+    Event d = Ev{20'001, 0x9999, 500, TL_FREE, Dir::Tx, 0, 4252, "openvpn", TL_F_DROP, reason};
+    d.aux = 0xffffffff81000010ull;
+    p.push(d);
+    p.flush();
+    const Json doc = summarize(sample_info(), p);
+    for (auto& f : doc["findings"])
+      if (f["kind"] == "drops") return f["severity"].get<std::string>();
+    return std::string("none");
+  };
+  EXPECT_EQ(severity_of_drop(2), "info") << "NOT_SPECIFIED, 1 of 101";
+  EXPECT_EQ(severity_of_drop(5), "warning") << "FULL_RING, 1 of 101: still raised";
+}
+
 TEST(Summary, SenderPacedTrafficIsUpstream) {
   // ping -f style: 10 ms gaps already at queue, the reader keeps up (seed 000).
   Pipeline p;

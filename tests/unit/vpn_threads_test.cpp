@@ -298,3 +298,22 @@ TEST(VpnThreads, TheWritersStatesBetweenReadAndWrite) {
   EXPECT_NEAR(st.value("running", 0.0), 0.3, 0.011) << st;
   EXPECT_NE(text_of(doc).find("the writing thread meanwhile: running 30 %"), std::string::npos) << text_of(doc);
 }
+
+// A reader stopped 300 ms while one packet waited, in a trace where packets waited 10 s in
+// all: 3 % of the ring's waiting, yet a stop as long as a stall is said.
+TEST(VpnThreads, AStopAsLongAsAStallIsSaidWhateverItsShare) {
+  Pipeline p;
+  p.set_underlay_sockets({kUnderlay});
+  sched_on(p, kVpn);
+  uint64_t t = 1000;
+  for (int i = 0; i < 10000; i++, t += 1100)
+    for (Event e : tx_packet(t, 0x1000 + 0x100 * (i % 512), 1 + i, 1, 1000, kVpn, "openvpn")) p.push(e);
+  sched(p, t, kVpn, TL_TS_STOPPED);
+  sched(p, t + 300'000, kVpn, TL_TS_RUNNING);
+  for (Event e : tx_packet(t + 10, 0x99000, 20000, 1, 300'000, kVpn, "openvpn")) p.push(e);
+  const Json doc = summary_of(p);
+  bool said = false;
+  for (auto& f : doc["findings"]) said |= f["kind"] == "stopped_reader";
+  EXPECT_TRUE(said) << doc["findings"];
+  EXPECT_LT(doc["vpn"]["ring_wait"]["states"]["stopped"]["share"].get<double>(), 0.05);
+}

@@ -53,7 +53,11 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
   // busiest owner thread stands for the process.
   const std::string who = process_name(info, v, f.busiest_pid, f.busiest_tid);
   const bool waited = s.ring_packets >= kMinPackets || f.ring_share[TL_TS_STOPPED] > 0;
-  if (f.ring_ns && waited && f.ring_share[TL_TS_STOPPED] >= 0.05) {
+  // Stopped while packets waited: a share of the ring's waiting, or on its own as long as a
+  // stall (a stop when few packets were in flight is no less a stop).
+  constexpr uint64_t kStoppedWaitNs = 200'000'000;
+  if (f.ring_ns && waited &&
+      (f.ring_share[TL_TS_STOPPED] >= 0.05 || s.ring.ns[TL_TS_STOPPED] >= kStoppedWaitNs)) {
     uint64_t stopped = 0;
     for (auto& [tid, t] : v.timeline().threads()) stopped += t.time[TL_TS_STOPPED];
     Finding x;

@@ -112,7 +112,7 @@ static __always_inline struct tl_slot *adopt(const struct sk_buff *skb, __u8 poi
 		parent = st->skb;
 		parent_gen = st->gen;
 		flags = TL_F_SEGMENT;
-	} else if (!pkt_wanted(skb, false)) {
+	} else if (!pkt_wanted(skb, false, false)) {
 		return NULL; /* not a segment of a packet the filter took: it asks */
 	}
 	v = follow(skb, TL_TX, point, KREAD(struct sk_buff, skb, len), flags, now);

@@ -123,9 +123,10 @@ static long filter_step(__u32 i, void *ctx)
 /*
  * Does the packet pass the user's filter? Without one, yes, at no cost. Runs at a
  * packet's first point: a packet that fails is never followed, and this CPU remembers
- * it, so that its drop right after (a full tun ring) is not taken for news.
+ * it, so that its drop right after (a full tun ring) is not taken for news; skip_segments
+ * (TX at queue): nor are the GSO segments made from it right after.
  */
-static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx)
+static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx, bool skip_segments)
 {
 	struct filter_ctx ctx;
 	struct cpu_state *st;
@@ -139,8 +140,11 @@ static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx)
 	bpf_loop(TL_FILTER_MAX / FILTER_STEPS_PER_CALL, filter_step, &ctx, 0);
 	if (ctx.s->m.ret != 0)
 		return true;
-	if ((st = cpu_state()))
+	if ((st = cpu_state())) {
 		st->filtered = (__u64)skb;
+		if (skip_segments)
+			st->skip = 1;
+	}
 	return false;
 }
 

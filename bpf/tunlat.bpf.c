@@ -202,13 +202,8 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	}
 	if (!sample(TL_TX))
 		return 0;
-	if (!pkt_wanted(skb, false)) {
-		struct cpu_state *st = cpu_state();
-
-		if (st)
-			st->skip = 1; /* its segments are not followed either */
+	if (!pkt_wanted(skb, false, true)) /* its segments are not followed either */
 		return 0;
-	}
 	len = KREAD(struct sk_buff, skb, len);
 	if (skb_is_gso(skb))
 		flags = TL_F_GSO;
@@ -489,7 +484,7 @@ static __always_inline int on_inject(const struct sk_buff *skb)
 {
 	struct tl_slot *v;
 
-	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX) || !pkt_wanted(skb, true))
+	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX) || !pkt_wanted(skb, true, false))
 		return 0;
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
 	v = follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), 0, bpf_ktime_get_ns());

@@ -60,14 +60,14 @@ tl_sum tcp_sum(const char* src, const char* dst, uint16_t sp, uint16_t dp, uint3
 struct Segments {
   FlowTable& t;
   uint64_t skb = 1;
-  void operator()(uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts) {
+  void operator()(uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts, uint8_t flags = 0x10) {
     Event first{};
     first.ts_ns = ts;
     first.skb = skb;
     first.gen = static_cast<uint32_t>(skb++);
     first.dir = dir;
     first.point = dir == TL_RX ? TL_INJECT : TL_QUEUE;
-    set_summary(first, PacketSummary{1, seq, ack, 0, 0x10, 0}, payload);
+    set_summary(first, PacketSummary{1, seq, ack, 0, flags, 0}, payload);
     Event passed = first;
     passed.point = dir == TL_RX ? TL_RECEIVE : TL_XMIT;
     passed.flags = 0;
@@ -180,7 +180,7 @@ TEST(Flows, RetransmissionsInTheDevicesOrder) {
   uint64_t skb = 1;
   for (auto [i, ts] : order) pass(i, ts, skb++);
   pass(3, 5'000'000, skb++);  // a retransmission
-  t.finish();
+  t.finish(0);
   const FlowStat& f = t.flows().at(1);
   EXPECT_EQ(f.dirs[0].packets, 11u);
   EXPECT_EQ(f.dirs[0].retransmits, 1u);
@@ -204,7 +204,7 @@ TEST(Flows, TableIsBounded) {
     Journey j = tx_segment(id, 0, 10, id + 100);
     t.count(j, 5);
   }
-  t.finish();
+  t.finish(0);
   EXPECT_LE(t.flows().size(), FlowTable::kMaxFlows + 1);
   EXPECT_EQ(t.flows().count(kOtherFlow), 1u);
   EXPECT_EQ(t.flows().at(kOtherFlow).dirs[0].packets, 99'999u - FlowTable::kMaxFlows);  // ids 1 .. 99,999
@@ -221,7 +221,7 @@ TEST(Flows, RoundTripAndMathisBound) {
     pass(TL_RX, 0, (i + 1) * 1000, 0, 1'000'000 + i * 10'000 + 2'000'000);  // 2 ms later
   }
   pass(TL_TX, 50'000, 0, 1000, 3'000'000'000);  // one sent again
-  t.finish();
+  t.finish(0);
   const FlowDirStats& tx = t.flows().at(1).dirs[0];
   EXPECT_EQ(tx.rtt.count(), 100u);
   EXPECT_NEAR(static_cast<double>(tx.rtt.quantile(0.5)), 2e6, 2e6 * 0.02);
@@ -250,7 +250,7 @@ TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
   pass(TL_RX, 0, 11'000, 0, now + 2000 * kMs);       // the ACK
   pass(TL_TX, 11'000, 0, 1000, now + 2001 * kMs);
   pass(TL_RX, 0, 12'000, 0, now + 2002 * kMs);       // all acknowledged: then silence
-  t.finish();
+  t.finish(now + 9000 * kMs);
   ASSERT_EQ(t.idle_stalls().size(), 1u);
   const Stall& s = t.idle_stalls()[0];
   EXPECT_EQ(s.kind, "idle");
@@ -259,6 +259,63 @@ TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
   EXPECT_EQ(s.end_ns, now + 2000 * kMs);
   EXPECT_EQ(s.retransmits, 2u);
   EXPECT_EQ(s.end_point, TL_RECEIVE);
+  EXPECT_EQ(s.idle_end, IdleEnd::Ack);
+  EXPECT_FALSE(s.ongoing);
+}
+
+// The transfer stood still until the connection ended, never acknowledged (a case-4 run:
+// the receiving VPN came back, the test's time was up and the receiver closed): the
+// stall ends with the receiver's FIN; what follows (a retransmission, the reset it
+// gets) is no second stall.
+TEST(Flows, DataUnacknowledgedUntilThePeerClosesIsOneIdleStall) {
+  FlowTable t(200'000'000);
+  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+  Segments pass{t};
+  constexpr uint64_t kMs = 1'000'000;
+  const uint64_t now = 1000 * kMs;
+  pass(TL_TX, 0, 0, 1000, now);
+  pass(TL_RX, 0, 1000, 0, now + kMs);  // acknowledged
+  pass(TL_TX, 1000, 0, 1000, now + 2 * kMs);
+  pass(TL_TX, 2000, 0, 1000, now + 3 * kMs);  // then nothing new acknowledged
+  pass(TL_RX, 0, 1000, 0, now + 2000 * kMs);  // a duplicate ACK: no progress
+  pass(TL_RX, 0, 1000, 0, now + 2500 * kMs, 0x11);  // FIN|ACK, 2000 bytes never acknowledged
+  pass(TL_TX, 3000, 1, 0, now + 2501 * kMs);        // the FIN acknowledged
+  pass(TL_TX, 1000, 1, 1000, now + 4000 * kMs);     // data sent again
+  pass(TL_RX, 0, 0, 0, now + 4001 * kMs, 0x04);     // and reset
+  t.finish(now + 9000 * kMs);
+  ASSERT_EQ(t.idle_stalls().size(), 1u);
+  const Stall& s = t.idle_stalls()[0];
+  EXPECT_EQ(s.start_ns, now + 2 * kMs);
+  EXPECT_EQ(s.end_ns, now + 2500 * kMs);
+  EXPECT_EQ(s.idle_end, IdleEnd::PeerFin);
+  EXPECT_EQ(s.unacked, 2000u);
+  EXPECT_EQ(s.end_point, TL_RECEIVE);
+  EXPECT_FALSE(s.ongoing);
+}
+
+// Still unacknowledged when the trace ends: an ongoing idle stall to the trace's end; a
+// wait shorter than the threshold at the end is none.
+TEST(Flows, DataUnacknowledgedAtTheEndIsAnOngoingIdleStall) {
+  constexpr uint64_t kMs = 1'000'000;
+  for (const uint64_t end_ms : {1100u, 3000u}) {
+    FlowTable t(200'000'000);
+    t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+    Segments pass{t};
+    pass(TL_TX, 0, 0, 1000, 1000 * kMs);
+    pass(TL_RX, 0, 1000, 0, 1001 * kMs);
+    pass(TL_TX, 1000, 0, 1000, 1002 * kMs);  // waits from here
+    t.finish(end_ms * kMs);
+    if (end_ms == 1100) {
+      EXPECT_TRUE(t.idle_stalls().empty()) << "waiting 98 ms at the end";
+      continue;
+    }
+    ASSERT_EQ(t.idle_stalls().size(), 1u);
+    const Stall& s = t.idle_stalls()[0];
+    EXPECT_TRUE(s.ongoing);
+    EXPECT_EQ(s.start_ns, 1002 * kMs);
+    EXPECT_EQ(s.end_ns, end_ms * kMs);
+    EXPECT_EQ(s.unacked, 1000u);
+  }
 }
 
 // The host's own socket: tcp_retransmit_skb names the socket's flow the way the flow's

@@ -68,7 +68,7 @@ Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns), flows_(stall_ns) {
 
 void Analysis::finish(uint64_t end_ns) {
   for (StageWatch& w : watches_) w.finish(end_ns);
-  flows_.finish();
+  flows_.finish(end_ns);
 }
 
 std::vector<Stall> Analysis::stalls() const {

@@ -47,7 +47,10 @@ void FlowTable::define(const Event& e) {
 void FlowTable::on_segment(const SeqPass& s) {
   FlowStat& f = get(s.flow);
   if (!f.defined || f.key.proto != 6 || (s.tcp_flags & kSyn)) {
-    if (f.defined && f.key.proto == 6) f.dirs[s.dir & 1].seq_valid = false;  // a new connection
+    if (f.defined && f.key.proto == 6) {  // a new connection
+      f.dirs[s.dir & 1].seq_valid = false;
+      f.dirs[s.dir & 1].closed = false;
+    }
     return;
   }
   FlowDirStats& d = f.dirs[s.dir & 1];
@@ -70,6 +73,20 @@ void FlowTable::on_segment(const SeqPass& s) {
     if (sent && s.ts_ns > sent) other.rtt.add(s.ts_ns - sent);
     on_ack(s.flow, other, s, (s.dir & 1) ? Dir::Tx : Dir::Rx);
   }
+  // This side closing ends the wait of the other way's data; a reset ends both: the
+  // transfer stood still until the connection ended with that data unacknowledged.
+  if (s.tcp_flags & (kFin | kRst)) {
+    const IdleEnd how = (s.tcp_flags & kRst) ? IdleEnd::Reset : IdleEnd::PeerFin;
+    const int point = s.dir == TL_RX ? TL_RECEIVE : TL_XMIT;
+    end_wait(s.flow, other, (s.dir & 1) ? Dir::Tx : Dir::Rx, s.ts_ns, point, how);
+    other.closed = true;
+    other.waiting_since = 0;
+    if (how == IdleEnd::Reset) {
+      end_wait(s.flow, d, (s.dir & 1) ? Dir::Rx : Dir::Tx, s.ts_ns, point, how);
+      d.closed = true;
+      d.waiting_since = 0;
+    }
+  }
   if (payload) {
     const bool resent = d.seq_valid && !seq_after(end, d.high_seq);
     // Shorter than the largest segment either way (the MSS, as far as the flow shows it),
@@ -91,7 +108,7 @@ void FlowTable::on_segment(const SeqPass& s) {
     d.seq_valid = true;
   }
   // New data beyond what is acknowledged, where none was waiting: waiting starts.
-  if (!d.waiting_since && d.ack_valid && seq_after(d.high_seq, d.acked)) {
+  if (!d.waiting_since && !d.closed && d.ack_valid && seq_after(d.high_seq, d.acked)) {
     d.waiting_since = s.ts_ns;
     d.retransmits_since = d.retransmits;
   }
@@ -103,25 +120,32 @@ void FlowTable::on_segment(const SeqPass& s) {
 void FlowTable::on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Dir data_dir) {
   if (!data.seq_valid) return;
   if (data.ack_valid && !seq_after(ack.ack, data.acked)) return;  // nothing new
-  if (data.waiting_since && ack.ts_ns > data.waiting_since && ack.ts_ns - data.waiting_since >= stall_ns_ &&
-      idle_.size() < StageWatch::kMaxStalls) {
-    Stall st;
-    st.kind = "idle";
-    st.flow = flow;
-    st.dir = data_dir;
-    st.start_ns = data.waiting_since;
-    st.end_ns = ack.ts_ns;
-    st.retransmits = data.retransmits - data.retransmits_since;
-    st.end_point = ack.dir == TL_RX ? TL_RECEIVE : TL_XMIT;
-    st.ended_by.enter_ns = data.waiting_since;
-    st.ended_by.leave_ns = ack.ts_ns;
-    idle_.push_back(std::move(st));
-  }
+  end_wait(flow, data, data_dir, ack.ts_ns, ack.dir == TL_RX ? TL_RECEIVE : TL_XMIT, IdleEnd::Ack);
   data.acked = ack.ack;
   data.ack_valid = true;
-  const bool outstanding = seq_after(data.high_seq, data.acked);
+  const bool outstanding = !data.closed && seq_after(data.high_seq, data.acked);
   data.waiting_since = outstanding ? ack.ts_ns : 0;
   data.retransmits_since = data.retransmits;
+}
+
+void FlowTable::end_wait(uint32_t flow, const FlowDirStats& data, Dir data_dir, uint64_t end_ns, int end_point,
+                         IdleEnd how) {
+  if (!data.waiting_since || end_ns < data.waiting_since || end_ns - data.waiting_since < stall_ns_) return;
+  if (idle_.size() >= StageWatch::kMaxStalls) return;
+  Stall st;
+  st.kind = "idle";
+  st.flow = flow;
+  st.dir = data_dir;
+  st.start_ns = data.waiting_since;
+  st.end_ns = end_ns;
+  st.retransmits = data.retransmits - data.retransmits_since;
+  st.idle_end = how;
+  st.unacked = seq_after(data.high_seq, data.acked) ? data.high_seq - data.acked : 0;
+  st.ongoing = end_point < 0;
+  st.end_point = end_point;
+  st.ended_by.enter_ns = data.waiting_since;
+  st.ended_by.leave_ns = end_ns;
+  idle_.push_back(std::move(st));
 }
 
 void LocalSocket::add(const tl_tcp_sample& t) {
@@ -175,8 +199,13 @@ void FlowTable::on_event(const Event& e) {
   waiting_ = Waiting{};
 }
 
-void FlowTable::finish() {
+void FlowTable::finish(uint64_t end_ns) {
   seq_order_.flush([this](const SeqPass& p) { on_segment(p); });
+  for (auto& [id, f] : flows_)
+    for (int d = 0; d < 2; d++) {
+      const FlowDirStats& data = f.dirs[d];
+      if (data.ack_valid) end_wait(id, data, static_cast<Dir>(d), end_ns, -1, IdleEnd::Ack);
+    }
 }
 
 double FlowDirStats::mathis_bits_per_s() const {

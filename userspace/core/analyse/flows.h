@@ -47,6 +47,7 @@ struct FlowDirStats {
   uint32_t acked = 0;          // the highest ACK seen, once ack_valid
   bool ack_valid = false;
   uint64_t waiting_since = 0;  // data outstanding, nothing new acknowledged since: 0 none
+  bool closed = false;         // the other side closed (FIN) or either reset: no more waits
   uint64_t retransmits_since = 0;  // retransmits when waiting began
   // The round trip the device sees for this direction's data: from a segment passing it
   // to the first ACK, the other way, that covers it (Karn: not for data sent again).
@@ -109,8 +110,9 @@ class FlowTable {
   void on_event(const Event& e);
   // A TL_RETRANS event: the host sent a segment of its socket's flow again.
   void on_host_retransmit(const Event& e);
-  // The end of the trace: the segments still waiting for their turn.
-  void finish();
+  // The trace ended at end_ns: the segments still waiting for their turn, then data
+  // still unacknowledged that long is an ongoing idle stall.
+  void finish(uint64_t end_ns);
 
   const std::map<uint32_t, FlowStat>& flows() const { return flows_; }
   const std::vector<Stall>& idle_stalls() const { return idle_; }  // at most kMaxStalls
@@ -124,6 +126,8 @@ class FlowTable {
   FlowStat& get(uint32_t id);
   void on_segment(const SeqPass& p);
   void on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Dir data_dir);
+  // data's wait ends at end_ns: an idle stall if it lasted stall_ns_.
+  void end_wait(uint32_t flow, const FlowDirStats& data, Dir data_dir, uint64_t end_ns, int end_point, IdleEnd how);
 
   uint64_t stall_ns_;
   std::vector<Stall> idle_;

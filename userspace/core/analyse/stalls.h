@@ -55,13 +55,29 @@ struct StallTrigger {
   uint64_t quiet_ns = 0;  // how long nothing like it had arrived before it (see above)
 };
 
+// How an idle stall ended: an ACK covering new data, the other side closing (its FIN)
+// or either side resetting with the data still unacknowledged.
+enum class IdleEnd : uint8_t { Ack, PeerFin, Reset };
+inline const char* idle_end_name(IdleEnd e) {
+  return e == IdleEnd::Ack ? "ack" : e == IdleEnd::PeerFin ? "fin" : "reset";
+}
+// What ended it, as a report's sentence ends: "... until <phrase>".
+inline const char* idle_end_phrase(IdleEnd e) {
+  return e == IdleEnd::Ack       ? "an ACK covering new data came back"
+         : e == IdleEnd::PeerFin ? "the other side closed the connection (FIN) without acknowledging it"
+                                 : "the connection was reset (RST)";
+}
+
 // `stuck`: packets waited in `stage` from start_ns to end_ns and none left it. `idle`: a
 // TCP flow's data in direction dir had passed the device and nothing new of it was
-// acknowledged (core/analyse/flows), from start_ns until the ACK at end_ns.
+// acknowledged (core/analyse/flows), from start_ns until end_ns (see idle_end; ongoing:
+// still waiting when the trace ended).
 struct Stall {
   std::string kind = "stuck";
   uint32_t flow = 0;         // idle: the flow's id
   uint64_t retransmits = 0;  // idle: its data sent again meanwhile (not progress)
+  IdleEnd idle_end = IdleEnd::Ack;
+  uint64_t unacked = 0;      // idle: bytes outstanding when it ended
   Dir dir = Dir::Tx;
   std::string stage;  // a span name: "qdisc", "ring"
   uint64_t start_ns = 0, end_ns = 0;

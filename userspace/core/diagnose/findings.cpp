@@ -74,11 +74,18 @@ Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) 
   fd.kind = "stall";
   fd.severity = len >= kCriticalStallNs ? Severity::Critical : Severity::Warning;
   fd.weight = static_cast<double>(len);
-  fd.summary = fmt::format("{} data of {} stood {} unacknowledged at {:.2f} s ({} retransmission{} meanwhile) "
-                           "until an ACK came back: the far side, or the path beyond the device, went silent",
-                           dir_upper(st.dir), flow, dur(len), at_s, st.retransmits, st.retransmits == 1 ? "" : "s");
+  const std::string meanwhile = fmt::format("{} retransmission{} meanwhile", st.retransmits, st.retransmits == 1 ? "" : "s");
+  if (st.ongoing)
+    fd.summary = fmt::format("{} data of {} stood unacknowledged for the last {} of the trace (from {:.2f} s, {}, "
+                             "{} bytes outstanding): the far side, or the path beyond the device, went silent",
+                             dir_upper(st.dir), flow, dur(len), at_s, meanwhile, st.unacked);
+  else
+    fd.summary = fmt::format("{} data of {} stood {} unacknowledged at {:.2f} s ({}) until {}: the far side, or "
+                             "the path beyond the device, went silent",
+                             dir_upper(st.dir), flow, dur(len), at_s, meanwhile, idle_end_phrase(st.idle_end));
   fd.evidence = {{"kind", "idle"}, {"start_s", std::round(at_s * 1000) / 1000}, {"duration_ms", us(len) / 1e3},
-                 {"retransmits", st.retransmits}};
+                 {"retransmits", st.retransmits}, {"unacked_bytes", st.unacked},
+                 {"ended_by", st.ongoing ? Json(nullptr) : Json(idle_end_name(st.idle_end))}};
   fd.where = Json{{"direction", dir_name(st.dir)}, {"stage", nullptr}, {"process", nullptr}, {"flow", flow}};
   fd.remedy = "look at the far side's VPN and the underlay: was the receiving VPN stopped or its socket full?";
   return fd;

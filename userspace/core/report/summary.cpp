@@ -163,12 +163,15 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
                 {"duration_ms", round3((st.end_ns - st.start_ns) / 1e6)},
                 {"stage", nullptr},
                 {"queued", nullptr},
-                {"ongoing", false},
+                {"ongoing", st.ongoing},
                 {"flow", named ? Json(flow_name(f->second.key)) : Json(nullptr)},
                 {"retransmits", st.retransmits},
-                {"ended_by", {{"t_s", round3(st.end_ns > t0 ? (st.end_ns - t0) / 1e9 : 0.0)},
-                              {"point", std::string(point_name(st.end_point))},
-                              {"summary", "an ACK covering new data"}}},
+                {"unacked_bytes", st.unacked},
+                {"ended_by", st.ongoing ? Json(nullptr)
+                                        : Json{{"t_s", round3(st.end_ns > t0 ? (st.end_ns - t0) / 1e9 : 0.0)},
+                                               {"point", std::string(point_name(st.end_point))},
+                                               {"cause", idle_end_name(st.idle_end)},
+                                               {"summary", idle_end_phrase(st.idle_end)}}},
                 {"flight_recorder", Json::array()}};
   }
   const auto def = std::find_if(kTxSpans.begin(), kTxSpans.end(), [&](const SpanDef& sd) { return sd.name == st.stage; });

@@ -194,11 +194,16 @@ void render_stalls(std::ostream& out, const Json& doc) {
              doc.value("stall_threshold_ms", 0.0));
   for (auto& st : doc["stalls"]) {
     if (st["kind"] == "idle") {
-      fmt::print(out, "  {} idle at {:.3f} s for {}: {} waited for an ACK ({} retransmissions meanwhile)\n",
+      const Json& e = st["ended_by"];
+      fmt::print(out, "  {} idle at {:.3f} s for {}: {} waited for an ACK ({} retransmissions meanwhile){}\n",
                  text(st["direction"]), st["start_s"].get<double>(),
                  format_duration_us(st["duration_ms"].get<double>() * 1e3),
                  st["flow"].is_string() ? "the data of " + text(st["flow"]) : std::string("a flow's data"),
-                 st["retransmits"].get<uint64_t>());
+                 st["retransmits"].get<uint64_t>(),
+                 st.value("ongoing", false) ? "; still waiting when the trace ended"
+                 : e.is_object() && e.value("cause", "ack") != "ack"
+                     ? fmt::format(" until {}", text(e["summary"]))
+                     : std::string());
       continue;
     }
     fmt::print(out, "  {} {} at {:.3f} s for {}: {} packets queued", text(st["direction"]), text(st["stage"]),

@@ -105,16 +105,21 @@ def order: {untraced: 0, tunlat: 1, "tunlat-s10": 2, "tunlat-before": 3, bpftrac
   "",
   "## A filter that matches nothing",
   "",
-  "tunlat with the pcap filter `host 192.0.2.1`, which no lab packet matches, against the floor on the same workload: what a packet passed over by the filter costs. Issue 14's budget: the floor plus 30 %.",
+  "tunlat with the pcap filter `host 192.0.2.1`, which no lab packet matches, and `--no-sched` (the floor has no scheduler programs), against the floor on the same workload: what a packet passed over by the filter costs. Issue 14's budget: the floor plus 30 %. How many packets a full tun ring drops moves the hits per device packet from run to run; the last two columns weigh tunlat's ns per hit of each tracepoint by the floor run's hits.",
   "",
-  "| lab | workload | tunlat ns per device packet | floor ns per device packet | ratio |",
-  "|---|---|---|---|---|",
+  "| lab | workload | tunlat ns per device packet | floor ns per device packet | ratio | on the floor's mix of hits | ratio |",
+  "|---|---|---|---|---|---|---|",
   ( $prof | map(select(.variant == "tunlat-nomatch")) | sort_by(.lab, .wl) | .[]
     | . as $t
     | ($floor | map(select(.lab == $t.lab and .wl == $t.wl)) | .[0]) as $f
     | def perpkt($x): if ($x.dev_pkts // 0) > 0 then ($x.progs // [] | map(.ns) | add // 0) / $x.dev_pkts else null end;
-      (perpkt($t)) as $a | (if $f == null then null else perpkt($f) end) as $b
-    | "| \(.lab) | \(.wl) | \($a | f(0)) | \($b | f(0)) | \(if $a != null and $b != null and $b > 0 then "\($a / $b | f(2))×" else "–" end) |" ),
+      # How many packets a full tun ring drops moves the hits per device packet from run
+      # to run: tunlat's ns per hit of each tracepoint, weighted by the floor run's hits.
+      def mixed($x; $y): if $y == null or ($y.dev_pkts // 0) == 0 then null
+        else ([$y.progs[] | . as $fp | ($x.progs | map(select(.tp == $fp.tp and .hits > 0)) | .[0]) as $tp
+               | if $tp == null then 0 else $tp.ns / $tp.hits * $fp.hits end] | add) / $y.dev_pkts end;
+      (perpkt($t)) as $a | (if $f == null then null else perpkt($f) end) as $b | (mixed($t; $f)) as $m
+    | "| \(.lab) | \(.wl) | \($a | f(0)) | \($b | f(0)) | \(if $a != null and $b != null and $b > 0 then "\($a / $b | f(2))×" else "–" end) | \($m | f(0)) | \(if $m != null and $b != null and $b > 0 then "\($m / $b | f(2))×" else "–" end) |" ),
   "",
   "## The scheduler part (on by default; --no-sched)",
   "",

@@ -9,12 +9,13 @@
 #define TUNLAT_PACKET_BPF_H
 
 #include "cbpf.h"
+#include "filter_region.bpf.h"
 
 /* The device's link layer: set by the loader. 1: Ethernet (tap), 0: IP (tun). */
 const volatile __u32 targ_ether = 1;
-/* The compiled pcap filter (userspace checked it: jumps in range, known opcodes). */
+/* The length of the user's pcap filter, 0 for none: the loader writes it, translated,
+ * over tl_filter's region. */
 const volatile __u32 targ_filter_len = 0;
-const volatile struct tl_cbpf_insn targ_filter[TL_FILTER_MAX];
 /* The bytes it looks at (tl_cbpf_snap): only those are copied for it. */
 const volatile __u32 targ_filter_snap = TL_SNAP;
 
@@ -77,49 +78,6 @@ static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scrat
 	return true;
 }
 
-/* bpf_loop's context must be on the stack: it holds the scratch's address, so that a
- * step does not look the map up again. */
-struct filter_ctx {
-	struct pkt_scratch *s;
-};
-
-/* Instructions per bpf_loop call: each call costs more than a step. */
-#define FILTER_STEPS_PER_CALL 4
-
-static long filter_step(__u32 i, void *ctx)
-{
-	struct pkt_scratch *s = ((struct filter_ctx *)ctx)->s;
-
-	if (!s)
-		return 1;
-#pragma unroll
-	for (int j = 0; j < FILTER_STEPS_PER_CALL; j++) {
-		__u32 pc = s->m.pc;
-
-		if (pc >= TL_FILTER_MAX || pc >= targ_filter_len) {
-			s->m.ret = 0;
-			return 1;
-		}
-		/* Unrolled, the compiler merges the checks the verifier needs each time. */
-		barrier_var(pc);
-		pc &= TL_FILTER_MAX - 1;
-		struct tl_cbpf_insn in = {targ_filter[pc].code, targ_filter[pc].jt, targ_filter[pc].jf,
-					  targ_filter[pc].k};
-
-		if (in.code & TL_FUSE) {
-			__u32 n = (pc + 1) & (TL_FILTER_MAX - 1); /* userspace fuses only within */
-			struct tl_cbpf_insn j = {targ_filter[n].code, targ_filter[n].jt, targ_filter[n].jf,
-						 targ_filter[n].k};
-
-			if (tl_cbpf_step_fused(&s->m, in, j))
-				return 1;
-		} else if (tl_cbpf_step(&s->m, in)) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /*
  * Does the packet pass the user's filter? Without one, yes, at no cost. Runs at a
  * packet's first point: a packet that fails is never followed, and this CPU remembers
@@ -128,17 +86,15 @@ static long filter_step(__u32 i, void *ctx)
  */
 static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx, bool skip_segments)
 {
-	struct filter_ctx ctx;
+	struct pkt_scratch *s;
 	struct cpu_state *st;
 
 	if (!targ_filter_len)
 		return true;
-	ctx.s = scratch();
-	if (!ctx.s || !pkt_copy(skb, ctx.s, rx, targ_filter_snap))
+	s = scratch();
+	if (!s || !pkt_copy(skb, s, rx, targ_filter_snap))
 		return false;
-	/* cBPF jumps only forward: a program ends within its length in steps. */
-	bpf_loop(TL_FILTER_MAX / FILTER_STEPS_PER_CALL, filter_step, &ctx, 0);
-	if (ctx.s->m.ret != 0)
+	if (tl_filter(&s->m))
 		return true;
 	if ((st = cpu_state())) {
 		st->filtered = (__u64)skb;

@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
                     "follow 1 packet in N (per CPU and direction) at extreme rates")
       ->check(CLI::Range(1u, 1000000u));
   trace->add_option("--stall-ms", t.stall_ms,
-                    "a queue stage (qdisc, tun ring) releasing nothing this long while it holds packets is a stall")
+                    "a queue stage (qdisc, tun ring) releasing nothing this long while it holds packets, or a TCP flow's data "
+                    "unacknowledged this long, is a stall")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 3.6e6));
   trace->add_option("--filter", t.filter,

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "fatal.h"
+#include "kernel/filter_patch.h"
 #include "kernel/kernel_info.h"
 #include "kernel/rings.h"
 #include "tunlat_bpf.skel.h"
@@ -70,7 +71,6 @@ struct TracerBpf {
   volatile uint32_t *targ_ifindex, *targ_netns, *targ_sample, *targ_ring_records, *targ_spill_records,
       *targ_sched, *targ_recv_tp;
   volatile uint32_t *targ_ether, *targ_filter_len, *targ_filter_snap;
-  volatile tl_cbpf_insn* targ_filter;
   std::function<uint64_t()> target_dev;
   std::function<volatile uint8_t*()> owner_hint;  // OWNER_HINTS bytes
   std::function<void()> destroy;
@@ -129,7 +129,6 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->targ_ether = &ro->targ_ether;
   b->targ_filter_len = &ro->targ_filter_len;
   b->targ_filter_snap = &ro->targ_filter_snap;
-  b->targ_filter = ro->targ_filter;
   b->target_dev = [s] { return s->bss->target_dev; };  // bss is mapped anew at load
   b->owner_hint = [s] { return reinterpret_cast<volatile uint8_t*>(s->bss->owner_hint); };
   return b;
@@ -197,11 +196,13 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   *bpf_->targ_sample = o.sample > 0 ? o.sample : 1;
   *bpf_->targ_ether = o.ether ? 1 : 0;
   if (o.filter.size() > TL_FILTER_MAX) throw Fatal("the filter is too long for the BPF programs");
-  for (size_t i = 0; i < o.filter.size(); i++) {
-    bpf_->targ_filter[i].code = o.filter[i].code;
-    bpf_->targ_filter[i].jt = o.filter[i].jt;
-    bpf_->targ_filter[i].jf = o.filter[i].jf;
-    bpf_->targ_filter[i].k = o.filter[i].k;
+  // Every program that asks the filter has its region (a packet's first point: queue,
+  // inject, and the segments adopted at enqueue and xmit).
+  if (!o.filter.empty()) {
+    const int regions = patch_filter(*bpf_->skeleton->obj, o.filter);
+    if (regions < 7) throw Fatal("the BPF programs have fewer filter regions than the points that ask the filter");
+    if (o.verbose) fmt::print(stderr, "tunlat: the filter ({} cBPF instructions) translated into {} programs' regions\n",
+                              o.filter.size(), regions);
   }
   *bpf_->targ_filter_len = static_cast<uint32_t>(o.filter.size());
   *bpf_->targ_filter_snap = tl_cbpf_snap(o.filter.data(), static_cast<uint32_t>(o.filter.size()));

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
-// pcap-filter expressions compiled by libpcap into the classic BPF the programs interpret.
+// pcap-filter expressions compiled by libpcap into the classic BPF the programs run,
+// translated (cbpf_translate.h).
 #include "core/filter/pcap_filter.h"
+
+#include "core/filter/cbpf_translate.h"
 
 #include <pcap/pcap.h>
 
@@ -12,7 +15,7 @@ namespace tunlat {
 
 namespace {
 
-// What the interpreter takes: the classes and modes pcap_compile emits, forward jumps
+// What the translation takes: the classes and modes pcap_compile emits, forward jumps
 // that land inside the program, scratch words in range, a return at the end.
 bool runnable(const std::vector<tl_cbpf_insn>& p, std::string& err) {
   const size_t n = p.size();
@@ -71,25 +74,9 @@ bool compile_filter(const std::string& expr, bool ether, std::vector<tl_cbpf_ins
     return false;
   }
   if (!runnable(out, err)) return false;
-  tl_cbpf_fuse(out.data(), static_cast<uint32_t>(out.size()));
-  return true;
-}
-
-uint32_t run_filter(const std::vector<tl_cbpf_insn>& prog, const uint8_t* pkt, uint32_t caplen,
-                    uint32_t wirelen) {
-  tl_cbpf m;
-  std::memset(&m, 0, sizeof(m));
-  // As the kernel: only the bytes the filter looks at are copied.
-  caplen = std::min(caplen, tl_cbpf_snap(prog.data(), static_cast<uint32_t>(prog.size())));
-  std::memcpy(m.pkt, pkt, std::min<uint32_t>(caplen, TL_SNAP));
-  tl_cbpf_reset(&m, caplen, wirelen);
-  // The kernel's loop: at most TL_FILTER_MAX steps (bpf/packet.bpf.h pkt_wanted).
-  for (int i = 0; i < TL_FILTER_MAX; i++) {
-    if (m.pc >= prog.size()) return 0;
-    const tl_cbpf_insn& in = prog[m.pc];
-    if ((in.code & TL_FUSE) ? tl_cbpf_step_fused(&m, in, prog[m.pc + 1]) : tl_cbpf_step(&m, in)) return m.ret;
-  }
-  return 0;
+  // What the loader will write into the programs (any registers: they do not change its length).
+  std::vector<EbpfInsn> code;
+  return translate_filter(out, FilterRegs{6, 7}, TL_FILTER_REGION, code, err);
 }
 
 }  // namespace tunlat

@@ -190,7 +190,7 @@ void render_drops_elsewhere(std::ostream& out, const Json& doc) {
 // just before it.
 void render_stalls(std::ostream& out, const Json& doc) {
   if (!doc.contains("stalls") || doc["stalls"].empty()) return;
-  fmt::print(out, "\nstalls (a queue stage releasing nothing for >= {} ms):\n",
+  fmt::print(out, "\nstalls (>= {} ms of a queue stage releasing nothing, or of a TCP flow's data unacknowledged):\n",
              doc.value("stall_threshold_ms", 0.0));
   for (auto& st : doc["stalls"]) {
     if (st["kind"] == "idle") {

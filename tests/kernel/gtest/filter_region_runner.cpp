@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: MIT
+#include "filter_region_runner.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "fatal.h"
+#include "filter_selftest.skel.h"
+#include "kernel/filter_patch.h"
+
+namespace tunlat {
+
+bool run_in_kernel(const std::vector<tl_cbpf_insn>& prog, const std::vector<std::vector<uint8_t>>& packets,
+                   std::vector<bool>& verdicts, std::string& why, bool& skip) {
+  skip = false;
+  std::unique_ptr<filter_selftest, void (*)(filter_selftest*)> skel(filter_selftest__open(), filter_selftest__destroy);
+  if (!skel) {
+    why = std::string("cannot open the self-test program: ") + std::strerror(errno);
+    return false;
+  }
+  try {
+    if (patch_filter(skel->obj, prog) != 1) {
+      why = "the self-test program does not have exactly one filter region";
+      return false;
+    }
+  } catch (const Fatal& f) {
+    why = f.what();
+    return false;
+  }
+  if (int err = filter_selftest__load(skel.get())) {
+    why = std::string("BPF cannot load here: ") + std::strerror(-err);
+    skip = err == -EPERM || err == -EACCES;
+    return false;
+  }
+  verdicts.clear();
+  // As the programs copy: only the bytes the filter looks at (tl_cbpf_snap).
+  const uint32_t snap = tl_cbpf_snap(prog.data(), static_cast<uint32_t>(prog.size()));
+  for (const std::vector<uint8_t>& pkt : packets) {
+    tl_cbpf& m = skel->bss->machine;
+    const uint32_t caplen = std::min<uint32_t>({static_cast<uint32_t>(pkt.size()), snap, TL_SNAP});
+    std::memset(&m, 0, sizeof(m));
+    std::memcpy(m.pkt, pkt.data(), caplen);
+    tl_cbpf_reset(&m, caplen, static_cast<uint32_t>(pkt.size()));
+    skel->bss->verdict = 0xdead;
+    LIBBPF_OPTS(bpf_test_run_opts, opts);
+    if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.run_filter), &opts) != 0) {
+      why = std::string("cannot run the self-test program: ") + std::strerror(errno);
+      return false;
+    }
+    if (skel->bss->verdict == 0xdead) {
+      why = "the self-test program did not run";
+      return false;
+    }
+    verdicts.push_back(skel->bss->verdict != 0);
+  }
+  return true;
+}
+
+}  // namespace tunlat

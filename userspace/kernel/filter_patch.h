@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+// The user's pcap filter written, translated into BPF, over the region each program
+// reserves for it (bpf/filter_region.bpf.h), between open and load.
+#pragma once
+
+#include <vector>
+
+#include "cbpf.h"
+
+struct bpf_object;
+
+namespace tunlat {
+
+// Patches every region of every program of obj (opened, not loaded) with prog
+// translated (core/filter/cbpf_translate). Returns how many regions it patched; throws
+// Fatal with the reason if the translation does not fit or a region is not as compiled.
+int patch_filter(bpf_object* obj, const std::vector<tl_cbpf_insn>& prog);
+
+}  // namespace tunlat

@@ -19,16 +19,17 @@ rc=0
 [[ $rc -eq 2 ]] || fail "nonsense filter: exit $rc, want 2"
 grep -q "bad filter: .*syntax error" "$WORK/bad.err" || fail "nonsense filter: $(cat "$WORK/bad.err")"
 
-# run NAME [FILTER]: TCP and UDP through the lab while tunlat traces its tap.
+# run NAME [FILTER [OPTION]]: TCP and UDP through the lab while tunlat traces its tap.
 run() {
-  local name=$1 filter=${2:-}
-  FILTER=$filter NAME=$name "$FWDLAB" -- bash -c '
+  local name=$1 filter=${2:-} option=${3:-}
+  FILTER=$filter OPTION=$option NAME=$name "$FWDLAB" -- bash -c '
     set -e
     tcp_out() { ip netns exec "$LAB_NS" nstat -asz TcpOutSegs | awk "/TcpOutSegs/ {print \$2}"; }
     ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
     ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
     sleep 0.5
     args=(trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 6 --json "$WORK/$NAME.json" --record "$WORK/$NAME.tlrec")
+    [[ -n $OPTION ]] && args+=("$OPTION")
     [[ -n $FILTER ]] && args+=("$FILTER")
     "$TUNLAT" "${args[@]}" >"$WORK/$NAME.txt" 2>"$WORK/$NAME.err" &
     tp=$!
@@ -120,4 +121,15 @@ udp_tx=$(jq '.directions.tx.packets' "$J")
 tcp_seen=$(jq '[.tcp.flows[] | .tx.packets] | add' "$J")
 [[ $udp_tx -eq $tcp_seen ]] || fail "filtered: $udp_tx TX packets, $tcp_seen in flows"
 echo "filtered: $(jq -r '[.tcp.flows[] | "\(.name) \(.tx.packets)"] | join(", ")' "$J")"
+
+# The same without the scheduler part, where the read and the free of a packet passed
+# over are told by its address alone: the TCP flow's segments all followed to their read,
+# as many as the sender sent (TcpOutSegs, the UDP flow's packets not among them).
+run filtered_nosched 'tcp port 5201' --no-sched
+J=$WORK/filtered_nosched.json
+jq_eq "$J" '[.tcp.flows[] | select(.protocol != "TCP" or (.peer | endswith(":5201") | not))] | length' 0
+sent=$(($(cat "$WORK/filtered_nosched.tcp1") - $(cat "$WORK/filtered_nosched.tcp0")))
+within "$(jq '.directions.tx.packets' "$J")" "$sent" 2 "filtered, --no-sched: TX packets against TcpOutSegs"
+within "$(jq '.directions.tx.spans.ring.count' "$J")" "$(jq '.directions.tx.packets' "$J")" 1 \
+  "filtered, --no-sched: packets read against packets followed"
 pass "flows named and counted, filter follows one flow, nonsense refused"

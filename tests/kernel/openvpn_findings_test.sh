@@ -78,13 +78,15 @@ rate=$(jq .directions.tx.pacing.exit_mbit_s "$J")
 awk -v r="$rate" 'BEGIN { exit !(r >= 3.4 && r <= 4.6) }' || fail "tbf lets ${rate} Mbit/s through, want ~4"
 # 4: the receiving side's VPN stopped 2 s: on the sender's device, the data waits for its
 # ACK: one idle stall of ~2 s with the retransmissions inside it counted, ended by the
-# ACKs that come back; and no stall after the transfer ends. The transfer goes on 3.5 s
-# after the VPN continues: TCP's recovery may take a backed-off RTO (about 1 s here), and
-# a test that ends first closes with its data unacknowledged (a stall ended by the FIN).
+# ACKs that come back; and no stall after the transfer ends. A 64 KiB window keeps what
+# is in flight within the stopped VPN's UDP receive buffer: with more, the buffer drops
+# the head of the flight, and TCP's recovery then waits for a backed-off RTO, seconds
+# after the VPN is back (stalls of 2.5 and 4.5 s measured, one ended by the test's FIN).
+# The transfer goes on 3.5 s after the VPN continues.
 lab idle "" '
   "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 9 --json "$WORK/idle.json" >/dev/null 2>"$WORK/idle.err" &
   sleep 1
-  ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 6 >/dev/null &
+  ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 6 -w 64K >/dev/null &
   sleep 1.5
   kill -STOP "$LAB_PEER_OWNER_PID"; sleep 2; kill -CONT "$LAB_PEER_OWNER_PID"
   wait'

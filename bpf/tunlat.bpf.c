@@ -303,15 +303,16 @@ int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *de
 }
 
 /*
- * An skb none of whose points can matter: not followed (its address carries no tag of
- * ours) while the filter or --sample passes packets over, and nothing else to learn of
- * it (the scheduler part would look for the VPN's underlay). Told by its address alone:
- * the first to read one of its fields pays for bringing the line over from the CPU that
- * wrote it (~30 ns per hit, measured at the VPN's read), and nothing needs to here.
+ * An skb none of whose reads and frees can matter: not followed (its address carries no
+ * tag of ours) while the filter or --sample passes packets over, and nothing else to
+ * learn of it (the scheduler part looks for the VPN's underlay reads among them, unless
+ * sock_recv_length gives those: 6.3+). Told by its address alone: the first to read one
+ * of its fields pays for bringing the line over from the CPU that wrote it (~30 ns per
+ * hit, measured at the VPN's read), and nothing needs to here.
  */
 static __always_inline bool passed_over(const struct sk_buff *skb)
 {
-	return PASSING_OVER && !targ_sched && !tagged((__u64)skb);
+	return PASSING_OVER && (!targ_sched || targ_recv_tp) && !tagged((__u64)skb);
 }
 
 /*

@@ -26,6 +26,10 @@ BUILD=${TUNLAT_BUILD:-$ROOT/build}
 TUNLAT=${TUNLAT:-$BUILD/tunlat}
 TAPREADER=${TAPREADER:-$BUILD/tools/tapreader}
 TIMEOUT=${TUNLAT_VM_TIMEOUT:-1500}  # seconds for the whole guest run
+# A guest that prints no result line this long is hung: each test has 400 s in it. Seen
+# once under TCG (an RCU stall, "timer wakeup didn't happen", between two tests): the
+# guest is started once more; a second hang fails.
+STALL=${TUNLAT_VM_STALL:-450}
 MEM=${TUNLAT_VM_MEM:-1024}
 SMP=${TUNLAT_VM_SMP:-2}
 
@@ -174,23 +178,42 @@ chmod +x "$IRD/init"
 
 # --- The guest ------------------------------------------------------------------------
 LOG=${TUNLAT_VM_LOG:-$CACHE/$SERIES-console.log}
-log "booting $RELEASE ($(cat "$KDIR/package")) under TCG, ${SMP} CPUs; console: $LOG"
-start=$(date +%s)
-: >"$LOG"
-# The host's / over 9p, read-only; multidevs=remap keeps inodes of its mounts apart.
-nice -n 10 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
-  -accel tcg -cpu max -smp "$SMP" -m "$MEM" -nodefaults -no-reboot \
-  -display none -serial stdio -monitor none \
-  -kernel "$KERNEL" -initrd "$WORK/initramfs.gz" \
-  -append "console=ttyS0 rdinit=/init panic=-1 loglevel=4 mitigations=off tsc=reliable" \
-  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-  </dev/null >"$LOG" 2>&1 &
-QEMU_PID=$!
-# Progress on stderr while it runs: the guest's result lines.
-tail -F --pid="$QEMU_PID" "$LOG" 2>/dev/null | grep --line-buffered -aE '^(tunlat-vm|PASS|FAIL|SKIP)' >&2 &
-rc=0
-wait "$QEMU_PID" || rc=$?
-QEMU_PID=
+# boot: runs the guest to its end; 0, or 2 if it hung (no result line for $STALL s).
+boot() {
+  log "booting $RELEASE ($(cat "$KDIR/package")) under TCG, ${SMP} CPUs; console: $LOG"
+  start=$(date +%s)
+  : >"$LOG"
+  # The host's / over 9p, read-only; multidevs=remap keeps inodes of its mounts apart.
+  nice -n 10 timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+    -accel tcg -cpu max -smp "$SMP" -m "$MEM" -nodefaults -no-reboot \
+    -display none -serial stdio -monitor none \
+    -kernel "$KERNEL" -initrd "$WORK/initramfs.gz" \
+    -append "console=ttyS0 rdinit=/init panic=-1 loglevel=4 mitigations=off tsc=reliable" \
+    -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+    </dev/null >"$LOG" 2>&1 &
+  QEMU_PID=$!
+  # Progress on stderr while it runs: the guest's result lines.
+  tail -F --pid="$QEMU_PID" "$LOG" 2>/dev/null | grep --line-buffered -aE '^(tunlat-vm|PASS|FAIL|SKIP)' >&2 &
+  local lines=0 now seen=$start
+  while kill -0 "$QEMU_PID" 2>/dev/null; do
+    sleep 5
+    now=$(grep -ac '^tunlat-vm' "$LOG" || true)
+    if ((now != lines)); then
+      lines=$now seen=$(date +%s)
+    elif (($(date +%s) - seen > STALL)); then
+      log "the guest printed nothing for $STALL s: hung; tail of $LOG: $(tail -n 3 "$LOG" | tr -d '\r' | tr '\n' ' ')"
+      kill "$QEMU_PID" 2>/dev/null
+      wait "$QEMU_PID" 2>/dev/null
+      QEMU_PID=
+      return 2
+    fi
+  done
+  rc=0
+  wait "$QEMU_PID" || rc=$?
+  QEMU_PID=
+  return 0
+}
+boot || { cp "$LOG" "$LOG.hung"; boot || fail "the guest hung twice (consoles: $LOG.hung, $LOG)"; }
 secs=$(($(date +%s) - start))
 done_line=$(grep -a '^tunlat-vm: done:' "$LOG" | tail -n1 | tr -d '\r' || true)
 [[ -n $done_line ]] || fail "the guest did not finish (qemu exit $rc after ${secs} s): tail of $LOG:

@@ -3,6 +3,7 @@
 #include "core/analyse/sched_timeline.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace tunlat {
@@ -100,9 +101,9 @@ void SchedTimeline::split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& 
   // Who ran instead: the runnable stretches that name the task.
   std::map<uint32_t, uint64_t> seen;
   uint64_t runnable_seen = 0;
-  const auto n = b - a + 1;
-  const auto stride = std::max<decltype(n)>(1, n / static_cast<decltype(n)>(kAttributeWalk));
-  for (auto i = decltype(n){0}; i < n; i += stride) {
+  const std::ptrdiff_t n = b - a + 1;
+  const std::ptrdiff_t stride = std::max<std::ptrdiff_t>(1, n / static_cast<std::ptrdiff_t>(kAttributeWalk));
+  for (std::ptrdiff_t i = 0; i < n; i += stride) {
     const auto c = a + i;
     const uint64_t lo = std::max(from, c->ts_ns);
     const uint64_t hi = std::next(c) != ch.end() ? std::min(to, std::next(c)->ts_ns) : to;

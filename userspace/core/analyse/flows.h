@@ -49,6 +49,12 @@ struct FlowDirStats {
   uint64_t waiting_since = 0;  // data outstanding, nothing new acknowledged since: 0 none
   bool closed = false;         // the other side closed (FIN) or either reset: no more waits
   uint64_t retransmits_since = 0;  // retransmits when waiting began
+  // TCP's retransmission timer: the current wait's retransmissions of its first unacked
+  // byte and when the last segment was sent again; the waits that ended as soon as a
+  // retransmission was answered (a loss repaired, no stall), and the longest of them.
+  uint32_t head_resent = 0;
+  uint64_t last_resent_ts = 0;
+  uint64_t timeout_waits = 0, timeout_wait_max_ns = 0;
   // The round trip the device sees for this direction's data: from a segment passing it
   // to the first ACK, the other way, that covers it (Karn: not for data sent again).
   Histogram rtt;
@@ -126,11 +132,16 @@ class FlowTable {
   FlowStat& get(uint32_t id);
   void on_segment(const SeqPass& p);
   void on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Dir data_dir);
-  // data's wait ends at end_ns: an idle stall if it lasted stall_ns_.
-  void end_wait(uint32_t flow, const FlowDirStats& data, Dir data_dir, uint64_t end_ns, int end_point, IdleEnd how);
+  // data's wait ends at end_ns: an idle stall if it lasted stall_ns_, unless it was TCP
+  // repairing a loss by its retransmission timer (timeout_waits).
+  void end_wait(uint32_t flow, FlowDirStats& data, Dir data_dir, uint64_t end_ns, int end_point, IdleEnd how);
+  static void start_wait(FlowDirStats& d, uint64_t since);
 
   uint64_t stall_ns_;
   std::vector<Stall> idle_;
+  // The least time a retransmission's answer is given to come back (the device's RTT p90
+  // doubled, when longer).
+  static constexpr uint64_t kMinAnswerNs = 10'000'000;
 
   // Records arrive nearly in the order sent (a TX packet's waits for its read, 200 ms at
   // most: core/ingest/address_join.h): 500 ms puts them back in the device's order.

@@ -157,6 +157,37 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
   }
 }
 
+// Waits TCP's retransmission timer ended (core/analyse/flows: a loss repaired, no stall):
+// said, as where a transfer paused, never raised; the loss itself is the drops' finding.
+void timeout_findings(const Analysis& a, std::vector<Finding>& out) {
+  for (Dir d : kDirs) {
+    uint64_t waits = 0, longest = 0;
+    size_t flows = 0;
+    const FlowStat* worst = nullptr;
+    for (auto& [id, f] : a.flows().flows()) {
+      const FlowDirStats& s = f.dirs[static_cast<int>(d)];
+      if (!s.timeout_waits) continue;
+      waits += s.timeout_waits;
+      flows++;
+      if (s.timeout_wait_max_ns > longest) longest = s.timeout_wait_max_ns, worst = &f;
+    }
+    if (!waits) continue;
+    const std::string flow = worst->defined ? flow_name(worst->key) : "a flow";
+    Finding f;
+    f.kind = "timeouts";
+    f.weight = static_cast<double>(longest);
+    f.summary = fmt::format("{} data of {} waited {} for TCP's retransmission timer ({} such wait{} in {} flow{}): "
+                            "segments lost beyond the device, answered as soon as they were sent again",
+                            dir_upper(d), flow, dur(longest), waits, waits == 1 ? "" : "s", flows,
+                            flows == 1 ? "" : "s");
+    f.evidence = {{"count", waits}, {"longest_ms", us(longest) / 1e3}, {"flows", flows}};
+    f.where = Json{{"direction", dir_name(d)}, {"stage", nullptr}, {"process", nullptr}, {"flow", flow}};
+    f.remedy = "the pause is the loss's: see the drops and retransmissions (a lost last segment of an exchange "
+               "waits for the timer, 200 ms at least)";
+    out.push_back(std::move(f));
+  }
+}
+
 void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
   const auto p = pacing_of(d, s);
   if (!p) return;
@@ -342,7 +373,8 @@ void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Fi
 int kind_rank(const std::string& kind) {
   static const char* order[] = {"stall",          "drops",       "stopped_reader", "cpu_contention",
                                 "timer_paced",    "vpn_cpu",     "nagle_delayed_ack", "pacing",
-                                "wait",           "softirq_cpu", "offload",        "ordinary_drops"};
+                                "timeouts",       "wait",        "softirq_cpu",    "offload",
+                                "ordinary_drops"};
   constexpr int n = sizeof(order) / sizeof(order[0]);
   for (int i = 0; i < n; i++)
     if (kind == order[i]) return i;
@@ -361,6 +393,7 @@ std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const Vp
   elsewhere_findings(info, a, out);
   if (vpn) vpn_findings(info, a, *vpn, out);
   nagle_findings(a, out);
+  timeout_findings(a, out);
   for (Dir d : kDirs) {
     const DirStats& s = a.total(d);
     drop_findings(info, d, s, out);

@@ -18,7 +18,7 @@ std::string_view severity_name(Severity s);  // "info" | "warning" | "critical"
 struct Finding {
   std::string kind;  // "stall" | "drops" | "stopped_reader" | "cpu_contention" | "timer_paced" |
                      // "vpn_cpu" | "nagle_delayed_ack" | "pacing" | "wait" | "softirq_cpu" |
-                     // "offload" | "ordinary_drops"
+                     // "offload" | "ordinary_drops" | "timeouts"
   Severity severity = Severity::Info;
   std::string summary;  // one sentence: the verdict
   Json evidence;        // the numbers behind it

@@ -30,6 +30,8 @@ Json flow_dir_json(const FlowDirStats& d, bool known) {
   const double mathis = d.mathis_bits_per_s();
   j["mathis_mbit_s"] = mathis > 0 ? Json(std::round(mathis / 1e3) / 1e3) : Json(nullptr);
   j["host_retransmits"] = known ? Json(d.host_retransmits) : Json(nullptr);
+  j["timeout_waits"] = d.timeout_waits;
+  j["timeout_wait_max_ms"] = d.timeout_waits ? Json(std::round(d.timeout_wait_max_ns / 1e3) / 1e3) : Json(nullptr);
   const LocalSocket& l = d.local;
   j["local_socket"] = l.samples == 0 ? Json(nullptr)
                                      : Json{{"samples", l.samples},

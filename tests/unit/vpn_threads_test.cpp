@@ -257,6 +257,9 @@ TEST(VpnThreads, AReaderWaitingBehindItsOwnThreadsIsNoOtherTasksContention) {
   EXPECT_NE(summary.find("its own other threads ran instead for"), std::string::npos) << summary;
   EXPECT_NE(summary.find(", cpuhog (tid 999) for"), std::string::npos) << summary;
   EXPECT_EQ(contention["evidence"]["ran_instead"]["tid"], 999);
+  // Raised: 50.4 ms runnable over 200 packets, 252 us each (>= 100 us).
+  EXPECT_EQ(contention["severity"], "warning");
+  EXPECT_NEAR(contention["evidence"]["runnable_us_per_packet"].get<double>(), 252, 1);
   EXPECT_NE(contention["remedy"].get<std::string>().find("its threads need more CPU"), std::string::npos);
 }
 

@@ -19,13 +19,13 @@
 
 /* The region each program reserves for the filter translated into BPF (filter_region.bpf.h,
  * userspace/core/filter/cbpf_translate): a marker (a 64-bit load of TL_FILTER_MAGIC_HI:LO
- * into r0), a move from the machine's register to the verdict's, then TL_FILTER_ROOM
- * instructions: room for any TL_FILTER_MAX-instruction filter, 10 per instruction at most
- * and 7 more. */
+ * into r0), a move from the machine's register to the verdict's and one from the packet's,
+ * then TL_FILTER_ROOM instructions: room for any TL_FILTER_MAX-instruction filter, 10 per
+ * instruction at most and 7 more. */
 #define TL_FILTER_MAGIC_LO 0x696c7465u /* "tlfilter", the halves of the 64-bit immediate */
 #define TL_FILTER_MAGIC_HI 0x746c6672u
 #define TL_FILTER_ROOM 650
-#define TL_FILTER_REGION (3 + TL_FILTER_ROOM)
+#define TL_FILTER_REGION (4 + TL_FILTER_ROOM)
 
 /* struct sock_filter / struct bpf_insn of libpcap, the same layout. */
 struct tl_cbpf_insn {
@@ -35,7 +35,9 @@ struct tl_cbpf_insn {
 	__u32 k;
 };
 
-/* The packet the filter looks at, and its scratch memory (A and X live in registers). */
+/* The packet the filter looks at, and its scratch memory (A and X live in registers). The
+ * packet's bytes are in pkt, or, where the kernel lets a program read them in place, where
+ * they lie (filter_region.bpf.h): caplen counts them either way. */
 struct tl_cbpf {
 	__u8 pkt[2 * TL_SNAP]; /* TL_SNAP used: the rest is room for the verifier's bound */
 	__u32 caplen;	       /* bytes of pkt that hold the packet: TL_SNAP at most */

@@ -16,6 +16,10 @@ struct {
 	__type(value, __u8);
 } owner_socks SEC(".maps");
 
+/* How many sockets the loader puts in owner_socks (the owners' at start): with none, a
+ * drop elsewhere is not looked up there. */
+const volatile __u32 targ_owner_socks = 0;
+
 /* The inode of sk's socket (what /proc/PID/fd shows as socket:[inode]), or 0. */
 static __always_inline __u64 sock_ino(const struct sock *sk)
 {
@@ -35,15 +39,19 @@ static __always_inline void note_drop_elsewhere(const struct sk_buff *skb, __u64
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
-	__u64 ino = sk ? sock_ino(sk) : 0;
+	__u64 ino = 0;
 	__u16 scope;
 
+	if (targ_owner_socks && sk)
+		ino = sock_ino(sk);
 	if (ino && bpf_map_lookup_elem(&owner_socks, &ino))
 		scope = TL_DS_UNDERLAY;
 	else if (in_netns)
 		scope = TL_DS_NETNS;
 	else
 		return;
+	if (!targ_owner_socks && sk)
+		ino = sock_ino(sk);
 	r = ring_begin(&ctl, 1);
 	if (!r)
 		return;

@@ -3,7 +3,7 @@
  * The user's pcap filter as compiled code: tl_filter() reserves a region of instructions
  * that the loader overwrites, before load, with the filter translated into BPF
  * (userspace/core/filter/cbpf_translate, as pwru does), so that a packet is judged without
- * an interpreter's dispatch. The region opens with a marker and a move that names the
+ * an interpreter's dispatch. The region opens with a marker and two moves that name the
  * registers the compiler chose (bpf/cbpf.h); it may use r0-r5 freely. Left as compiled
  * (no filter: never reached) it matches nothing.
  */
@@ -15,16 +15,18 @@
 #define TL_STR2(x) #x
 #define TL_STR(x) TL_STR2(x)
 
-/* The verdict of the filter on the packet in m (0: no match). */
-static __always_inline __u32 tl_filter(const struct tl_cbpf *m)
+/* The verdict of the filter (0: no match) on the packet whose first m->caplen bytes are at
+ * pkt: m->pkt (a copy), or the packet itself where the kernel reads memory in place. */
+static __always_inline __u32 tl_filter(const struct tl_cbpf *m, const void *pkt)
 {
 	__u64 v;
 
 	asm volatile("r0 = 0x746c6672696c7465 ll\n\t"
 		     "%[v] = %[m]\n\t"
+		     "%[v] = %[p]\n\t"
 		     ".rept " TL_STR(TL_FILTER_ROOM) "\n\t%[v] = 0\n\t.endr"
 		     : [v] "=&r"(v)
-		     : [m] "r"(m)
+		     : [m] "r"(m), [p] "r"(pkt)
 		     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
 	return (__u32)v;
 }

@@ -16,6 +16,6 @@ __u32 verdict;
 SEC("raw_tp")
 int run_filter(void *ctx)
 {
-	verdict = tl_filter(&machine);
+	verdict = tl_filter(&machine, machine.pkt);
 	return 0;
 }

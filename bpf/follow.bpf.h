@@ -13,6 +13,7 @@ static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 di
 	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);
 	struct tl_slot *v = bpf_map_lookup_elem(&live, &idx);
+	struct cpu_state *st;
 
 	if (!v)
 		return NULL;
@@ -37,7 +38,11 @@ static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 di
 	if (LIVE_TAG(idx) != slot_tag(h))
 		LIVE_TAG(idx) = slot_tag(h);
 	v->t0 = now;
-	v->gen = next_gen(cpu_state());
+	st = cpu_state();
+	v->gen = next_gen(st);
+	/* The packet passed over last at this address is gone: this one is followed. */
+	if (PASSING_OVER && st && st->filtered == h)
+		st->filtered = 0;
 	v->unsent = 0;
 	v->state = (dir == TL_RX ? TL_ST_RX : 0) | ((flags & TL_F_GSO) ? TL_ST_GSO : 0);
 	v->len = len;

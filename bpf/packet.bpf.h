@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Who a packet is: its first TL_SNAP bytes copied (one probe read, which works on every
- * kernel build), the user's pcap filter run on them at the packet's first point, and the
- * summary of its headers (bpf/tunlat.h tl_sum) for its first record. Needs KREAD and
+ * Who a packet is: the user's pcap filter run on its first bytes at the packet's first
+ * point (read in place where the kernel allows, else copied), and the summary of its
+ * headers (bpf/tunlat.h tl_sum) for its first record, from its first TL_SNAP bytes copied
+ * (one probe read, which works on every kernel build). Needs KREAD, bpf_rdonly_cast and
  * cpu_state from tunlat.bpf.c.
  */
 #ifndef TUNLAT_PACKET_BPF_H
@@ -41,14 +42,15 @@ static __always_inline struct pkt_scratch *scratch(void)
 }
 
 /*
- * Copies the packet's first bytes from its link-layer header (mac_header: the Ethernet
- * header of a tap's packets, the IP header of a tun's; set on TX by __dev_queue_xmit, on
- * RX by tun_get_user) into s->m. Only the linear part is read: headers live there. TX
- * skbs start at it (skb->data); a tap's RX skbs start after it, at the network header
- * (eth_type_trans pulled it). Offsets only: pointer arithmetic on the views of kernel
- * objects is not allowed. Returns false if there is nothing to read.
+ * Where skb's first bytes lie, from its link-layer header (mac_header: the Ethernet header
+ * of a tap's packets, the IP header of a tun's; set on TX by __dev_queue_xmit, on RX by
+ * tun_get_user): their address (*at), how many a reader may look at, at most snap (0:
+ * none), and the packet's length from there (*wirelen). Only the linear part counts:
+ * headers live there. TX skbs start at it (skb->data); a tap's RX skbs start after it, at
+ * the network header (eth_type_trans pulled it). Offsets only: pointer arithmetic on the
+ * views of kernel objects is not allowed.
  */
-static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scratch *s, bool rx, __u32 snap)
+static __always_inline __u32 pkt_span(const struct sk_buff *skb, bool rx, __u32 snap, __u64 *at, __u32 *wirelen)
 {
 	__u16 mac = KREAD(struct sk_buff, skb, mac_header), net;
 	__u32 len = KREAD(struct sk_buff, skb, len);
@@ -56,7 +58,7 @@ static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scrat
 	__u32 before = 0, n;
 
 	if (mac == (__u16)~0U)
-		return false;
+		return 0;
 	if (rx) { /* each field read costs: only RX skbs start past the link header */
 		net = KREAD(struct sk_buff, skb, network_header);
 		if (net != (__u16)~0U && net > mac && net - mac <= 64)
@@ -67,15 +69,54 @@ static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scrat
 		n = snap;
 	if (n > TL_SNAP)
 		n = TL_SNAP;
+	*at = (__u64)KREAD(struct sk_buff, skb, head) + mac;
+	*wirelen = len + before;
+	return n;
+}
+
+/* Copies skb's first bytes (pkt_span) into s->m. Returns false if there is nothing to read. */
+static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scratch *s, bool rx, __u32 snap)
+{
+	__u32 n, wirelen;
+	__u64 at;
+
+	n = pkt_span(skb, rx, snap, &at, &wirelen);
 	/* The verifier loses the bound above on its way to the helper: a mask it can see on
 	 * the very register, within the room pkt has (2 * TL_SNAP). */
 	barrier_var(n);
 	n &= 2 * TL_SNAP - 1;
-	if (n == 0 ||
-	    bpf_probe_read_kernel(s->m.pkt, n, (void *)KREAD(struct sk_buff, skb, head) + mac))
+	if (n == 0 || bpf_probe_read_kernel(s->m.pkt, n, (void *)at))
 		return false;
-	tl_cbpf_reset(&s->m, n, len + before);
+	tl_cbpf_reset(&s->m, n, wirelen);
 	return true;
+}
+
+/*
+ * Where the kernel lets a program load from any address, guarded against faults
+ * (bpf_rdonly_cast to no type: rdonly_untrusted_mem, Linux 6.17+), the filter reads the
+ * packet where it lies: no copy, whose helper call is most of what a packet passed over
+ * costs. Set by the loader after a probe; the views' build only (not TUNLAT_COMPAT).
+ */
+const volatile __u32 targ_filter_in_place = 0;
+
+/* The filter's verdict on skb, its machine in s (0: no match, or nothing to read). */
+static __always_inline __u32 pkt_filter(const struct sk_buff *skb, struct pkt_scratch *s, bool rx)
+{
+#ifndef TUNLAT_COMPAT
+	if (targ_filter_in_place) {
+		__u32 n, wirelen;
+		__u64 at;
+
+		n = pkt_span(skb, rx, targ_filter_snap, &at, &wirelen);
+		if (n == 0)
+			return 0;
+		tl_cbpf_reset(&s->m, n, wirelen);
+		return tl_filter(&s->m, bpf_rdonly_cast((void *)at, 0));
+	}
+#endif
+	if (!pkt_copy(skb, s, rx, targ_filter_snap))
+		return 0;
+	return tl_filter(&s->m, s->m.pkt);
 }
 
 /*
@@ -92,9 +133,9 @@ static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx, bool 
 	if (!targ_filter_len)
 		return true;
 	s = scratch();
-	if (!s || !pkt_copy(skb, s, rx, targ_filter_snap))
+	if (!s)
 		return false;
-	if (tl_filter(&s->m))
+	if (pkt_filter(skb, s, rx))
 		return true;
 	if ((st = cpu_state())) {
 		st->filtered = (__u64)skb;

@@ -126,8 +126,15 @@ echo "filtered: $(jq -r '[.tcp.flows[] | "\(.name) \(.tx.packets)"] | join(", ")
 # The same without the scheduler part (on 6.3+ the default run above passes packets
 # over the same way): the read and the free of a packet passed over are told by its
 # address alone; the TCP flow's segments all followed to their read, as many as the
-# sender sent (TcpOutSegs, the UDP flow's packets not among them).
-run filtered_nosched 'tcp port 5201' --no-sched
+# sender sent (TcpOutSegs, the UDP flow's packets not among them). The filter reads a
+# copy of each packet here, as before 6.17 (the run above reads them in place where the
+# kernel allows).
+in_place=$("$TUNLAT" trace --dev lo -d 0.1 -v 'udp port 9' 2>&1 | grep -c "filter reads packets in place" || true)
+copied=$(TUNLAT_TEST_MISSING_BTF=rdonly_untrusted_mem "$TUNLAT" trace --dev lo -d 0.1 -v 'udp port 9' 2>&1 |
+  grep -c "filter reads a copy" || true)
+[[ $copied == 1 ]] || fail "the filter does not read a copy when the kernel cannot load anywhere"
+echo "the filter reads packets in place on this kernel: $([[ $in_place == 1 ]] && echo yes || echo no)"
+TUNLAT_TEST_MISSING_BTF=rdonly_untrusted_mem run filtered_nosched 'tcp port 5201' --no-sched
 J=$WORK/filtered_nosched.json
 jq_eq "$J" '[.tcp.flows[] | select(.protocol != "TCP" or (.peer | endswith(":5201") | not))] | length' 0
 sent=$(($(cat "$WORK/filtered_nosched.tcp1") - $(cat "$WORK/filtered_nosched.tcp0")))

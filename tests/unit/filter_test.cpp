@@ -20,8 +20,10 @@ using namespace filter_cases;
 constexpr uint8_t kJmp = 0x05, kJmp32 = 0x06;
 
 // Every expression, for both link types: exactly the region's length, every jump inside
-// it or to the instruction right after, the machine's register never written, and the
-// verdict set on the way out.
+// it or to the instruction right after, the machine's and the packet's registers never
+// written, the packet's bytes loaded through the packet's (the machine holds only the
+// lengths and scratch words then: the bytes may lie elsewhere), and the verdict set on
+// the way out.
 TEST(Filter, EveryExpressionTranslatesIntoTheRegion) {
   int translated = 0;
   for (bool ether : {true, false}) {
@@ -33,7 +35,7 @@ TEST(Filter, EveryExpressionTranslatesIntoTheRegion) {
         continue;
       }
       std::vector<EbpfInsn> code;
-      ASSERT_TRUE(translate_filter(prog, FilterRegs{8, 6}, TL_FILTER_REGION, code, err)) << expr << ": " << err;
+      ASSERT_TRUE(translate_filter(prog, FilterRegs{8, 6, 9}, TL_FILTER_REGION, code, err)) << expr << ": " << err;
       ASSERT_EQ(code.size(), size_t{TL_FILTER_REGION}) << expr;
       bool sets_verdict = false;
       for (size_t i = 0; i < code.size(); i++) {
@@ -46,6 +48,12 @@ TEST(Filter, EveryExpressionTranslatesIntoTheRegion) {
         }
         const bool writes = cls == 0x04 || cls == 0x07 || cls == 0x01 || cls == 0x00;  // ALU, ALU64, LDX, LD
         EXPECT_FALSE(writes && dst == 8) << expr << ": the machine's register written at " << i;
+        EXPECT_FALSE(writes && dst == 9) << expr << ": the packet's register written at " << i;
+        const uint8_t src = in.regs >> 4;
+        if (in.code == (0x01 | 0x60 | 0x00) || in.code == (0x01 | 0x60 | 0x08) || in.code == (0x01 | 0x60 | 0x10)) {
+          EXPECT_FALSE(src == 8 && in.off < static_cast<int16_t>(offsetof(tl_cbpf, caplen)))
+              << expr << ": packet bytes loaded from the machine's copy at " << i;
+        }
         sets_verdict |= writes && dst == 6;
       }
       EXPECT_TRUE(sets_verdict) << expr;
@@ -78,9 +86,10 @@ TEST(Filter, TranslationThatDoesNotFitIsRefused) {
   std::string err;
   ASSERT_TRUE(compile_filter("tcp port 5201", true, prog, err)) << err;
   std::vector<EbpfInsn> code;
-  EXPECT_FALSE(translate_filter(prog, FilterRegs{6, 7}, 10, code, err));
+  EXPECT_FALSE(translate_filter(prog, FilterRegs{6, 7, 6}, 10, code, err));
   EXPECT_NE(err.find("instructions"), std::string::npos) << err;
-  EXPECT_FALSE(translate_filter(prog, FilterRegs{1, 7}, TL_FILTER_REGION, code, err));
+  EXPECT_FALSE(translate_filter(prog, FilterRegs{1, 7, 6}, TL_FILTER_REGION, code, err));
+  EXPECT_FALSE(translate_filter(prog, FilterRegs{6, 7, 7}, TL_FILTER_REGION, code, err));  // packet = verdict
 }
 
 }  // namespace

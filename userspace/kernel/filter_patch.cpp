@@ -21,12 +21,15 @@ bool region_at(const bpf_insn* insns, size_t n, size_t i, FilterRegs& regs) {
   if (ld.code != (BPF_LD | BPF_DW | BPF_IMM) || ld.dst_reg != 0 || static_cast<uint32_t>(ld.imm) != TL_FILTER_MAGIC_LO ||
       static_cast<uint32_t>(insns[i + 1].imm) != TL_FILTER_MAGIC_HI)
     return false;
-  const bpf_insn& mov = insns[i + 2];
-  if (mov.code != (BPF_ALU64 | BPF_MOV | BPF_X))
-    throw Fatal("the BPF programs' filter region is not as compiled (no move after its marker)");
-  regs.machine = mov.src_reg;
-  regs.verdict = mov.dst_reg;
-  for (size_t j = i + 3; j < i + TL_FILTER_REGION; j++)
+  // Two moves into the verdict's register: from the machine's, then from the packet's.
+  const bpf_insn &machine = insns[i + 2], &packet = insns[i + 3];
+  if (machine.code != (BPF_ALU64 | BPF_MOV | BPF_X) || packet.code != machine.code ||
+      packet.dst_reg != machine.dst_reg)
+    throw Fatal("the BPF programs' filter region is not as compiled (no moves after its marker)");
+  regs.machine = machine.src_reg;
+  regs.packet = packet.src_reg;
+  regs.verdict = machine.dst_reg;
+  for (size_t j = i + 4; j < i + TL_FILTER_REGION; j++)
     if (insns[j].code != (BPF_ALU64 | BPF_MOV | BPF_K) || insns[j].dst_reg != regs.verdict || insns[j].imm != 0)
       throw Fatal("the BPF programs' filter region is not as compiled (instruction " + std::to_string(j - i) + ")");
   return true;

@@ -2,8 +2,11 @@
 // What the running kernel tells us: capabilities, tracepoints and drop reasons (BTF), symbols.
 #include "kernel/kernel_info.h"
 
+#include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <linux/bpf.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +24,13 @@ namespace tunlat {
 namespace {
 
 constexpr int kCapSysAdmin = 21, kCapPerfmon = 38, kCapBpf = 39;
+
+// Tests pretend an older kernel: TUNLAT_TEST_MISSING_BTF="bpf_rdonly_cast" (the compat
+// programs), "skb_drop_reason" (a kernel too old), a comma-separated list.
+bool pretended_missing(const std::string& name) {
+  const char* missing = std::getenv("TUNLAT_TEST_MISSING_BTF");
+  return missing && ("," + std::string(missing) + ",").find("," + name + ",") != std::string::npos;
+}
 
 uint64_t effective_caps() {
   std::ifstream in("/proc/self/status");
@@ -61,15 +71,40 @@ KernelBtf::KernelBtf() : btf_(btf__load_vmlinux_btf()) {
 
 KernelBtf::~KernelBtf() { btf__free(btf_); }
 
-// Tests pretend an older kernel: TUNLAT_TEST_MISSING_BTF="bpf_rdonly_cast" (the compat
-// programs), "skb_drop_reason" (a kernel too old).
 bool KernelBtf::has(const std::string& name, int kind) const {
-  if (const char* missing = std::getenv("TUNLAT_TEST_MISSING_BTF"))
-    if (("," + std::string(missing) + ",").find("," + name + ",") != std::string::npos) return false;
+  if (pretended_missing(name)) return false;
   return btf__find_by_name_kind(btf_, name.c_str(), kind) > 0;
 }
 
 bool KernelBtf::has_kfunc(const std::string& name) const { return has(name, BTF_KIND_FUNC); }
+
+// Tests pretend a kernel before 6.17: TUNLAT_TEST_MISSING_BTF="rdonly_untrusted_mem".
+bool KernelBtf::loads_anywhere() const {
+  if (pretended_missing("rdonly_untrusted_mem") || !has_kfunc("bpf_rdonly_cast")) return false;
+  const int cast = btf__find_by_name_kind(btf_, "bpf_rdonly_cast", BTF_KIND_FUNC);
+  // r1 = 0; r2 = 0; r0 = bpf_rdonly_cast(r1, r2); r0 = *(u8 *)(r0 + 0); r0 = 0; exit:
+  // before 6.17 the verifier refuses the type 0 (no struct) and the load.
+  auto insn = [](uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) {
+    bpf_insn i{};
+    i.code = code;
+    i.dst_reg = dst;
+    i.src_reg = src;
+    i.off = off;
+    i.imm = imm;
+    return i;
+  };
+  const bpf_insn prog[] = {insn(BPF_ALU64 | BPF_MOV | BPF_K, 1, 0, 0, 0),
+                           insn(BPF_ALU64 | BPF_MOV | BPF_K, 2, 0, 0, 0),
+                           insn(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0, cast),
+                           insn(BPF_LDX | BPF_MEM | BPF_B, 0, 0, 0, 0),
+                           insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0),
+                           insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  const int fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "tl_anywhere", "GPL", prog,
+                               sizeof(prog) / sizeof(prog[0]), nullptr);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
+}
 
 void KernelBtf::require_supported() const {
   if (!has("skb_drop_reason", BTF_KIND_ENUM))

@@ -32,6 +32,9 @@ class KernelBtf {
   int tracepoint_args(const std::string& name) const;
   // A kfunc programs can call (e.g. bpf_rdonly_cast, since 6.2).
   bool has_kfunc(const std::string& name) const;
+  // Can a program load from any address, guarded against faults, through
+  // bpf_rdonly_cast(p, 0) (rdonly_untrusted_mem, 6.17+)? Asked by loading one that does.
+  bool loads_anywhere() const;
   // Throws Fatal, naming the kernel, the missing piece and kMinKernel, if tunlat's BPF
   // programs cannot run on this kernel at all.
   void require_supported() const;

@@ -69,8 +69,8 @@ struct TracerBpf {
   std::vector<ProgTp> sched_programs;  // the owners' scheduling: all or none
   // The skeleton's .rodata (set before load) and .bss (read and written after).
   volatile uint32_t *targ_ifindex, *targ_netns, *targ_sample, *targ_ring_records, *targ_spill_records,
-      *targ_sched, *targ_recv_tp;
-  volatile uint32_t *targ_ether, *targ_filter_len, *targ_filter_snap;
+      *targ_sched, *targ_recv_tp, *targ_owner_socks;
+  volatile uint32_t *targ_ether, *targ_filter_len, *targ_filter_snap, *targ_filter_in_place;
   std::function<uint64_t()> target_dev;
   std::function<volatile uint8_t*()> owner_hint;  // OWNER_HINTS bytes
   std::function<void()> destroy;
@@ -126,9 +126,11 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->targ_spill_records = &ro->targ_spill_records;
   b->targ_sched = &ro->targ_sched;
   b->targ_recv_tp = &ro->targ_recv_tp;
+  b->targ_owner_socks = &ro->targ_owner_socks;
   b->targ_ether = &ro->targ_ether;
   b->targ_filter_len = &ro->targ_filter_len;
   b->targ_filter_snap = &ro->targ_filter_snap;
+  b->targ_filter_in_place = &ro->targ_filter_in_place;
   b->target_dev = [s] { return s->bss->target_dev; };  // bss is mapped anew at load
   b->owner_hint = [s] { return reinterpret_cast<volatile uint8_t*>(s->bss->owner_hint); };
   return b;
@@ -205,6 +207,13 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
                               o.filter.size(), regions);
   }
   *bpf_->targ_filter_len = static_cast<uint32_t>(o.filter.size());
+  // The filter reads packets where they lie where the kernel allows loads anywhere (6.17+);
+  // else from a copy, one helper call more per packet (the compat build always).
+  const bool in_place = fast && !o.filter.empty() && btf.loads_anywhere();
+  *bpf_->targ_filter_in_place = in_place ? 1 : 0;
+  if (o.verbose && !o.filter.empty())
+    fmt::print(stderr, "tunlat: the filter reads {}\n",
+               in_place ? "packets in place" : "a copy of each packet's first bytes (kernel before 6.17)");
   *bpf_->targ_filter_snap = tl_cbpf_snap(o.filter.data(), static_cast<uint32_t>(o.filter.size()));
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
@@ -253,6 +262,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   const bool recv_tp = sched_status_ == "on" && btf.has_tracepoint("sock_recv_length");
   *bpf_->targ_recv_tp = recv_tp ? 1 : 0;
   bpf_program__set_autoload(bpf_->sock_recv_length, recv_tp);
+  *bpf_->targ_owner_socks = static_cast<uint32_t>(o.owner_sockets.size());
 
   if (int err = bpf_object__load_skeleton(bpf_->skeleton))
     throw Fatal(fmt::format("cannot load BPF programs: {} ({}); {}",

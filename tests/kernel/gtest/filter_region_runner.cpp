@@ -11,14 +11,20 @@
 
 #include "fatal.h"
 #include "filter_selftest.skel.h"
+#include "filter_selftest_in_place.skel.h"
 #include "kernel/filter_patch.h"
+#include "kernel/kernel_info.h"
 
 namespace tunlat {
 
-bool run_in_kernel(const std::vector<tl_cbpf_insn>& prog, const std::vector<std::vector<uint8_t>>& packets,
-                   std::vector<bool>& verdicts, std::string& why, bool& skip) {
-  skip = false;
-  std::unique_ptr<filter_selftest, void (*)(filter_selftest*)> skel(filter_selftest__open(), filter_selftest__destroy);
+namespace {
+
+// Either self-test skeleton: the same globals and program, another region input.
+template <class Skel>
+bool run_skeleton(Skel* (*open)(), void (*destroy)(Skel*), int (*load)(Skel*), const std::vector<tl_cbpf_insn>& prog,
+                  const std::vector<std::vector<uint8_t>>& packets, std::vector<bool>& verdicts, std::string& why,
+                  bool& skip) {
+  std::unique_ptr<Skel, void (*)(Skel*)> skel(open(), destroy);
   if (!skel) {
     why = std::string("cannot open the self-test program: ") + std::strerror(errno);
     return false;
@@ -32,7 +38,7 @@ bool run_in_kernel(const std::vector<tl_cbpf_insn>& prog, const std::vector<std:
     why = f.what();
     return false;
   }
-  if (int err = filter_selftest__load(skel.get())) {
+  if (int err = load(skel.get())) {
     why = std::string("BPF cannot load here: ") + std::strerror(-err);
     skip = err == -EPERM || err == -EACCES;
     return false;
@@ -59,6 +65,29 @@ bool run_in_kernel(const std::vector<tl_cbpf_insn>& prog, const std::vector<std:
     verdicts.push_back(skel->bss->verdict != 0);
   }
   return true;
+}
+
+}  // namespace
+
+bool run_in_kernel(const std::vector<tl_cbpf_insn>& prog, const std::vector<std::vector<uint8_t>>& packets,
+                   bool in_place, std::vector<bool>& verdicts, std::string& why, bool& skip) {
+  skip = false;
+  if (!in_place)
+    return run_skeleton(filter_selftest__open, filter_selftest__destroy, filter_selftest__load, prog, packets,
+                        verdicts, why, skip);
+  try {
+    if (!KernelBtf().loads_anywhere()) {
+      why = "this kernel does not let BPF programs load from anywhere (Linux 6.17+): the programs copy";
+      skip = true;
+      return false;
+    }
+  } catch (const Fatal& f) {
+    why = f.what();
+    skip = true;
+    return false;
+  }
+  return run_skeleton(filter_selftest_in_place__open, filter_selftest_in_place__destroy,
+                      filter_selftest_in_place__load, prog, packets, verdicts, why, skip);
 }
 
 }  // namespace tunlat

@@ -13,8 +13,10 @@ namespace tunlat {
 
 // Loads prog translated into the region of the self-test program and runs it on each
 // packet (its first TL_SNAP bytes, as the kernel's copy): verdicts, true for a match.
-// Returns false with the reason if it cannot (no BPF here: then `skip` is set).
+// in_place: the region reads the bytes through a pointer that loads from anywhere, as the
+// programs read a packet in place (Linux 6.17+). Returns false with the reason if it
+// cannot (no BPF here, or no such loads: then `skip` is set).
 bool run_in_kernel(const std::vector<tl_cbpf_insn>& prog, const std::vector<std::vector<uint8_t>>& packets,
-                   std::vector<bool>& verdicts, std::string& why, bool& skip);
+                   bool in_place, std::vector<bool>& verdicts, std::string& why, bool& skip);
 
 }  // namespace tunlat

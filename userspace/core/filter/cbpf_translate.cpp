@@ -47,28 +47,28 @@ uint32_t load_bytes(uint32_t code) { return TL_SIZE(code) == TL_W ? 4 : TL_SIZE(
 size_t mem_word(uint32_t k) { return offsetof(tl_cbpf, M) + 4 * (k & (TL_CBPF_MEMWORDS - 1)); }
 
 // A = packet[k, k + bytes) at a constant offset, or no match if not copied.
-void load_abs(Emitter& e, uint8_t machine, uint8_t dst, uint32_t k, uint32_t bytes) {
+void load_abs(Emitter& e, uint8_t packet, uint8_t dst, uint32_t k, uint32_t bytes) {
   if (k >= TL_SNAP || k + bytes > TL_SNAP) {
     e.go(kReject);
     return;
   }
   e.jump(BPF_JMP | BPF_JLT | BPF_K, kCaplen, 0, static_cast<int32_t>(k + bytes), kReject);
-  e.load(size_bits(bytes), dst, machine, offsetof(tl_cbpf, pkt) + k);
+  e.load(size_bits(bytes), dst, packet, k);
   e.from_be(dst, bytes);
 }
 
 // A = packet[X + k, ...): the offset bounded below TL_SNAP first, which the verifier
 // also needs, then against what was copied.
-void load_ind(Emitter& e, uint8_t machine, uint32_t k, uint32_t bytes) {
+void load_ind(Emitter& e, uint8_t packet, uint32_t k, uint32_t bytes) {
   e.alu32x(BPF_MOV, kOff, kX);
   e.alu32(BPF_ADD, kOff, k);  // 32 bits, wrapping as bpf_filter's
   e.jump(BPF_JMP | BPF_JGT | BPF_K, kOff, 0, TL_SNAP - 1, kReject);
   e.raw(BPF_ALU64 | BPF_MOV | BPF_X, kEnd, kOff, 0, 0);
   e.raw(BPF_ALU64 | BPF_ADD | BPF_K, kEnd, 0, 0, static_cast<int32_t>(bytes));
   e.jump(BPF_JMP | BPF_JGT | BPF_X, kEnd, kCaplen, 0, kReject);
-  e.raw(BPF_ALU64 | BPF_MOV | BPF_X, kAddr, machine, 0, 0);
+  e.raw(BPF_ALU64 | BPF_MOV | BPF_X, kAddr, packet, 0, 0);
   e.raw(BPF_ALU64 | BPF_ADD | BPF_X, kAddr, kOff, 0, 0);
-  e.load(size_bits(bytes), kA, kAddr, offsetof(tl_cbpf, pkt));
+  e.load(size_bits(bytes), kA, kAddr, 0);
   e.from_be(kA, bytes);
 }
 
@@ -145,9 +145,11 @@ bool jump(Emitter& e, uint32_t code, const tl_cbpf_insn& in, int64_t next) {
 
 bool translate_filter(const std::vector<tl_cbpf_insn>& prog, FilterRegs regs, size_t room,
                       std::vector<EbpfInsn>& out, std::string& err) {
-  const uint8_t M = regs.machine, V = regs.verdict;
-  if (M < 6 || M > 9 || V < 6 || V > 9 || M == V) {
-    err = "the filter's region has unexpected registers (r" + std::to_string(M) + ", r" + std::to_string(V) + ")";
+  const uint8_t M = regs.machine, V = regs.verdict, P = regs.packet;
+  auto callee_saved = [](uint8_t r) { return r >= 6 && r <= 9; };
+  if (!callee_saved(M) || !callee_saved(V) || !callee_saved(P) || M == V || P == V) {
+    err = "the filter's region has unexpected registers (r" + std::to_string(M) + ", r" + std::to_string(V) +
+          ", r" + std::to_string(P) + ")";
     return false;
   }
   Emitter e;
@@ -183,8 +185,8 @@ bool translate_filter(const std::vector<tl_cbpf_insn>& prog, FilterRegs regs, si
     switch (TL_CLASS(code)) {
       case TL_LD:
         switch (TL_MODE(code)) {
-          case TL_ABS: load_abs(e, M, kA, k, load_bytes(code)); break;
-          case TL_IND: load_ind(e, M, k, load_bytes(code)); break;
+          case TL_ABS: load_abs(e, P, kA, k, load_bytes(code)); break;
+          case TL_IND: load_ind(e, P, k, load_bytes(code)); break;
           case TL_LEN: e.load(BPF_W, kA, M, offsetof(tl_cbpf, wirelen)); break;
           case TL_IMM: e.alu32(BPF_MOV, kA, k); break;
           case TL_MEM: e.load(BPF_W, kA, M, mem_word(k)); break;
@@ -197,7 +199,7 @@ bool translate_filter(const std::vector<tl_cbpf_insn>& prog, FilterRegs regs, si
           case TL_LEN: e.load(BPF_W, kX, M, offsetof(tl_cbpf, wirelen)); break;
           case TL_MEM: e.load(BPF_W, kX, M, mem_word(k)); break;
           case TL_MSH:  // X = 4 * (packet[k] & 0xf): an IPv4 header's length
-            load_abs(e, M, kX, k, 1);
+            load_abs(e, P, kX, k, 1);
             e.alu32(BPF_AND, kX, 0xf);
             e.alu32(BPF_LSH, kX, 2);
             break;

@@ -23,11 +23,13 @@ struct EbpfInsn {
 };
 static_assert(sizeof(EbpfInsn) == 8, "struct bpf_insn is 8 bytes");
 
-// The registers the region's code finds its machine in (a struct tl_cbpf with the packet
-// copied, as a map value) and leaves its verdict in (0: no match). The region may use
-// r0-r5 as it likes; these two are among r6-r9.
+// The registers the region's code finds its machine in (a struct tl_cbpf, as a map
+// value), the packet's first bytes in (the machine's copy, or the packet itself where the
+// kernel lets loads read it in place: then any offset loads) and leaves its verdict in
+// (0: no match). The region may use r0-r5 as it likes; these are among r6-r9 (machine
+// and packet may be one: the copy is the machine's first field).
 struct FilterRegs {
-  uint8_t machine = 0, verdict = 0;
+  uint8_t machine = 0, verdict = 0, packet = 0;
 };
 
 // Translates prog (checked runnable: compile_filter) into exactly `room` instructions:

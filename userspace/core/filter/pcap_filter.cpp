@@ -76,7 +76,7 @@ bool compile_filter(const std::string& expr, bool ether, std::vector<tl_cbpf_ins
   if (!runnable(out, err)) return false;
   // What the loader will write into the programs (any registers: they do not change its length).
   std::vector<EbpfInsn> code;
-  return translate_filter(out, FilterRegs{6, 7}, TL_FILTER_REGION, code, err);
+  return translate_filter(out, FilterRegs{6, 7, 6}, TL_FILTER_REGION, code, err);
 }
 
 }  // namespace tunlat

@@ -7,5 +7,8 @@ require_bpf
 BIN=${FILTER_KERNEL_TESTS:-$(dirname "$TUNLAT")/tests/filter_kernel_tests}
 [[ -x $BIN ]] || skip "filter_kernel_tests is not built at $BIN"
 "$BIN" >"$WORK/gtest.out" 2>&1 || fail "$(grep -m2 -A4 Failure "$WORK/gtest.out" | tr '\n' ' ')"
-grep -q "SKIPPED" "$WORK/gtest.out" && skip "$(grep -m1 -A1 Skipped "$WORK/gtest.out" | tr '\n' ' ')"
-pass "$(grep -c '^\[       OK \]' "$WORK/gtest.out") filter tests: 42 expressions on tap and tun agree with libpcap"
+# Reading packets in place needs 6.17: before, that test alone skips and the copy's pass.
+ok=$(grep -c '^\[       OK \]' "$WORK/gtest.out" || true)
+((ok > 0)) || skip "$(grep -m1 -A1 Skipped "$WORK/gtest.out" | tr '\n' ' ')"
+skipped=$(grep -m1 -A1 Skipped "$WORK/gtest.out" | tail -1 | tr '\n' ' ' || true)
+pass "$ok filter tests: 42 expressions on tap and tun agree with libpcap${skipped:+ (skipped: $skipped)}"

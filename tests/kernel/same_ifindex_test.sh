@@ -47,8 +47,9 @@ for s in 0 1; do
   # an emulated guest, whose sockets are slow to drain (6.1 under TCG: 9 % of them).
   cover=$((${TUNLAT_TEST_SLOW:-1} > 1 ? 85 : 95))
   ((total * 100 >= rx * cover)) || fail "shift $s: RX total span covers $total of $rx packets (want $cover %)"
-  # B's data waited ms in B's socket: it must not appear as A's stack time.
-  jq -e '.directions.rx.spans.stack.p99_us < 1000' "$j" >/dev/null ||
+  # B's data waited ms in B's socket: it must not appear as A's stack time. An emulated
+  # guest's own stack is slower (6.1 under TCG: p99 1.04 ms once, B not counted).
+  jq -e --argjson max $((${TUNLAT_TEST_SLOW:-1} > 1 ? 5000 : 1000)) '.directions.rx.spans.stack.p99_us < $max' "$j" >/dev/null ||
     fail "shift $s: RX stack p99 ${stack99} us: another namespace's packets counted"
 done
 d0=$(jq -r '.directions.rx.points.deliver.count' "$WORK/shift0.json")

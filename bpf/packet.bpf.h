@@ -145,7 +145,15 @@ static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx, bool 
 	return false;
 }
 
-#define PB(off) ((__u32)m->pkt[(off) & (TL_SNAP - 1)])
+/* A byte of the copy. The mask stays in the code even where the compiler can prove it
+ * redundant: 6.12's verifier lost the bound it relied on (l4 | 1 after l4 + 20 <= n) and
+ * refused net_dev_start_xmit once its code around changed. */
+static __always_inline __u32 snap_off(__u32 off)
+{
+	barrier_var(off);
+	return off & (TL_SNAP - 1);
+}
+#define PB(off) ((__u32)m->pkt[snap_off(off)])
 #define PB16(off) (PB(off) << 8 | PB((off) + 1))
 #define PB32(off) (PB16(off) << 16 | PB16((off) + 2))
 

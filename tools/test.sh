@@ -13,5 +13,6 @@ cmake --build build -j"$(nproc)"
 # 0 skips it).
 if [[ ${FUZZ_SECONDS:-60} -gt 0 ]]; then tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"; fi
 # Unit tests (the core, on recorded and synthetic streams), kernel tests (live labs) and
-# the kernel tests again in a qemu guest on Debian 12's 6.1 kernel (label vm, ~2-5 min).
+# the kernel tests again in qemu guests on Debian 12's 6.1 and 6.12 kernels (label vm,
+# ~3-4 min each).
 ctest --test-dir build --output-on-failure "$@"

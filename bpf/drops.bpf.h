@@ -39,18 +39,14 @@ static __always_inline void note_drop_elsewhere(const struct sk_buff *skb, __u64
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
-	__u64 ino = 0;
-	__u16 scope;
+	__u64 ino = targ_owner_socks && sk ? sock_ino(sk) : 0;
+	__u16 scope = in_netns ? TL_DS_NETNS : 0;
 
-	if (targ_owner_socks && sk)
-		ino = sock_ino(sk);
 	if (ino && bpf_map_lookup_elem(&owner_socks, &ino))
 		scope = TL_DS_UNDERLAY;
-	else if (in_netns)
-		scope = TL_DS_NETNS;
-	else
+	if (!scope)
 		return;
-	if (!targ_owner_socks && sk)
+	if (!targ_owner_socks && sk) /* not read yet: the record names the socket */
 		ino = sock_ino(sk);
 	r = ring_begin(&ctl, 1);
 	if (!r)

@@ -99,9 +99,12 @@ static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scrat
  */
 const volatile __u32 targ_filter_in_place = 0;
 
-/* The filter's verdict on skb, its machine in s (0: no match, or nothing to read). */
+/* The filter's verdict on skb, its machine in s (0: no match, or nothing to read). One
+ * call of tl_filter: one region per program for the loader to fill. */
 static __always_inline __u32 pkt_filter(const struct sk_buff *skb, struct pkt_scratch *s, bool rx)
 {
+	const void *pkt = s->m.pkt;
+
 #ifndef TUNLAT_COMPAT
 	if (targ_filter_in_place) {
 		__u32 n, wirelen;
@@ -111,12 +114,12 @@ static __always_inline __u32 pkt_filter(const struct sk_buff *skb, struct pkt_sc
 		if (n == 0)
 			return 0;
 		tl_cbpf_reset(&s->m, n, wirelen);
-		return tl_filter(&s->m, bpf_rdonly_cast((void *)at, 0));
-	}
+		pkt = bpf_rdonly_cast((void *)at, 0);
+	} else
 #endif
 	if (!pkt_copy(skb, s, rx, targ_filter_snap))
 		return 0;
-	return tl_filter(&s->m, s->m.pkt);
+	return tl_filter(&s->m, pkt);
 }
 
 /*
@@ -143,6 +146,15 @@ static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx, bool 
 			st->skip = 1;
 	}
 	return false;
+}
+
+/* Is skb the last one this CPU's filter passed over? Then it is not followed (follow()
+ * forgets an address it takes): its xmit and its drop right after need no lookup. */
+static __always_inline bool filtered_here(const struct sk_buff *skb)
+{
+	struct cpu_state *st;
+
+	return targ_filter_len && (st = cpu_state()) && st->filtered == (__u64)skb;
 }
 
 /* A byte of the copy. The mask stays in the code even where the compiler can prove it

@@ -270,14 +270,10 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 SEC("raw_tp/net_dev_start_xmit")
 int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_device *dev)
 {
-	struct cpu_state *st;
 	struct tl_slot *v;
 
-	if (!is_target_dev(dev))
-		return 0;
-	/* The filter passed it over at its queue on this CPU (follow() forgets an address it
-	 * takes): not followed, which spares the lookup. */
-	if (targ_filter_len && (st = cpu_state()) && st->filtered == (__u64)skb)
+	/* Passed over by the filter at its queue on this CPU: spares the lookup. */
+	if (!is_target_dev(dev) || filtered_here(skb))
 		return 0;
 	v = lookup_before_xmit(skb);
 	if (!v) {
@@ -597,10 +593,8 @@ static __always_inline int on_drop(const struct sk_buff *skb, __u64 location, __
 	const struct net_device *dev;
 	__u64 net = 0;
 
-	struct cpu_state *st;
-
 	/* A packet the user's filter passed over, dropped right away (a full tun ring). */
-	if (targ_filter_len && (st = cpu_state()) && st->filtered == (__u64)skb)
+	if (filtered_here(skb))
 		return 0;
 	if (on_free(skb, TL_F_DROP, reason, location))
 		return 0;

@@ -120,7 +120,7 @@ find_tapreader() {
   fi
   # Not built yet (or $TAPREADER wrong): build a private copy, it has no deps.
   need gcc
-  gcc -Wall -Wextra -O2 -o "$LAB_DIR/tapreader" "$SCRIPT_DIR/tapreader.c" \
+  gcc -Wall -Wextra -O2 -o "$LAB_DIR/tapreader" "$SCRIPT_DIR/tapreader.c" "$SCRIPT_DIR/tapreader_hold.c" \
     >"$LAB_DIR/tapreader-build.log" 2>&1 \
     || die "cannot build tapreader" "$LAB_DIR/tapreader-build.log"
   echo "$LAB_DIR/tapreader"

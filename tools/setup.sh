@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PKGS=(
-  build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev
+  build-essential cmake pkg-config clang llvm clang-format libbpf-dev bpftool libelf-dev
   zlib1g-dev libzstd-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev libcap2-bin util-linux libpcap-dev

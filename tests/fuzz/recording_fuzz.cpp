@@ -17,7 +17,7 @@
 #include "core/record/recording.h"
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
-#include "../unit/trace_info_sample.h"
+#include "../support/trace_info_sample.h"
 
 using namespace tunlat;
 

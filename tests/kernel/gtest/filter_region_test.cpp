@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "../../unit/filter_cases.h"
+#include "../../support/filter_cases.h"
 #include "core/filter/pcap_filter.h"
 #include "filter_region_runner.h"
 

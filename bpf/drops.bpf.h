@@ -50,7 +50,7 @@ static __always_inline void note_drop_elsewhere(const struct sk_buff *skb, __u64
 		return;
 	if (!tl_cfg.owner_socks && sk) /* not read yet: the record names the socket */
 		ino = sock_ino(sk);
-	r = lone_begin(&ctl, TL_DROP_ELSEWHERE, 1);
+	r = lone_begin(&ctl, TL_DROP_ELSEWHERE, true, 1);
 	if (!r)
 		return;
 	r->end.aux = location;

@@ -264,7 +264,7 @@ static __always_inline void send_addr6(struct pkt_scratch *s, __u32 l3)
 	s->sum.daddr = tl_addr6_hash(a[1]);
 	if (s->last_v6[0] == s->sum.saddr && s->last_v6[1] == s->sum.daddr)
 		return;
-	if (!(r = lone_begin(&ctl, TL_ADDR6, 0)))
+	if (!(r = lone_begin(&ctl, TL_ADDR6, true, 0)))
 		return;
 	__builtin_memcpy(r->addr6.addr, a, sizeof(a));
 	r->addr6.hash[0] = s->sum.saddr;

@@ -98,7 +98,7 @@ int BPF_PROG(on_sock_recv_length, struct sock *sk, int ret, int flags)
 	family = KREAD(struct sock, sk, __sk_common.skc_family);
 	if (family != TL_AF_INET && family != TL_AF_INET6)
 		return 0;
-	if (!(r = lone_begin(&ctl, TL_UREAD, 1)))
+	if (!(r = lone_begin(&ctl, TL_UREAD, true, 1)))
 		return 0;
 	r->end.pid = id >> 32;
 	r->end.tid = (__u32)id;

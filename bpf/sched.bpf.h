@@ -54,7 +54,7 @@ static __always_inline void send_sched(const struct task_struct *t, __u32 tgid, 
 				       const struct task_struct *other, __u32 cpu)
 {
 	struct tl_ring_ctl *ctl;
-	struct tl_record *r = lone_begin(&ctl, TL_SCHED, 1);
+	struct tl_record *r = lone_begin(&ctl, TL_SCHED, false, 1);
 
 	if (!r)
 		return;
@@ -112,7 +112,7 @@ static __always_inline void note_owner_io(__u8 kind, const struct sk_buff *skb)
 			return;
 		*last = (__u64)skb;
 	}
-	if (!(r = lone_begin(&ctl, kind, 1)))
+	if (!(r = lone_begin(&ctl, kind, kind == TL_SEND, 1)))
 		return;
 	r->end.pid = id >> 32;
 	r->end.tid = (__u32)id;

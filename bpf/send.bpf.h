@@ -21,7 +21,7 @@ static __always_inline void send_comm_unless(struct cpu_state *st, __u64 id, __u
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
 
-	if (!st || *last_tid == (__u32)id || !(r = lone_begin(&ctl, TL_COMM, 1)))
+	if (!st || *last_tid == (__u32)id || !(r = lone_begin(&ctl, TL_COMM, false, 1)))
 		return;
 	r->end.pid = id >> 32;
 	r->end.tid = (__u32)id;

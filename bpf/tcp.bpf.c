@@ -62,7 +62,7 @@ int BPF_PROG(on_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff 
 	family = KREAD(struct sock, sk, __sk_common.skc_family);
 	if (family != 2 /* AF_INET */ && family != 10 /* AF_INET6 */)
 		return 0;
-	if (!(r = lone_begin(&ctl, TL_RETRANS, 1)))
+	if (!(r = lone_begin(&ctl, TL_RETRANS, false, 1)))
 		return 0;
 	if (family == 2) {
 		/* Network order, as packet summaries keep addresses. */

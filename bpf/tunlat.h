@@ -228,9 +228,15 @@ struct tl_end {
 	};
 };
 
+/*
+ * A lone record (tl_lone_kind, and TL_ADDR6) has its end zeroed before its kind fills it.
+ * Its slot is zeroed and filled only where its kind says (TL_ADDR6; TL_DROP_ELSEWHERE;
+ * TL_SEND and TL_UREAD with TL_IO_SOCK); the other kinds leave it as the ring's last
+ * record there did, a cache line not written: it means nothing.
+ */
 struct tl_record {
 	union {
-		struct tl_slot slot;    /* its unsent stages are the record's; unused for TL_COMM */
+		struct tl_slot slot;    /* its unsent stages are the record's; see above for lone ones */
 		struct tl_addr6 addr6;  /* TL_ADDR6 */
 	};
 	struct tl_end end;

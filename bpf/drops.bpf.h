@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Drops that hurt the tunnel though they are not the device's own packets, for
- * tunlat.bpf.c: in the device's netns, and on the sockets of the processes holding the
- * device (the VPN's underlay: a full UDP receive buffer), wherever those live. Each is a
- * lone TL_DROP_ELSEWHERE record. Needs KREAD and ring_begin.
+ * Drops that hurt the tunnel though they are not the device's own packets: in the
+ * device's netns, and on the sockets of the processes holding the device (the VPN's
+ * underlay: a full UDP receive buffer), wherever those live. Each is a lone
+ * TL_DROP_ELSEWHERE record. No programs here (free.bpf.c calls it).
  */
 #ifndef TUNLAT_DROPS_BPF_H
 #define TUNLAT_DROPS_BPF_H
+
+#include "common.bpf.h"
+#include "ring.bpf.h"
 
 /* The owners' sockets by inode, set by the loader after load (/proc/PID/fd). */
 struct {
@@ -16,9 +19,6 @@ struct {
 	__type(value, __u8);
 } owner_socks SEC(".maps");
 
-/* How many sockets the loader puts in owner_socks (the owners' at start): with none, a
- * drop elsewhere is not looked up there. */
-const volatile __u32 targ_owner_socks = 0;
 
 /* The inode of sk's socket (what /proc/PID/fd shows as socket:[inode]), or 0. */
 static __always_inline __u64 sock_ino(const struct sock *sk)
@@ -39,26 +39,24 @@ static __always_inline void note_drop_elsewhere(const struct sk_buff *skb, __u64
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
-	__u64 ino = targ_owner_socks && sk ? sock_ino(sk) : 0;
+	/* tl_cfg.owner_socks: how many the loader put in owner_socks; with none, a drop
+	 * elsewhere is not looked up there. */
+	__u64 ino = tl_cfg.owner_socks && sk ? sock_ino(sk) : 0;
 	__u16 scope = in_netns ? TL_DS_NETNS : 0;
 
 	if (ino && bpf_map_lookup_elem(&owner_socks, &ino))
 		scope = TL_DS_UNDERLAY;
 	if (!scope)
 		return;
-	if (!targ_owner_socks && sk) /* not read yet: the record names the socket */
+	if (!tl_cfg.owner_socks && sk) /* not read yet: the record names the socket */
 		ino = sock_ino(sk);
-	r = ring_begin(&ctl, 1);
+	r = lone_begin(&ctl, TL_DROP_ELSEWHERE, true, 1);
 	if (!r)
 		return;
-	r->end.ts_ns = bpf_ktime_get_ns();
 	r->end.aux = location;
 	r->end.code = reason;
 	r->end.flags = scope;
 	r->end.pid = bpf_get_current_pid_tgid() >> 32;
-	r->end.tid = 0;
-	r->end.cpu = bpf_get_smp_processor_id();
-	r->end.point = TL_DROP_ELSEWHERE;
 	r->slot.skb = ino;
 	r->slot.len = KREAD(struct sk_buff, skb, len);
 	ring_commit(ctl);

@@ -10,6 +10,9 @@
 #ifndef TUNLAT_FILTER_REGION_BPF_H
 #define TUNLAT_FILTER_REGION_BPF_H
 
+/* Not common.bpf.h: the filter's self-tests (filter_selftest*.bpf.c) take this alone. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
 #include "cbpf.h"
 
 #define TL_STR2(x) #x

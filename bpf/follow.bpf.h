@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Starting to follow a packet, for tunlat.bpf.c: taking its slot, --sample, and the GSO
- * segments that inherit their parent's points. Included after identity.bpf.h.
+ * Starting to follow a packet: taking its slot, --sample, and the GSO segments that
+ * inherit their parent's points. No programs here.
  */
 #ifndef TUNLAT_FOLLOW_BPF_H
 #define TUNLAT_FOLLOW_BPF_H
+
+#include "common.bpf.h"
+#include "cpu.bpf.h"
+#include "slots.bpf.h"
+#include "send.bpf.h"
+#include "packet.bpf.h"
+
+/* Segments must follow their parent within this time on the same CPU. */
+#define GSO_ADOPT_NS (5 * 1000 * 1000ULL)
 
 /* Starts following skb from point; returns its slot. */
 static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 dir, __u8 point,
@@ -67,12 +76,12 @@ static __always_inline bool sample(__u8 dir)
 {
 	struct cpu_state *st;
 
-	if (targ_sample <= 1)
+	if (tl_cfg.sample <= 1)
 		return true;
 	st = cpu_state();
 	if (!st || dir > 1)
 		return true;
-	if (st->sampled[dir & 1]++ % targ_sample == 0)
+	if (st->sampled[dir & 1]++ % tl_cfg.sample == 0)
 		return true;
 	if (dir == TL_TX)
 		st->skip = 1; /* segments made from it must not be adopted either */

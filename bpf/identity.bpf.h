@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Which skbs are the traced device's, for tunlat.bpf.c: the marks an skb carries, its
- * netns, and the slot of the packet followed at its address. Included after send.bpf.h.
+ * Which skbs are the traced device's: the marks an skb carries, its netns, and the slot
+ * of the packet followed at its address. No programs here.
  */
 #ifndef TUNLAT_IDENTITY_BPF_H
 #define TUNLAT_IDENTITY_BPF_H
+
+#include "common.bpf.h"
+#include "slots.bpf.h"
+#include "send.bpf.h"
 
 /*
  * Where an skb stands to the traced device, from two loads of the skb, which the kernel is
@@ -21,7 +25,7 @@ struct skb_marks {
 static __always_inline struct skb_marks marks_of(const struct sk_buff *skb)
 {
 	struct skb_marks m = { (__u64)KREAD(struct sk_buff, skb, dev) == target_dev,
-			       KREAD(struct sk_buff, skb, skb_iif) == targ_ifindex };
+			       KREAD(struct sk_buff, skb, skb_iif) == tl_cfg.ifindex };
 
 	return m;
 }
@@ -88,7 +92,7 @@ static __always_inline struct tl_slot *lookup_in(const struct sk_buff *skb, __u6
 		v = find(h, second_slot(idx, tag), tag);
 	if (!v)
 		return NULL;
-	if (settled(v) && (KREAD(struct sk_buff, skb, skb_iif) != targ_ifindex || !rx_ours(skb, v, net))) {
+	if (settled(v) && (KREAD(struct sk_buff, skb, skb_iif) != tl_cfg.ifindex || !rx_ours(skb, v, net))) {
 		v->skb = 0;
 		return NULL;
 	}

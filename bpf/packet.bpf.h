@@ -3,22 +3,18 @@
  * Who a packet is: the user's pcap filter run on its first bytes at the packet's first
  * point (read in place where the kernel allows, else copied), and the summary of its
  * headers (bpf/tunlat.h tl_sum) for its first record, from its first TL_SNAP bytes copied
- * (one probe read, which works on every kernel build). Needs KREAD, bpf_rdonly_cast and
- * cpu_state from tunlat.bpf.c.
+ * (one probe read, which works on every kernel build). The user's filter is set by the
+ * loader: its length in tl_cfg.filter_len (0: none), the bytes it looks at in
+ * tl_cfg.filter_snap, and its code, translated, over tl_filter's regions.
  */
 #ifndef TUNLAT_PACKET_BPF_H
 #define TUNLAT_PACKET_BPF_H
 
+#include "common.bpf.h"
 #include "cbpf.h"
 #include "filter_region.bpf.h"
-
-/* The device's link layer: set by the loader. 1: Ethernet (tap), 0: IP (tun). */
-const volatile __u32 targ_ether = 1;
-/* The length of the user's pcap filter, 0 for none: the loader writes it, translated,
- * over tl_filter's region. */
-const volatile __u32 targ_filter_len = 0;
-/* The bytes it looks at (tl_cbpf_snap): only those are copied for it. */
-const volatile __u32 targ_filter_snap = TL_SNAP;
+#include "ring.bpf.h"
+#include "cpu.bpf.h"
 
 /* A packet's bytes and the filter's machine: per CPU, too big for the stack. */
 struct pkt_scratch {
@@ -91,14 +87,6 @@ static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scrat
 	return true;
 }
 
-/*
- * Where the kernel lets a program load from any address, guarded against faults
- * (bpf_rdonly_cast to no type: rdonly_untrusted_mem, Linux 6.17+), the filter reads the
- * packet where it lies: no copy, whose helper call is most of what a packet passed over
- * costs. Set by the loader after a probe; the views' build only (not TUNLAT_COMPAT).
- */
-const volatile __u32 targ_filter_in_place = 0;
-
 /* The filter's verdict on skb, its machine in s (0: no match, or nothing to read). One
  * call of tl_filter: one region per program for the loader to fill. */
 static __always_inline __u32 pkt_filter(const struct sk_buff *skb, struct pkt_scratch *s, bool rx)
@@ -106,18 +94,22 @@ static __always_inline __u32 pkt_filter(const struct sk_buff *skb, struct pkt_sc
 	const void *pkt = s->m.pkt;
 
 #ifndef TUNLAT_COMPAT
-	if (targ_filter_in_place) {
+	/* Where the kernel lets a program load from any address, guarded against faults
+	 * (bpf_rdonly_cast to no type: rdonly_untrusted_mem, Linux 6.17+), the filter reads
+	 * the packet where it lies: no copy, whose helper call is most of what a packet
+	 * passed over costs. Set by the loader after a probe; the views' build only. */
+	if (tl_cfg.filter_in_place) {
 		__u32 n, wirelen;
 		__u64 at;
 
-		n = pkt_span(skb, rx, targ_filter_snap, &at, &wirelen);
+		n = pkt_span(skb, rx, tl_cfg.filter_snap, &at, &wirelen);
 		if (n == 0)
 			return 0;
 		tl_cbpf_reset(&s->m, n, wirelen);
 		pkt = bpf_rdonly_cast((void *)at, 0);
 	} else
 #endif
-	if (!pkt_copy(skb, s, rx, targ_filter_snap))
+	if (!pkt_copy(skb, s, rx, tl_cfg.filter_snap))
 		return 0;
 	return tl_filter(&s->m, pkt);
 }
@@ -133,7 +125,7 @@ static __always_inline bool pkt_wanted(const struct sk_buff *skb, bool rx, bool 
 	struct pkt_scratch *s;
 	struct cpu_state *st;
 
-	if (!targ_filter_len)
+	if (!tl_cfg.filter_len)
 		return true;
 	s = scratch();
 	if (!s)
@@ -154,7 +146,7 @@ static __always_inline bool filtered_here(const struct sk_buff *skb)
 {
 	struct cpu_state *st;
 
-	return targ_filter_len && (st = cpu_state()) && st->filtered == (__u64)skb;
+	return tl_cfg.filter_len && (st = cpu_state()) && st->filtered == (__u64)skb;
 }
 
 /* A byte of the copy. The mask stays in the code even where the compiler can prove it
@@ -219,7 +211,7 @@ static __always_inline __u32 parse_sum(struct pkt_scratch *s)
 	__u32 n = m->caplen, off = 0, et, l3;
 
 	__builtin_memset(sum, 0, sizeof(*sum));
-	if (targ_ether) {
+	if (tl_cfg.ether) {
 		if (n < 14)
 			return 0;
 		et = PB16(12);
@@ -272,14 +264,11 @@ static __always_inline void send_addr6(struct pkt_scratch *s, __u32 l3)
 	s->sum.daddr = tl_addr6_hash(a[1]);
 	if (s->last_v6[0] == s->sum.saddr && s->last_v6[1] == s->sum.daddr)
 		return;
-	if (!(r = ring_begin(&ctl, 0)))
+	if (!(r = lone_begin(&ctl, TL_ADDR6, true, 0)))
 		return;
 	__builtin_memcpy(r->addr6.addr, a, sizeof(a));
 	r->addr6.hash[0] = s->sum.saddr;
 	r->addr6.hash[1] = s->sum.daddr;
-	r->end.ts_ns = bpf_ktime_get_ns();
-	r->end.point = TL_ADDR6;
-	r->end.summary = 0;
 	s->last_v6[0] = s->sum.saddr;
 	s->last_v6[1] = s->sum.daddr;
 	ring_commit(ctl);

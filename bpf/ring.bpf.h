@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The per-CPU event rings, for tunlat.bpf.c: tl_records written with plain stores and
- * published by advancing a counter. No programs here.
+ * The per-CPU event rings: tl_records written with plain stores and published by
+ * advancing a counter. No programs here.
  */
 #ifndef TUNLAT_RING_BPF_H
 #define TUNLAT_RING_BPF_H
+
+#include "common.bpf.h"
 
 /*
  * Records go to userspace through rings in mmapable arrays: plain stores, no lock and no
@@ -18,11 +20,9 @@
  *  - a big spill ring, taken while both are full (userspace was not scheduled for a
  *    while), so that nothing is lost for it.
  * Userspace reads them in place and merges their records by the time they were sent.
- * Sizes, powers of two, are set by the loader: targ_ring_records for the first two,
- * targ_spill_records for the spill ring.
+ * Sizes, powers of two, are set by the loader: tl_cfg.ring_records for the first two,
+ * tl_cfg.spill_records for the spill ring.
  */
-const volatile __u32 targ_ring_records = 1 << 12;
-const volatile __u32 targ_spill_records = 1 << 15;
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 
@@ -74,7 +74,7 @@ static __always_inline struct tl_record *ring_begin(struct tl_ring_ctl **ctl, __
 	__u32 cpu = bpf_get_smp_processor_id();
 
 	for (__u32 kind = TL_RING_MAIN; kind < TL_RINGS_PER_CPU; kind++) {
-		__u32 size = tl_ring_size(kind, targ_ring_records, targ_spill_records);
+		__u32 size = tl_ring_size(kind, tl_cfg.ring_records, tl_cfg.spill_records);
 		__u32 ring = cpu * TL_RINGS_PER_CPU + kind, idx;
 		struct tl_ring_ctl *c = bpf_map_lookup_elem(&ring_ctl, &ring);
 		struct tl_record *r;
@@ -83,7 +83,7 @@ static __always_inline struct tl_record *ring_begin(struct tl_ring_ctl **ctl, __
 			continue;
 		if (kind == TL_RING_SPILL)
 			count(TL_CNT_SPILLED, 1);
-		idx = tl_ring_first(cpu, kind, targ_ring_records, targ_spill_records) + (c->head & (size - 1));
+		idx = tl_ring_first(cpu, kind, tl_cfg.ring_records, tl_cfg.spill_records) + (c->head & (size - 1));
 		r = bpf_map_lookup_elem(&ring_records, &idx);
 		if (!r)
 			break;
@@ -109,6 +109,32 @@ static __always_inline void ring_commit(struct tl_ring_ctl *ctl)
 	__sync_fetch_and_add(&ctl->head, 1);
 #endif
 	ctl->busy = 0;
+}
+
+/*
+ * Claims a record for one event alone (tl_lone_kind: a comm, an owner's doings, a drop
+ * elsewhere, a retransmit; or TL_ADDR6's addresses), as ring_begin: its end zeroed, then
+ * with its point, the time and this CPU; its slot zeroed too if the kind puts something
+ * there (with_slot), else not written at all (see tl_record). The caller fills what its
+ * kind says and nothing else: a ring's record keeps whatever the record written there
+ * before left, and userspace must not meet it.
+ */
+static __always_inline struct tl_record *lone_begin(struct tl_ring_ctl **ctl, __u8 point, bool with_slot,
+						     __u32 events)
+{
+	struct tl_record *r = ring_begin(ctl, events);
+
+	if (!r)
+		return NULL;
+	/* The slot is the record's first cache line: writing it when nothing goes there
+	 * costs a line brought over from the CPU that read it last (~20 ns a comm). */
+	if (with_slot)
+		__builtin_memset(&r->slot, 0, sizeof(r->slot));
+	__builtin_memset(&r->end, 0, sizeof(r->end));
+	r->end.ts_ns = bpf_ktime_get_ns();
+	r->end.cpu = bpf_get_smp_processor_id();
+	r->end.point = point;
+	return r;
 }
 
 #endif /* TUNLAT_RING_BPF_H */

@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Sending a packet's points, for tunlat.bpf.c: its slot's stages and the point of the
- * moment as one record, the writer's comm once per thread and CPU. Included where the
- * per-CPU state and the device above it are defined.
+ * Sending a packet's points: its slot's stages and the point of the moment as one
+ * record, the writer's comm once per thread and CPU. No programs here.
  */
 #ifndef TUNLAT_SEND_BPF_H
 #define TUNLAT_SEND_BPF_H
+
+#include "common.bpf.h"
+#include "cpu.bpf.h"
+#include "ring.bpf.h"
+#include "slots.bpf.h"
+#include "packet.bpf.h"
 
 /*
  * comm costs tens of ns: it is sent in a TL_COMM record only when this CPU did not just
@@ -16,14 +21,10 @@ static __always_inline void send_comm_unless(struct cpu_state *st, __u64 id, __u
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
 
-	if (!st || *last_tid == (__u32)id || !(r = ring_begin(&ctl, 1)))
+	if (!st || *last_tid == (__u32)id || !(r = lone_begin(&ctl, TL_COMM, false, 1)))
 		return;
-	r->end.ts_ns = bpf_ktime_get_ns();
 	r->end.pid = id >> 32;
 	r->end.tid = (__u32)id;
-	r->end.cpu = bpf_get_smp_processor_id();
-	r->end.point = TL_COMM;
-	r->end.summary = 0;
 	bpf_get_current_comm(r->end.comm, sizeof(r->end.comm));
 	*last_tid = (__u32)id;
 	ring_commit(ctl);

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The table of packets being followed, for tunlat.bpf.c: one 64-byte slot per packet,
- * found from its skb address through a tag byte. No programs here.
+ * The table of packets being followed: one 64-byte slot per packet, found from its skb
+ * address through a tag byte. No programs here.
  */
 #ifndef TUNLAT_SLOTS_BPF_H
 #define TUNLAT_SLOTS_BPF_H
+
+#include "common.bpf.h"
 
 /*
  * The points a packet can pass before the one that ends its record wait in its slot

@@ -228,9 +228,15 @@ struct tl_end {
 	};
 };
 
+/*
+ * A lone record (tl_lone_kind, and TL_ADDR6) has its end zeroed before its kind fills it.
+ * Its slot is zeroed and filled only where its kind says (TL_ADDR6; TL_DROP_ELSEWHERE;
+ * TL_SEND and TL_UREAD with TL_IO_SOCK); the other kinds leave it as the ring's last
+ * record there did, a cache line not written: it means nothing.
+ */
 struct tl_record {
 	union {
-		struct tl_slot slot;    /* its unsent stages are the record's; unused for TL_COMM */
+		struct tl_slot slot;    /* its unsent stages are the record's; see above for lone ones */
 		struct tl_addr6 addr6;  /* TL_ADDR6 */
 	};
 	struct tl_end end;
@@ -283,6 +289,41 @@ struct tl_ring_ctl {
 	__u64 tail;    /* records read: userspace */
 	__u64 pad2[7];
 };
+
+/*
+ * The loader's settings, fixed before load: one read-only variable of the programs
+ * (tl_cfg, bpf/common.bpf.h), written whole by userspace between open and load. libbpf
+ * freezes .rodata, so the verifier sees each field as a constant and drops the code a
+ * setting turns off (--no-sched's hooks, the filter's call when there is none).
+ */
+struct tl_config {
+	__u32 ifindex;         /* the traced device, in the netns below */
+	__u32 netns;           /* the inode of the device's network namespace */
+	__u32 sample;          /* follow 1 packet in this many (per CPU and direction); 1: all */
+	__u32 ring_records;    /* records per main and nested ring: a power of two */
+	__u32 spill_records;   /* records per spill ring: a power of two */
+	__u32 sched;           /* 1 unless --no-sched: the owners' scheduling is traced */
+	__u32 recv_tp;         /* 1: the owners' underlay reads are taken at sock_recv_length */
+	__u32 owner_socks;     /* sockets the loader puts in owner_socks (the owners' at start) */
+	__u32 ether;           /* the device's link layer: 1 Ethernet (tap), 0 IP (tun) */
+	__u32 filter_len;      /* instructions of the user's pcap filter; 0: none */
+	__u32 filter_snap;     /* the bytes it looks at (tl_cbpf_snap): only those are copied */
+	__u32 filter_in_place; /* 1: it reads packets where they lie (6.17+, not the compat build) */
+};
+
+/*
+ * The owners' tgids are hinted at by a byte per tgid modulo TL_OWNER_HINTS (bpf/sched.bpf.h
+ * owner_hint), which the loader sets: a power of two.
+ */
+#define TL_OWNER_HINTS 1024
+
+/*
+ * The points that ask the user's filter, each with a region of its own for the loader to
+ * fill (pkt_wanted is inlined into each): a packet's first point, TX queue and RX inject
+ * (netif_rx, netif_receive_skb, its list variant, napi_gro_receive), and the TX segments
+ * adopted at enqueue and xmit. The loader refuses to filter with fewer.
+ */
+#define TL_FILTER_SITES 7
 
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {

@@ -37,6 +37,19 @@ bool region_at(const bpf_insn* insns, size_t n, size_t i, FilterRegs& regs) {
 
 }  // namespace
 
+int filter_regions(const bpf_program* p) {
+  const size_t n = bpf_program__insn_cnt(p);
+  const bpf_insn* insns = bpf_program__insns(p);
+  int regions = 0;
+  for (size_t i = 0; i + 1 < n; i++) {
+    FilterRegs regs;
+    if (!region_at(insns, n, i, regs)) continue;
+    regions++;
+    i += TL_FILTER_REGION - 1;
+  }
+  return regions;
+}
+
 int patch_filter(bpf_object* obj, const std::vector<tl_cbpf_insn>& prog) {
   static_assert(sizeof(bpf_insn) == sizeof(EbpfInsn), "the translation's instructions are struct bpf_insn");
   int patched = 0;

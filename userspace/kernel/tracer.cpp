@@ -13,6 +13,8 @@
 #include <cstdarg>
 #include <cstring>
 #include <functional>
+#include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -47,12 +49,36 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list arg
   return 0;
 }
 
-// Program -> tracepoint, for the "kernel lacks this tracepoint" check.
+// A program attached to a raw tracepoint, named by its section ("raw_tp/NAME").
 struct ProgTp {
   bpf_program* prog;
-  const char* tp;
+  std::string tp;
   const char* since;  // the first Linux release that has it
 };
+
+// The first Linux release with each tracepoint (and the arguments a program takes) that
+// not every kernel has; the others are far older (2.6).
+const char* first_kernel(const std::string& tp) {
+  static const std::pair<const char*, const char*> since[] = {
+      {"qdisc_enqueue", "5.14"},
+      {"qdisc_dequeue", "4.16"},
+      {"net_dev_start_xmit", "3.19"},
+      {"netif_rx_entry", "3.19"},
+      {"netif_receive_skb_entry", "3.19"},
+      {"netif_receive_skb_list_entry", "4.19"},
+      {"napi_gro_receive_entry", "3.19"},
+      {"tcp_probe", "4.16"},
+      {"tcp_retransmit_skb", "4.15"},
+      {"sched_switch", "5.18"},  // its prev_state argument
+      {"sock_recv_length", "6.3"},
+  };
+  for (const auto& [name, release] : since)
+    if (tp == name) return release;
+  return "2.6";
+}
+
+// The owners' scheduling (bpf/sched.bpf.c): all of these programs or none.
+bool sched_tracepoint(const std::string& tp) { return tp.rfind("sched_", 0) == 0; }
 
 }  // namespace
 
@@ -64,15 +90,13 @@ struct TracerBpf {
   bpf_map* owner_socks = nullptr;            // the owners' socket inodes: their underlay drops
   bpf_program* kfree_skb_sk = nullptr;       // kfree_skb with the socket meant (6.11+)
   bpf_program* sock_recv_length = nullptr;   // the owners' underlay reads (6.3+, with --sched)
+  std::vector<bpf_program*> run_once;        // run by the loader ("raw_tp" alone), not attached
+  std::vector<ProgTp> programs;              // the packet path's, by tracepoint
+  std::vector<ProgTp> sched_programs;        // the owners' scheduling: all or none
   bpf_program *learn_target_dev = nullptr, *flush_in_flight = nullptr;
-  std::vector<ProgTp> programs;
-  std::vector<ProgTp> sched_programs;  // the owners' scheduling: all or none
-  // The skeleton's .rodata (set before load) and .bss (read and written after).
-  volatile uint32_t *targ_ifindex, *targ_netns, *targ_sample, *targ_ring_records, *targ_spill_records,
-      *targ_sched, *targ_recv_tp, *targ_owner_socks;
-  volatile uint32_t *targ_ether, *targ_filter_len, *targ_filter_snap, *targ_filter_in_place;
-  std::function<uint64_t()> target_dev;
-  std::function<volatile uint8_t*()> owner_hint;  // OWNER_HINTS bytes
+  tl_config* config = nullptr;  // the skeleton's .rodata tl_cfg: set whole before load
+  std::function<uint64_t()> target_dev;           // .bss, read and written after load
+  std::function<volatile uint8_t*()> owner_hint;  // TL_OWNER_HINTS bytes
   std::function<void()> destroy;
   ~TracerBpf() {
     if (destroy) destroy();
@@ -94,43 +118,28 @@ std::unique_ptr<TracerBpf> open_skeleton(Skel* (*open)(), void (*destroy)(Skel*)
   b->owners = s->maps.owners;
   b->owner_socks = s->maps.owner_socks;
   b->kfree_skb_sk = s->progs.on_kfree_skb_sk;
-  b->sock_recv_length = s->progs.on_sock_recv_length;
-  auto& p = s->progs;
-  b->learn_target_dev = p.learn_target_dev;
-  b->flush_in_flight = p.flush_in_flight;
-  b->programs = {{p.on_net_dev_queue, "net_dev_queue", "2.6"},
-                 {p.on_qdisc_enqueue, "qdisc_enqueue", "5.14"},
-                 {p.on_qdisc_dequeue, "qdisc_dequeue", "4.16"},
-                 {p.on_net_dev_start_xmit, "net_dev_start_xmit", "3.19"},
-                 {p.on_net_dev_xmit, "net_dev_xmit", "2.6"},
-                 {p.on_skb_copy_datagram_iovec, "skb_copy_datagram_iovec", "2.6"},
-                 {p.on_netif_rx_entry, "netif_rx_entry", "3.19"},
-                 {p.on_netif_receive_skb_entry, "netif_receive_skb_entry", "3.19"},
-                 {p.on_netif_receive_skb_list_entry, "netif_receive_skb_list_entry", "4.19"},
-                 {p.on_napi_gro_receive_entry, "napi_gro_receive_entry", "3.19"},
-                 {p.on_netif_receive_skb, "netif_receive_skb", "2.6"},
-                 {p.on_tcp_probe, "tcp_probe", "4.16"},
-                 {p.on_tcp_retransmit_skb, "tcp_retransmit_skb", "4.15"},
-                 {p.on_consume_skb, "consume_skb", "2.6"},
-                 {p.on_kfree_skb, "kfree_skb", "2.6"}};
-  // sched_switch's prev_state argument came in 5.18; the others are far older.
-  b->sched_programs = {{p.on_sched_switch, "sched_switch", "5.18"},
-                       {p.on_sched_wakeup, "sched_wakeup", "2.6"},
-                       {p.on_sched_wakeup_new, "sched_wakeup_new", "2.6"},
-                       {p.on_sched_process_exit, "sched_process_exit", "2.6"}};
-  auto* ro = s->rodata;
-  b->targ_ifindex = &ro->targ_ifindex;
-  b->targ_netns = &ro->targ_netns;
-  b->targ_sample = &ro->targ_sample;
-  b->targ_ring_records = &ro->targ_ring_records;
-  b->targ_spill_records = &ro->targ_spill_records;
-  b->targ_sched = &ro->targ_sched;
-  b->targ_recv_tp = &ro->targ_recv_tp;
-  b->targ_owner_socks = &ro->targ_owner_socks;
-  b->targ_ether = &ro->targ_ether;
-  b->targ_filter_len = &ro->targ_filter_len;
-  b->targ_filter_snap = &ro->targ_filter_snap;
-  b->targ_filter_in_place = &ro->targ_filter_in_place;
+  b->learn_target_dev = s->progs.learn_target_dev;
+  b->flush_in_flight = s->progs.flush_in_flight;
+  // Every other program by its section: "raw_tp/NAME" attaches to tracepoint NAME.
+  bpf_program* p = nullptr;
+  bpf_object__for_each_program(p, s->obj) {
+    const std::string sec = bpf_program__section_name(p);
+    const std::string prefix = "raw_tp/";
+    if (sec.rfind(prefix, 0) != 0) {
+      b->run_once.push_back(p);
+      continue;
+    }
+    ProgTp prog{p, sec.substr(prefix.size()), nullptr};
+    prog.since = first_kernel(prog.tp);
+    if (p == b->kfree_skb_sk) continue;  // instead of kfree_skb's other program, where it can
+    if (prog.tp == "sock_recv_length")
+      b->sock_recv_length = p;  // with the scheduler part, where the kernel has it
+    else if (sched_tracepoint(prog.tp))
+      b->sched_programs.push_back(prog);
+    else
+      b->programs.push_back(prog);
+  }
+  b->config = &s->rodata->tl_cfg;
   b->target_dev = [s] { return s->bss->target_dev; };  // bss is mapped anew at load
   b->owner_hint = [s] { return reinterpret_cast<volatile uint8_t*>(s->bss->owner_hint); };
   return b;
@@ -145,8 +154,6 @@ bool tun_never_needs(const std::string& tp) { return tp == "net_dev_xmit" || tp 
 // A record is taken as sent once it is this old: one written on another CPU while we read
 // the rings (its time is taken before it is published) must not be passed by later ones.
 constexpr uint64_t kHoldbackNs = 10'000'000;
-
-constexpr uint32_t kOwnerHints = 1024;  // OWNER_HINTS, bpf/sched.bpf.h
 
 void* map_array(bpf_map* map, size_t len, int prot) {
   void* p = mmap(nullptr, len, prot, MAP_SHARED, bpf_map__fd(map), 0);
@@ -193,38 +200,39 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
     fmt::print(stderr, "tunlat: BPF programs: {}\n",
                fast ? "tunlat_bpf (fast path: bpf_rdonly_cast views)"
                     : "tunlat_bpf_compat (fallback: CO-RE probe reads)");
-  *bpf_->targ_ifindex = o.ifindex;
-  *bpf_->targ_netns = static_cast<uint32_t>(o.netns_inode);
-  *bpf_->targ_sample = o.sample > 0 ? o.sample : 1;
-  *bpf_->targ_ether = o.ether ? 1 : 0;
+  // The programs' settings, written whole into their .rodata before load.
+  tl_config cfg{};
+  cfg.ifindex = o.ifindex;
+  cfg.netns = static_cast<uint32_t>(o.netns_inode);
+  cfg.sample = o.sample > 0 ? o.sample : 1;
+  cfg.ether = o.ether ? 1 : 0;
   if (o.filter.size() > TL_FILTER_MAX) throw Fatal("the filter is too long for the BPF programs");
   // Every program that asks the filter has its region (a packet's first point: queue,
   // inject, and the segments adopted at enqueue and xmit).
   if (!o.filter.empty()) {
     const int regions = patch_filter(*bpf_->skeleton->obj, o.filter);
-    if (regions < 7) throw Fatal("the BPF programs have fewer filter regions than the points that ask the filter");
+    if (regions < TL_FILTER_SITES) throw Fatal("the BPF programs have fewer filter regions than the points that ask the filter");
     if (o.verbose) fmt::print(stderr, "tunlat: the filter ({} cBPF instructions) translated into {} programs' regions\n",
                               o.filter.size(), regions);
   }
-  *bpf_->targ_filter_len = static_cast<uint32_t>(o.filter.size());
+  cfg.filter_len = static_cast<uint32_t>(o.filter.size());
   // The filter reads packets where they lie where the kernel allows loads anywhere (6.17+);
   // else from a copy, one helper call more per packet (the compat build always).
   const bool in_place = fast && !o.filter.empty() && btf.loads_anywhere();
-  *bpf_->targ_filter_in_place = in_place ? 1 : 0;
+  cfg.filter_in_place = in_place ? 1 : 0;
   if (o.verbose && !o.filter.empty())
     fmt::print(stderr, "tunlat: the filter reads {}\n",
                in_place ? "packets in place" : "a copy of each packet's first bytes (kernel before 6.17)");
-  *bpf_->targ_filter_snap = tl_cbpf_snap(o.filter.data(), static_cast<uint32_t>(o.filter.size()));
+  cfg.filter_snap = tl_cbpf_snap(o.filter.data(), static_cast<uint32_t>(o.filter.size()));
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));
   rings_ = RingLayout::for_cpus(static_cast<uint32_t>(ncpu));
-  *bpf_->targ_ring_records = kRingRecords;
-  *bpf_->targ_spill_records = rings_.spill_records;
+  cfg.ring_records = kRingRecords;
+  cfg.spill_records = rings_.spill_records;
   bpf_map__set_max_entries(bpf_->ring_ctl, rings_.rings());
   bpf_map__set_max_entries(bpf_->ring_records, rings_.total_records());
 
-  bpf_program__set_autoattach(bpf_->flush_in_flight, false);  // run, not attached
-  bpf_program__set_autoattach(bpf_->learn_target_dev, false);
+  for (bpf_program* prog : bpf_->run_once) bpf_program__set_autoattach(prog, false);
   for (auto& [prog, tp, since] : bpf_->programs) {
     if (o.tun_driver && tun_never_needs(tp)) {
       bpf_program__set_autoload(prog, false);
@@ -245,24 +253,25 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   bpf_program__set_autoload(bpf_->kfree_skb_sk, drop_sk);
   if (drop_sk)
     for (auto& [prog, tp, since] : bpf_->programs)
-      if (std::string(tp) == "kfree_skb") bpf_program__set_autoload(prog, false);
+      if (tp == "kfree_skb") bpf_program__set_autoload(prog, false);
 
   sched_status_ = !o.sched                ? "off (--no-sched)"
                   : o.owner_tgids.empty() ? "off: no process holds the device"
                                           : "on";
   if (sched_status_ == "on")
     for (auto& [prog, tp, since] : bpf_->sched_programs)
-      if (!btf.has_tracepoint(tp) || (std::string(tp) == "sched_switch" && btf.tracepoint_args(tp) < 4))
+      if (!btf.has_tracepoint(tp) || (tp == "sched_switch" && btf.tracepoint_args(tp) < 4))
         sched_status_ = fmt::format("off: kernel lacks tracepoint {} with its arguments (since Linux {})", tp, since);
-  *bpf_->targ_sched = sched_status_ == "on";
+  cfg.sched = sched_status_ == "on";
   for (auto& [prog, tp, since] : bpf_->sched_programs)
     bpf_program__set_autoload(prog, sched_status_ == "on");
   // The VPN's underlay reads: one per message at sock_recv_length where it exists (6.3+),
   // else guessed from the skbs its threads copy and free (bpf/sched.bpf.h).
   const bool recv_tp = sched_status_ == "on" && btf.has_tracepoint("sock_recv_length");
-  *bpf_->targ_recv_tp = recv_tp ? 1 : 0;
+  cfg.recv_tp = recv_tp ? 1 : 0;
   bpf_program__set_autoload(bpf_->sock_recv_length, recv_tp);
-  *bpf_->targ_owner_socks = static_cast<uint32_t>(o.owner_sockets.size());
+  cfg.owner_socks = static_cast<uint32_t>(o.owner_sockets.size());
+  *bpf_->config = cfg;
 
   if (int err = bpf_object__load_skeleton(bpf_->skeleton))
     throw Fatal(fmt::format("cannot load BPF programs: {} ({}); {}",
@@ -297,7 +306,7 @@ void Tracer::set_owners(const std::vector<uint32_t>& tgids) {
     uint8_t one = 1;
     if (bpf_map_update_elem(bpf_map__fd(bpf_->owners), &tgid, &one, BPF_ANY) != 0)
       throw Fatal(fmt::format("cannot set the device's owners in BPF: {}", std::strerror(errno)));
-    hint[tgid % kOwnerHints] = 1;
+    hint[tgid % TL_OWNER_HINTS] = 1;
   }
 }
 

@@ -146,7 +146,7 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     }
     f.where = where(st.dir, st.stage, who);
     if (st.triggered)
-      f.remedy = "the stage resumed just after another packet arrived (seed 004): look for a wake-up its reader "
+      f.remedy = "the stage resumed just after another packet arrived: look for a wake-up its reader "
                  "misses (an edge-triggered poll not drained, a lost event); meanwhile any traffic through the "
                  "device (a periodic ping) may end such stalls";
     else

@@ -62,8 +62,9 @@ void ProcStat::add(uint32_t pid, uint32_t tid, const std::string& thread_comm) {
 }
 
 Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns), flows_(stall_ns) {
-  for (const SpanDef& sd : spans_of(Dir::Tx))
-    if (sd.queue) watches_.emplace_back(Dir::Tx, std::string(sd.name), sd.from, sd.to, stall_ns);
+  const auto spans = spans_of(Dir::Tx);
+  for (size_t i = 0; i < spans.size(); i++)
+    if (spans[i].queue) watches_.emplace_back(Dir::Tx, span_at(Dir::Tx, i), stall_ns);
 }
 
 void Analysis::finish(uint64_t end_ns) {

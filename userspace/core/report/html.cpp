@@ -7,7 +7,7 @@
 #include <cmath>
 #include <set>
 
-#include "core/report/format.h"
+#include "core/format/format.h"
 #include "core/report/html_charts.h"
 #include "core/report/summary.h"
 #include "core/report/visual.h"
@@ -58,9 +58,10 @@ void findings(std::ostream& out, const Json& doc) {
   out << "</section>\n";
 }
 
-void direction_summary(std::ostream& out, const Json& doc, const char* key) {
+void direction_summary(std::ostream& out, const Json& doc, Dir dir) {
+  const std::string key(dir_name(dir));
   const Json& d = doc["directions"][key];
-  const bool tx = std::string(key) == "tx";
+  const bool tx = dir == Dir::Tx;
   const std::string dev = str(doc["device"]["name"]);
   fmt::print(out, "<h3>{}</h3>\n<p>{} packets, {}, {}, {:.2f} Mbit/s</p>\n",
              h(tx ? "TX: host -> " + dev + " -> reader" : "RX: writer -> " + dev + " -> host"),
@@ -113,8 +114,8 @@ void direction_summary(std::ostream& out, const Json& doc, const char* key) {
 
 void summary(std::ostream& out, const Json& doc) {
   out << "<section id=\"summary\"><h2>Summary</h2>\n";
-  direction_summary(out, doc, "tx");
-  direction_summary(out, doc, "rx");
+  direction_summary(out, doc, Dir::Tx);
+  direction_summary(out, doc, Dir::Rx);
   out << "</section>\n";
 }
 

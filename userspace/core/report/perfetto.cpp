@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "core/analyse/span.h"
 #include "core/report/visual.h"
 
 namespace tunlat {
@@ -52,7 +53,7 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
   bool first = true;
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
-    if (sd.name == "total") continue;  // the stages are the track; total is their sum
+    if (span_at(p.dir, i) == Span::Total) continue;  // the stages are the track; total is their sum
     const uint64_t from = p.ts[sd.from], to = p.span_end[i];
     if (!from || !to || to < from) continue;
     // Async slices keyed by packet: overlapping packets never break nesting. Perfetto puts
@@ -176,7 +177,7 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
   for (const Json& s : in.summary["stalls"]) {
     if (!s.is_object() || !s.contains("start_s") || !s.contains("duration_ms")) continue;
     if (!s["start_s"].is_number() || !s["duration_ms"].is_number()) continue;
-    const int d = s.contains("direction") && s["direction"] == "rx" ? 1 : 0;
+    const int d = s.contains("direction") && s["direction"] == dir_name(Dir::Rx) ? 1 : 0;
     const double start_us = s["start_s"].get<double>() * 1e6 + (in.info.start_ns - base) / 1e3;
     w.event(
         fmt::format("\"ph\":\"X\",\"cat\":\"stall\",\"name\":\"stall\",\"pid\":{},\"tid\":{},\"ts\":{:.3f},"

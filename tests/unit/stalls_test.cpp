@@ -150,9 +150,9 @@ TEST(Stalls, LiveViewSeesAStageHoldingPacketsThatNoneLeaves) {
   p.push(Ev{f.last_read + 50, 0x7777, 777, TL_QUEUE});
   p.push(Ev{f.last_read + 52, 0x7777, 777, TL_XMIT});
   p.flush();
-  EXPECT_TRUE(p.analysis().stuck_now(last + 100'000'000, 0).stage.empty());  // 0.1 s: not yet
+  EXPECT_FALSE(p.analysis().stuck_now(last + 100'000'000, 0).stage.has_value());  // 0.1 s: not yet
   const LiveStall s = p.analysis().stuck_now(last + 900'000'000, 400'000'000);
-  EXPECT_EQ(s.stage, "ring");
+  EXPECT_EQ(s.stage, Span::Ring);
   EXPECT_EQ(s.waiting, 1u);
 }
 
@@ -186,4 +186,22 @@ TEST(Stalls, APacketWhoseLeavingWasNotSeenIsNoOngoingStall) {
   f.send(p, 100, 100, 0);
   p.flush((f.last_read + 3000 * kMs) * kUs);
   EXPECT_TRUE(p.analysis().stalls().empty());
+}
+
+// Span is a place in kTxSpans / kRxSpans: each maps to its index and back, and its name is
+// the SpanDef's there (the one table of span names).
+TEST(Span, IsItsPlaceInTheSpanTables) {
+  for (Dir d : kDirs) {
+    const auto spans = spans_of(d);
+    for (size_t i = 0; i < spans.size(); i++) {
+      const Span s = span_at(d, i);
+      EXPECT_EQ(span_index(s), i);
+      EXPECT_EQ(span_name(s), spans[i].name);
+      EXPECT_EQ(span_def(d, s).from, spans[i].from);
+      EXPECT_EQ(span_def(d, s).to, spans[i].to);
+    }
+  }
+  EXPECT_EQ(span_name(Span::Ring), "ring");
+  EXPECT_EQ(span_name(Span::Socket), "socket");
+  EXPECT_EQ(span_name(Span::Total), "total");
 }

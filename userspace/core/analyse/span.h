@@ -27,12 +27,12 @@ inline size_t span_index(Span s) {
   const size_t v = static_cast<size_t>(s);
   return s == Span::Total ? kTotalSpanIndex : v < kTotalSpanIndex ? v : v - kTotalSpanIndex;
 }
-// Its direction (`total`: either; TX is said).
-inline Dir span_dir(Span s) {
-  return static_cast<size_t>(s) < kTotalSpanIndex || s == Span::Total ? Dir::Tx : Dir::Rx;
+// Its points in direction d (`total` is a span of both directions, between other points).
+inline const SpanDef& span_def(Dir d, Span s) { return spans_of(d)[span_index(s)]; }
+// Its public name (JSON, reports): "qdisc", "ring" ... (`total`'s is the same in both).
+inline std::string_view span_name(Span s) {
+  const bool rx = s != Span::Total && static_cast<size_t>(s) >= kTotalSpanIndex;
+  return span_def(rx ? Dir::Rx : Dir::Tx, s).name;
 }
-inline const SpanDef& span_def(Span s) { return spans_of(span_dir(s))[span_index(s)]; }
-// Its public name (JSON, reports): "qdisc", "ring" ...
-inline std::string_view span_name(Span s) { return span_def(s).name; }
 
 }  // namespace tunlat

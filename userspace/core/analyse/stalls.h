@@ -102,8 +102,8 @@ class StageWatch {
   StageWatch(Dir dir, Span stage, uint64_t threshold_ns)
       : dir_(dir),
         stage_(stage),
-        enter_(span_def(stage).from),
-        leave_(span_def(stage).to),
+        enter_(span_def(dir, stage).from),
+        leave_(span_def(dir, stage).to),
         threshold_ns_(threshold_ns) {}
 
   void on_journey(const Journey& j, End how);

@@ -74,9 +74,10 @@ std::string busiest(const std::map<uint32_t, ProcStat>& procs) {
 }
 std::string busiest(const DirStats& s) { return busiest(s.procs); }
 
-Json where(Dir d, std::optional<Span> stage, const std::string& process) {
+// Where a finding is: its direction, the span (JSON "stage") and the process.
+Json where(Dir d, std::optional<Span> span, const std::string& process) {
   return Json{{"direction", dir_name(d)},
-              {"stage", stage ? Json(std::string(span_name(*stage))) : Json(nullptr)},
+              {"stage", span ? Json(std::string(span_name(*span))) : Json(nullptr)},
               {"process", process.empty() ? Json(nullptr) : Json(process)}};
 }
 

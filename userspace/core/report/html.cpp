@@ -58,7 +58,7 @@ void findings(std::ostream& out, const Json& doc) {
   out << "</section>\n";
 }
 
-void direction_summary(std::ostream& out, const Json& doc, Dir dir) {
+void direction_section(std::ostream& out, const Json& doc, Dir dir) {
   const std::string key(dir_name(dir));
   const Json& d = doc["directions"][key];
   const bool tx = dir == Dir::Tx;
@@ -112,10 +112,10 @@ void direction_summary(std::ostream& out, const Json& doc, Dir dir) {
   if (!notes.empty()) out << "<p class=\"note\">notes: " << h(notes) << "</p>\n";
 }
 
-void summary(std::ostream& out, const Json& doc) {
+void directions_section(std::ostream& out, const Json& doc) {
   out << "<section id=\"summary\"><h2>Summary</h2>\n";
-  direction_summary(out, doc, Dir::Tx);
-  direction_summary(out, doc, Dir::Rx);
+  direction_section(out, doc, Dir::Tx);
+  direction_section(out, doc, Dir::Rx);
   out << "</section>\n";
 }
 
@@ -281,7 +281,7 @@ void write_html(std::ostream& out, const VisualInput& in) {
          "<a href=\"#timeline\">over time</a><a href=\"#gaps\">pacing</a><a "
          "href=\"#flows\">flows</a></nav>\n";
   findings(out, doc);
-  summary(out, doc);
+  directions_section(out, doc);
   flame(out, in);
   timeline(out, in);
   gaps(out, in);

@@ -173,7 +173,7 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
                                                {"summary", idle_end_phrase(st.idle_end)}}},
                 {"flight_recorder", Json::array()}};
   }
-  const int leave = span_def(st.stage).to;
+  const int leave = span_def(st.dir, st.stage).to;
   Json before = Json::array();
   for (const StagePass& p : st.before) before.push_back(pass_json(p, leave, t0, st.dir, flows));
   return Json{{"direction", dir_name(st.dir)},

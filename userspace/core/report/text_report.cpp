@@ -280,9 +280,9 @@ void render_report(std::ostream& out, const Json& doc) {
 void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s,
                  double interval_s, uint64_t lost_total, const LiveStall& stall) {
   fmt::print(out, "-- {:7.1f} s {:-<78}\n", elapsed_s, "");
-  if (!stall.stage.empty())
-    fmt::print(out, "!! STALL: TX {} holds {} packet{} and none left it for {:.1f} s\n", stall.stage, stall.waiting,
-               stall.waiting == 1 ? "" : "s", stall.stuck_s);
+  if (stall.stage)
+    fmt::print(out, "!! STALL: TX {} holds {} packet{} and none left it for {:.1f} s\n",
+               span_name(*stall.stage), stall.waiting, stall.waiting == 1 ? "" : "s", stall.stuck_s);
   for (Dir d : kDirs) {
     const DirStats& s = delta[static_cast<int>(d)];
     double secs = interval_s > 0 ? interval_s : 1;

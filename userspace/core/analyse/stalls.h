@@ -94,6 +94,10 @@ struct Stall {
   std::vector<StagePass> before;  // the last packets through the stage before it, oldest first
 };
 
+// What ended a stuck stall, as the summary's ended_by.cause says: the arrival that woke the
+// stage (triggered), else the first packet out leaving it.
+inline const char* stuck_end_name(bool triggered) { return triggered ? "arrival" : "leave"; }
+
 // Watches one stage of one direction (enter point -> leave point) in the order packets
 // leave it, which is the order their journeys end in: TX packets end at the VPN's read and
 // free, and ingest passes records on in the order they were sent.

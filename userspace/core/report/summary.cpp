@@ -125,12 +125,12 @@ Json ended_by_json(const Stall& st, int leave, uint64_t t0, const FlowTable& flo
   if (st.ongoing) return nullptr;
   if (!st.triggered) {
     Json e = pass_json(st.ended_by, leave, t0, st.dir, flows);
-    e["cause"] = "leave";
+    e["cause"] = stuck_end_name(false);
     return e;
   }
   const StallTrigger& t = st.trigger;
   const FlowKey* key = t.sum.flow ? key_of(flows, t.sum.flow) : nullptr;
-  return Json{{"cause", "arrival"},
+  return Json{{"cause", stuck_end_name(true)},
               {"t_s", t_s(t.arrive_ns, t0)},
               {"point", std::string(point_name(t.arrive_point))},
               {"pid", t.pid},

@@ -214,7 +214,7 @@ void render_stalls(std::ostream& out, const Json& doc) {
                st["start_s"].get<double>(),
                format_duration_us(st["duration_ms"].get<double>() * 1e3), st["queued"].get<uint64_t>());
     const Json& e = st["ended_by"];
-    if (e.is_object() && e.value("cause", "") == "arrival") {
+    if (e.is_object() && e.value("cause", "") == stuck_end_name(true)) {
       // What woke it, then the first packet out.
       const Json& r = e["resumed_by"];
       fmt::print(out, "; ended by {} from {} arriving {} before {} (pid {}) {} again\n", text(e["packet"]),

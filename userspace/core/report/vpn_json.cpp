@@ -18,6 +18,9 @@ namespace tunlat {
 
 namespace {
 
+// How read and send were paired ("paired_by"): in order per thread, or per process.
+const char* paired_by_name(bool by_thread) { return by_thread ? "thread" : "process"; }
+
 // Shares of a split's time by state, and the task that ran most instead while runnable.
 Json states_json(const StateSplit& s) {
   uint64_t total = 0;
@@ -41,7 +44,7 @@ Json pair_json(const PairStats& s) {
   return Json{{"in", s.ins},
               {"out", s.outs},
               {"one_to_one", one_to_one},
-              {"paired_by", s.by_thread() ? "thread" : "process"},
+              {"paired_by", paired_by_name(s.by_thread())},
               {"paired", p.paired},
               {"paired_share_of_in", round3(in_share)},
               {"paired_share_of_out", round3(out_share)},
@@ -185,7 +188,7 @@ void render_vpn(std::ostream& out, const Json& doc) {
     // where the VPN's threads hand packets over (wireguard-go's goroutines).
     const uint64_t paired = p["paired"].get<uint64_t>();
     std::string how;
-    if (p["paired_by"] == "thread")
+    if (p["paired_by"] == paired_by_name(true))
       how = "in order per thread";
     else
       how = fmt::format("in order per process: its threads hand packets over, {} of the pairs on one thread",

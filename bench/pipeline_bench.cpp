@@ -24,12 +24,13 @@
 #include <string>
 #include <vector>
 
+#include "core/analyse/visuals.h"
+#include "core/diagnose/findings.h"
 #include "core/model/event.h"
+#include "core/model/trace_info.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
 #include "core/report/summary.h"
-#include "core/model/trace_info.h"
-#include "core/analyse/visuals.h"
 
 namespace {
 
@@ -241,7 +242,8 @@ Outcome analyse(const std::vector<Event>& events, const tunlat::TraceInfo& info,
   if (visuals) p.analysis().set_observer(&v);
   for (const Event& e : events) p.push(e);
   p.flush();
-  tunlat::Json doc = tunlat::summarize(info, p);
+  tunlat::Json doc =
+      tunlat::summarize(info, p, tunlat::findings_json(tunlat::diagnose(info, p.analysis(), &p.vpn())));
   benchmark::DoNotOptimize(doc);
   return outcome(p, events.size());
 }
@@ -317,7 +319,8 @@ void BM_RecordingFile(benchmark::State& state) {
       return;
     }
     p.flush();
-    tunlat::Json doc = tunlat::summarize(r.info, p);
+    tunlat::Json doc =
+        tunlat::summarize(r.info, p, tunlat::findings_json(tunlat::diagnose(r.info, p.analysis(), &p.vpn())));
     benchmark::DoNotOptimize(doc);
     o = outcome(p, r.events);
   }

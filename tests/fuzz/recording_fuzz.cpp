@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // libFuzzer target: a recording is untrusted input (`tunlat report FILE` of a file from
 // elsewhere). The bytes go through read_recording and, like `tunlat report`, the Pipeline,
-// summarize() and the text report. RecordingError is the expected rejection; anything
-// else escaping, a crash, a sanitizer report, a hang, a leak, memory beyond run.sh's
-// -rss_limit_mb, or a text report holding a control character is a finding.
+// diagnose(), summarize() and the text report. RecordingError is the expected rejection;
+// anything else escaping, a crash, a sanitizer report, a hang, a leak, memory beyond
+// run.sh's -rss_limit_mb, or a text report holding a control character is a finding.
 //
 // TUNLAT_FUZZ_WRITE_SEEDS=DIR recording_fuzz   writes seed recordings into DIR and exits.
 #include <zlib.h>
@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "core/diagnose/findings.h"
 #include "core/record/recording.h"
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
@@ -37,7 +38,7 @@ void run(const std::string& bytes) {
       if (p.seen() < kMaxAnalysed) p.push(e);
     });
     p.flush();
-    Json doc = summarize(r.info, p);
+    Json doc = summarize(r.info, p, findings_json(diagnose(r.info, p.analysis(), &p.vpn())));
     std::string out = doc.dump(2, ' ', false, Json::error_handler_t::replace);
     if (out.empty() || (r.truncated && r.warning.empty())) std::abort();
     // Whatever the file holds, the text report must not drive the terminal (term_safe).

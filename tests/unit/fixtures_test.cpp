@@ -8,6 +8,7 @@
 #include "core/pipeline.h"
 #include "core/record/recording.h"
 #include "core/report/summary.h"
+#include "summarized.h"
 
 using namespace tunlat;
 
@@ -19,7 +20,7 @@ Json analyse(const std::string& name) {
                                      [&](const Event& e) { p.push(e); });
   EXPECT_FALSE(r.truncated) << r.warning;
   p.flush();
-  return summarize(r.info, p);
+  return summarized(r.info, p);
 }
 
 }  // namespace

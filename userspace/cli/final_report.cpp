@@ -11,6 +11,7 @@
 #include <iostream>
 #include <stdexcept>
 
+#include "core/diagnose/findings.h"
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
 #include "core/report/visual.h"
@@ -81,7 +82,9 @@ std::unique_ptr<Visuals> prepare_visuals(const VisualArgs& v, Pipeline& pipeline
 
 void finish_report(const TraceInfo& info, const Pipeline& pipeline, const std::string& json_path,
                    const VisualArgs& v, Visuals* visuals) {
-  Json doc = summarize(info, pipeline);
+  // The diagnosis runs here, not in the summary: report/ only writes down what it found.
+  const std::vector<Finding> findings = diagnose(info, pipeline.analysis(), &pipeline.vpn());
+  Json doc = summarize(info, pipeline, findings_json(findings));
   std::cout << "\n";
   render_report(std::cout, doc);
   std::cout.flush();

@@ -7,7 +7,7 @@
 
 #include "cli/report_cmd.h"
 #include "cli/trace_cmd.h"
-#include "core/report/format.h"
+#include "core/format/format.h"
 #include "fatal.h"
 #include "version.h"
 

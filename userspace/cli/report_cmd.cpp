@@ -6,9 +6,9 @@
 
 #include "cli/final_report.h"
 #include "cli/outputs.h"
+#include "core/format/format.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
-#include "core/report/format.h"
 #include "fatal.h"
 
 namespace tunlat {

@@ -150,7 +150,7 @@ TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
   t.finish(now + 9000 * kMs);
   ASSERT_EQ(t.idle_stalls().size(), 1u);
   const Stall& s = t.idle_stalls()[0];
-  EXPECT_EQ(s.kind, "idle");
+  EXPECT_EQ(s.kind, StallKind::Idle);
   EXPECT_EQ(s.dir, Dir::Tx);
   EXPECT_EQ(s.start_ns, now);
   EXPECT_EQ(s.end_ns, now + 2000 * kMs);
@@ -265,11 +265,12 @@ TEST(Flows, ALossTheRetransmissionTimerRepairsIsNoStall) {
     info.start_ns = 0;
     const auto findings = diagnose(info, a);
     ASSERT_EQ(findings.size(), 1u) << c.name;
-    EXPECT_EQ(findings[0].kind, "timeouts");
+    EXPECT_EQ(findings[0].kind, FindingKind::Timeouts);
     EXPECT_EQ(findings[0].severity, Severity::Info);
     EXPECT_EQ(findings[0].evidence["count"], 1);
-    EXPECT_NE(findings[0].summary.find("waited " + std::to_string(c.ack_ms) + ".00 ms for TCP's retransmission timer"),
+    EXPECT_NE(findings[0].verdict.find("waited " + std::to_string(c.ack_ms) +
+                                       ".00 ms for TCP's retransmission timer"),
               std::string::npos)
-        << findings[0].summary;
+        << findings[0].verdict;
   }
 }

@@ -9,6 +9,7 @@
 #include "core/pipeline.h"
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
+#include "summarized.h"
 
 using namespace tunlat;
 
@@ -75,7 +76,7 @@ class Conn {
     TraceInfo info;
     info.dev_name = "tA";
     info.kind = DeviceKind::Tap;
-    return summarize(info, p);
+    return summarized(info, p);
   }
   const NagleStats& nagle(Dir d) const {
     return p.analysis().flows().flows().at(1).dirs[static_cast<int>(d)].nagle;

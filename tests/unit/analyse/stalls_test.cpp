@@ -7,6 +7,7 @@
 #include "core/pipeline.h"
 #include "core/report/summary.h"
 #include "events.h"
+#include "summarized.h"
 #include "trace_info_sample.h"
 
 using namespace tunlat;
@@ -55,7 +56,7 @@ TEST(Stalls, AReaderStoppedTwoSecondsIsOneStuckStallInTheRing) {
   const auto stalls = p.analysis().stalls();
   ASSERT_EQ(stalls.size(), 1u);
   const Stall& s = stalls[0];
-  EXPECT_EQ(s.stage, "ring");
+  EXPECT_EQ(s.stage, Span::Ring);
   // The ring was empty until the first of them came, 80 us after the last read.
   EXPECT_EQ(s.start_ns, (stop_at + 80) * kUs);
   EXPECT_NEAR(static_cast<double>(s.end_ns - s.start_ns), 2e9, 1e6);
@@ -69,11 +70,11 @@ TEST(Stalls, AReaderStoppedTwoSecondsIsOneStuckStallInTheRing) {
 
   const auto findings = diagnose(info_from_zero(), p.analysis());
   ASSERT_FALSE(findings.empty());
-  EXPECT_EQ(findings[0].kind, "stall");
+  EXPECT_EQ(findings[0].kind, FindingKind::Stall);
   EXPECT_EQ(findings[0].severity, Severity::Critical);
-  EXPECT_NE(findings[0].summary.find("50 packets waited in the tun ring until openvpn (pid 4252) read again"),
+  EXPECT_NE(findings[0].verdict.find("50 packets waited in the tun ring until openvpn (pid 4252) read again"),
             std::string::npos)
-      << findings[0].summary;
+      << findings[0].verdict;
 }
 
 TEST(Stalls, AReaderThatNeverComesBackIsAnOngoingStall) {
@@ -103,8 +104,8 @@ TEST(Stalls, AReaderPacedAt200MsIsItsPaceNotAStall) {
   EXPECT_TRUE(p.analysis().stalls().empty());
   const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx));
   ASSERT_TRUE(pace);
-  EXPECT_EQ(pace->origin, "ring");
-  EXPECT_EQ(pace->rule, "standing_queue");
+  EXPECT_EQ(pace->origin, Span::Ring);
+  EXPECT_EQ(pace->rule, PacingRule::StandingQueue);
   EXPECT_NEAR(static_cast<double>(pace->period_ns), 200e6, 200e6 * 0.02);
 }
 
@@ -118,13 +119,13 @@ TEST(Pacing, AShapedReaderPacesEvenWhenTheSenderGapsAreLarge) {
   p.flush();
   const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx));
   ASSERT_TRUE(pace);
-  EXPECT_EQ(pace->origin, "ring");
+  EXPECT_EQ(pace->origin, Span::Ring);
   EXPECT_NEAR(static_cast<double>(pace->period_ns), 7.5e6, 7.5e6 * 0.02);
   const auto findings = diagnose(info_from_zero(), p.analysis());
   ASSERT_FALSE(findings.empty());
-  EXPECT_EQ(findings[0].kind, "pacing");
-  EXPECT_NE(findings[0].summary.find("openvpn (pid 4252) reads one packet every 7.50 ms"), std::string::npos)
-      << findings[0].summary;
+  EXPECT_EQ(findings[0].kind, FindingKind::Pacing);
+  EXPECT_NE(findings[0].verdict.find("openvpn (pid 4252) reads one packet every 7.50 ms"), std::string::npos)
+      << findings[0].verdict;
 }
 
 TEST(Pacing, ASenderThatPacesItselfIsUpstreamAndHealthy) {
@@ -134,10 +135,10 @@ TEST(Pacing, ASenderThatPacesItselfIsUpstreamAndHealthy) {
   p.flush();
   const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx));
   ASSERT_TRUE(pace);
-  EXPECT_EQ(pace->origin, "upstream");
-  EXPECT_EQ(pace->rule, "no_queue");
+  EXPECT_EQ(pace->origin, std::nullopt);  // upstream
+  EXPECT_EQ(pace->rule, PacingRule::NoQueue);
   for (const Finding& fd : diagnose(info_from_zero(), p.analysis()))
-    EXPECT_EQ(fd.severity, Severity::Info) << fd.summary;  // nothing alarming
+    EXPECT_EQ(fd.severity, Severity::Info) << fd.verdict;  // nothing alarming
   EXPECT_TRUE(p.analysis().stalls().empty());
 }
 
@@ -149,9 +150,9 @@ TEST(Stalls, LiveViewSeesAStageHoldingPacketsThatNoneLeaves) {
   p.push(Ev{f.last_read + 50, 0x7777, 777, TL_QUEUE});
   p.push(Ev{f.last_read + 52, 0x7777, 777, TL_XMIT});
   p.flush();
-  EXPECT_TRUE(p.analysis().stuck_now(last + 100'000'000, 0).stage.empty());  // 0.1 s: not yet
+  EXPECT_FALSE(p.analysis().stuck_now(last + 100'000'000, 0).stage.has_value());  // 0.1 s: not yet
   const LiveStall s = p.analysis().stuck_now(last + 900'000'000, 400'000'000);
-  EXPECT_EQ(s.stage, "ring");
+  EXPECT_EQ(s.stage, Span::Ring);
   EXPECT_EQ(s.waiting, 1u);
 }
 
@@ -161,7 +162,7 @@ TEST(Stalls, SummaryListsStallsWithWhatEndedThemAndTheFlightRecorder) {
   f.send(p, 20, 100, 0);
   f.send(p, 5, 100, 0, f.last_read + 500 * kMs);
   p.flush();
-  Json doc = summarize(info_from_zero(), p);
+  Json doc = summarized(info_from_zero(), p);
   ASSERT_EQ(doc["stalls"].size(), 1u);
   const Json& s = doc["stalls"][0];
   EXPECT_EQ(s["kind"], "stuck");
@@ -185,4 +186,22 @@ TEST(Stalls, APacketWhoseLeavingWasNotSeenIsNoOngoingStall) {
   f.send(p, 100, 100, 0);
   p.flush((f.last_read + 3000 * kMs) * kUs);
   EXPECT_TRUE(p.analysis().stalls().empty());
+}
+
+// Span is a place in kTxSpans / kRxSpans: each maps to its index and back, and its name is
+// the SpanDef's there (the one table of span names).
+TEST(Span, IsItsPlaceInTheSpanTables) {
+  for (Dir d : kDirs) {
+    const auto spans = spans_of(d);
+    for (size_t i = 0; i < spans.size(); i++) {
+      const Span s = span_at(d, i);
+      EXPECT_EQ(span_index(s), i);
+      EXPECT_EQ(span_name(s), spans[i].name);
+      EXPECT_EQ(span_def(d, s).from, spans[i].from);
+      EXPECT_EQ(span_def(d, s).to, spans[i].to);
+    }
+  }
+  EXPECT_EQ(span_name(Span::Ring), "ring");
+  EXPECT_EQ(span_name(Span::Socket), "socket");
+  EXPECT_EQ(span_name(Span::Total), "total");
 }

@@ -11,6 +11,7 @@
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
 #include "events.h"
+#include "summarized.h"
 #include "trace_info_sample.h"
 
 using namespace tunlat;
@@ -68,7 +69,7 @@ Json summary_of(Pipeline& p) {
   info.start_ns = 0;
   info.end_ns = 100'000'000;
   info.sched = "on";
-  return summarize(info, p);
+  return summarized(info, p);
 }
 
 std::string text_of(const Json& doc) {

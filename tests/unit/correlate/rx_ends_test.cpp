@@ -67,7 +67,7 @@ TEST(RxEnds, WaitingForTheReadIsSocketTimeOfTheReceiver) {
   EXPECT_EQ(rx.procs.count(77), 0u);  // the writer is openvpn, not the reader
   std::string wait;  // where RX packets wait longest, and who answers for it
   for (const Finding& f : diagnose(TraceInfo{}, p.analysis()))
-    if (f.kind == "wait" && f.where["direction"] == "rx") wait = f.summary;
+    if (f.kind == FindingKind::Wait && f.where["direction"] == "rx") wait = f.verdict;
   EXPECT_NE(wait.find("socket"), std::string::npos) << wait;
   EXPECT_NE(wait.find("receiver sleepy (pid 77)"), std::string::npos) << wait;
 }

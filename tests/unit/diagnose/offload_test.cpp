@@ -10,6 +10,7 @@
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
 #include "events.h"
+#include "summarized.h"
 #include "trace_info_sample.h"
 
 using namespace tunlat;
@@ -54,7 +55,7 @@ Json segmented() {
     }
   }
   p.flush();
-  return summarize(info(), p);
+  return summarized(info(), p);
 }
 
 // Offloads on: the same GSO skbs reach the driver whole and the VPN reads each at once.
@@ -69,7 +70,7 @@ Json whole() {
     p.push(Ev{t + 51, skb, gen, TL_FREE, Dir::Tx, 1, 4252, "openvpn"});
   }
   p.flush();
-  return summarize(info(), p);
+  return summarized(info(), p);
 }
 
 }  // namespace

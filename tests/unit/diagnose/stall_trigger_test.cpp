@@ -10,6 +10,7 @@
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
 #include "events.h"
+#include "summarized.h"
 #include "trace_info_sample.h"
 
 using namespace tunlat;
@@ -86,7 +87,7 @@ TEST(StallTrigger, AStallEndedByAnUnrelatedPingIsPutDownToThePing) {
   const auto stalls = lab.p.analysis().stalls();
   ASSERT_EQ(stalls.size(), 1u);
   const Stall& s = stalls[0];
-  EXPECT_EQ(s.stage, "ring");
+  EXPECT_EQ(s.stage, Span::Ring);
   EXPECT_EQ(s.queued, 21u);  // the 20 segments and the ping entered before the first read
   EXPECT_EQ(s.start_ns, (held_from + 2) * kUs);
   EXPECT_EQ(s.end_ns, read_from * kUs);
@@ -100,7 +101,7 @@ TEST(StallTrigger, AStallEndedByAnUnrelatedPingIsPutDownToThePing) {
   EXPECT_EQ(comm_string(s.ended_by.comm), "openvpn");  // the first out is still known
   EXPECT_EQ(s.ended_by.sum.flow, kTcpFlow);
 
-  Json doc = summarize(info_from_zero(), lab.p);
+  Json doc = summarized(info_from_zero(), lab.p);
   ASSERT_EQ(doc["stalls"].size(), 1u);
   const Json& e = doc["stalls"][0]["ended_by"];
   EXPECT_EQ(e["cause"], "arrival");
@@ -128,10 +129,10 @@ TEST(StallTrigger, AStallEndedByAnUnrelatedPingIsPutDownToThePing) {
   const auto findings = diagnose(info_from_zero(), lab.p.analysis());
   ASSERT_FALSE(findings.empty());
   EXPECT_NE(
-      findings[0].summary.find("until openvpn (pid 4252) read again, 50.0 us after an ICMP echo request "
+      findings[0].verdict.find("until openvpn (pid 4252) read again, 50.0 us after an ICMP echo request "
                                "from ping (pid 777) arrived"),
       std::string::npos)
-      << findings[0].summary;
+      << findings[0].verdict;
 }
 
 // The reader stopped (SIGSTOP) while the sender kept its pace: a segment of the very flow
@@ -147,7 +148,7 @@ TEST(StallTrigger, ASteadyStreamDuringAStopIsNoTrigger) {
   const auto stalls = lab.p.analysis().stalls();
   ASSERT_EQ(stalls.size(), 1u);
   EXPECT_FALSE(stalls[0].triggered);
-  Json doc = summarize(info_from_zero(), lab.p);
+  Json doc = summarized(info_from_zero(), lab.p);
   EXPECT_EQ(doc["stalls"][0]["ended_by"]["cause"], "leave");
   EXPECT_EQ(doc["stalls"][0]["ended_by"]["point"], "read");
   EXPECT_EQ(doc["stalls"][0]["ended_by"]["comm"], "openvpn");

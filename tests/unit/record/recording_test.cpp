@@ -14,6 +14,7 @@
 
 #include "core/report/summary.h"
 #include "events.h"
+#include "summarized.h"
 #include "trace_info_sample.h"
 
 using namespace tunlat;
@@ -177,7 +178,7 @@ std::string summary_of(const TraceInfo& info, const std::vector<Event>& events) 
   Pipeline p;
   for (auto& e : events) p.push(e);
   p.flush();
-  return summarize(info, p).dump();
+  return summarized(info, p).dump();
 }
 
 class RoundTrip : public ::testing::TestWithParam<int> {};

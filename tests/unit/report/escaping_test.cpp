@@ -5,12 +5,13 @@
 #include <cstdio>
 #include <sstream>
 
+#include "core/format/format.h"
 #include "core/pipeline.h"
 #include "core/record/recording.h"
-#include "core/report/format.h"
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
 #include "events.h"
+#include "summarized.h"
 #include "trace_info_sample.h"
 
 using namespace tunlat;
@@ -81,7 +82,7 @@ TEST(TermSafe, HostileRecordingIsEscapedInTheTextReport) {
   p.flush();
   std::remove(path.c_str());
   std::ostringstream out;
-  render_report(out, summarize(r.info, p));
+  render_report(out, summarized(r.info, p));
   const std::string text = out.str();
   expect_inert(text);
   for (const char* shown : {"tap\\e[2J0", "6.18\\n FAKE: 0 drops", "0.1\\e]0;t\\x07", "ns\\e[1A",

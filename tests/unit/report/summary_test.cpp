@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The tunlat/v1 summary and the text report rendered from it.
 #include "core/report/summary.h"
+#include "summarized.h"
 
 #include <gtest/gtest.h>
 
@@ -42,7 +43,7 @@ void slow_reader(Pipeline& p) {
 Json slow_reader_summary() {
   Pipeline p;
   slow_reader(p);
-  return summarize(sample_info(), p);
+  return summarized(sample_info(), p);
 }
 
 }  // namespace
@@ -93,7 +94,7 @@ TEST(Summary, AFewDropsAreSaidNotRaised) {
     d.aux = 0xffffffff81000010ull;
     p.push(d);
     p.flush();
-    const Json doc = summarize(sample_info(), p);
+    const Json doc = summarized(sample_info(), p);
     for (auto& f : doc["findings"])
       if (f["kind"] == "drops") return f["severity"].get<std::string>();
     return std::string("none");
@@ -108,7 +109,7 @@ TEST(Summary, SenderPacedTrafficIsUpstream) {
   for (int i = 0; i < 50; i++)
     for (const Event& e : tx_packet(1 + 10'000 * i, 0x100 + i, i + 1, 1, 30)) p.push(e);
   p.flush();
-  Json doc = summarize(sample_info(), p);
+  Json doc = summarized(sample_info(), p);
   EXPECT_EQ(doc["directions"]["tx"]["pacing_origin"], "upstream");
   EXPECT_TRUE(doc["directions"]["rx"]["pacing_origin"].is_null());  // no RX traffic
 }

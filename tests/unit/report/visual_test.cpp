@@ -15,6 +15,7 @@
 #include "core/report/text_report.h"
 #include "core/report/visual.h"
 #include "events.h"
+#include "summarized.h"
 #include "trace_info_sample.h"
 
 using namespace tunlat;
@@ -51,7 +52,7 @@ struct Analysed {
     pipeline.flush();
     visuals.finish();
     info = r.info;
-    summary = summarize(info, pipeline);
+    summary = summarized(info, pipeline);
   }
   std::string folded(const std::string& by) {
     std::ostringstream out;
@@ -173,7 +174,7 @@ TEST(Escaping, ProcessNamesAreTextNotMarkup) {
   p.flush();
   v.finish();
   TraceInfo info = sample_trace_info();
-  Json doc = summarize(info, p);
+  Json doc = summarized(info, p);
   std::ostringstream text, svg;
   render_report(text, doc);
   EXPECT_NE(text.str().find("reader <b>x</b> (pid 4252)"), std::string::npos) << text.str();

@@ -62,8 +62,9 @@ void ProcStat::add(uint32_t pid, uint32_t tid, const std::string& thread_comm) {
 }
 
 Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns), flows_(stall_ns) {
-  for (const SpanDef& sd : spans_of(Dir::Tx))
-    if (sd.queue) watches_.emplace_back(Dir::Tx, std::string(sd.name), sd.from, sd.to, stall_ns);
+  const auto spans = spans_of(Dir::Tx);
+  for (size_t i = 0; i < spans.size(); i++)
+    if (spans[i].queue) watches_.emplace_back(Dir::Tx, span_at(Dir::Tx, i), stall_ns);
 }
 
 void Analysis::finish(uint64_t end_ns) {
@@ -98,12 +99,14 @@ std::vector<Stall> Analysis::stalls() const {
 
 LiveStall Analysis::stuck_now(uint64_t now_ns, uint64_t lag_ns) const {
   const DirStats& tx = total_[0];
-  for (const SpanDef& sd : spans_of(Dir::Tx)) {
+  const auto spans = spans_of(Dir::Tx);
+  for (size_t i = 0; i < spans.size(); i++) {
+    const SpanDef& sd = spans[i];
     if (!sd.queue) continue;
     const uint64_t in = tx.passed[sd.from], out = tx.passed[sd.to];
     const uint64_t last_out = last_at_[0][sd.to] ? last_at_[0][sd.to] : last_at_[0][sd.from];
     if (in > out && last_out && now_ns > last_out + stall_ns_ + lag_ns)
-      return LiveStall{sd.name, in - out, last_out, (now_ns - last_out) / 1e9};
+      return LiveStall{span_at(Dir::Tx, i), in - out, last_out, (now_ns - last_out) / 1e9};
   }
   return LiveStall{};
 }

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -135,7 +136,7 @@ inline bool reorder_before(const PointPass& a, const PointPass& b) { return a.ts
 
 // A stage that holds packets and releases none, as the live view sees it.
 struct LiveStall {
-  std::string_view stage;  // "" when nothing is stuck
+  std::optional<Span> stage;  // the stuck queue span; nullopt when nothing is stuck
   uint64_t waiting = 0;    // packets in it
   uint64_t since_ns = 0;   // the last time one left it
   double stuck_s = 0;      // for how long, as of the question

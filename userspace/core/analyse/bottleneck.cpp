@@ -30,7 +30,7 @@ int dominant_span(Dir d, const DirStats& s) {
   uint64_t best_sum = 0;
   const auto spans = spans_of(d);
   for (size_t i = 0; i < spans.size(); i++) {
-    if (spans[i].name == "total") continue;
+    if (span_at(d, i) == Span::Total) continue;
     if (s.spans[i].sum() > best_sum) best_sum = s.spans[i].sum(), best = static_cast<int>(i);
   }
   return best;
@@ -57,8 +57,8 @@ std::optional<Pacing> pacing_of(Dir d, const DirStats& s) {
   }
   if (best >= 0) {
     const SpanDef& sd = spans[best];
-    out.origin = std::string(sd.name);
-    out.rule = "standing_queue";
+    out.origin = span_at(d, best);
+    out.rule = PacingRule::StandingQueue;
     out.exit_point = sd.to;
     out.exit_mbit_s = s.exits[best].mbit_s();
     out.exit_pps = s.exits[best].pps();
@@ -68,13 +68,13 @@ std::optional<Pacing> pacing_of(Dir d, const DirStats& s) {
                                     static_cast<double>(p50(s.gaps[pts[1]])),
                                     static_cast<double>(p50(s.gaps[pts[2]]))};
     if (gap[2] <= 1.5 * gap[0]) {
-      out.origin = "upstream";
-      out.rule = "no_queue";
+      out.origin = std::nullopt;  // upstream
+      out.rule = PacingRule::NoQueue;
       out.exit_point = pts[0];
     } else {
       const int worst = gap[1] / gap[0] >= gap[2] / gap[1] ? 0 : 1;
-      out.origin = std::string(spans[worst].name);
-      out.rule = "gap_growth";
+      out.origin = span_at(d, worst);
+      out.rule = PacingRule::GapGrowth;
       out.exit_point = pts[worst + 1];
     }
   }

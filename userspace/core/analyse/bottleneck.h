@@ -4,9 +4,10 @@
 
 #include <array>
 #include <optional>
-#include <string>
+#include <string_view>
 
 #include "core/analyse/analysis.h"
+#include "core/analyse/span.h"
 
 namespace tunlat {
 
@@ -24,23 +25,36 @@ std::array<int, 3> path_points(Dir d);
 // The span (index into spans_of(d), "total" aside) holding the most packet-time; -1: none.
 int dominant_span(Dir d, const DirStats& s);
 
+// The rule that decided where the pacing comes from:
+// StandingQueue: a queue stage holds packets (queued = its mean wait / the mean gap at its
+//   exit, Little's law) and so sets the pace at which they leave, whatever the sender does
+//   (TCP's ACK clock echoes the bottleneck's pace upstream);
+// NoQueue: no stage holds a queue and the gaps leaving the device are those arriving;
+// GapGrowth: no stage holds a queue; the span across which the gaps grow most.
+enum class PacingRule : uint8_t { StandingQueue, NoQueue, GapGrowth };
+// Its public name: "standing_queue" | "no_queue" | "gap_growth".
+inline const char* pacing_rule_name(PacingRule r) {
+  return r == PacingRule::StandingQueue ? "standing_queue"
+         : r == PacingRule::NoQueue     ? "no_queue"
+                                        : "gap_growth";
+}
+
 // Where the pacing comes from, and the rule that decided it.
 struct Pacing {
-  std::string origin;  // "upstream" or a span name
-  // "standing_queue": a queue stage holds packets (queued = its mean wait / the mean gap at
-  //   its exit, Little's law) and so sets the pace at which they leave, whatever the sender
-  //   does (TCP's ACK clock echoes the bottleneck's pace upstream);
-  // "no_queue": no stage holds a queue and the gaps leaving the device are those arriving;
-  // "gap_growth": no stage holds a queue; the span across which the gaps grow most.
-  std::string rule;
-  double queued = 0;                   // standing_queue: packets waiting there, on average
+  std::optional<Span> origin;  // nullopt: upstream (NoQueue)
+  PacingRule rule = PacingRule::NoQueue;
+  double queued = 0;                   // StandingQueue: packets waiting there, on average
   uint64_t gap_in_p50_ns = 0;          // gaps where packets enter the device
   uint64_t gap_out_p50_ns = 0;         // ... where they leave the origin (its exit point)
   uint64_t gap_out_p90_ns = 0;
   uint64_t period_ns = 0;              // the origin releases one packet per period; 0: irregular
-  double exit_mbit_s = 0, exit_pps = 0;  // standing_queue: the origin's service rate (SpanExit)
+  double exit_mbit_s = 0, exit_pps = 0;  // StandingQueue: the origin's service rate (SpanExit)
   int exit_point = -1;                 // the origin's exit point
 };
+// The origin's public name: a span's, or "upstream".
+inline std::string_view pacing_origin_name(const Pacing& p) {
+  return p.origin ? span_name(*p.origin) : "upstream";
+}
 // nullopt: too few packets to say.
 std::optional<Pacing> pacing_of(Dir d, const DirStats& s);
 

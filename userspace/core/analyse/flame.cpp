@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -18,26 +19,31 @@ FlameBy parse_flame_by(const std::string& list, bool explicit_) {
     if (end == std::string::npos) end = list.size();
     const std::string name = list.substr(start, end - start);
     start = end + 1;
-    if (name == "span") {
-      out.keys.push_back(FlameKey::Span);
-    } else if (name == "process") {
-      out.keys.push_back(FlameKey::Process);
-    } else if (name == "cpu") {
-      out.keys.push_back(FlameKey::Cpu);
-    } else if (name == "flow") {
-      // Reserved: a flow frame will sit here (between span and process by default) once
-      // the flow analysis exists; until then there is nothing to split by.
-      if (explicit_)
-        out.notes.push_back(
-            "--flame-by flow: no flow data yet (TCP flows are not analysed yet); frame skipped");
-    } else if (name == "state") {
-      if (explicit_)
-        out.notes.push_back(
-            "--flame-by state: no scheduler-state data yet (the VPN-process analysis does not provide it "
-            "yet); frame skipped");
-    } else {
+    const auto* k = std::find_if(std::begin(kFlameKeyNames), std::end(kFlameKeyNames),
+                                 [&](const auto& kn) { return kn.first == name; });
+    if (k == std::end(kFlameKeyNames)) {
       throw std::invalid_argument(
           fmt::format("--flame-by: unknown frame '{}' (span, flow, process, cpu, state)", name));
+    }
+    switch (k->second) {
+      case FlameKey::Span:
+      case FlameKey::Process:
+      case FlameKey::Cpu:
+        out.keys.push_back(k->second);
+        break;
+      case FlameKey::Flow:
+        // Reserved: a flow frame will sit here (between span and process by default) once
+        // the flow analysis exists; until then there is nothing to split by.
+        if (explicit_)
+          out.notes.push_back(
+              "--flame-by flow: no flow data yet (TCP flows are not analysed yet); frame skipped");
+        break;
+      case FlameKey::State:
+        if (explicit_)
+          out.notes.push_back(
+              "--flame-by state: no scheduler-state data yet (the VPN-process analysis does not provide it "
+              "yet); frame skipped");
+        break;
     }
   }
   return out;

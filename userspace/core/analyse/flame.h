@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -18,6 +19,12 @@ namespace tunlat {
 // state have no data yet (flows come with the TCP flow analysis, the reader's scheduler
 // state with the VPN-process analysis): they are accepted and skipped, with a note.
 enum class FlameKey { Span, Flow, Process, Cpu, State };
+// Their names in --flame-by.
+inline constexpr std::pair<std::string_view, FlameKey> kFlameKeyNames[] = {{"span", FlameKey::Span},
+                                                                           {"flow", FlameKey::Flow},
+                                                                           {"process", FlameKey::Process},
+                                                                           {"cpu", FlameKey::Cpu},
+                                                                           {"state", FlameKey::State}};
 
 struct FlameBy {
   std::vector<FlameKey> keys;      // as asked, in order

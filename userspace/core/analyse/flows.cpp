@@ -150,7 +150,7 @@ void FlowTable::end_wait(uint32_t flow, FlowDirStats& data, Dir data_dir, uint64
   }
   if (idle_.size() >= StageWatch::kMaxStalls) return;
   Stall st;
-  st.kind = "idle";
+  st.kind = StallKind::Idle;
   st.flow = flow;
   st.dir = data_dir;
   st.start_ns = data.waiting_since;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/analyse/span.h"
 #include "core/model/journey.h"
 
 namespace tunlat {
@@ -68,18 +69,21 @@ inline const char* idle_end_phrase(IdleEnd e) {
                                  : "the connection was reset (RST)";
 }
 
-// `stuck`: packets waited in `stage` from start_ns to end_ns and none left it. `idle`: a
+// `Stuck`: packets waited in `stage` from start_ns to end_ns and none left it. `Idle`: a
 // TCP flow's data in direction dir had passed the device and nothing new of it was
 // acknowledged (core/analyse/flows), from start_ns until end_ns (see idle_end; ongoing:
 // still waiting when the trace ended).
+enum class StallKind : uint8_t { Stuck, Idle };
+inline const char* stall_kind_name(StallKind k) { return k == StallKind::Idle ? "idle" : "stuck"; }
+
 struct Stall {
-  std::string kind = "stuck";
+  StallKind kind = StallKind::Stuck;
   uint32_t flow = 0;         // idle: the flow's id
   uint64_t retransmits = 0;  // idle: its data sent again meanwhile (not progress)
   IdleEnd idle_end = IdleEnd::Ack;
   uint64_t unacked = 0;      // idle: bytes outstanding when it ended
   Dir dir = Dir::Tx;
-  std::string stage;  // a span name: "qdisc", "ring"
+  Span stage = Span::Ring;  // stuck: the queue span that held the packets (TX qdisc, ring)
   uint64_t start_ns = 0, end_ns = 0;
   bool ongoing = false;           // still stuck when the trace ended: end_ns is the trace's end
   uint64_t queued = 0;            // packets in the stage when it ended (they left right after, in order)
@@ -90,13 +94,21 @@ struct Stall {
   std::vector<StagePass> before;  // the last packets through the stage before it, oldest first
 };
 
+// What ended a stuck stall, as the summary's ended_by.cause says: the arrival that woke the
+// stage (triggered), else the first packet out leaving it.
+inline const char* stuck_end_name(bool triggered) { return triggered ? "arrival" : "leave"; }
+
 // Watches one stage of one direction (enter point -> leave point) in the order packets
 // leave it, which is the order their journeys end in: TX packets end at the VPN's read and
 // free, and ingest passes records on in the order they were sent.
 class StageWatch {
  public:
-  StageWatch(Dir dir, std::string stage, int enter, int leave, uint64_t threshold_ns)
-      : dir_(dir), stage_(std::move(stage)), enter_(enter), leave_(leave), threshold_ns_(threshold_ns) {}
+  StageWatch(Dir dir, Span stage, uint64_t threshold_ns)
+      : dir_(dir),
+        stage_(stage),
+        enter_(span_def(dir, stage).from),
+        leave_(span_def(dir, stage).to),
+        threshold_ns_(threshold_ns) {}
 
   void on_journey(const Journey& j, End how);
   // The trace ended at end_ns: a stage still holding a packet that long is an ongoing stall.
@@ -115,7 +127,7 @@ class StageWatch {
   void consider_trigger(const Journey& j, uint64_t enter, uint64_t leave);
 
   Dir dir_;
-  std::string stage_;
+  Span stage_;
   int enter_, leave_;
   uint64_t threshold_ns_;
   uint64_t last_leave_ = 0;

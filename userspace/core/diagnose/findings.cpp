@@ -5,11 +5,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <optional>
 
 #include "core/analyse/bottleneck.h"
+#include "core/format/format.h"
+#include "core/format/units.h"
 #include "core/model/flow.h"
-#include "core/report/format.h"
 
 namespace tunlat {
 
@@ -21,24 +24,38 @@ constexpr uint64_t kSlowWaitNs = 1'000'000;
 // A stall this long is critical: TCP's RTO fires, the transfer visibly stops.
 constexpr uint64_t kCriticalStallNs = 1'000'000'000;
 
-// Drop reasons that are part of normal operation, never a headline: packets for a socket
-// that is gone or closing (the end of every TCP connection: late segments, a purged
-// queue), multicast nobody listens to. Flows (FIN/RST seen) will tell them apart surely.
-bool ordinary_drop(const std::string& reason) {
-  static const char* kOrdinary[] = {"NO_SOCKET", "SOCKET_CLOSE", "TCP_CLOSE", "TCP_FLAGS",
-                                    "QUEUE_PURGE", "OTHERHOST", "IPV6_NDISC_NS_OTHERHOST"};
-  for (const char* r : kOrdinary)
-    if (reason == r) return true;
-  return false;
+// What a kernel drop reason (enum skb_drop_reason, by name: its numbers differ from kernel
+// to kernel) means here, read once from one table.
+// Ordinary: part of normal operation, never a headline: packets for a socket that is gone
+// or closing (the end of every TCP connection: late segments, a purged queue), multicast
+// nobody listens to. Flows (FIN/RST seen) will tell them apart surely.
+// FullRing: the tun ring was full. SocketRcvbuf: a socket's receive buffer was full.
+enum class DropClass : uint8_t { Other, Ordinary, FullRing, SocketRcvbuf };
+DropClass drop_class(std::string_view reason) {
+  static constexpr std::pair<std::string_view, DropClass> kReasons[] = {
+      {"NO_SOCKET", DropClass::Ordinary},
+      {"SOCKET_CLOSE", DropClass::Ordinary},
+      {"TCP_CLOSE", DropClass::Ordinary},
+      {"TCP_FLAGS", DropClass::Ordinary},
+      {"QUEUE_PURGE", DropClass::Ordinary},
+      {"OTHERHOST", DropClass::Ordinary},
+      {"IPV6_NDISC_NS_OTHERHOST", DropClass::Ordinary},
+      {"FULL_RING", DropClass::FullRing},
+      {"SOCKET_RCVBUFF", DropClass::SocketRcvbuf}};
+  for (const auto& [name, c] : kReasons)
+    if (reason == name) return c;
+  return DropClass::Other;
 }
+bool ordinary_drop(std::string_view reason) { return drop_class(reason) == DropClass::Ordinary; }
 
 std::string dur(uint64_t ns) { return format_duration_us(static_cast<double>(ns) / 1e3); }
-double us(uint64_t ns) { return std::round(static_cast<double>(ns)) / 1e3; }
 const char* dir_upper(Dir d) { return d == Dir::Tx ? "TX" : "RX"; }
 const char* role(Dir d) { return d == Dir::Tx ? "reader" : "writer"; }
 
-std::string stage_phrase(std::string_view stage) {
-  return stage == "ring" ? "the tun ring" : stage == "qdisc" ? "the qdisc" : fmt::format("{}", stage);
+std::string stage_phrase(Span stage) {
+  return stage == Span::Ring    ? "the tun ring"
+         : stage == Span::Qdisc ? "the qdisc"
+                                : std::string(span_name(stage));
 }
 
 // The processes holding the device: "openvpn (pid 4252)", or "" if none was found.
@@ -57,9 +74,10 @@ std::string busiest(const std::map<uint32_t, ProcStat>& procs) {
 }
 std::string busiest(const DirStats& s) { return busiest(s.procs); }
 
-Json where(Dir d, std::string_view stage, const std::string& process) {
+// Where a finding is: its direction, the span (JSON "stage") and the process.
+Json where(Dir d, std::optional<Span> span, const std::string& process) {
   return Json{{"direction", dir_name(d)},
-              {"stage", stage.empty() ? Json(nullptr) : Json(std::string(stage))},
+              {"stage", span ? Json(std::string(span_name(*span))) : Json(nullptr)},
               {"process", process.empty() ? Json(nullptr) : Json(process)}};
 }
 
@@ -71,20 +89,25 @@ Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) 
   auto f = a.flows().flows().find(st.flow);
   const std::string flow = f != a.flows().flows().end() && f->second.defined ? flow_name(f->second.key) : "a flow";
   Finding fd;
-  fd.kind = "stall";
+  fd.kind = FindingKind::Stall;
   fd.severity = len >= kCriticalStallNs ? Severity::Critical : Severity::Warning;
   fd.weight = static_cast<double>(len);
   const std::string meanwhile = fmt::format("{} retransmission{} meanwhile", st.retransmits, st.retransmits == 1 ? "" : "s");
   if (st.ongoing)
-    fd.summary = fmt::format("{} data of {} stood unacknowledged for the last {} of the trace (from {:.2f} s, {}, "
-                             "{} bytes outstanding): the far side, or the path beyond the device, went silent",
-                             dir_upper(st.dir), flow, dur(len), at_s, meanwhile, st.unacked);
+    fd.verdict = fmt::format(
+        "{} data of {} stood unacknowledged for the last {} of the trace (from {:.2f} s, {}, "
+        "{} bytes outstanding): the far side, or the path beyond the device, went silent",
+        dir_upper(st.dir), flow, dur(len), at_s, meanwhile, st.unacked);
   else
-    fd.summary = fmt::format("{} data of {} stood {} unacknowledged at {:.2f} s ({}) until {}: the far side, or "
-                             "the path beyond the device, went silent",
-                             dir_upper(st.dir), flow, dur(len), at_s, meanwhile, idle_end_phrase(st.idle_end));
-  fd.evidence = {{"kind", "idle"}, {"start_s", std::round(at_s * 1000) / 1000}, {"duration_ms", us(len) / 1e3},
-                 {"retransmits", st.retransmits}, {"unacked_bytes", st.unacked},
+    fd.verdict = fmt::format(
+        "{} data of {} stood {} unacknowledged at {:.2f} s ({}) until {}: the far side, or "
+        "the path beyond the device, went silent",
+        dir_upper(st.dir), flow, dur(len), at_s, meanwhile, idle_end_phrase(st.idle_end));
+  fd.evidence = {{"kind", stall_kind_name(StallKind::Idle)},
+                 {"start_s", std::round(at_s * 1000) / 1000},
+                 {"duration_ms", us(len) / 1e3},
+                 {"retransmits", st.retransmits},
+                 {"unacked_bytes", st.unacked},
                  {"ended_by", st.ongoing ? Json(nullptr) : Json(idle_end_name(st.idle_end))}};
   fd.where = Json{{"direction", dir_name(st.dir)}, {"stage", nullptr}, {"process", nullptr}, {"flow", flow}};
   fd.remedy = "look at the far side's VPN and the underlay: was the receiving VPN stopped or its socket full?";
@@ -110,7 +133,7 @@ std::string woken_by(const Analysis& a, const Stall& st) {
 
 void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Finding>& out) {
   for (const Stall& st : a.stalls()) {
-    if (st.kind == "idle") {
+    if (st.kind == StallKind::Idle) {
       out.push_back(idle_finding(info, a, st));
       continue;
     }
@@ -118,23 +141,24 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     const double at_s = st.start_ns > info.start_ns ? (st.start_ns - info.start_ns) / 1e9 : 0.0;
     const std::string who = st.ended_by.pid ? fmt::format("{} (pid {})", comm_string(st.ended_by.comm), st.ended_by.pid) : "";
     Finding f;
-    f.kind = "stall";
+    f.kind = FindingKind::Stall;
     f.severity = len >= kCriticalStallNs ? Severity::Critical : Severity::Warning;
     f.weight = static_cast<double>(len);
     const std::string held = fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s",
                                          stage_phrase(st.stage));
     if (st.ongoing)
-      f.summary = fmt::format("{} stood still for the last {} of the trace (from {:.2f} s): {} and none left it{}",
-                              dir_upper(st.dir), dur(len), at_s, held,
-                              st.stage == "ring" && !holders(info).empty() ? "; the device is held by " + holders(info) : "");
-    else if (st.stage == "ring")
-      f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until {} read again{}", dir_upper(st.dir),
+      f.verdict = fmt::format(
+          "{} stood still for the last {} of the trace (from {:.2f} s): {} and none left it{}",
+          dir_upper(st.dir), dur(len), at_s, held,
+          st.stage == Span::Ring && !holders(info).empty() ? "; the device is held by " + holders(info) : "");
+    else if (st.stage == Span::Ring)
+      f.verdict = fmt::format("{} stood still {} at {:.2f} s: {} until {} read again{}", dir_upper(st.dir),
                               dur(len), at_s, held, who.empty() ? "the reader" : who, woken_by(a, st));
     else if (st.triggered)
-      f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until one left it ({}){}", dir_upper(st.dir),
+      f.verdict = fmt::format("{} stood still {} at {:.2f} s: {} until one left it ({}){}", dir_upper(st.dir),
                               dur(len), at_s, held, point_name(st.end_point), woken_by(a, st));
     else
-      f.summary = fmt::format("{} stood still {} at {:.2f} s: {} until one left it ({})", dir_upper(st.dir),
+      f.verdict = fmt::format("{} stood still {} at {:.2f} s: {} until one left it ({})", dir_upper(st.dir),
                               dur(len), at_s, held, point_name(st.end_point));
     f.evidence = {{"start_s", std::round(at_s * 1000) / 1000}, {"duration_ms", us(len) / 1e3}, {"queued", st.queued}};
     if (st.triggered) {
@@ -146,12 +170,13 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     }
     f.where = where(st.dir, st.stage, who);
     if (st.triggered)
-      f.remedy = "the stage resumed just after another packet arrived (seed 004): look for a wake-up its reader "
+      f.remedy = "the stage resumed just after another packet arrived: look for a wake-up its reader "
                  "misses (an edge-triggered poll not drained, a lost event); meanwhile any traffic through the "
                  "device (a periodic ping) may end such stalls";
     else
-      f.remedy = st.stage == "ring"
-                     ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or blocked elsewhere"
+      f.remedy = st.stage == Span::Ring
+                     ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or "
+                       "blocked elsewhere"
                      : "check the qdisc's shaping and state: tc -s qdisc show dev " + info.dev_name;
     out.push_back(std::move(f));
   }
@@ -174,12 +199,12 @@ void timeout_findings(const Analysis& a, std::vector<Finding>& out) {
     if (!waits) continue;
     const std::string flow = worst->defined ? flow_name(worst->key) : "a flow";
     Finding f;
-    f.kind = "timeouts";
+    f.kind = FindingKind::Timeouts;
     f.weight = static_cast<double>(longest);
-    f.summary = fmt::format("{} data of {} waited {} for TCP's retransmission timer ({} such wait{} in {} flow{}): "
-                            "segments lost beyond the device, answered as soon as they were sent again",
-                            dir_upper(d), flow, dur(longest), waits, waits == 1 ? "" : "s", flows,
-                            flows == 1 ? "" : "s");
+    f.verdict = fmt::format(
+        "{} data of {} waited {} for TCP's retransmission timer ({} such wait{} in {} flow{}): "
+        "segments lost beyond the device, answered as soon as they were sent again",
+        dir_upper(d), flow, dur(longest), waits, waits == 1 ? "" : "s", flows, flows == 1 ? "" : "s");
     f.evidence = {{"count", waits}, {"longest_ms", us(longest) / 1e3}, {"flows", flows}};
     f.where = Json{{"direction", dir_name(d)}, {"stage", nullptr}, {"process", nullptr}, {"flow", flow}};
     f.remedy = "the pause is the loss's: see the drops and retransmissions (a lost last segment of an exchange "
@@ -192,46 +217,47 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
   const auto p = pacing_of(d, s);
   if (!p) return;
   Finding f;
-  f.kind = "pacing";
-  f.evidence = {{"rule", p->rule},
+  f.kind = FindingKind::Pacing;
+  f.evidence = {{"rule", pacing_rule_name(p->rule)},
                 {"gap_in_p50_us", us(p->gap_in_p50_ns)},
                 {"gap_out_p50_us", us(p->gap_out_p50_ns)},
                 {"gap_out_p90_us", us(p->gap_out_p90_ns)},
                 {"period_us", p->period_ns ? Json(us(p->period_ns)) : Json(nullptr)},
                 {"queued", std::round(p->queued * 10) / 10},
                 {"exit_mbit_s", std::round(p->exit_mbit_s * 1000) / 1000}};
-  if (p->rule == "standing_queue") {
-    const auto spans = spans_of(d);
-    size_t i = 0;
-    while (i < spans.size() && spans[i].name != p->origin) i++;
-    const Histogram& wait = s.spans[i];
+  if (p->rule == PacingRule::StandingQueue) {
+    const Span origin = *p->origin;  // a standing queue is in a span
+    const Histogram& wait = s.spans[span_index(origin)];
     const std::string who = busiest(s);
-    const bool reader_paces = p->origin == "ring";
-    const std::string pacer = reader_paces ? (who.empty() ? std::string("the reader") : who) : stage_phrase(p->origin);
+    const bool reader_paces = origin == Span::Ring;
+    const std::string pacer =
+        reader_paces ? (who.empty() ? std::string("the reader") : who) : stage_phrase(origin);
     f.severity = wait.quantile(0.5) >= kSlowWaitNs ? Severity::Warning : Severity::Info;
     f.weight = p->queued;
-    const std::string queue = fmt::format("~{:.0f} packets wait in {} (p50 {})", p->queued, stage_phrase(p->origin),
-                                          dur(wait.quantile(0.5)));
+    const std::string queue = fmt::format("~{:.0f} packets wait in {} (p50 {})", p->queued,
+                                          stage_phrase(origin), dur(wait.quantile(0.5)));
     if (p->period_ns)
-      f.summary = fmt::format("{} {} one packet every {} (p90 {}): {}; it sets the pace of the transfer", pacer,
-                              reader_paces ? "reads" : "releases", dur(p->period_ns), dur(p->gap_out_p90_ns), queue);
+      f.verdict =
+          fmt::format("{} {} one packet every {} (p90 {}): {}; it sets the pace of the transfer", pacer,
+                      reader_paces ? "reads" : "releases", dur(p->period_ns), dur(p->gap_out_p90_ns), queue);
     else
-      f.summary = fmt::format("{} pacing comes from {}: {}, leaving at {:.2f} Mbit/s ({:.0f} packets/s)",
+      f.verdict = fmt::format("{} pacing comes from {}: {}, leaving at {:.2f} Mbit/s ({:.0f} packets/s)",
                               dir_upper(d), pacer, queue, p->exit_mbit_s, p->exit_pps);
-    f.where = where(d, p->origin, reader_paces ? who : "");
+    f.where = where(d, origin, reader_paces ? who : "");
     f.remedy = reader_paces ? (p->period_ns ? "the reader waits between reads: a timer, a shaper (e.g. openvpn --shaper)"
                                              : "the reader cannot keep up: see its CPU use and scheduling")
                             : "the qdisc shapes the device: tc -s qdisc show dev <dev>";
-  } else if (p->rule == "no_queue") {
+  } else if (p->rule == PacingRule::NoQueue) {
     f.severity = Severity::Info;
-    f.summary = fmt::format("{} pacing comes from upstream: gaps are already {} (p50) when packets reach the device, "
-                            "and no stage holds a standing queue",
-                            dir_upper(d), dur(p->gap_in_p50_ns));
-    f.where = where(d, "", "");
+    f.verdict = fmt::format(
+        "{} pacing comes from upstream: gaps are already {} (p50) when packets reach the device, "
+        "and no stage holds a standing queue",
+        dir_upper(d), dur(p->gap_in_p50_ns));
+    f.where = where(d, std::nullopt, "");
   } else {
     f.severity = Severity::Info;
-    f.summary = fmt::format("{} pacing is introduced in the {} span: gaps grow from {} to {}", dir_upper(d),
-                            p->origin, dur(p->gap_in_p50_ns), dur(p->gap_out_p50_ns));
+    f.verdict = fmt::format("{} pacing is introduced in the {} span: gaps grow from {} to {}", dir_upper(d),
+                            pacing_origin_name(*p), dur(p->gap_in_p50_ns), dur(p->gap_out_p50_ns));
     f.where = where(d, p->origin, "");
   }
   out.push_back(std::move(f));
@@ -249,19 +275,20 @@ void offload_finding(const DirStats& s, std::vector<Finding>& out) {
   const double reads_per_s = secs > 0 ? reads / secs : 0;
   const std::string who = busiest(s);
   Finding f;
-  f.kind = "offload";
+  f.kind = FindingKind::Offload;
   f.severity = Severity::Info;
   f.weight = static_cast<double>(s.segments);
-  f.summary = fmt::format("TX GSO skbs are cut into segments before the tun ring ({} skbs -> {} segments, {:.1f} "
-                          "each): {} reads each segment{}",
-                          s.gso_parents, s.segments, per_parent, who.empty() ? "the reader" : who,
-                          secs > 0 ? fmt::format(", {:.0f} reads/s", reads_per_s) : "");
+  f.verdict = fmt::format(
+      "TX GSO skbs are cut into segments before the tun ring ({} skbs -> {} segments, {:.1f} "
+      "each): {} reads each segment{}",
+      s.gso_parents, s.segments, per_parent, who.empty() ? "the reader" : who,
+      secs > 0 ? fmt::format(", {:.0f} reads/s", reads_per_s) : "");
   f.evidence = {{"gso_parents", s.gso_parents},
                 {"segments", s.segments},
                 {"segments_per_parent", std::round(per_parent * 10) / 10},
                 {"reads", reads},
                 {"reads_per_s", std::round(reads_per_s)}};
-  f.where = where(Dir::Tx, "qdisc", who);
+  f.where = where(Dir::Tx, Span::Qdisc, who);
   f.remedy = "offloads on the tun fd (IFF_VNET_HDR + TUNSETOFFLOAD) let the VPN read one super-packet instead";
   out.push_back(std::move(f));
 }
@@ -270,24 +297,26 @@ void wait_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
   const int dom = dominant_span(d, s);
   if (s.packets < kMinPacketsForVerdict || dom < 0) return;
   const Histogram& h = s.spans[dom];
-  const std::string_view name = spans_of(d)[dom].name;
+  const Span span = span_at(d, dom);
   // Who answers for the time: the application that reads a socket, else the VPN.
-  const bool socket = name == "socket";
+  const bool socket = span == Span::Socket;
   const std::string who = socket ? busiest(s.receivers) : busiest(s);
   Finding f;
-  f.kind = "wait";
+  f.kind = FindingKind::Wait;
   f.severity = h.quantile(0.5) >= kSlowWaitNs ? Severity::Warning : Severity::Info;
   f.weight = static_cast<double>(h.sum());
-  const std::string where_text = name == "ring"     ? std::string("in the tun ring")
-                                 : socket           ? std::string("in their socket for the application's read")
-                                                    : fmt::format("in {}", name);
-  f.summary = fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir_upper(d), where_text,
+  const std::string where_text = span == Span::Ring ? std::string("in the tun ring")
+                                 : socket ? std::string("in their socket for the application's read")
+                                          : fmt::format("in {}", span_name(span));
+  f.verdict = fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir_upper(d), where_text,
                           dur(h.quantile(0.5)), dur(h.quantile(0.99)),
                           who.empty() ? "" : fmt::format("; {} {}", socket ? "receiver" : role(d), who));
   if (socket) f.remedy = "the receiving application reads slowly: see what it does between reads";
-  f.evidence = {{"span", std::string(name)}, {"p50_us", us(h.quantile(0.5))}, {"p99_us", us(h.quantile(0.99))},
+  f.evidence = {{"span", std::string(span_name(span))},
+                {"p50_us", us(h.quantile(0.5))},
+                {"p99_us", us(h.quantile(0.99))},
                 {"packets", h.count()}};
-  f.where = where(d, name, who);
+  f.where = where(d, span, who);
   out.push_back(std::move(f));
 }
 
@@ -315,21 +344,23 @@ void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<
     const double share = s.packets ? 100.0 * static_cast<double>(n) / static_cast<double>(s.packets) : 100.0;
     const bool few = share < 1.0;
     Finding f;
-    f.kind = plain ? "ordinary_drops" : "drops";
-    f.severity = plain                   ? Severity::Info
-                 : reason == "FULL_RING" ? (few ? Severity::Warning : Severity::Critical)
-                 : few                   ? Severity::Info
-                                         : Severity::Warning;
+    f.kind = plain ? FindingKind::OrdinaryDrops : FindingKind::Drops;
+    f.severity = plain                                       ? Severity::Info
+                 : drop_class(reason) == DropClass::FullRing ? (few ? Severity::Warning : Severity::Critical)
+                 : few                                       ? Severity::Info
+                                                             : Severity::Warning;
     f.weight = static_cast<double>(n);
-    f.summary = plain ? fmt::format("{} {} packets dropped as {} in {}: ordinary (no socket or listener for them, "
-                                    "e.g. a connection that had closed)",
-                                    n, dir_upper(d), reason, loc)
+    f.verdict = plain ? fmt::format(
+                            "{} {} packets dropped as {} in {}: ordinary (no socket or listener for them, "
+                            "e.g. a connection that had closed)",
+                            n, dir_upper(d), reason, loc)
                       : fmt::format("{} {} packets dropped, most as {} in {}", n, dir_upper(d), reason, loc);
-    if (!plain && reason == "FULL_RING")
-      f.summary += fmt::format(": the tun ring was full (its length is the device's txqueuelen); the reader{} did not keep up",
-                               holders(info).empty() ? "" : " " + holders(info));
+    if (!plain && drop_class(reason) == DropClass::FullRing)
+      f.verdict += fmt::format(
+          ": the tun ring was full (its length is the device's txqueuelen); the reader{} did not keep up",
+          holders(info).empty() ? "" : " " + holders(info));
     f.evidence = {{"count", n}, {"reason", reason}, {"location", loc}};
-    f.where = where(d, "", who);
+    f.where = where(d, std::nullopt, who);
     out.push_back(std::move(f));
   }
 }
@@ -348,43 +379,56 @@ void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Fi
     const uint64_t packets = a.total(Dir::Tx).packets + a.total(Dir::Rx).packets;
     const double share = packets ? 100.0 * ed.count / packets : 100.0;
     Finding f;
-    f.kind = ordinary_drop(reason) ? "ordinary_drops" : "drops";
-    f.severity = f.kind == "ordinary_drops" || share < 1.0 ? Severity::Info
-                 : underlay && share >= 5.0                ? Severity::Critical
-                                                           : Severity::Warning;
+    f.kind = ordinary_drop(reason) ? FindingKind::OrdinaryDrops : FindingKind::Drops;
+    f.severity = f.kind == FindingKind::OrdinaryDrops || share < 1.0 ? Severity::Info
+                 : underlay && share >= 5.0                          ? Severity::Critical
+                                                                     : Severity::Warning;
     f.weight = static_cast<double>(ed.count);
     if (underlay)
-      f.summary = fmt::format("{} packets dropped at the socket of {}: {} in {}{} ({:.2g} % of the tunnel's packets)",
-                              ed.count, who.empty() ? "the VPN" : who, reason, loc,
-                              reason == "SOCKET_RCVBUFF" ? " (its receive buffer was full: the VPN read too slowly)" : "",
-                              share);
+      f.verdict =
+          fmt::format("{} packets dropped at the socket of {}: {} in {}{} ({:.2g} % of the tunnel's packets)",
+                      ed.count, who.empty() ? "the VPN" : who, reason, loc,
+                      drop_class(reason) == DropClass::SocketRcvbuf
+                          ? " (its receive buffer was full: the VPN read too slowly)"
+                          : "",
+                      share);
     else
-      f.summary = fmt::format("{} packets dropped in the device's network namespace as {} in {}{}", ed.count, reason,
-                              loc, f.kind == "ordinary_drops" ? ": ordinary" : "");
+      f.verdict = fmt::format("{} packets dropped in the device's network namespace as {} in {}{}", ed.count,
+                              reason, loc, f.kind == FindingKind::OrdinaryDrops ? ": ordinary" : "");
     f.evidence = {{"count", ed.count}, {"bytes", ed.bytes}, {"reason", reason}, {"location", loc},
                   {"scope", underlay ? "underlay" : "netns"}};
     f.where = Json{{"direction", nullptr}, {"stage", nullptr}, {"process", who.empty() ? Json(nullptr) : Json(who)}};
-    if (reason == "SOCKET_RCVBUFF")
+    if (drop_class(reason) == DropClass::SocketRcvbuf)
       f.remedy = "raise the socket's receive buffer (openvpn --rcvbuf, net.core.rmem_max) or find why the VPN reads late";
     out.push_back(std::move(f));
   }
-}
-
-int kind_rank(const std::string& kind) {
-  static const char* order[] = {"stall",          "drops",       "stopped_reader", "cpu_contention",
-                                "timer_paced",    "vpn_cpu",     "nagle_delayed_ack", "pacing",
-                                "timeouts",       "wait",        "softirq_cpu",    "offload",
-                                "ordinary_drops"};
-  constexpr int n = sizeof(order) / sizeof(order[0]);
-  for (int i = 0; i < n; i++)
-    if (kind == order[i]) return i;
-  return n;
 }
 
 }  // namespace
 
 std::string_view severity_name(Severity s) {
   return s == Severity::Critical ? "critical" : s == Severity::Warning ? "warning" : "info";
+}
+
+std::string_view finding_kind_name(FindingKind k) {
+  static constexpr std::array<std::string_view, kFindingKinds> names{
+      "stall",         "drops",   "stopped_reader",    "cpu_contention",
+      "timer_paced",   "vpn_cpu", "nagle_delayed_ack", "pacing",
+      "timeouts",      "wait",    "softirq_cpu",       "offload",
+      "ordinary_drops"};
+  return names[static_cast<size_t>(k)];
+}
+
+Json findings_json(const std::vector<Finding>& findings) {
+  Json out = Json::array();
+  for (const Finding& f : findings)
+    out.push_back(Json{{"kind", std::string(finding_kind_name(f.kind))},
+                       {"severity", std::string(severity_name(f.severity))},
+                       {"summary", f.verdict},
+                       {"evidence", f.evidence},
+                       {"where", f.where},
+                       {"remedy", f.remedy.empty() ? Json(nullptr) : Json(f.remedy)}});
+  return out;
 }
 
 std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const VpnAnalysis* vpn) {
@@ -403,7 +447,7 @@ std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const Vp
   }
   std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
     if (x.severity != y.severity) return x.severity > y.severity;
-    if (kind_rank(x.kind) != kind_rank(y.kind)) return kind_rank(x.kind) < kind_rank(y.kind);
+    if (x.kind != y.kind) return x.kind < y.kind;  // FindingKind is in rank order
     return x.weight > y.weight;
   });
   return out;

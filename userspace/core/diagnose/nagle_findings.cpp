@@ -6,8 +6,9 @@
 #include <cmath>
 
 #include "core/diagnose/findings.h"
+#include "core/format/format.h"
+#include "core/format/units.h"
 #include "core/model/flow.h"
-#include "core/report/format.h"
 
 namespace tunlat {
 
@@ -20,7 +21,6 @@ constexpr double kMinShare = 0.1;
 constexpr size_t kMaxFlowFindings = 3;  // the flows that waited longest
 
 std::string dur(uint64_t ns) { return format_duration_us(static_cast<double>(ns) / 1e3); }
-double us(uint64_t ns) { return std::round(static_cast<double>(ns)) / 1e3; }
 
 struct Candidate {
   const FlowStat* flow;
@@ -38,10 +38,10 @@ Finding nagle_finding(const FlowStat& f, Dir d) {
   const double share =
       span ? std::min(1.0, static_cast<double>(n.wait.sum()) / static_cast<double>(span)) : 0;
   Finding fd;
-  fd.kind = "nagle_delayed_ack";
+  fd.kind = FindingKind::NagleDelayedAck;
   fd.severity = Severity::Warning;
   fd.weight = static_cast<double>(n.wait.sum());
-  fd.summary = fmt::format(
+  fd.verdict = fmt::format(
       "{}: Nagle meets delayed ACK (write-write-read): {} times {} held a small segment until {} "
       "acknowledged the "
       "one before, {} late (p50{}); each exchange waited {} (p50, p90 {}){}",

@@ -5,9 +5,10 @@
 #include <cmath>
 
 #include "core/analyse/vpn.h"
+#include "core/analyse/vpn_figures.h"
 #include "core/diagnose/findings.h"
-#include "core/report/format.h"
-#include "core/report/vpn_json.h"
+#include "core/format/format.h"
+#include "core/format/units.h"
 
 namespace tunlat {
 
@@ -42,10 +43,10 @@ std::string short_name(const TraceInfo& info, uint32_t pid) {
 }
 
 Json where_tx(const std::string& who) {
-  return Json{{"direction", "tx"}, {"stage", "ring"}, {"process", who.empty() ? Json(nullptr) : Json(who)}};
+  return Json{{"direction", dir_name(Dir::Tx)},
+              {"stage", std::string(span_name(Span::Ring))},
+              {"process", who.empty() ? Json(nullptr) : Json(who)}};
 }
-
-double r3(double v) { return std::round(v * 1000) / 1000; }
 
 }  // namespace
 
@@ -65,13 +66,15 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
     uint64_t stopped = 0;
     for (auto& [tid, t] : v.timeline().threads()) stopped += t.time[TL_TS_STOPPED];
     Finding x;
-    x.kind = "stopped_reader";
+    x.kind = FindingKind::StoppedReader;
     x.severity = stopped >= 1'000'000'000 ? Severity::Critical : Severity::Warning;
     x.weight = static_cast<double>(stopped);
-    x.summary = fmt::format("the reader {} was stopped (SIGSTOP, a debugger) for {} while packets waited: {} of the "
-                            "TX ring wait",
-                            who, dur_ns(static_cast<double>(stopped)), pct(f.ring_share[TL_TS_STOPPED]));
-    x.evidence = {{"stopped_ms", r3(stopped / 1e6)}, {"share_of_ring_wait", r3(f.ring_share[TL_TS_STOPPED])}};
+    x.verdict = fmt::format(
+        "the reader {} was stopped (SIGSTOP, a debugger) for {} while packets waited: {} of the "
+        "TX ring wait",
+        who, dur_ns(static_cast<double>(stopped)), pct(f.ring_share[TL_TS_STOPPED]));
+    x.evidence = {{"stopped_ms", round3(stopped / 1e6)},
+                  {"share_of_ring_wait", round3(f.ring_share[TL_TS_STOPPED])}};
     x.where = where_tx(who);
     x.remedy = "find what stops it: a debugger, a job-control stop (SIGSTOP/SIGTSTP), a supervisor";
     out.push_back(std::move(x));
@@ -83,25 +86,29 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
     // ran instead more than anyone else, its threads compete for the CPUs it has.
     const bool own = f.own_threads_share > 0 && f.own_threads_share >= f.top_other_share;
     Finding x;
-    x.kind = "cpu_contention";
+    x.kind = FindingKind::CpuContention;
     const double runnable_per_packet =
         f.ring_share[TL_TS_RUNNABLE] * static_cast<double>(f.ring_ns) / static_cast<double>(s.ring_packets);
     x.severity = runnable_per_packet >= kContentionWaitNs ? Severity::Warning : Severity::Info;
     x.weight = f.ring_share[TL_TS_RUNNABLE];
-    x.summary = fmt::format("TX packets waited for the reader {} to get a CPU: it was runnable but not running for {} "
-                            "of the ring wait",
-                            who, pct(f.ring_share[TL_TS_RUNNABLE]));
+    x.verdict = fmt::format(
+        "TX packets waited for the reader {} to get a CPU: it was runnable but not running for {} "
+        "of the ring wait",
+        who, pct(f.ring_share[TL_TS_RUNNABLE]));
     if (own)
-      x.summary += fmt::format("; its own other threads ran instead for {} (its threads compete for the CPUs it has)",
-                               pct(f.own_threads_share));
+      x.verdict +=
+          fmt::format("; its own other threads ran instead for {} (its threads compete for the CPUs it has)",
+                      pct(f.own_threads_share));
     if (f.top_other)
-      x.summary += fmt::format("{} {} (tid {}){} for {}{}", own ? "," : ";", other.empty() ? "another task" : other,
-                               f.top_other, own ? "" : " ran instead", pct(f.top_other_share),
-                               softirq ? ": the packets' own softirq work competes with the VPN for its CPU" : "");
-    x.evidence = {{"share_of_ring_wait", r3(f.ring_share[TL_TS_RUNNABLE])},
-                  {"runnable_us_per_packet", r3(runnable_per_packet / 1e3)},
-                  {"vpn_threads_share", r3(f.own_threads_share)},
-                  {"ran_instead", {{"tid", f.top_other}, {"comm", other}, {"share", r3(f.top_other_share)}}}};
+      x.verdict +=
+          fmt::format("{} {} (tid {}){} for {}{}", own ? "," : ";", other.empty() ? "another task" : other,
+                      f.top_other, own ? "" : " ran instead", pct(f.top_other_share),
+                      softirq ? ": the packets' own softirq work competes with the VPN for its CPU" : "");
+    x.evidence = {
+        {"share_of_ring_wait", round3(f.ring_share[TL_TS_RUNNABLE])},
+        {"runnable_us_per_packet", round3(runnable_per_packet / 1e3)},
+        {"vpn_threads_share", round3(f.own_threads_share)},
+        {"ran_instead", {{"tid", f.top_other}, {"comm", other}, {"share", round3(f.top_other_share)}}}};
     x.where = where_tx(who);
     x.remedy = own       ? "its threads need more CPU than they get: let it run on more CPUs (a wider cpuset, fewer "
                            "other tasks there), or make each packet cost less"
@@ -112,20 +119,20 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
   if (f.moved >= kMinPackets && f.capacity_pps > 0) {
     const bool bound = f.busiest_share >= kCpuBound;
     Finding x;
-    x.kind = "vpn_cpu";
+    x.kind = FindingKind::VpnCpu;
     x.severity = bound ? Severity::Warning : Severity::Info;
     x.weight = f.busiest_share;
     const std::string name = short_name(info, f.busiest_pid);
     const std::string cost = fmt::format("≈ {} of {} CPU per packet → at most ≈ {} on one core",
                                          dur_ns(f.cpu_per_packet_ns), name, format_rate(f.capacity_pps));
-    x.summary = bound ? fmt::format("{} is CPU-bound: its busiest thread ran {} of the trace; {}", who,
+    x.verdict = bound ? fmt::format("{} is CPU-bound: its busiest thread ran {} of the trace; {}", who,
                                     pct(f.busiest_share), cost)
                       : fmt::format("{} used {:.2f} CPUs: {}", who, f.cores, cost);
-    x.evidence = {{"cpu_per_packet_us", r3(f.cpu_per_packet_ns / 1e3)},
+    x.evidence = {{"cpu_per_packet_us", round3(f.cpu_per_packet_ns / 1e3)},
                   {"capacity_pps", std::round(f.capacity_pps)},
-                  {"capacity_mbit_s", r3(f.capacity_mbit_s)},
-                  {"busiest_thread_share", r3(f.busiest_share)},
-                  {"cores", r3(f.cores)}};
+                  {"capacity_mbit_s", round3(f.capacity_mbit_s)},
+                  {"busiest_thread_share", round3(f.busiest_share)},
+                  {"cores", round3(f.cores)}};
     x.where = Json{{"direction", nullptr}, {"stage", nullptr}, {"process", who}};
     if (bound) x.remedy = "a faster cipher or offload, a multi-threaded VPN (wireguard), or a faster CPU";
     out.push_back(std::move(x));
@@ -138,16 +145,19 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
     }
     if (bound && f.busiest_cpu_share >= 0.75 && rx_total >= kMinPackets && rx_there >= 0.75 * rx_total) {
       Finding y;
-      y.kind = "softirq_cpu";
+      y.kind = FindingKind::SoftirqCpu;
       y.severity = Severity::Info;
       y.weight = f.busiest_cpu_share;
-      y.summary = fmt::format("{} and the softirq work of the packets it writes share CPU {}: {} of its CPU time and {} "
-                              "of RX protocol processing ran there",
-                              who, f.busiest_cpu, pct(f.busiest_cpu_share),
-                              pct(static_cast<double>(rx_there) / rx_total));
-      y.evidence = {{"cpu", f.busiest_cpu}, {"vpn_share", r3(f.busiest_cpu_share)},
-                    {"rx_receive_share", r3(static_cast<double>(rx_there) / rx_total)}};
-      y.where = Json{{"direction", "rx"}, {"stage", "backlog"}, {"process", who}};
+      y.verdict = fmt::format(
+          "{} and the softirq work of the packets it writes share CPU {}: {} of its CPU time and {} "
+          "of RX protocol processing ran there",
+          who, f.busiest_cpu, pct(f.busiest_cpu_share), pct(static_cast<double>(rx_there) / rx_total));
+      y.evidence = {{"cpu", f.busiest_cpu},
+                    {"vpn_share", round3(f.busiest_cpu_share)},
+                    {"rx_receive_share", round3(static_cast<double>(rx_there) / rx_total)}};
+      y.where = Json{{"direction", dir_name(Dir::Rx)},
+                     {"stage", std::string(span_name(Span::Backlog))},
+                     {"process", who}};
       y.remedy = "steer RX processing to another CPU: RPS (/sys/class/net/" + info.dev_name + "/queues/rx-0/rps_cpus)";
       out.push_back(std::move(y));
     }
@@ -161,16 +171,19 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
                  p90 = t ? static_cast<double>(t->sleeps.quantile(0.9)) : 0;
     const bool regular = p50 >= 500'000 && p10 > 0 && p90 <= 2 * p10;
     Finding x;
-    x.kind = "timer_paced";
+    x.kind = FindingKind::TimerPaced;
     x.severity = Severity::Warning;
     x.weight = f.ring_share[TL_TS_SLEEPING];
-    x.summary = fmt::format("the reader {} slept for {} of the TX ring wait, not woken by the packets{}", who,
-                            pct(f.ring_share[TL_TS_SLEEPING]),
-                            regular ? fmt::format(": it sleeps {} at a time (p10 {}, p90 {}), a timer paces its reads",
-                                                  dur_ns(p50), dur_ns(p10), dur_ns(p90))
-                                    : "");
-    x.evidence = {{"share_of_ring_wait", r3(f.ring_share[TL_TS_SLEEPING])},
-                  {"sleep_p50_us", r3(p50 / 1e3)}, {"sleep_p10_us", r3(p10 / 1e3)}, {"sleep_p90_us", r3(p90 / 1e3)},
+    x.verdict = fmt::format(
+        "the reader {} slept for {} of the TX ring wait, not woken by the packets{}", who,
+        pct(f.ring_share[TL_TS_SLEEPING]),
+        regular ? fmt::format(": it sleeps {} at a time (p10 {}, p90 {}), a timer paces its reads",
+                              dur_ns(p50), dur_ns(p10), dur_ns(p90))
+                : "");
+    x.evidence = {{"share_of_ring_wait", round3(f.ring_share[TL_TS_SLEEPING])},
+                  {"sleep_p50_us", round3(p50 / 1e3)},
+                  {"sleep_p10_us", round3(p10 / 1e3)},
+                  {"sleep_p90_us", round3(p90 / 1e3)},
                   {"regular", regular}};
     x.where = where_tx(who);
     x.remedy = "the reader waits on a timer between reads (a sleep, a poll timeout, a shaper): let it wait on the "

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "core/report/format.h"
+#include "core/format/format.h"
 #include "core/report/visual.h"
 
 namespace tunlat {

@@ -9,7 +9,7 @@
 #include <set>
 #include <vector>
 
-#include "core/report/format.h"
+#include "core/format/format.h"
 #include "core/report/summary.h"
 
 namespace tunlat {

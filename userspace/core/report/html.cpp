@@ -7,7 +7,7 @@
 #include <cmath>
 #include <set>
 
-#include "core/report/format.h"
+#include "core/format/format.h"
 #include "core/report/html_charts.h"
 #include "core/report/summary.h"
 #include "core/report/visual.h"
@@ -58,9 +58,10 @@ void findings(std::ostream& out, const Json& doc) {
   out << "</section>\n";
 }
 
-void direction_summary(std::ostream& out, const Json& doc, const char* key) {
+void direction_section(std::ostream& out, const Json& doc, Dir dir) {
+  const std::string key(dir_name(dir));
   const Json& d = doc["directions"][key];
-  const bool tx = std::string(key) == "tx";
+  const bool tx = dir == Dir::Tx;
   const std::string dev = str(doc["device"]["name"]);
   fmt::print(out, "<h3>{}</h3>\n<p>{} packets, {}, {}, {:.2f} Mbit/s</p>\n",
              h(tx ? "TX: host -> " + dev + " -> reader" : "RX: writer -> " + dev + " -> host"),
@@ -111,10 +112,10 @@ void direction_summary(std::ostream& out, const Json& doc, const char* key) {
   if (!notes.empty()) out << "<p class=\"note\">notes: " << h(notes) << "</p>\n";
 }
 
-void summary(std::ostream& out, const Json& doc) {
+void directions_section(std::ostream& out, const Json& doc) {
   out << "<section id=\"summary\"><h2>Summary</h2>\n";
-  direction_summary(out, doc, "tx");
-  direction_summary(out, doc, "rx");
+  direction_section(out, doc, Dir::Tx);
+  direction_section(out, doc, Dir::Rx);
   out << "</section>\n";
 }
 
@@ -280,7 +281,7 @@ void write_html(std::ostream& out, const VisualInput& in) {
          "<a href=\"#timeline\">over time</a><a href=\"#gaps\">pacing</a><a "
          "href=\"#flows\">flows</a></nav>\n";
   findings(out, doc);
-  summary(out, doc);
+  directions_section(out, doc);
   flame(out, in);
   timeline(out, in);
   gaps(out, in);

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/report/format.h"
+#include "core/format/format.h"
 #include "core/report/visual.h"
 
 namespace tunlat::charts {

@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: MIT
-// Chrome trace-event JSON of the packets' stages, for ui.perfetto.dev and chrome://tracing.
+// Chrome trace-event JSON of the packets' spans, for ui.perfetto.dev and chrome://tracing.
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
 #include <algorithm>
 #include <set>
 
+#include "core/analyse/span.h"
 #include "core/report/visual.h"
 
 namespace tunlat {
 
 namespace {
 
-// One synthetic process per direction holds the stage tracks; far above any pid_max, so
+// One synthetic process per direction holds the span tracks; far above any pid_max, so
 // they never collide with the real processes named in the metadata.
 constexpr uint64_t kDirPid[2] = {1'000'000'001, 1'000'000'002};
 
@@ -52,14 +53,14 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
   bool first = true;
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
-    if (sd.name == "total") continue;  // the stages are the track; total is their sum
+    if (span_at(p.dir, i) == Span::Total) continue;  // the spans are the track; total is their sum
     const uint64_t from = p.ts[sd.from], to = p.span_end[i];
     if (!from || !to || to < from) continue;
     // Async slices keyed by packet: overlapping packets never break nesting. Perfetto puts
     // each (cat, id) on a track of its own and groups a process's async tracks by name:
-    // a cat per direction and stage keeps a packet's stages apart, so that each stage is
+    // a cat per direction and span keeps a packet's spans apart, so that each span is
     // one group ("ring" holds the ring waits of every packet).
-    const std::string stage = fmt::format("{}.{}", cat, sd.name);
+    const std::string track = fmt::format("{}.{}", cat, sd.name);
     std::string args;
     if (first) {
       args = fmt::format(",\"args\":{{\"len\":{}", p.len);
@@ -69,10 +70,10 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
     }
     w.event(
         fmt::format("\"ph\":\"b\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}{}",
-                    stage, sd.name, id, kDirPid[d], kDirPid[d], w.ts(from), args));
+                    track, sd.name, id, kDirPid[d], kDirPid[d], w.ts(from), args));
     w.event(
         fmt::format("\"ph\":\"e\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}",
-                    stage, sd.name, id, kDirPid[d], kDirPid[d], w.ts(to)));
+                    track, sd.name, id, kDirPid[d], kDirPid[d], w.ts(to)));
   }
   // The VPN's read() (TX) or write() (RX) on its own thread's track.
   const int at = p.dir == Dir::Tx ? TL_READ : TL_INJECT;
@@ -176,7 +177,7 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
   for (const Json& s : in.summary["stalls"]) {
     if (!s.is_object() || !s.contains("start_s") || !s.contains("duration_ms")) continue;
     if (!s["start_s"].is_number() || !s["duration_ms"].is_number()) continue;
-    const int d = s.contains("direction") && s["direction"] == "rx" ? 1 : 0;
+    const int d = s.contains("direction") && s["direction"] == dir_name(Dir::Rx) ? 1 : 0;
     const double start_us = s["start_s"].get<double>() * 1e6 + (in.info.start_ns - base) / 1e3;
     w.event(
         fmt::format("\"ph\":\"X\",\"cat\":\"stall\",\"name\":\"stall\",\"pid\":{},\"tid\":{},\"ts\":{:.3f},"

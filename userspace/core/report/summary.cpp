@@ -10,17 +10,13 @@
 #include <ctime>
 
 #include "core/analyse/bottleneck.h"
-#include "core/diagnose/findings.h"
-#include "core/report/vpn_json.h"
+#include "core/format/units.h"
 #include "core/report/flows_report.h"
+#include "core/report/vpn_json.h"
 
 namespace tunlat {
 
 namespace {
-
-// Microseconds with nanosecond precision, stable across runs.
-double us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
-double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
 
 Json gap_json(const Histogram& g, uint64_t passed) {
   return Json{{"count", passed},
@@ -85,16 +81,17 @@ Json points_json(Dir d, const DirStats& s) {
 
 // Where the pacing comes from, the rule that said so and its numbers.
 Json pacing_json(const Pacing& p) {
-  return Json{{"origin", p.origin},
-              {"rule", p.rule},
-              {"queued", std::round(p.queued * 10) / 10},
-              {"gap_in_p50_us", us(p.gap_in_p50_ns)},
-              {"gap_out_p50_us", us(p.gap_out_p50_ns)},
-              {"gap_out_p90_us", us(p.gap_out_p90_ns)},
-              {"period_us", p.period_ns ? Json(us(p.period_ns)) : Json(nullptr)},
-              {"exit_point", std::string(point_name(p.exit_point))},
-              {"exit_mbit_s", p.rule == "standing_queue" ? Json(round3(p.exit_mbit_s)) : Json(nullptr)},
-              {"exit_pps", p.rule == "standing_queue" ? Json(round3(p.exit_pps)) : Json(nullptr)}};
+  return Json{
+      {"origin", std::string(pacing_origin_name(p))},
+      {"rule", pacing_rule_name(p.rule)},
+      {"queued", std::round(p.queued * 10) / 10},
+      {"gap_in_p50_us", us(p.gap_in_p50_ns)},
+      {"gap_out_p50_us", us(p.gap_out_p50_ns)},
+      {"gap_out_p90_us", us(p.gap_out_p90_ns)},
+      {"period_us", p.period_ns ? Json(us(p.period_ns)) : Json(nullptr)},
+      {"exit_point", std::string(point_name(p.exit_point))},
+      {"exit_mbit_s", p.rule == PacingRule::StandingQueue ? Json(round3(p.exit_mbit_s)) : Json(nullptr)},
+      {"exit_pps", p.rule == PacingRule::StandingQueue ? Json(round3(p.exit_pps)) : Json(nullptr)}};
 }
 
 // A flow's key if its definition came.
@@ -105,7 +102,7 @@ const FlowKey* key_of(const FlowTable& flows, uint32_t id) {
 
 // A packet in one line ("ICMP echo request 1.1.1.2 > 1.1.1.1 id 7 seq 1"), or null when the
 // trace did not say who it was (recordings before flows).
-Json packet_summary_json(const PacketSummary& s, uint32_t payload, Dir d, const FlowTable& flows) {
+Json packet_line_json(const PacketSummary& s, uint32_t payload, Dir d, const FlowTable& flows) {
   return s.flow ? Json(packet_line(key_of(flows, s.flow), s, payload, d)) : Json(nullptr);
 }
 
@@ -119,7 +116,7 @@ Json pass_json(const StagePass& p, int leave_point, uint64_t t0, Dir d, const Fl
               {"tid", p.tid},
               {"comm", comm_string(p.comm)},
               {"len", p.len},
-              {"summary", packet_summary_json(p.sum, p.payload, d, flows)}};
+              {"summary", packet_line_json(p.sum, p.payload, d, flows)}};
 }
 
 // What ended a stuck stall: the arrival that woke the stage (stalls.h, StallTrigger), else
@@ -128,12 +125,12 @@ Json ended_by_json(const Stall& st, int leave, uint64_t t0, const FlowTable& flo
   if (st.ongoing) return nullptr;
   if (!st.triggered) {
     Json e = pass_json(st.ended_by, leave, t0, st.dir, flows);
-    e["cause"] = "leave";
+    e["cause"] = stuck_end_name(false);
     return e;
   }
   const StallTrigger& t = st.trigger;
   const FlowKey* key = t.sum.flow ? key_of(flows, t.sum.flow) : nullptr;
-  return Json{{"cause", "arrival"},
+  return Json{{"cause", stuck_end_name(true)},
               {"t_s", t_s(t.arrive_ns, t0)},
               {"point", std::string(point_name(t.arrive_point))},
               {"pid", t.pid},
@@ -141,24 +138,26 @@ Json ended_by_json(const Stall& st, int leave, uint64_t t0, const FlowTable& flo
               {"comm", comm_string(t.comm)},
               {"len", t.len},
               {"packet", packet_kind(key, t.sum, t.payload)},
-              {"summary", packet_summary_json(t.sum, t.payload, st.dir, flows)},
+              {"summary", packet_line_json(t.sum, t.payload, st.dir, flows)},
               {"flow", key ? Json(flow_name(*key)) : Json(nullptr)},
               {"new_flow", t.new_flow},
               {"lead_us", us(st.end_ns - t.arrive_ns)},
               {"quiet_us", us(t.quiet_ns)},
-              {"waited_us", t.leave_ns >= t.enter_ns && t.leave_ns ? Json(us(t.leave_ns - t.enter_ns)) : Json(nullptr)},
-              {"resumed_by", {{"point", std::string(point_name(leave))},
-                              {"pid", st.ended_by.pid},
-                              {"tid", st.ended_by.tid},
-                              {"comm", comm_string(st.ended_by.comm)}}}};
+              {"waited_us",
+               t.leave_ns >= t.enter_ns && t.leave_ns ? Json(us(t.leave_ns - t.enter_ns)) : Json(nullptr)},
+              {"resumed_by",
+               {{"point", std::string(point_name(leave))},
+                {"pid", st.ended_by.pid},
+                {"tid", st.ended_by.tid},
+                {"comm", comm_string(st.ended_by.comm)}}}};
 }
 
 Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
-  if (st.kind == "idle") {
+  if (st.kind == StallKind::Idle) {
     auto f = flows.flows().find(st.flow);
     const bool named = f != flows.flows().end() && f->second.defined;
     return Json{{"direction", dir_name(st.dir)},
-                {"kind", "idle"},
+                {"kind", stall_kind_name(StallKind::Idle)},
                 {"start_s", round3(st.start_ns > t0 ? (st.start_ns - t0) / 1e9 : 0.0)},
                 {"duration_ms", round3((st.end_ns - st.start_ns) / 1e6)},
                 {"stage", nullptr},
@@ -174,29 +173,19 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
                                                {"summary", idle_end_phrase(st.idle_end)}}},
                 {"flight_recorder", Json::array()}};
   }
-  const auto def = std::find_if(kTxSpans.begin(), kTxSpans.end(), [&](const SpanDef& sd) { return sd.name == st.stage; });
-  const int leave = def != kTxSpans.end() ? def->to : st.end_point;
+  const int leave = span_def(st.dir, st.stage).to;
   Json before = Json::array();
   for (const StagePass& p : st.before) before.push_back(pass_json(p, leave, t0, st.dir, flows));
   return Json{{"direction", dir_name(st.dir)},
-              {"kind", "stuck"},
+              {"kind", stall_kind_name(StallKind::Stuck)},
               {"start_s", round3(st.start_ns > t0 ? (st.start_ns - t0) / 1e9 : 0.0)},
               {"duration_ms", round3((st.end_ns - st.start_ns) / 1e6)},
-              {"stage", st.stage},
+              {"stage", std::string(span_name(st.stage))},
               {"queued", st.queued},
               {"ongoing", st.ongoing},
               {"ended_by", ended_by_json(st, leave, t0, flows)},
               {"first_out", st.ongoing ? Json(nullptr) : pass_json(st.ended_by, leave, t0, st.dir, flows)},
               {"flight_recorder", before}};
-}
-
-Json finding_json(const Finding& f) {
-  return Json{{"kind", f.kind},
-              {"severity", std::string(severity_name(f.severity))},
-              {"summary", f.summary},
-              {"evidence", f.evidence},
-              {"where", f.where},
-              {"remedy", f.remedy.empty() ? Json(nullptr) : Json(f.remedy)}};
 }
 
 Json direction_json(Dir d, const DirStats& s) {
@@ -214,7 +203,7 @@ Json direction_json(Dir d, const DirStats& s) {
   const int dom = dominant_span(d, s);
   j["dominant_span"] = dom >= 0 ? Json(std::string(defs[dom].name)) : Json(nullptr);
   const auto pacing = pacing_of(d, s);
-  j["pacing_origin"] = pacing ? Json(pacing->origin) : Json(nullptr);
+  j["pacing_origin"] = pacing ? Json(std::string(pacing_origin_name(*pacing))) : Json(nullptr);
   j["pacing"] = pacing ? pacing_json(*pacing) : Json(nullptr);
   j["processes"] = processes_json(d, s);
   j["dropped"] = s.dropped;
@@ -249,7 +238,7 @@ Json histogram_json(const Histogram& h, bool with_buckets) {
   return j;
 }
 
-Json summarize(const TraceInfo& info, const Pipeline& p) {
+Json summarize(const TraceInfo& info, const Pipeline& p, const Json& findings) {
   const Analysis& a = p.analysis();
   Json doc;
   doc["schema"] = "tunlat/v1";
@@ -310,11 +299,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p) {
   doc["drops"] = drops;
   doc["tcp"] = flows_json(a.flows(), info.host_retransmits);
   doc["vpn"] = vpn_json(info, a, p.vpn());
-  Json findings = Json::array(), verdicts = Json::array();
-  for (const Finding& f : diagnose(info, a, &p.vpn())) {
-    findings.push_back(finding_json(f));
-    verdicts.push_back(f.summary);
-  }
+  Json verdicts = Json::array();
+  for (const Json& f : findings) verdicts.push_back(f["summary"]);
   doc["findings"] = findings;
   doc["verdicts"] = verdicts;
   return doc;

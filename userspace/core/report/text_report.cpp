@@ -2,16 +2,15 @@
 // Renders reports for people: the final report (from the JSON summary) and the live blocks.
 #include "core/report/text_report.h"
 
-#include "core/report/vpn_json.h"
-
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/diagnose/findings.h"
+#include "core/format/format.h"
 #include "core/report/flows_report.h"
-#include "core/report/format.h"
 #include "core/report/vpn_json.h"
 
 namespace tunlat {
@@ -98,9 +97,10 @@ void explain_counts(std::ostream& out, const Json& d, bool tx) {
                     "seen: merged into the segment queued before them\n", n("unread"));
 }
 
-void render_direction(std::ostream& out, const Json& doc, const char* key) {
+void render_direction(std::ostream& out, const Json& doc, Dir dir) {
+  const std::string key(dir_name(dir));
   const Json& d = doc["directions"][key];
-  bool tx = std::string(key) == "tx";
+  const bool tx = dir == Dir::Tx;
   const std::string dev = text(doc["device"]["name"]);
   fmt::print(out, "\n{} ({}): {} packets, {}, {}, {:.2f} Mbit/s\n",
              tx ? "TX" : "RX",
@@ -165,9 +165,12 @@ void render_findings(std::ostream& out, const Json& doc) {
   fmt::print(out, "\nfindings:\n");
   for (auto& f : doc["findings"]) {
     const std::string sev = text(f["severity"]);
-    const char* mark = sev == "critical" ? "!!" : sev == "warning" ? " !" : "  ";
+    const char* mark = sev == severity_name(Severity::Critical)  ? "!!"
+                       : sev == severity_name(Severity::Warning) ? " !"
+                                                                 : "  ";
     print_wrapped(out, fmt::format("{} {:<8} ", mark, sev), text(f["summary"]));
-    if (f["remedy"].is_string() && sev != "info") print_wrapped(out, std::string(12, ' ') + "try: ", text(f["remedy"]));
+    if (f["remedy"].is_string() && sev != severity_name(Severity::Info))
+      print_wrapped(out, std::string(12, ' ') + "try: ", text(f["remedy"]));
   }
 }
 
@@ -193,31 +196,33 @@ void render_stalls(std::ostream& out, const Json& doc) {
   fmt::print(out, "\nstalls (>= {} ms of a queue stage releasing nothing, or of a TCP flow's data unacknowledged):\n",
              doc.value("stall_threshold_ms", 0.0));
   for (auto& st : doc["stalls"]) {
-    if (st["kind"] == "idle") {
+    if (st["kind"] == stall_kind_name(StallKind::Idle)) {
       const Json& e = st["ended_by"];
-      fmt::print(out, "  {} idle at {:.3f} s for {}: {} waited for an ACK ({} retransmissions meanwhile){}\n",
-                 text(st["direction"]), st["start_s"].get<double>(),
-                 format_duration_us(st["duration_ms"].get<double>() * 1e3),
-                 st["flow"].is_string() ? "the data of " + text(st["flow"]) : std::string("a flow's data"),
-                 st["retransmits"].get<uint64_t>(),
-                 st.value("ongoing", false) ? "; still waiting when the trace ended"
-                 : e.is_object() && e.value("cause", "ack") != "ack"
-                     ? fmt::format(" until {}", text(e["summary"]))
-                     : std::string());
+      fmt::print(
+          out, "  {} idle at {:.3f} s for {}: {} waited for an ACK ({} retransmissions meanwhile){}\n",
+          text(st["direction"]), st["start_s"].get<double>(),
+          format_duration_us(st["duration_ms"].get<double>() * 1e3),
+          st["flow"].is_string() ? "the data of " + text(st["flow"]) : std::string("a flow's data"),
+          st["retransmits"].get<uint64_t>(),
+          st.value("ongoing", false) ? "; still waiting when the trace ended"
+          : e.is_object() && e.value("cause", idle_end_name(IdleEnd::Ack)) != idle_end_name(IdleEnd::Ack)
+              ? fmt::format(" until {}", text(e["summary"]))
+              : std::string());
       continue;
     }
     fmt::print(out, "  {} {} at {:.3f} s for {}: {} packets queued", text(st["direction"]), text(st["stage"]),
                st["start_s"].get<double>(),
                format_duration_us(st["duration_ms"].get<double>() * 1e3), st["queued"].get<uint64_t>());
     const Json& e = st["ended_by"];
-    if (e.is_object() && e.value("cause", "") == "arrival") {
+    if (e.is_object() && e.value("cause", "") == stuck_end_name(true)) {
       // What woke it, then the first packet out.
       const Json& r = e["resumed_by"];
       fmt::print(out, "; ended by {} from {} arriving {} before {} (pid {}) {} again\n", text(e["packet"]),
-                 e["pid"].get<uint32_t>() ? fmt::format("{} (pid {})", text(e["comm"]), e["pid"].get<uint32_t>())
-                                          : std::string("an unknown sender"),
+                 e["pid"].get<uint32_t>()
+                     ? fmt::format("{} (pid {})", text(e["comm"]), e["pid"].get<uint32_t>())
+                     : std::string("an unknown sender"),
                  format_duration_us(e["lead_us"].get<double>()), text(r["comm"]), r["pid"].get<uint32_t>(),
-                 r["point"] == "read" ? "read" : "released one (" + text(r["point"]) + ")");
+                 r["point"] == point_name(TL_READ) ? "read" : "released one (" + text(r["point"]) + ")");
       fmt::print(out, "      woken by: {}{}\n", e["summary"].is_string() ? text(e["summary"]) : text(e["packet"]),
                  e["new_flow"].get<bool>() ? ", of a flow none of the waiting packets was of"
                                            : fmt::format(", after {} without an arrival",
@@ -264,8 +269,8 @@ void render_report(std::ostream& out, const Json& doc) {
   if (doc.contains("filter") && doc["filter"].is_string())
     fmt::print(out, "filter: {} (only packets it takes are followed)\n", text(doc["filter"]));
   render_findings(out, doc);
-  render_direction(out, doc, "tx");
-  render_direction(out, doc, "rx");
+  render_direction(out, doc, Dir::Tx);
+  render_direction(out, doc, Dir::Rx);
   render_drops_elsewhere(out, doc);
   render_flows(out, doc);
   render_stalls(out, doc);
@@ -275,9 +280,9 @@ void render_report(std::ostream& out, const Json& doc) {
 void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s,
                  double interval_s, uint64_t lost_total, const LiveStall& stall) {
   fmt::print(out, "-- {:7.1f} s {:-<78}\n", elapsed_s, "");
-  if (!stall.stage.empty())
-    fmt::print(out, "!! STALL: TX {} holds {} packet{} and none left it for {:.1f} s\n", stall.stage, stall.waiting,
-               stall.waiting == 1 ? "" : "s", stall.stuck_s);
+  if (stall.stage)
+    fmt::print(out, "!! STALL: TX {} holds {} packet{} and none left it for {:.1f} s\n",
+               span_name(*stall.stage), stall.waiting, stall.waiting == 1 ? "" : "s", stall.stuck_s);
   for (Dir d : kDirs) {
     const DirStats& s = delta[static_cast<int>(d)];
     double secs = interval_s > 0 ? interval_s : 1;

@@ -10,15 +10,16 @@
 #include <vector>
 
 #include "core/analyse/analysis.h"
-#include "core/report/format.h"
+#include "core/analyse/vpn_figures.h"
+#include "core/format/format.h"
+#include "core/format/units.h"
 
 namespace tunlat {
 
 namespace {
 
-double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
-double ms(uint64_t ns) { return round3(static_cast<double>(ns) / 1e6); }
-double us(double ns) { return round3(ns / 1e3); }
+// How read and send were paired ("paired_by"): in order per thread, or per process.
+const char* paired_by_name(bool by_thread) { return by_thread ? "thread" : "process"; }
 
 // Shares of a split's time by state, and the task that ran most instead while runnable.
 Json states_json(const StateSplit& s) {
@@ -43,7 +44,7 @@ Json pair_json(const PairStats& s) {
   return Json{{"in", s.ins},
               {"out", s.outs},
               {"one_to_one", one_to_one},
-              {"paired_by", s.by_thread() ? "thread" : "process"},
+              {"paired_by", paired_by_name(s.by_thread())},
               {"paired", p.paired},
               {"paired_share_of_in", round3(in_share)},
               {"paired_share_of_out", round3(out_share)},
@@ -72,12 +73,6 @@ std::string comm_or(const VpnAnalysis& v, uint32_t tid) {
 }
 
 }  // namespace
-
-VpnFigures vpn_figures_of(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v) {
-  const uint64_t dur = info.end_ns > info.start_ns ? info.end_ns - info.start_ns : 0;
-  const double bytes = static_cast<double>(a.total(Dir::Tx).bytes + a.total(Dir::Rx).bytes);
-  return v.figures(dur, dur ? bytes * 8e3 / static_cast<double>(dur) : 0);
-}
 
 Json vpn_json(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v) {
   Json j;
@@ -169,14 +164,17 @@ void render_vpn(std::ostream& out, const Json& doc) {
     fmt::print(out, " -> at most {} on one core ({:.0f} Mbit/s of this mix)", format_rate(c["capacity_pps"].get<double>()),
                c["capacity_mbit_s"].get<double>());
   fmt::print(out, "\n");
-  for (const char* d : {"tx", "rx"}) {
+  for (Dir dir : kDirs) {
+    const std::string d(dir_name(dir));
+    const bool tx = dir == Dir::Tx;
     const Json& p = v["per_packet"][d];
-    const std::string what = std::string(d) == "tx" ? "read -> underlay send" : "underlay read -> write";
+    const std::string what = tx ? "read -> underlay send" : "underlay read -> write";
     // Sends (reads) in the owners' threads' time of sockets not theirs (a softirq's work).
     const uint64_t others = p.value("other_sockets", uint64_t{0});
-    const std::string left_out = others ? fmt::format("; {} {} of sockets not the VPN's left out (softirq work in its time)",
-                                                      others, std::string(d) == "tx" ? "sends" : "reads")
-                                        : "";
+    const std::string left_out =
+        others ? fmt::format("; {} {} of sockets not the VPN's left out (softirq work in its time)", others,
+                             tx ? "sends" : "reads")
+               : "";
     if (!p["paired"].get<uint64_t>()) {
       if (others) fmt::print(out, "  {} {}: nothing paired{}\n", d, what, left_out);
       continue;
@@ -190,7 +188,7 @@ void render_vpn(std::ostream& out, const Json& doc) {
     // where the VPN's threads hand packets over (wireguard-go's goroutines).
     const uint64_t paired = p["paired"].get<uint64_t>();
     std::string how;
-    if (p["paired_by"] == "thread")
+    if (p["paired_by"] == paired_by_name(true))
       how = "in order per thread";
     else
       how = fmt::format("in order per process: its threads hand packets over, {} of the pairs on one thread",
@@ -208,7 +206,7 @@ void render_vpn(std::ostream& out, const Json& doc) {
         if (p["passer_states"].contains(name))
           parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, pct(p["passer_states"][name]));
       }
-      fmt::print(out, "      the {} thread meanwhile: {}\n", std::string(d) == "tx" ? "sending" : "writing", parts);
+      fmt::print(out, "      the {} thread meanwhile: {}\n", tx ? "sending" : "writing", parts);
     }
   }
   for (auto& t : v["threads"])

@@ -13,8 +13,6 @@ namespace tunlat {
 
 class Analysis;
 
-// The trace's duration and its TX+RX Mbit/s, as the VPN figures need them.
-VpnFigures vpn_figures_of(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v);
 Json vpn_json(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v);
 // Its text, from the JSON: nothing when there is no "vpn" object (older summaries).
 void render_vpn(std::ostream& out, const Json& doc);

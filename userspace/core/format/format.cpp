@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Text for people: durations, byte counts, rates, and strings made safe for a terminal.
-#include "core/report/format.h"
+#include "core/format/format.h"
 
 #include <fmt/format.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Correlates point events into per-packet journeys (skb address + generation).
+// Correlates packet passes into per-packet journeys (skb address + generation).
 #include "core/correlate/correlator.h"
 
 #include <algorithm>

@@ -146,6 +146,4 @@ inline ListView<SpanDef> spans_of(Dir d) {
                       : ListView<SpanDef>{kRxSpans.data(), kRxSpans.size()};
 }
 
-inline Dir event_dir(const Event& e) { return e.dir == TL_RX ? Dir::Rx : Dir::Tx; }
-
 }  // namespace tunlat

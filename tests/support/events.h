@@ -3,9 +3,13 @@
 #pragma once
 
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/model/event.h"
+#include "core/model/records.h"
+#include "core/pipeline.h"
+#include "core/record/upgrade.h"
 
 namespace tunlat::test {
 
@@ -44,9 +48,32 @@ struct Ev {
     e.len = len;
     return e;
   }
+  operator PacketPass() const { return packet_pass_of(Event(*this)); }
 };
 
-// A TX packet: queue at t, xmit after qdisc_us, read after ring_us, free 2 us later.
+// The record of kind R an event decodes into (value-initialized if it is of another kind).
+template <class R>
+R decoded(const Event& e) {
+  R out{};
+  decode(e, [&](const auto& r) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(r)>, R>) out = r;
+  });
+  return out;
+}
+
+// A thread's comm record (TL_COMM), as the kernel sends it before the thread's events.
+inline Event comm_event(uint64_t ts_us, uint32_t pid, const char* comm, uint16_t cpu = 0) {
+  Event e{};
+  e.ts_ns = ts_us * kUs;
+  e.point = TL_COMM;
+  e.pid = e.tid = pid;
+  e.cpu = cpu;
+  std::strncpy(e.comm, comm, sizeof e.comm - 1);
+  return e;
+}
+
+// A TX packet: queue at t, xmit after qdisc_us, read after ring_us, free 2 us later. The
+// reader's comm in its events, as version 1 recordings held it: push it through V1Feed.
 inline std::vector<Event> tx_packet(uint64_t t_us, uint64_t skb, uint32_t gen, uint64_t qdisc_us,
                                     uint64_t ring_us, uint32_t reader = 4252,
                                     const char* comm = "openvpn") {
@@ -54,5 +81,17 @@ inline std::vector<Event> tx_packet(uint64_t t_us, uint64_t skb, uint32_t gen, u
   return {Ev{t_us, skb, gen, TL_QUEUE}, Ev{x, skb, gen, TL_XMIT},
           Ev{r, skb, gen, TL_READ, Dir::Tx, 1, reader, comm}, Ev{r + 2, skb, gen, TL_FREE, Dir::Tx, 1, reader, comm}};
 }
+
+// A pipeline fed events written as version 1 recordings held them (a thread's comm in its
+// point events, a GSO segment naming its parent by Ev's parent_skb), upgraded on their way
+// in as the reader upgrades such a file (core/record/upgrade.h).
+class V1Pipeline : public Pipeline {
+ public:
+  explicit V1Pipeline(const PipelineOptions& o = {}) : Pipeline(o) {}
+  void push(const Event& e) { up_.entry()(e); }
+
+ private:
+  Upgrade up_{1, [this](const Event& e) { Pipeline::push(e); }};
+};
 
 }  // namespace tunlat::test

@@ -10,6 +10,7 @@
 #include "core/analyse/vpn.h"
 #include "core/correlate/correlator.h"
 #include "core/correlate/reorder.h"
+#include "core/model/records.h"
 
 namespace tunlat {
 
@@ -48,39 +49,15 @@ class Pipeline {
         pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns, o.max_reordered)),
         correlator_(fanout_, o.ttl_ns, o.settled_ttl_ns, o.max_in_flight) {}
 
-  // Events in arrival order. Packets are correlated as their records come; pacing needs
-  // each point's passes in time order across packets, so only those are reordered, one
-  // stream per direction and point: packets arrive in the order their paths end, which
-  // is nearly the order in which they passed any one point.
+  // Events in arrival order, decoded here into their records (core/model/records.h).
+  // Packets are correlated as their records come; pacing needs each point's passes in
+  // time order across packets, so only those are reordered, one stream per direction and
+  // point: packets arrive in the order their paths end, which is nearly the order in
+  // which they passed any one point.
   void push(const Event& e) {
-    seen_++;
+    if (!(e.flags & TL_F_UPGRADE)) seen_++;  // what the trace saw, not what an upgrade added
     newest_ = std::max(newest_, e.ts_ns);
-    if (e.point == TL_DROP_ELSEWHERE) {  // not the device's packet, but its tunnel's
-      analysis_.on_drop_elsewhere(e);
-      return;
-    }
-    if (e.point == TL_RETRANS) {  // the host's own count, by flow
-      analysis_.flows().on_host_retransmit(e);
-      return;
-    }
-    // The owners' scheduling and their other packets are no points of the device's.
-    if (e.point >= TL_SCHED) {
-      vpn_.on_event(e);
-      return;
-    }
-    if (e.point == TL_READ || e.point == TL_INJECT || e.point == TL_COMM) vpn_.on_event(e);
-    PointPass pass;
-    if (PointPass::of(e, pass)) {
-      pacing_[stream_of(pass)].push(pass, ToAnalysis{&analysis_});
-      // A quiet stream (a rare point) is released as time moves on in the others.
-      if (pass.ts_ns >= next_advance_) {
-        for (auto& stream : pacing_) stream.advance(pass.ts_ns, ToAnalysis{&analysis_});
-        next_advance_ = pass.ts_ns + kAdvanceEveryNs;
-      }
-    }
-    if (e.point == TL_FLOW) analysis_.flows().define(e);
-    analysis_.flows().on_event(e);
-    correlator_.push(e);
+    decode(e, [this](const auto& record) { route(record); });
   }
   // The end of the trace, at end_ns (CLOCK_MONOTONIC; 0: the newest event's time), which
   // started at start_ns (0: unknown).
@@ -107,6 +84,53 @@ class Pipeline {
   const CorrelatorStats& correlation() const { return correlator_.stats(); }
 
  private:
+  // The routing table: each kind of record and its consumers, in the order they get it.
+  // analyse/ takes three inputs: records as they come (drops elsewhere, host
+  // retransmissions, flows, the owners' doings), passes reordered per point (pacing), and
+  // journeys (the correlator's, fanned out to Analysis and VpnAnalysis): docs/design.md.
+  //
+  //   record            consumers
+  //   PacketPass        vpn (read, inject) | pacing -> analysis.on_pass | flows.on_pass |
+  //                     correlator -> journeys -> analysis, vpn
+  //   CommRecord        vpn | correlator (comm by tid)
+  //   FlowDefinition    flows.define | correlator (its clock only)
+  //   DropElsewhere     analysis
+  //   HostRetransmit    flows
+  //   OwnerSched        vpn
+  //   UnderlaySend      vpn
+  //   UnderlayRead      vpn
+  void route(const PacketPass& p) {
+    if (p.point == TL_READ || p.point == TL_INJECT) vpn_.on_pass(p);
+    pace(p);
+    analysis_.flows().on_pass(p);
+    correlator_.push(p);
+  }
+  void route(const CommRecord& c) {
+    vpn_.on_comm(c);
+    correlator_.on_comm(c);
+  }
+  void route(const FlowDefinition& f) {
+    analysis_.flows().define(f);
+    correlator_.advance(f.ts_ns);
+  }
+  void route(const DropElsewhere& d) { analysis_.on_drop_elsewhere(d); }
+  void route(const HostRetransmit& r) { analysis_.flows().on_host_retransmit(r); }
+  void route(const OwnerSched& s) { vpn_.on_sched(s); }
+  void route(const UnderlaySend& s) { vpn_.on_send(s); }
+  void route(const UnderlayRead& r) { vpn_.on_read(r); }
+
+  // A pass into its stream; a quiet stream (a rare point) is released as time moves on
+  // in the others.
+  void pace(const PacketPass& p) {
+    PointPass pass;
+    if (!PointPass::of(p, pass)) return;
+    pacing_[stream_of(pass)].push(pass, ToAnalysis{&analysis_});
+    if (pass.ts_ns >= next_advance_) {
+      for (auto& stream : pacing_) stream.advance(pass.ts_ns, ToAnalysis{&analysis_});
+      next_advance_ = pass.ts_ns + kAdvanceEveryNs;
+    }
+  }
+
   static size_t stream_of(const PointPass& p) { return (p.dir == TL_RX ? kPoints : 0) + p.point; }
   static constexpr uint64_t kAdvanceEveryNs = 10'000'000;
 

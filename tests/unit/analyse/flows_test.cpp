@@ -9,8 +9,10 @@
 #include "core/analyse/flows.h"
 #include "core/diagnose/findings.h"
 #include "core/report/flows_report.h"
+#include "events.h"
 
 using namespace tunlat;
+using tunlat::test::decoded;
 
 namespace {
 
@@ -30,8 +32,8 @@ struct Segments {
     Event passed = first;
     passed.point = dir == TL_RX ? TL_RECEIVE : TL_XMIT;
     passed.flags = 0;
-    t.on_event(first);
-    t.on_event(passed);
+    t.on_pass(decoded<PacketPass>(first));
+    t.on_pass(decoded<PacketPass>(passed));
   }
 };
 
@@ -55,7 +57,7 @@ Journey tx_segment(uint32_t flow, uint32_t seq, uint32_t payload, uint64_t xmit_
 // whatever order their records arrive in (several CPUs' rings, a read held back).
 TEST(Flows, RetransmissionsInTheDevicesOrder) {
   FlowTable t;
-  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+  t.define(decoded<FlowDefinition>(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0)));
   auto pass = [&](uint32_t i, uint64_t xmit_ns, uint64_t skb) {
     Event first{};  // queue, with the summary
     first.ts_ns = xmit_ns - 10;
@@ -67,8 +69,8 @@ TEST(Flows, RetransmissionsInTheDevicesOrder) {
     xmit.ts_ns = xmit_ns;
     xmit.point = TL_XMIT;
     xmit.flags = 0;
-    t.on_event(first);
-    t.on_event(xmit);
+    t.on_pass(decoded<PacketPass>(first));
+    t.on_pass(decoded<PacketPass>(xmit));
     t.count(tx_segment(1, 5000 + i * 1000, 1000, xmit_ns), 10);
   };
   // Segments 0..9 of 1000 bytes, arriving out of order; then 3 sent again.
@@ -97,7 +99,7 @@ TEST(Flows, TableIsBounded) {
     k.family = 4;
     k.proto = 17;
     std::memcpy(k.a.data(), &id, 4);
-    t.define(flow_event(k, id, id));
+    t.define(decoded<FlowDefinition>(flow_event(k, id, id)));
     Journey j = tx_segment(id, 0, 10, id + 100);
     t.count(j, 5);
   }
@@ -111,7 +113,7 @@ TEST(Flows, TableIsBounded) {
 // way; data sent again gives no sample (Karn). With loss, the Mathis bound beside it.
 TEST(Flows, RoundTripAndMathisBound) {
   FlowTable t;
-  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+  t.define(decoded<FlowDefinition>(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0)));
   Segments pass{t};
   for (uint32_t i = 0; i < 100; i++) {
     pass(TL_TX, i * 1000, 0, 1000, 1'000'000 + i * 10'000);
@@ -133,7 +135,7 @@ TEST(Flows, RoundTripAndMathisBound) {
 // for progress; silence with nothing outstanding (the transfer over) is no stall.
 TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
   FlowTable t(200'000'000);
-  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+  t.define(decoded<FlowDefinition>(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0)));
   Segments pass{t};
   constexpr uint64_t kMs = 1'000'000;
   uint64_t now = 1000 * kMs;
@@ -166,7 +168,7 @@ TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
 // gets) is no second stall.
 TEST(Flows, DataUnacknowledgedUntilThePeerClosesIsOneIdleStall) {
   FlowTable t(200'000'000);
-  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+  t.define(decoded<FlowDefinition>(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0)));
   Segments pass{t};
   constexpr uint64_t kMs = 1'000'000;
   const uint64_t now = 1000 * kMs;
@@ -196,7 +198,7 @@ TEST(Flows, DataUnacknowledgedAtTheEndIsAnOngoingIdleStall) {
   constexpr uint64_t kMs = 1'000'000;
   for (const uint64_t end_ms : {1100u, 3000u}) {
     FlowTable t(200'000'000);
-    t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+    t.define(decoded<FlowDefinition>(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0)));
     Segments pass{t};
     pass(TL_TX, 0, 0, 1000, 1000 * kMs);
     pass(TL_RX, 0, 1000, 0, 1001 * kMs);
@@ -233,7 +235,7 @@ TEST(Flows, ALossTheRetransmissionTimerRepairsIsNoStall) {
                         Case{"backoff: copies unanswered", {20, 220, 620, 1420}, 1421, true}}) {
     Analysis a(200'000'000);
     FlowTable& t = a.flows();
-    t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0));
+    t.define(decoded<FlowDefinition>(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 1, 2}, 1, 0)));
     Segments pass{t};
     uint64_t now = 1000 * kMs;
     for (uint32_t i = 0; i < 10; i++, now += kMs) {  // RTT 1 ms

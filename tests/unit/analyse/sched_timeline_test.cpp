@@ -11,16 +11,15 @@ using namespace tunlat;
 
 namespace {
 
-Event change(uint64_t ts, uint32_t tid, int state, uint32_t other = 0) {
-  Event e{};
-  e.ts_ns = ts;
-  e.point = TL_SCHED;
-  e.pid = 1;
-  e.tid = tid;
-  e.code = state;
-  e.aux = other;
-  e.flags = state == TL_TS_RUNNABLE ? TL_SF_PREEMPTED : 0;
-  return e;
+OwnerSched change(uint64_t ts, uint32_t tid, int state, uint32_t other = 0) {
+  OwnerSched s{};
+  s.ts_ns = ts;
+  s.pid = 1;
+  s.tid = tid;
+  s.state = state;
+  s.other = other;
+  s.flags = state == TL_TS_RUNNABLE ? TL_SF_PREEMPTED : 0;
+  return s;
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ struct Flow {
   uint64_t next_q = 1000, last_read = 0;
   uint64_t skb = 0x1000;
   uint32_t gen = 1;
-  void send(Pipeline& p, int n, uint64_t gap_us, uint64_t read_gap_us, uint64_t hold_until = 0,
+  void send(V1Pipeline& p, int n, uint64_t gap_us, uint64_t read_gap_us, uint64_t hold_until = 0,
             const char* comm = "openvpn") {
     for (int i = 0; i < n; i++, next_q += gap_us) {
       uint64_t x = next_q + 2;
@@ -44,7 +44,7 @@ TraceInfo info_from_zero() {
 }  // namespace
 
 TEST(Stalls, AReaderStoppedTwoSecondsIsOneStuckStallInTheRing) {
-  Pipeline p;
+  V1Pipeline p;
   Flow f;
   f.send(p, 100, 100, 0);  // 10 kpps, read at once
   // The reader stops for 2 s: the next 50 packets (100 us apart) wait in the ring.
@@ -78,7 +78,7 @@ TEST(Stalls, AReaderStoppedTwoSecondsIsOneStuckStallInTheRing) {
 }
 
 TEST(Stalls, AReaderThatNeverComesBackIsAnOngoingStall) {
-  Pipeline p;
+  V1Pipeline p;
   Flow f;
   f.send(p, 100, 100, 0);
   const uint64_t last = f.last_read;
@@ -97,7 +97,7 @@ TEST(Stalls, AReaderThatNeverComesBackIsAnOngoingStall) {
 }
 
 TEST(Stalls, AReaderPacedAt200MsIsItsPaceNotAStall) {
-  Pipeline p;
+  V1Pipeline p;
   Flow f;
   f.send(p, 40, 20 * kMs, 200 * kMs);  // reads every 200 ms, the stall threshold
   p.flush();
@@ -112,7 +112,7 @@ TEST(Stalls, AReaderPacedAt200MsIsItsPaceNotAStall) {
 TEST(Pacing, AShapedReaderPacesEvenWhenTheSenderGapsAreLarge) {
   // The sender's gaps (15 ms) are the echo of the reader's pace (7.5 ms a packet) through
   // TCP's ACK clock; what matters is the queue the ring holds.
-  Pipeline p;
+  V1Pipeline p;
   Flow f;
   f.send(p, 20, 1 * kMs, 7500);  // a burst queues
   f.send(p, 200, 7400, 7500);    // then the sender follows the reader
@@ -129,7 +129,7 @@ TEST(Pacing, AShapedReaderPacesEvenWhenTheSenderGapsAreLarge) {
 }
 
 TEST(Pacing, ASenderThatPacesItselfIsUpstreamAndHealthy) {
-  Pipeline p;
+  V1Pipeline p;
   Flow f;
   f.send(p, 150, 12 * kMs, 0);  // ping -f at a silent peer: 12 ms apart, read at once
   p.flush();
@@ -143,7 +143,7 @@ TEST(Pacing, ASenderThatPacesItselfIsUpstreamAndHealthy) {
 }
 
 TEST(Stalls, LiveViewSeesAStageHoldingPacketsThatNoneLeaves) {
-  Pipeline p;
+  V1Pipeline p;
   Flow f;
   f.send(p, 20, 100, 0);
   const uint64_t last = f.last_read * kUs;
@@ -157,7 +157,7 @@ TEST(Stalls, LiveViewSeesAStageHoldingPacketsThatNoneLeaves) {
 }
 
 TEST(Stalls, SummaryListsStallsWithWhatEndedThemAndTheFlightRecorder) {
-  Pipeline p;
+  V1Pipeline p;
   Flow f;
   f.send(p, 20, 100, 0);
   f.send(p, 5, 100, 0, f.last_read + 500 * kMs);
@@ -179,7 +179,7 @@ TEST(Stalls, SummaryListsStallsWithWhatEndedThemAndTheFlightRecorder) {
 
 TEST(Stalls, APacketWhoseLeavingWasNotSeenIsNoOngoingStall) {
   // Its read was lost; packets that came after it left the ring, so it was not stuck there.
-  Pipeline p;
+  V1Pipeline p;
   Flow f;
   p.push(Ev{900, 0x8888, 888, TL_QUEUE});
   p.push(Ev{902, 0x8888, 888, TL_XMIT});

@@ -16,7 +16,7 @@ namespace {
 constexpr int kQdisc = 0, kRing = 1, kCopy = 2, kTotal = 3;  // kTxSpans
 constexpr int kBacklog = 0, kStack = 1;                       // kRxSpans
 
-void feed(Pipeline& p, const std::vector<Event>& evs) {
+void feed(V1Pipeline& p, const std::vector<Event>& evs) {
   for (const Event& e : evs) p.push(e);
   p.flush();
 }
@@ -30,7 +30,7 @@ std::vector<Event> concat(std::initializer_list<std::vector<Event>> parts) {
 }  // namespace
 
 TEST(Correlator, TxSpansOfOnePacket) {
-  Pipeline p;
+  V1Pipeline p;
   feed(p, tx_packet(1000, 0xa0, 1, 5, 300));
   const DirStats& tx = p.analysis().total(Dir::Tx);
   ASSERT_EQ(tx.packets, 1u);
@@ -46,7 +46,7 @@ TEST(Correlator, TxSpansOfOnePacket) {
 
 TEST(Correlator, AddressReuseKeepsPacketsApart) {
   // The same skb address is freed and reused at once; generations tell the packets apart.
-  Pipeline p;
+  V1Pipeline p;
   std::vector<Event> evs = {
       Ev{1, 0xbeef, 1, TL_QUEUE},   Ev{1, 0xbeef, 1, TL_XMIT},   Ev{101, 0xbeef, 1, TL_READ},
       Ev{102, 0xbeef, 1, TL_FREE},  Ev{103, 0xbeef, 2, TL_QUEUE}, Ev{104, 0xbeef, 2, TL_XMIT},
@@ -88,7 +88,7 @@ TEST(Correlator, PacketsArrivingWhenTheirPathEndsGiveTheTimeOrderAnswer) {
   for (auto& [at, evs] : records) arrived.insert(arrived.end(), evs.begin(), evs.end());
   ASSERT_FALSE(std::is_sorted(arrived.begin(), arrived.end(),
                               [](auto& a, auto& b) { return a.ts_ns < b.ts_ns; }));
-  Pipeline in_order, as_sent;
+  V1Pipeline in_order, as_sent;
   feed(in_order, ordered);
   feed(as_sent, arrived);
   EXPECT_EQ(as_sent.late(), 0u);
@@ -112,7 +112,7 @@ TEST(Correlator, PacketsArrivingWhenTheirPathEndsGiveTheTimeOrderAnswer) {
 
 TEST(Correlator, QdiscBypassAndQueuedPacketsBothMeasured) {
   // pfifo_fast bypass: no enqueue/dequeue, qdisc span tiny. A tbf: enqueue, dequeue, long wait.
-  Pipeline p;
+  V1Pipeline p;
   std::vector<Event> evs = concat(
       {tx_packet(10, 0xa0, 1, 1, 10),
        {Ev{100, 0xb0, 2, TL_QUEUE}, Ev{101, 0xb0, 2, TL_ENQUEUE}, Ev{20101, 0xb0, 2, TL_DEQUEUE},
@@ -129,7 +129,7 @@ TEST(Correlator, QdiscBypassAndQueuedPacketsBothMeasured) {
 TEST(Correlator, GsoSegmentsInheritTheirParentsQueueTime) {
   // A GSO skb waits 30 ms in a qdisc, is segmented after dequeue (parent freed), and only
   // its segments, with new addresses, reach the driver.
-  Pipeline p;
+  V1Pipeline p;
   std::vector<Event> evs;
   evs.push_back(Ev{1, 0x900, 1, TL_QUEUE, Dir::Tx, 0, 0, "", TL_F_GSO, 0, 0, 0, 4400});
   evs.push_back(Ev{2, 0x900, 1, TL_ENQUEUE});
@@ -154,7 +154,7 @@ TEST(Correlator, GsoSegmentsInheritTheirParentsQueueTime) {
 }
 
 TEST(Correlator, DroppedPacketIsCountedWithReasonAndLocation) {
-  Pipeline p;
+  V1Pipeline p;
   std::vector<Event> evs = {Ev{1, 0xd0, 1, TL_QUEUE}, Ev{1, 0xd0, 1, TL_XMIT},
                             Ev{2, 0xd0, 1, TL_FREE, Dir::Tx, 0, 9, "iperf3", TL_F_DROP, 42}};
   evs.back().aux = 0xffffffff81234567ull;
@@ -172,7 +172,7 @@ TEST(Correlator, DroppedPacketIsCountedWithReasonAndLocation) {
 TEST(Correlator, PacketWhoseFreeNeverArrivesIsEvictedAndCounted) {
   PipelineOptions o;
   o.ttl_ns = 1'000'000'000;  // 1 s
-  Pipeline p(o);
+  V1Pipeline p(o);
   // Packet 0xe0 reaches the reader, but its free is lost.
   p.push(Ev{1, 0xe0, 1, TL_QUEUE});
   p.push(Ev{2, 0xe0, 1, TL_XMIT});
@@ -190,7 +190,7 @@ TEST(Correlator, PacketWhoseFreeNeverArrivesIsEvictedAndCounted) {
 }
 
 TEST(Correlator, RxWriterDeliveryAndUdpChecksumFallback) {
-  Pipeline p;
+  V1Pipeline p;
   std::vector<Event> evs = {
       // Written by pid 4254, received, copied out by an application.
       Ev{1, 0x500, 1, TL_INJECT, Dir::Rx, 0, 4254, "openvpn"},
@@ -216,7 +216,7 @@ TEST(Correlator, RxPacketWithoutTracedFreeIsNotAnEviction) {
   // TCP frees pure ACKs with __kfree_skb (no tracepoint): after receive, silence is normal.
   PipelineOptions o;
   o.settled_ttl_ns = 100'000'000;
-  Pipeline p(o);
+  V1Pipeline p(o);
   p.push(Ev{1, 0x700, 1, TL_INJECT, Dir::Rx, 0, 1, "vpn"});
   p.push(Ev{2, 0x700, 1, TL_RECEIVE, Dir::Rx});
   // One second of other traffic: the periodic sweep runs and ends the silent packet.
@@ -229,7 +229,7 @@ TEST(Correlator, RxPacketWithoutTracedFreeIsNotAnEviction) {
 
 TEST(Correlator, PacingGapsPerPoint) {
   // Sender paces at 10 ms (ping -f style): gaps are 10 ms at queue and at read.
-  Pipeline p;
+  V1Pipeline p;
   std::vector<Event> evs;
   for (int i = 0; i < 50; i++) {
     auto pk = tx_packet(1 + 10'000 * i, 0x100 + i, i + 1, 1, 20);
@@ -244,7 +244,7 @@ TEST(Correlator, PacingGapsPerPoint) {
 
 TEST(Correlator, CommIsRememberedByThread) {
   // The kernel sends a thread's comm once per CPU; later events of that thread carry none.
-  Pipeline p;
+  V1Pipeline p;
   std::vector<Event> evs = concat({tx_packet(10, 0xa0, 1, 1, 10, 77, "openvpn"),
                                    tx_packet(100, 0xb0, 2, 1, 10, 77, "")});
   feed(p, evs);
@@ -258,7 +258,7 @@ TEST(Correlator, SegmentsCarryingTheirParentsTimesNeedNoParent) {
   // The kernel copies the parent's queue time into each segment (flagged inherited): the
   // segment is complete even when the parent's own events are missing, and the copies are
   // not packets passing `queue`.
-  Pipeline p;
+  V1Pipeline p;
   for (uint32_t s = 0; s < 2; s++) {
     uint64_t skb = 0x910 + s * 0x10;
     uint32_t gen = 10 + s;

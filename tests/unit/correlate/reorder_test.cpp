@@ -63,7 +63,7 @@ TEST(Reorderer, PacketsSentWhenTheirPathEndsComeOutInTimeOrder) {
     uint64_t q = 10 + i * 20;  // a packet every 20 us, each 300 us in the ring
     for (const Event& e : tx_packet(q, 0x100 + i, i + 1, 1, 300)) {
       PointPass p;
-      ASSERT_TRUE(PointPass::of(e, p));
+      ASSERT_TRUE(PointPass::of(decoded<PacketPass>(e), p));
       r.push(p, sink);
     }
   }

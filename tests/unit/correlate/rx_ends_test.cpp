@@ -19,7 +19,7 @@ Event of_thread(Event e, uint32_t tid) {
   return e;
 }
 
-void feed_all(Pipeline& p, const std::vector<Event>& evs) {
+void feed_all(V1Pipeline& p, const std::vector<Event>& evs) {
   for (const Event& e : evs) p.push(e);
   p.flush();
 }
@@ -28,7 +28,7 @@ void feed_all(Pipeline& p, const std::vector<Event>& evs) {
 
 TEST(RxEnds, AnAckEndsWhereTcpConsumesIt) {
   // TCP frees a pure ACK with __kfree_skb (no tracepoint): its end is tcp_probe's `taken`.
-  Pipeline p;
+  V1Pipeline p;
   for (const Event& e : {Event(Ev{100, 0xa0, 1, TL_INJECT, Dir::Rx, 0, 4252, "openvpn"}),
                          Event(Ev{110, 0xa0, 1, TL_RECEIVE, Dir::Rx}),
                          Event(Ev{130, 0xa0, 1, TL_TAKEN, Dir::Rx, 0, 0, "", TL_F_LAST | TL_F_CONSUMED})})
@@ -46,7 +46,7 @@ TEST(RxEnds, AnAckEndsWhereTcpConsumesIt) {
 }
 
 TEST(RxEnds, WaitingForTheReadIsSocketTimeOfTheReceiver) {
-  Pipeline p;
+  V1Pipeline p;
   for (uint32_t i = 0; i < 20; i++) {
     uint64_t t = 1000 + i * 100'000, skb = 0xb000 + i * 0x100;
     for (const Event& e :
@@ -74,7 +74,7 @@ TEST(RxEnds, WaitingForTheReadIsSocketTimeOfTheReceiver) {
 
 TEST(RxEnds, DataTakenButNeverReadIsUnreadNotFreeUntraced) {
   // TCP merges a segment into the one queued before it: its read is never seen.
-  Pipeline p;
+  V1Pipeline p;
   p.push(Ev{100, 0xc0, 1, TL_INJECT, Dir::Rx, 0, 4252, "openvpn"});
   p.push(Ev{110, 0xc0, 1, TL_RECEIVE, Dir::Rx});
   p.push(Ev{120, 0xc0, 1, TL_TAKEN, Dir::Rx});
@@ -88,7 +88,7 @@ TEST(RxEnds, DataTakenButNeverReadIsUnreadNotFreeUntraced) {
 }
 
 TEST(RxEnds, ThreadsAreListedUnderTheirProcess) {
-  Pipeline p;
+  V1Pipeline p;
   std::vector<Event> evs;
   for (uint32_t i = 0; i < 6; i++) {
     auto pk = tx_packet(1000 + i * 10, 0xe000 + i * 0x100, i + 1, 1, 5, 8030, "wireguard-go");

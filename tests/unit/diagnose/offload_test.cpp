@@ -36,7 +36,7 @@ Json offload_finding(const Json& doc) {
 // Offloads off: every GSO skb queued 1 ms apart is segmented before the driver; the ring
 // is full for the last kDroppedPerParent segments of each, which tun frees unread.
 Json segmented() {
-  Pipeline p;
+  V1Pipeline p;
   for (int i = 0; i < kParents; i++) {
     const uint64_t t = 1000 + i * 1000, parent = 0x10000 + i * 0x1000;
     const uint32_t pgen = 1 + i * 100;
@@ -60,7 +60,7 @@ Json segmented() {
 
 // Offloads on: the same GSO skbs reach the driver whole and the VPN reads each at once.
 Json whole() {
-  Pipeline p;
+  V1Pipeline p;
   for (int i = 0; i < kParents; i++) {
     const uint64_t t = 1000 + i * 1000, skb = 0x10000 + i * 0x1000;
     const uint32_t gen = 1 + i;

@@ -10,8 +10,10 @@
 #include "core/analyse/flows.h"
 #include "core/ingest/record_unpack.h"
 #include "core/report/flows_report.h"
+#include "events.h"
 
 using namespace tunlat;
+using tunlat::test::decoded;
 
 namespace {
 
@@ -145,9 +147,9 @@ TEST(Flows, TheHostsOwnSocket) {
   EXPECT_EQ(summary_of(out[0]).flow, 1u);
 
   FlowTable t;
-  t.define(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 40000, 5201}, 1, 0));
-  t.on_host_retransmit(out[0]);
-  t.on_host_retransmit(out[0]);
+  t.define(decoded<FlowDefinition>(flow_event(FlowKey{0x0800, 6, 4, {}, {}, 40000, 5201}, 1, 0)));
+  t.on_host_retransmit(decoded<HostRetransmit>(out[0]));
+  t.on_host_retransmit(decoded<HostRetransmit>(out[0]));
   EXPECT_EQ(t.flows().at(1).dirs[0].host_retransmits, 4u) << "segments, not calls";
   EXPECT_EQ(t.host_retransmits(), 4u);
 

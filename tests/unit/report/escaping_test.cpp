@@ -77,7 +77,7 @@ TEST(TermSafe, HostileRecordingIsEscapedInTheTextReport) {
     w.write(d);
     w.finish(info);
   }
-  Pipeline p;
+  V1Pipeline p;
   ReadResult r = read_recording_file(path, [&](const Event& e) { p.push(e); });
   p.flush();
   std::remove(path.c_str());

@@ -25,7 +25,7 @@ TraceInfo sample_info() {
 }
 
 // 100 packets sent back to back, read by a reader that drains only every 10 ms.
-void slow_reader(Pipeline& p) {
+void slow_reader(V1Pipeline& p) {
   for (int i = 0; i < 100; i++) {
     uint64_t q = 1000 + i * 10;       // sender: 10 µs apart
     uint64_t read = 1000 + i * 10'000;  // reader: 10 ms apart
@@ -41,7 +41,7 @@ void slow_reader(Pipeline& p) {
 }
 
 Json slow_reader_summary() {
-  Pipeline p;
+  V1Pipeline p;
   slow_reader(p);
   return summarized(sample_info(), p);
 }
@@ -86,7 +86,7 @@ TEST(Summary, SlowReaderMakesTheRingDominantAndPacingOriginRing) {
 // A drop of 1 in 101 packets is said (info), not raised; unless the tun ring was full.
 TEST(Summary, AFewDropsAreSaidNotRaised) {
   auto severity_of_drop = [](int32_t reason) {
-    Pipeline p;
+    V1Pipeline p;
     for (int i = 0; i < 100; i++)
       for (const Event& e : tx_packet(1000 + i * 100, 0x100 + i, i + 1, 2, 20)) p.push(e);
     p.push(Ev{20'000, 0x9999, 500, TL_QUEUE});
@@ -105,7 +105,7 @@ TEST(Summary, AFewDropsAreSaidNotRaised) {
 
 TEST(Summary, SenderPacedTrafficIsUpstream) {
   // ping -f style: 10 ms gaps already at queue, the reader keeps up (seed 000).
-  Pipeline p;
+  V1Pipeline p;
   for (int i = 0; i < 50; i++)
     for (const Event& e : tx_packet(1 + 10'000 * i, 0x100 + i, i + 1, 1, 30)) p.push(e);
   p.flush();
@@ -132,7 +132,7 @@ TEST(TextReport, ShowsSpansHistogramPacingProcessesAndDrops) {
 }
 
 TEST(TextReport, LiveIntervalIsTheDifferenceOfTwoSnapshots) {
-  Pipeline p;
+  V1Pipeline p;
   for (const Event& e : tx_packet(10, 0xa0, 1, 1, 100)) p.push(e);
   p.flush();
   DirStats before = p.analysis().total(Dir::Tx);
@@ -148,7 +148,7 @@ TEST(TextReport, LiveIntervalIsTheDifferenceOfTwoSnapshots) {
 }
 
 TEST(TextReport, LiveBlockFitsIn100Columns) {
-  Pipeline p;
+  V1Pipeline p;
   slow_reader(p);
   std::ostringstream out;
   std::array<DirStats, 2> delta{p.analysis().total(Dir::Tx), p.analysis().total(Dir::Rx)};

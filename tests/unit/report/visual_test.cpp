@@ -115,7 +115,7 @@ TEST(Folded, FlameByOrdersFramesAndSkipsThoseWithoutData) {
 // One packet waiting 10 ms in the ring over ~1 ms bins: the ring's packet-time per bin
 // adds up to 10 ms, and the bins it fully spans hold one packet waiting (a bin's width).
 TEST(Timeline, OccupancyIsPacketTimePerBin) {
-  Pipeline p;
+  V1Pipeline p;
   Visuals v;
   p.analysis().set_observer(&v);
   for (const Event& e : tx_packet(1'000'000, 0x100, 1, 5, 10'000)) p.push(e);
@@ -166,7 +166,7 @@ TEST(Timeline, LongTracesCoarsenWithoutLosingCounts) {
 // A reader named "<b>x</b>" is text, never markup: in the text report it is printed as is,
 // in the SVG and the HTML it is escaped.
 TEST(Escaping, ProcessNamesAreTextNotMarkup) {
-  Pipeline p;
+  V1Pipeline p;
   Visuals v{VisualOptions{100}};
   p.analysis().set_observer(&v);
   for (int i = 0; i < 20; i++)

@@ -111,11 +111,11 @@ LiveStall Analysis::stuck_now(uint64_t now_ns, uint64_t lag_ns) const {
   return LiveStall{};
 }
 
-void Analysis::on_drop_elsewhere(const Event& e) {
-  ElsewhereKey key{e.flags, e.code, e.aux, e.flags == TL_DS_UNDERLAY ? e.skb : 0};
+void Analysis::on_drop_elsewhere(const DropElsewhere& e) {
+  ElsewhereKey key{e.scope, e.reason, e.location, e.scope == TL_DS_UNDERLAY ? e.socket : 0};
   auto it = elsewhere_.find(key);
   if (it == elsewhere_.end()) {
-    if (elsewhere_.size() >= kMaxDropKeys) key = ElsewhereKey{e.flags, kOtherDrops.first, kOtherDrops.second, 0};
+    if (elsewhere_.size() >= kMaxDropKeys) key = ElsewhereKey{e.scope, kOtherDrops.first, kOtherDrops.second, 0};
     it = elsewhere_.emplace(key, ElsewhereDrops{}).first;
   }
   it->second.count++;

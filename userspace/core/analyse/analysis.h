@@ -124,9 +124,9 @@ struct PointPass {
   uint32_t pad;
 
   // Does e count for pacing? A segment's copy of its parent's point is not a packet
-  // passing it, and xmit_done and comm records are not points a packet passes.
-  static bool of(const Event& e, PointPass& out) {
-    if (e.point >= kPoints || e.point == TL_XMIT_DONE || (e.flags & TL_F_INHERITED)) return false;
+  // passing it, and xmit_done is not a point a packet passes.
+  static bool of(const PacketPass& e, PointPass& out) {
+    if (e.point == TL_XMIT_DONE || (e.flags & TL_F_INHERITED)) return false;
     out = {e.ts_ns, e.cpu, e.point, e.dir, 0};
     return true;
   }
@@ -157,7 +157,7 @@ class Analysis : public JourneySink {
   explicit Analysis(uint64_t stall_ns = 200'000'000);
 
   void on_pass(const PointPass& p);  // every point passed, in time order per direction and point
-  void on_drop_elsewhere(const Event& e);  // TL_DROP_ELSEWHERE
+  void on_drop_elsewhere(const DropElsewhere& d);
   const std::map<ElsewhereKey, ElsewhereDrops>& drops_elsewhere() const { return elsewhere_; }
   void on_journey(const Journey& j, End how) override;
   // The trace ended at end_ns, after the last journey: closes what is still stuck.

@@ -32,12 +32,12 @@ FlowStat& FlowTable::get(uint32_t id) {
   return flows_[id];
 }
 
-void FlowTable::define(const Event& e) {
-  const uint32_t id = e.pid;
+void FlowTable::define(const FlowDefinition& d) {
+  const uint32_t id = d.id;
   if (id == 0 || (flows_.size() >= kMaxFlows && !flows_.count(id))) return;
   FlowStat& f = get(id);
   if (id == kOtherFlow) return;
-  f.key = flow_key_of(e);
+  f.key = d.key;
   f.defined = true;
 }
 
@@ -176,12 +176,10 @@ void LocalSocket::add(const tl_tcp_sample& t) {
   peer_window_last = t.snd_wnd;
 }
 
-void FlowTable::on_host_retransmit(const Event& e) {
-  if (!(e.flags & TL_F_SUMMARY)) return;
-  const PacketSummary s = summary_of(e);
-  if (!s.flow) return;
-  const uint64_t segments = e.code > 0 ? static_cast<uint64_t>(e.code) : 1;  // a GSO skb: several
-  get(s.flow).dirs[static_cast<int>(Dir::Tx)].host_retransmits += segments;
+void FlowTable::on_host_retransmit(const HostRetransmit& r) {
+  if (!r.flow) return;
+  const uint64_t segments = r.segments;  // a GSO skb: several
+  get(r.flow).dirs[static_cast<int>(Dir::Tx)].host_retransmits += segments;
   host_retransmits_ += segments;
 }
 
@@ -201,13 +199,11 @@ void FlowTable::count(const Journey& j, int64_t total_ns) {
   if (j.flags & TL_F_DROP) d.drops++;
 }
 
-void FlowTable::on_event(const Event& e) {
-  if (e.flags & TL_F_SUMMARY) {
-    const PacketSummary s = summary_of(e);
-    waiting_ =
-        s.flow ? Waiting{e.skb, e.gen,
-                         SeqPass{0, s.flow, s.seq, s.ack, static_cast<uint32_t>(e.aux), e.dir, s.tcp_flags}}
-               : Waiting{};
+void FlowTable::on_pass(const PacketPass& e) {
+  if (e.summary) {
+    const PacketSummary& s = *e.summary;
+    waiting_ = s.flow ? Waiting{e.skb, e.gen, SeqPass{0, s.flow, s.seq, s.ack, e.payload, e.dir, s.tcp_flags}}
+                      : Waiting{};
   }
   if (!waiting_.pass.flow || e.skb != waiting_.skb || e.gen != waiting_.gen) return;
   if (e.point != (e.dir == TL_RX ? TL_RECEIVE : TL_XMIT)) return;

@@ -16,6 +16,7 @@
 #include "core/correlate/reorder.h"
 #include "core/model/flow.h"
 #include "core/model/journey.h"
+#include "core/model/records.h"
 
 namespace tunlat {
 
@@ -107,15 +108,15 @@ class FlowTable {
   // is an idle stall.
   explicit FlowTable(uint64_t stall_ns = 200'000'000)
       : stall_ns_(stall_ns), seq_order_(kSeqWindowNs, kMaxSeqBuffered) {}
-  void define(const Event& e);  // a TL_FLOW event
+  void define(const FlowDefinition& f);
   // A packet that ended: total_ns is its `total` span, or -1 if it has none.
   void count(const Journey& j, int64_t total_ns);
-  // Every event, in arrival order: a packet's summary and the point where the device
+  // Every pass, in arrival order: a packet's summary and the point where the device
   // passed it (TX xmit, RX receive), which come in one record, for retransmissions. Its
   // journey may end seconds later (evicted): too late to tell the device's order.
-  void on_event(const Event& e);
-  // A TL_RETRANS event: the host sent a segment of its socket's flow again.
-  void on_host_retransmit(const Event& e);
+  void on_pass(const PacketPass& p);
+  // The host sent a segment of its socket's flow again.
+  void on_host_retransmit(const HostRetransmit& r);
   // The trace ended at end_ns: the segments still waiting for their turn, then data
   // still unacknowledged that long is an ongoing idle stall.
   void finish(uint64_t end_ns);

@@ -22,7 +22,7 @@ void SchedTimeline::account(ThreadSched& t, const StateChange& prev, uint64_t un
   if (prev.state == TL_TS_SLEEPING && !(prev.flags & TL_SF_UNINTERRUPTIBLE)) t.sleeps.add(d);
 }
 
-void SchedTimeline::add(const Event& e) {
+void SchedTimeline::add(const OwnerSched& e) {
   auto it = threads_.find(e.tid);
   if (it == threads_.end()) {
     if (threads_.size() >= kMaxThreads) return;  // a hostile file: bounded
@@ -30,17 +30,17 @@ void SchedTimeline::add(const Event& e) {
     it->second.pid = e.pid;
   }
   ThreadSched& t = it->second;
-  if (e.comm[0] && e.aux && (comms_.size() < kMaxThreads || comms_.count(static_cast<uint32_t>(e.aux)))) {
-    auto& c = comms_[static_cast<uint32_t>(e.aux)];
-    std::memcpy(c.data(), e.comm, TL_COMM_LEN);
+  if (e.other_comm[0] && e.other && (comms_.size() < kMaxThreads || comms_.count(e.other))) {
+    auto& c = comms_[e.other];
+    c = e.other_comm;
     c[TL_COMM_LEN - 1] = 0;
   }
   StateChange c;
   c.ts_ns = e.ts_ns;
   c.cpu = e.cpu;
-  c.state = e.code >= 0 && e.code < TL_TS_COUNT ? static_cast<uint8_t>(e.code) : kStateUnknown;
+  c.state = e.state >= 0 && e.state < TL_TS_COUNT ? static_cast<uint8_t>(e.state) : kStateUnknown;
   c.flags = static_cast<uint8_t>(e.flags);
-  c.other = c.state == TL_TS_RUNNABLE ? static_cast<uint32_t>(e.aux) : 0;
+  c.other = c.state == TL_TS_RUNNABLE ? e.other : 0;
   if (t.changes.empty()) {
     t.first_ts = c.ts_ns;
     // A first record that takes it off a CPU says it was running until then.
@@ -51,7 +51,7 @@ void SchedTimeline::add(const Event& e) {
     // (ttwu of a task that had not gone to sleep yet).
     if ((c.flags & TL_SF_WOKEN) && (last.state == TL_TS_RUNNING || last.state == TL_TS_RUNNABLE)) return;
     // Woken, it waited behind whatever ran on its CPU last: the task it was switched in after.
-    if (c.state == TL_TS_RUNNING && last.state == TL_TS_RUNNABLE && !last.other) last.other = static_cast<uint32_t>(e.aux);
+    if (c.state == TL_TS_RUNNING && last.state == TL_TS_RUNNABLE && !last.other) last.other = e.other;
     // Records of one thread come from several CPUs (a wakeup from the waker's): a moment
     // out of order is taken as simultaneous.
     c.ts_ns = std::max(c.ts_ns, last.ts_ns);

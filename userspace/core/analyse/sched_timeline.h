@@ -10,7 +10,7 @@
 #include <string>
 
 #include "core/analyse/histogram.h"
-#include "core/model/event.h"
+#include "core/model/records.h"
 
 namespace tunlat {
 
@@ -60,7 +60,7 @@ class SchedTimeline {
   static constexpr size_t kMaxThreads = 4096;
   static constexpr size_t kAttributeWalk = 32;  // changes looked at per split for ran_instead
 
-  void add(const Event& e);  // a TL_SCHED event, in arrival (nearly time) order
+  void add(const OwnerSched& e);  // in arrival (nearly time) order
   // The thread's states over [from, to], and who ran instead.
   void split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& out) const;
   // Closes every thread's last state at end_ns; states before a thread's first record

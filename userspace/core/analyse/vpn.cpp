@@ -6,41 +6,37 @@
 
 namespace tunlat {
 
-void VpnAnalysis::on_event(const Event& e) {
-  switch (e.point) {
-    case TL_COMM:
-      if (e.tid && (comms_.size() < SchedTimeline::kMaxThreads || comms_.count(e.tid)))
-        std::memcpy(comms_[e.tid].data(), e.comm, TL_COMM_LEN);
-      return;
-    case TL_SCHED:
-      if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
-      timeline_.add(e);
-      return;
-    case TL_SEND:
-      if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
-      if (!of_underlay(e)) {
-        stats_.cost[static_cast<int>(Dir::Tx)].other_sockets++;
-        return;
-      }
-      pass_on(Dir::Tx, e);
-      return;
-    case TL_UREAD:
-      if (owner_pids_.size() < 1024) owner_pids_[e.pid] = true;
-      if (!of_underlay(e)) {
-        stats_.cost[static_cast<int>(Dir::Rx)].other_sockets++;
-        return;
-      }
-      take_in(Dir::Rx, e);
-      return;
-    case TL_READ:
-      if (is_owner(e.pid)) take_in(Dir::Tx, e);
-      return;
-    case TL_INJECT:
-      if (is_owner(e.pid)) pass_on(Dir::Rx, e);
-      return;
-    default:
-      return;
+void VpnAnalysis::on_comm(const CommRecord& c) {
+  if (c.tid && (comms_.size() < SchedTimeline::kMaxThreads || comms_.count(c.tid))) comms_[c.tid] = c.comm;
+}
+
+void VpnAnalysis::on_sched(const OwnerSched& s) {
+  note_owner(s.pid);
+  timeline_.add(s);
+}
+
+void VpnAnalysis::on_send(const UnderlaySend& s) {
+  note_owner(s.pid);
+  if (!of_underlay(s)) {
+    stats_.cost[static_cast<int>(Dir::Tx)].other_sockets++;
+    return;
   }
+  pass_on(Dir::Tx, Move{s.ts_ns, s.pid, s.tid});
+}
+
+void VpnAnalysis::on_read(const UnderlayRead& r) {
+  note_owner(r.pid);
+  if (!of_underlay(r)) {
+    stats_.cost[static_cast<int>(Dir::Rx)].other_sockets++;
+    return;
+  }
+  take_in(Dir::Rx, Move{r.ts_ns, r.pid, r.tid});
+}
+
+void VpnAnalysis::on_pass(const PacketPass& p) {
+  if (!is_owner(p.pid)) return;
+  if (p.point == TL_READ) take_in(Dir::Tx, Move{p.ts_ns, p.pid, p.tid});
+  if (p.point == TL_INJECT) pass_on(Dir::Rx, Move{p.ts_ns, p.pid, p.tid});
 }
 
 void VpnAnalysis::set_underlay_sockets(const std::vector<uint64_t>& inodes) {
@@ -59,7 +55,7 @@ bool PairStats::by_thread() const {
   return t.cost.quantile(0.5) <= 2 * by[0].cost.quantile(0.5);
 }
 
-void VpnAnalysis::queue_in(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p) {
+void VpnAnalysis::queue_in(Queues& qs, std::pair<uint32_t, int> key, const Move& e, Pairing& p) {
   auto it = qs.find(key);
   if (it == qs.end()) {
     if (qs.size() >= kMaxQueues) {
@@ -77,7 +73,7 @@ void VpnAnalysis::queue_in(Queues& qs, std::pair<uint32_t, int> key, const Event
 }
 
 // The oldest packet waiting in the queue pairs with this one passed on.
-void VpnAnalysis::pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p) {
+void VpnAnalysis::pair_out(Queues& qs, std::pair<uint32_t, int> key, const Move& e, Pairing& p) {
   auto it = qs.find(key);
   if (it == qs.end() || it->second.empty() || it->second.front().ts_ns > e.ts_ns) {
     p.unpaired_outs++;
@@ -92,7 +88,7 @@ void VpnAnalysis::pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event
   q.pop_front();
 }
 
-void VpnAnalysis::take_in(Dir d, const Event& e) {
+void VpnAnalysis::take_in(Dir d, const Move& e) {
   PairStats& p = stats_.cost[static_cast<int>(d)];
   p.ins++;
   if (d == Dir::Tx) stats_.moved++;
@@ -100,7 +96,7 @@ void VpnAnalysis::take_in(Dir d, const Event& e) {
   queue_in(waiting_[1], {e.tid, static_cast<int>(d)}, e, p.by[1]);
 }
 
-void VpnAnalysis::pass_on(Dir d, const Event& e) {
+void VpnAnalysis::pass_on(Dir d, const Move& e) {
   PairStats& p = stats_.cost[static_cast<int>(d)];
   p.outs++;
   if (d == Dir::Rx) stats_.moved++;

@@ -87,9 +87,13 @@ struct VpnFigures {
 
 class VpnAnalysis : public JourneySink {
  public:
-  // Events of the owners (TL_SCHED, TL_SEND, TL_UREAD) and of packets entering or leaving
-  // a VPN (TL_READ, TL_INJECT), and comms, in arrival order.
-  void on_event(const Event& e);
+  // In arrival order: the owners' doings, packets entering or leaving a VPN (passes at
+  // TL_READ and TL_INJECT; others are passed over), and comms.
+  void on_sched(const OwnerSched& s);
+  void on_send(const UnderlaySend& s);
+  void on_read(const UnderlayRead& r);
+  void on_pass(const PacketPass& p);
+  void on_comm(const CommRecord& c);
   void on_journey(const Journey& j, End how) override;
   void finish(uint64_t start_ns, uint64_t end_ns);
 
@@ -104,6 +108,11 @@ class VpnAnalysis : public JourneySink {
   VpnFigures figures(uint64_t duration_ns, double mbit_s) const;
 
  private:
+  // A packet taken in or passed on: when, and by whom.
+  struct Move {
+    uint64_t ts_ns;
+    uint32_t pid, tid;
+  };
   // A packet taken in, waiting to be passed on.
   struct In {
     uint64_t ts_ns;
@@ -112,14 +121,17 @@ class VpnAnalysis : public JourneySink {
   static constexpr size_t kMaxWaiting = 4096;  // per queue
   static constexpr size_t kMaxQueues = 1024;   // per way of pairing
   using Queues = std::map<std::pair<uint32_t, int>, std::deque<In>>;  // (pid or tid, dir)
-  void take_in(Dir d, const Event& e);
-  void pass_on(Dir d, const Event& e);
-  static void queue_in(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
-  void pair_out(Queues& qs, std::pair<uint32_t, int> key, const Event& e, Pairing& p);
+  void take_in(Dir d, const Move& e);
+  void pass_on(Dir d, const Move& e);
+  static void queue_in(Queues& qs, std::pair<uint32_t, int> key, const Move& e, Pairing& p);
+  void pair_out(Queues& qs, std::pair<uint32_t, int> key, const Move& e, Pairing& p);
+  void note_owner(uint32_t pid) {
+    if (owner_pids_.size() < 1024) owner_pids_[pid] = true;
+  }
   bool is_owner(uint32_t pid) const { return pid && owner_pids_.count(pid); }
   // A send or underlay read of the VPN's own sockets (or of a socket not recorded).
-  bool of_underlay(const Event& e) const {
-    return !(e.flags & TL_IO_SOCK) || underlay_.empty() || underlay_.count(e.skb);
+  bool of_underlay(const UnderlayIo& io) const {
+    return !io.socket || underlay_.empty() || underlay_.count(*io.socket);
   }
 
   SchedTimeline timeline_;

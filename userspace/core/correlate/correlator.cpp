@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Correlates point events into per-packet journeys (skb address + generation).
+// Correlates packet passes into per-packet journeys (skb address + generation).
 #include "core/correlate/correlator.h"
 
 #include <algorithm>
@@ -10,7 +10,6 @@ namespace tunlat {
 
 namespace {
 constexpr uint64_t kSweepEveryNs = 500'000'000;  // eviction scan period (event time)
-constexpr uint64_t kParentTtlNs = 1'000'000'000;  // segments follow parents within µs
 }  // namespace
 
 std::array<char, TL_COMM_LEN> Correlator::comm_of_tid(uint32_t tid) const {
@@ -18,27 +17,28 @@ std::array<char, TL_COMM_LEN> Correlator::comm_of_tid(uint32_t tid) const {
   return it != comm_by_tid_.end() ? it->second : std::array<char, TL_COMM_LEN>{};
 }
 
-void Correlator::remember_comm(const Event& e) {
-  auto it = comm_by_tid_.find(e.tid);
+void Correlator::on_comm(const CommRecord& c) {
+  advance(c.ts_ns);
+  auto it = comm_by_tid_.find(c.tid);
   if (it == comm_by_tid_.end()) {
-    // Bounded: a file may name 4 billion threads. Any one goes; its next comm record or
-    // event brings its name back.
+    // Bounded: a file may name 4 billion threads. Any one goes; its next comm record
+    // brings its name back.
     if (comm_by_tid_.size() >= kMaxThreads) comm_by_tid_.erase(comm_by_tid_.begin());
-    it = comm_by_tid_.emplace(e.tid, std::array<char, TL_COMM_LEN>{}).first;
+    it = comm_by_tid_.emplace(c.tid, std::array<char, TL_COMM_LEN>{}).first;
   }
-  std::memcpy(it->second.data(), e.comm, TL_COMM_LEN);
+  it->second = c.comm;
 }
 
-void Correlator::push(const Event& e) {
-  now_ = std::max<uint64_t>(now_, e.ts_ns);
+void Correlator::advance(uint64_t ts_ns) {
+  now_ = std::max<uint64_t>(now_, ts_ns);
   if (now_ >= next_sweep_) {
     sweep(now_);
     next_sweep_ = now_ + kSweepEveryNs;
   }
-  // TL_COMM records, and events of older recordings; a summary's bytes are not a comm.
-  if (e.comm[0] && !(e.flags & (TL_F_SUMMARY | TL_F_TCP_SAMPLE)) && e.point != TL_FLOW) remember_comm(e);
-  if (e.point >= kPoints) return;
+}
 
+void Correlator::push(const PacketPass& e) {
+  advance(e.ts_ns);
   Journey& j = journey_of(e);
   if (!j.ts[e.point]) {
     j.ts[e.point] = e.ts_ns;
@@ -46,9 +46,9 @@ void Correlator::push(const Event& e) {
   }
   j.last_ts = std::max<uint64_t>(j.last_ts, e.ts_ns);
   j.flags |= e.flags;
-  if (e.flags & TL_F_SUMMARY) {
-    j.sum = summary_of(e);
-    j.payload = static_cast<uint32_t>(e.aux);
+  if (e.summary) {
+    j.sum = *e.summary;
+    j.payload = e.payload;
   }
   switch (e.point) {
     case TL_READ:
@@ -66,8 +66,8 @@ void Correlator::push(const Event& e) {
       j.xmit_rc = e.code;
       break;
     case TL_TAKEN:
-      if (e.flags & TL_F_TCP_SAMPLE) {
-        j.tcp = tcp_sample_of(e);
+      if (e.tcp) {
+        j.tcp = *e.tcp;
         j.has_tcp = true;
       }
       break;
@@ -80,7 +80,7 @@ void Correlator::push(const Event& e) {
     case TL_FREE:
       if (e.flags & TL_F_DROP) {
         j.drop_reason = e.code;
-        j.drop_location = e.aux;
+        j.drop_location = e.drop_location;
       }
       j.free_pid = e.pid;
       j.free_tid = e.tid;
@@ -94,7 +94,7 @@ void Correlator::push(const Event& e) {
 }
 
 // The packet e belongs to: the open one, the one waiting in live_, or a new one.
-Journey& Correlator::journey_of(const Event& e) {
+Journey& Correlator::journey_of(const PacketPass& e) {
   auto is_of = [&](const Journey& j) { return j.skb == e.skb && j.gen == e.gen; };
   if (open_ && is_of(open_journey_)) return open_journey_;
   if (current_in_live_ && is_of(*current_in_live_)) return *current_in_live_;
@@ -109,10 +109,12 @@ Journey& Correlator::journey_of(const Event& e) {
   Journey& j = open_journey_;
   j.skb = e.skb;
   j.gen = e.gen;
-  j.dir = event_dir(e);
+  j.dir = e.dir == TL_RX ? Dir::Rx : Dir::Tx;
   j.len = e.len;
   stats_.journeys++;
-  if (e.flags & TL_F_SEGMENT) inherit(j, e);
+  // A GSO segment comes with its parent's queue/enqueue/dequeue (TL_F_INHERITED), or
+  // its parent was not found.
+  if (e.flags & TL_F_SEGMENT) ++((e.flags & TL_F_INHERITED) ? stats_.segments : stats_.orphan_segments);
   return j;
 }
 
@@ -147,51 +149,12 @@ void Correlator::evict_for_room() {
   }
 }
 
-// A segment's queue/enqueue/dequeue times: sent by the kernel with the segment, or (in
-// recordings made before it did) taken from the parent's journey.
-void Correlator::inherit(Journey& seg, const Event& e) {
-  if (e.flags & TL_F_INHERITED) {
-    stats_.segments++;  // the kernel sent the parent's times with the segment
-    if (!kernel_sends_parent_times_) parents_.clear();
-    kernel_sends_parent_times_ = true;  // no parent needs remembering from now on
-    return;
-  }
-  Key parent{e.parent_skb, e.parent_gen};
-  ParentStamps stamps;
-  if (const Journey* live = live_.find(parent.skb, parent.gen)) {
-    for (size_t i = 0; i < kInheritedPoints.size(); i++) {
-      stamps.ts[i] = live->ts[kInheritedPoints[i]];
-      stamps.cpu[i] = live->cpu[kInheritedPoints[i]];
-    }
-  } else if (auto done = parents_.find(parent); done != parents_.end()) {
-    stamps = done->second;
-  } else {
-    stats_.orphan_segments++;
-    return;
-  }
-  stats_.segments++;
-  for (size_t i = 0; i < kInheritedPoints.size(); i++) {
-    seg.ts[kInheritedPoints[i]] = stamps.ts[i];
-    seg.cpu[kInheritedPoints[i]] = stamps.cpu[i];
-  }
-}
-
 void Correlator::end(Journey& j, End how) {
   // comm by thread: the kernel sends it apart, once per thread and CPU.
   if (j.pid) j.comm = comm_of_tid(j.tid);
   if (j.free_pid) j.free_comm = comm_of_tid(j.free_tid);
   if (j.recv_pid) j.recv_comm = comm_of_tid(j.recv_tid);
   if (j.sender_pid) j.sender_comm = comm_of_tid(j.sender_tid);
-  if (j.segmented_parent() && !kernel_sends_parent_times_) {
-    // Segments follow their parent within microseconds: past the bound, forget them all.
-    if (parents_.size() >= kMaxParents) parents_.clear();
-    ParentStamps& p = parents_[Key{j.skb, j.gen}];
-    for (size_t i = 0; i < kInheritedPoints.size(); i++) {
-      p.ts[i] = j.ts[kInheritedPoints[i]];
-      p.cpu[i] = j.cpu[kInheritedPoints[i]];
-    }
-    p.ended = j.last_ts;
-  }
   if (how == End::Evicted) stats_.evicted++;
   sink_.on_journey(j, how);
   if (&j == &open_journey_) {
@@ -216,8 +179,6 @@ void Correlator::sweep(uint64_t now) {
     else
       due_.emplace(j->last_ts + ttl_of(*j), skb, gen);
   }
-  for (auto it = parents_.begin(); it != parents_.end();)
-    it = it->second.ended + kParentTtlNs < now ? parents_.erase(it) : std::next(it);
 }
 
 void Correlator::flush() {
@@ -231,7 +192,6 @@ void Correlator::flush() {
   });
   for (Journey* j : left) end(*j, End::Flushed);  // the slab keeps j while we go on
   due_ = {};
-  parents_.clear();
 }
 
 }  // namespace tunlat

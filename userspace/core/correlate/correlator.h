@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Correlates point events into per-packet journeys (skb address + generation).
+// Correlates packet passes into per-packet journeys (skb address + generation).
 #pragma once
 
 #include <array>
@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <utility>
 
-#include "core/model/event.h"
+#include "core/model/records.h"
 #include "core/model/journey.h"
 #include "core/correlate/journey_table.h"
 
@@ -35,7 +35,6 @@ struct CorrelatorStats {
 // Memory bounds whatever the input (a recording is untrusted): the tables below are keyed
 // by values a file controls, so each has a cap; beyond it the oldest entry goes, counted.
 inline constexpr size_t kDefaultMaxLive = size_t{1} << 18;  // ~60 MiB of waiting packets
-inline constexpr size_t kMaxParents = size_t{1} << 16;      // GSO parents (old recordings)
 inline constexpr size_t kMaxThreads = size_t{1} << 16;      // comm by tid
 
 class Correlator {
@@ -48,38 +47,27 @@ class Correlator {
   Correlator(JourneySink& sink, uint64_t ttl_ns, uint64_t settled_ttl_ns, size_t max_live = kDefaultMaxLive)
       : sink_(sink), ttl_ns_(ttl_ns), settled_ttl_ns_(settled_ttl_ns), max_live_(max_live ? max_live : 1) {}
 
-  // Events in arrival order. The kernel sends a packet's points in path order, in one
+  // Passes in arrival order. The kernel sends a packet's points in path order, in one
   // record when its path ends (RX: a second record for delivery, a third for the free),
   // and the tracer passes records on in the order they were sent: a packet's records
-  // arrive in the order of its path, other packets' events in between.
-  void push(const Event& e);
+  // arrive in the order of its path, other packets' passes in between.
+  void push(const PacketPass& p);
+  // A thread's comm, for the journeys it moves.
+  void on_comm(const CommRecord& c);
+  // Time has reached ts_ns (another record's): packets silent too long are evicted.
+  void advance(uint64_t ts_ns);
   void flush();  // ends every journey still in flight
 
   const CorrelatorStats& stats() const { return stats_; }
   size_t live() const { return live_.size() + (open_ ? 1 : 0); }
 
  private:
-  struct Key {
-    uint64_t skb;
-    uint32_t gen;
-    bool operator==(const Key& o) const { return skb == o.skb && gen == o.gen; }
-  };
-  struct KeyHash {
-    size_t operator()(const Key& k) const { return (k.skb >> 6) * 0x9E3779B97F4A7C15ull ^ k.gen; }
-  };
-  // What a segment inherits from its parent: the points before segmentation.
-  struct ParentStamps {
-    std::array<uint64_t, TL_INHERITED_STAGES> ts{};  // as kInheritedPoints
-    std::array<uint16_t, TL_INHERITED_STAGES> cpu{};
-    uint64_t ended = 0;
-  };
-
-  Journey& journey_of(const Event& e);
+  Journey& journey_of(const PacketPass& p);
   void park_open();
   void end(Journey& j, End how);  // reports j and forgets it
-  void remember_comm(const Event& e);
+
   std::array<char, TL_COMM_LEN> comm_of_tid(uint32_t tid) const;
-  void inherit(Journey& seg, const Event& e);
+
   void sweep(uint64_t now);
   void evict_for_room();
 
@@ -100,10 +88,6 @@ class Correlator {
   bool open_ = false;
   // The packet of the last event, when it waits in live_: its next events skip the lookup.
   Journey* current_in_live_ = nullptr;
-  // Recently segmented GSO parents, for recordings whose segments do not carry their
-  // parent's times yet.
-  std::unordered_map<Key, ParentStamps, KeyHash> parents_;
-  bool kernel_sends_parent_times_ = false;
   // The kernel sends a thread's comm only when it changes on a CPU: remember it by tid.
   std::unordered_map<uint32_t, std::array<char, TL_COMM_LEN>> comm_by_tid_;
   CorrelatorStats stats_;

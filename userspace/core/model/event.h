@@ -16,18 +16,26 @@ extern "C" {
 
 namespace tunlat {
 
-// A packet passing a point, as ingest makes it from the kernel's records and as a
-// recording holds it (docs/recording.md): 80 bytes, naturally aligned, no pointers.
+// The wire and file form of every record (docs/recording.md), as ingest makes it from
+// the kernel's records and as a recording holds it: 80 bytes, naturally aligned, no
+// pointers. Its fields mean different things by point and flag: the pipeline decodes
+// each event once into the typed record of its kind (core/model/records.h), and reads
+// no Event field past that.
 struct Event {
   uint64_t ts_ns;       // bpf_ktime_get_ns(): CLOCK_MONOTONIC
-  uint64_t skb;         // skb address; with gen, the packet's identity
-  uint64_t parent_skb;  // recordings before TL_F_INHERITED: a segment's parent's address; now 0
+  uint64_t skb;         // skb address; with gen, the packet's identity. TL_DROP_ELSEWHERE,
+                        // TL_SEND/TL_UREAD with TL_IO_SOCK: a socket's inode
+  uint64_t parent_skb;  // version 1 files only (a segment's parent's address), which the
+                        // reader's upgrade uses up (core/record/upgrade.h); now 0
   uint64_t aux;         // TL_FREE+TL_F_DROP: drop location; TL_DELIVER forwarded: ifindex;
-                        // TL_TAKEN: payload bytes (0 with TL_F_CONSUMED)
+                        // TL_TAKEN: payload bytes (0 with TL_F_CONSUMED); TL_F_SUMMARY:
+                        // payload bytes; TL_SCHED: the other task's tid; TL_SEND/TL_UREAD:
+                        // length
   uint32_t gen;         // generation, assigned at first sighting
   uint32_t parent_gen;  // TL_F_SEGMENT: the parent's generation
   uint32_t pid;         // tgid: at READ/INJECT (the VPN), DELIVER (the receiver), FREE+DROP,
-                        // TX QUEUE (the task that queued it: its sender); else 0
+                        // TX QUEUE (the task that queued it: its sender); else 0.
+                        // TL_FLOW: the flow's id
   uint32_t tid;
   uint32_t len;         // skb->len
   int32_t code;         // TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc
@@ -36,7 +44,8 @@ struct Event {
   uint8_t dir;          // enum tl_dir
   uint16_t flags;       // enum tl_flags and EventFlags
   uint16_t pad;
-  char comm[TL_COMM_LEN];
+  char comm[TL_COMM_LEN];  // TL_COMM, TL_SCHED: a comm; TL_F_SUMMARY: a PacketSummary;
+                           // TL_F_TCP_SAMPLE: a tl_tcp_sample
 };
 static_assert(sizeof(Event) == 80, "Event is the on-disk record: its layout is fixed");
 
@@ -49,10 +58,12 @@ enum EventFlags : uint16_t {
                              // TCP fields) and aux its payload bytes (core/model/flow.h);
                              // also a TL_RETRANS event: the flow the host sent again
   TL_F_TCP_SAMPLE = 1 << 12, // a TL_TAKEN event: comm holds the local socket's tl_tcp_sample
+  TL_F_UPGRADE = 1 << 13,    // replay only, never recorded: an event the reader's upgrade of
+                             // an older file added (core/record/upgrade.h), not one it holds
 };
 static_assert(((TL_F_GSO | TL_F_SEGMENT | TL_F_DROP | TL_F_FORWARDED | TL_F_LATE_START | TL_F_FIRST |
                 TL_F_LAST | TL_F_CONSUMED) &
-               (TL_F_INHERITED | TL_F_BY_ADDRESS | TL_F_SUMMARY | TL_F_TCP_SAMPLE)) == 0,
+               (TL_F_INHERITED | TL_F_BY_ADDRESS | TL_F_SUMMARY | TL_F_TCP_SAMPLE | TL_F_UPGRADE)) == 0,
               "the core's flags use bits the kernel's do not");
 
 static_assert(sizeof(tl_tcp_sample) <= TL_COMM_LEN, "a TCP sample travels in an event's comm");
@@ -134,7 +145,5 @@ inline ListView<SpanDef> spans_of(Dir d) {
   return d == Dir::Tx ? ListView<SpanDef>{kTxSpans.data(), kTxSpans.size()}
                       : ListView<SpanDef>{kRxSpans.data(), kRxSpans.size()};
 }
-
-inline Dir event_dir(const Event& e) { return e.dir == TL_RX ? Dir::Rx : Dir::Tx; }
 
 }  // namespace tunlat

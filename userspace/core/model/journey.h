@@ -36,7 +36,7 @@ struct Journey {
   // unknown (recordings made before the kernel said, a packet first seen after queue).
   uint32_t sender_pid = 0, sender_tid = 0;
   std::array<char, TL_COMM_LEN> sender_comm{};
-  // Who the packet is (TL_F_SUMMARY; recordings before version 3 have none): sum.flow 0.
+  // Who the packet is (PacketPass::summary); sum.flow 0: its first pass said nothing.
   PacketSummary sum{};
   uint32_t payload = 0;  // TCP/UDP payload bytes
   // RX TCP: the local socket's state as it took the segment (TL_F_TCP_SAMPLE).

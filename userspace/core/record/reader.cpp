@@ -12,6 +12,7 @@
 #include "core/record/chunk.h"
 #include "core/record/info_json.h"
 #include "core/record/recording.h"
+#include "core/record/upgrade.h"
 
 namespace tunlat {
 
@@ -155,6 +156,8 @@ ReadResult read_recording(std::istream& in, const EventSink& sink, const HeaderS
 
   ReadResult r;
   r.version = version;
+  Upgrade upgrade(version, sink);
+  const EventSink& to = upgrade.none() ? sink : upgrade.entry();
   ChunkReader chunks(src);
   bool have_header = false, have_trailer = false;
   uint64_t max_ts = 0;
@@ -166,7 +169,7 @@ ReadResult read_recording(std::istream& in, const EventSink& sink, const HeaderS
         std::memcpy(&e, c.data->data() + off, sizeof e);
         max_ts = std::max<uint64_t>(max_ts, e.ts_ns);
         r.events++;
-        sink(e);
+        to(e);
       }
       continue;
     }

@@ -29,17 +29,10 @@ struct RecordingError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The format version written (docs/recording.md, "Version policy"). 2: a GSO segment's
-// parent's queue/enqueue/dequeue times come with it as TL_F_INHERITED events (65a6250),
-// which a reader of version 1 alone counted as passages, and whose segments it orphaned.
-// Version 1 files hold either meaning; this reader tells them apart by the flag.
-// 3: the owners' scheduling events (TL_SCHED, TL_SEND, TL_UREAD, point >= 20) and the
-// header's "sched"; a version 2 file has none, which the report says. 4: drops elsewhere
-// (TL_DROP_ELSEWHERE) and the owners' sockets. 5: a packet's first event may carry its
-// summary in comm (TL_F_SUMMARY) and TL_FLOW events define flows; a reader of an earlier
-// version would take the summaries' bytes for comms. 6: TL_TAKEN events may carry the
-// local socket's TCP state in comm (TL_F_TCP_SAMPLE), and TL_RETRANS events (the host's
-// own retransmissions) a summary: a reader of version 5 would take both for comms.
+// The format version written (docs/recording.md, "Version policy"). Each version, why it
+// came, and the step that upgrades a file of the version before it: kFormatHistory
+// (core/record/upgrade.h). The reader upgrades what it reads: nothing past it knows
+// file versions.
 inline constexpr uint32_t kRecordingVersion = 6;
 inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
@@ -126,7 +119,7 @@ struct ReadResult {
 };
 
 // Streams the events to sink in file order, one whole chunk at a time (a chunk is verified
-// before any of its events is passed on). Throws RecordingError (one line) for a foreign
+// before any of its events is passed on), upgraded to the current version (upgrade.h). Throws RecordingError (one line) for a foreign
 // file, an unsupported version or a corrupt chunk. A truncated file is not an error: it is
 // read up to its last whole chunk, with truncated = true and a warning; without a trailer,
 // info.end_ns is the last event's ts_ns (start_ns if none). Memory stays bounded (a few

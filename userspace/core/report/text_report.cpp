@@ -62,7 +62,6 @@ void render_histogram(std::ostream& out, const Json& h) {
 
 // A process's threads under it, when more than one (or one other than the process's own).
 void render_threads(std::ostream& out, const Json& p, const char* count_key) {
-  if (!p.contains("threads")) return;  // recordings' summaries from before threads
   const Json& ts = p["threads"];
   if (ts.empty() || (ts.size() == 1 && p.contains("pid") && ts[0]["tid"] == p["pid"])) return;
   std::string line;

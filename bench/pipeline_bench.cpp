@@ -65,7 +65,8 @@ class StreamGen {
         rx(t, cpu);
       events = records_.size() * 3;  // about 3 events per record
     }
-    std::stable_sort(records_.begin(), records_.end(), [](const Record& a, const Record& b) { return a.sent < b.sent; });
+    std::stable_sort(records_.begin(), records_.end(),
+                     [](const Record& a, const Record& b) { return a.sent < b.sent; });
     std::vector<Event> out;
     for (const Record& r : records_) out.insert(out.end(), r.events.begin(), r.events.end());
     return out;
@@ -160,8 +161,8 @@ class StreamGen {
   void plain_tx(uint64_t t, uint16_t cpu) {
     uint64_t skb = take(t);
     uint32_t g = gen(cpu);
-    tx_tail({ev(t, skb, g, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, 1514, TL_F_FIRST)}, t + 800 + rng_() % 1200, skb, g,
-            cpu, 1514);
+    tx_tail({ev(t, skb, g, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, 1514, TL_F_FIRST)}, t + 800 + rng_() % 1200,
+            skb, g, cpu, 1514);
   }
 
   void gso_tx(uint64_t t, uint16_t cpu) {
@@ -178,7 +179,8 @@ class StreamGen {
       uint64_t xs = x + static_cast<uint64_t>(i) * 700;
       uint64_t seg = take(xs);
       uint32_t g = gen(cpu);
-      Event q = ev(t, seg, g, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, 1514, TL_F_FIRST | TL_F_SEGMENT | tunlat::TL_F_INHERITED);
+      Event q = ev(t, seg, g, TL_QUEUE, tunlat::Dir::Tx, cpu, 0, 1514,
+                   TL_F_FIRST | TL_F_SEGMENT | tunlat::TL_F_INHERITED);
       q.parent_skb = parent;
       q.parent_gen = pg;
       tx_tail({q}, xs, seg, g, cpu, 1514);
@@ -192,7 +194,7 @@ class StreamGen {
     send({ev(t, skb, g, TL_INJECT, tunlat::Dir::Rx, cpu, kFwd, 66, TL_F_FIRST),
           ev(r, skb, g, TL_RECEIVE, tunlat::Dir::Rx, cpu, 0, 0)});
     uint64_t end = r + 2'000;  // a pure ACK freed by __kfree_skb: no event, the address is reused
-    if (rng_() % 5 == 0) {  // delivered to a socket and consumed
+    if (rng_() % 5 == 0) {     // delivered to a socket and consumed
       uint64_t d = r + 10'000 + rng_() % 40'000;
       end = d + 500;
       send({ev(d, skb, g, TL_DELIVER, tunlat::Dir::Rx, cpu, kIperf, 0)});
@@ -232,7 +234,8 @@ struct Outcome {
 
 Outcome outcome(const tunlat::Pipeline& p, uint64_t events) {
   const tunlat::Analysis& a = p.analysis();
-  return {a.total(tunlat::Dir::Tx).packets + a.total(tunlat::Dir::Rx).packets, events, p.correlation(), p.late()};
+  return {a.total(tunlat::Dir::Tx).packets + a.total(tunlat::Dir::Rx).packets, events, p.correlation(),
+          p.late()};
 }
 
 // Runs the whole analysis over events, as `tunlat report` does after reading them.
@@ -251,8 +254,10 @@ Outcome analyse(const std::vector<Event>& events, const tunlat::TraceInfo& info,
 void set_counters(benchmark::State& state, const Outcome& o) {
   const uint64_t packets = o.packets, events = o.events;
   const double iters = static_cast<double>(state.iterations());
-  state.counters["packets/s"] = benchmark::Counter(static_cast<double>(packets) * iters, benchmark::Counter::kIsRate);
-  state.counters["events/s"] = benchmark::Counter(static_cast<double>(events) * iters, benchmark::Counter::kIsRate);
+  state.counters["packets/s"] =
+      benchmark::Counter(static_cast<double>(packets) * iters, benchmark::Counter::kIsRate);
+  state.counters["events/s"] =
+      benchmark::Counter(static_cast<double>(events) * iters, benchmark::Counter::kIsRate);
   state.counters["events/pkt"] = packets ? static_cast<double>(events) / static_cast<double>(packets) : 0;
   state.counters["packets"] = static_cast<double>(packets);
   // Sanity of the input: a realistic stream joins its segments and evicts only RX packets.
@@ -334,7 +339,9 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   if (recording_path()) {
     benchmark::RegisterBenchmark("BM_Recording", BM_Recording)->Unit(benchmark::kMillisecond)->MinTime(2.0);
-    benchmark::RegisterBenchmark("BM_RecordingFile", BM_RecordingFile)->Unit(benchmark::kMillisecond)->MinTime(2.0);
+    benchmark::RegisterBenchmark("BM_RecordingFile", BM_RecordingFile)
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(2.0);
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -30,7 +30,8 @@
 #define KREAD(type, ptr, field) BPF_CORE_READ((const type *)(ptr), field)
 #else
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-#define VIEW(type, ptr) ((const type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
+#define VIEW(type, ptr)                                                                            \
+	((const type *)bpf_rdonly_cast((const void *)(ptr), bpf_core_type_id_kernel(type)))
 #define KREAD(type, ptr, field) (VIEW(type, ptr)->field)
 #endif
 

@@ -17,18 +17,19 @@
 struct cpu_state {
 	__u64 skb;
 	__u64 ts_ns;
-	__u64 parent_ts[TL_INHERITED_STAGES]; /* the parent's queue, enqueue, dequeue: its segments carry them */
+	__u64 parent_ts[TL_INHERITED_STAGES]; /* the parent's queue, enqueue, dequeue: its segments
+						 carry them */
 	__u32 gen;
-	__u32 next_gen;  /* generation counter */
-	__u32 comm_tid;  /* the thread whose comm this CPU sent last: not sent again */
+	__u32 next_gen;	  /* generation counter */
+	__u32 comm_tid;	  /* the thread whose comm this CPU sent last: not sent again */
 	__u32 sender_tid; /* the same for the last thread seen queueing a packet (mark_sender) */
-	__u32 sampled[2];  /* packets started per direction, for --sample */
-	__u32 skip;      /* the last packet queued here is not followed: nor are its segments */
-	__u64 filtered;  /* the last skb here the filter passed over: its drop is not news */
+	__u32 sampled[2]; /* packets started per direction, for --sample */
+	__u32 skip;	  /* the last packet queued here is not followed: nor are its segments */
+	__u64 filtered;	  /* the last skb here the filter passed over: its drop is not news */
 	/* A TX skb this CPU's VPN thread read, waiting for its free (next, mostly). */
 	__u64 read_skb;
 	__u64 read_ts;
-	__u64 read_id;   /* pid_tgid of the reader */
+	__u64 read_id;	   /* pid_tgid of the reader */
 	__u64 parent_task; /* pid_tgid of the last GSO parent's sender: its segments' */
 };
 

@@ -19,7 +19,6 @@ struct {
 	__type(value, __u8);
 } owner_socks SEC(".maps");
 
-
 /* The inode of sk's socket (what /proc/PID/fd shows as socket:[inode]), or 0. */
 static __always_inline __u64 sock_ino(const struct sock *sk)
 {
@@ -34,8 +33,8 @@ static __always_inline __u64 sock_ino(const struct sock *sk)
  * (underlay) or in the device's netns (in_netns). sk is the socket it was meant for
  * (kfree_skb's rx_sk from 6.11, else the skb's own).
  */
-static __always_inline void note_drop_elsewhere(const struct sk_buff *skb, __u64 location, __s32 reason,
-						const struct sock *sk, bool in_netns)
+static __always_inline void note_drop_elsewhere(const struct sk_buff *skb, __u64 location,
+						__s32 reason, const struct sock *sk, bool in_netns)
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;

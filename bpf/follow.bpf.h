@@ -17,7 +17,7 @@
 
 /* Starts following skb from point; returns its slot. */
 static __always_inline struct tl_slot *follow(const struct sk_buff *skb, __u8 dir, __u8 point,
-					   __u32 len, __u16 flags, __u64 now)
+					      __u32 len, __u16 flags, __u64 now)
 {
 	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);

@@ -31,7 +31,8 @@ static __always_inline bool on_free(const struct sk_buff *skb, __u16 flags, __s3
 		return true;
 	}
 	if (tl_cfg.sched && !(m.on_dev || m.from_dev) && !(flags & TL_F_DROP)) {
-		note_owner_io(TL_UREAD, skb); /* a VPN's read of its underlay socket ends so, maybe */
+		note_owner_io(TL_UREAD,
+			      skb); /* a VPN's read of its underlay socket ends so, maybe */
 		return false;
 	}
 	/* Anything else, mostly a drop before or in the device's xmit on the queueing CPU,
@@ -69,7 +70,6 @@ static __always_inline int on_drop(const struct sk_buff *skb, __u64 location, __
 	note_drop_elsewhere(skb, location, reason, rx_sk, net && net == target_net);
 	return 0;
 }
-
 
 SEC("raw_tp/consume_skb")
 int BPF_PROG(on_consume_skb, struct sk_buff *skb)

@@ -24,8 +24,8 @@ struct skb_marks {
 
 static __always_inline struct skb_marks marks_of(const struct sk_buff *skb)
 {
-	struct skb_marks m = { (__u64)KREAD(struct sk_buff, skb, dev) == target_dev,
-			       KREAD(struct sk_buff, skb, skb_iif) == tl_cfg.ifindex };
+	struct skb_marks m = {(__u64)KREAD(struct sk_buff, skb, dev) == target_dev,
+			      KREAD(struct sk_buff, skb, skb_iif) == tl_cfg.ifindex};
 
 	return m;
 }
@@ -92,7 +92,8 @@ static __always_inline struct tl_slot *lookup_in(const struct sk_buff *skb, __u6
 		v = find(h, second_slot(idx, tag), tag);
 	if (!v)
 		return NULL;
-	if (settled(v) && (KREAD(struct sk_buff, skb, skb_iif) != tl_cfg.ifindex || !rx_ours(skb, v, net))) {
+	if (settled(v) &&
+	    (KREAD(struct sk_buff, skb, skb_iif) != tl_cfg.ifindex || !rx_ours(skb, v, net))) {
 		v->skb = 0;
 		return NULL;
 	}

@@ -46,7 +46,8 @@ static __always_inline struct pkt_scratch *scratch(void)
  * the network header (eth_type_trans pulled it). Offsets only: pointer arithmetic on the
  * views of kernel objects is not allowed.
  */
-static __always_inline __u32 pkt_span(const struct sk_buff *skb, bool rx, __u32 snap, __u64 *at, __u32 *wirelen)
+static __always_inline __u32 pkt_span(const struct sk_buff *skb, bool rx, __u32 snap, __u64 *at,
+				      __u32 *wirelen)
 {
 	__u16 mac = KREAD(struct sk_buff, skb, mac_header), net;
 	__u32 len = KREAD(struct sk_buff, skb, len);
@@ -71,7 +72,8 @@ static __always_inline __u32 pkt_span(const struct sk_buff *skb, bool rx, __u32 
 }
 
 /* Copies skb's first bytes (pkt_span) into s->m. Returns false if there is nothing to read. */
-static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scratch *s, bool rx, __u32 snap)
+static __always_inline bool pkt_copy(const struct sk_buff *skb, struct pkt_scratch *s, bool rx,
+				     __u32 snap)
 {
 	__u32 n, wirelen;
 	__u64 at;
@@ -109,7 +111,7 @@ static __always_inline __u32 pkt_filter(const struct sk_buff *skb, struct pkt_sc
 		pkt = bpf_rdonly_cast((void *)at, 0);
 	} else
 #endif
-	if (!pkt_copy(skb, s, rx, tl_cfg.filter_snap))
+		if (!pkt_copy(skb, s, rx, tl_cfg.filter_snap))
 		return 0;
 	return tl_filter(&s->m, pkt);
 }

@@ -35,7 +35,8 @@ static __always_inline bool passed_over(const struct sk_buff *skb)
  * COUNT, as a record named by the skb's address: no slot is read, userspace finds the
  * packet (the last one handed off at that address).
  */
-static __noinline void send_read(struct cpu_state *st, __u8 point, __u16 flags, __s32 code, __u64 aux)
+static __noinline void send_read(struct cpu_state *st, __u8 point, __u16 flags, __s32 code,
+				 __u64 aux)
 {
 	struct tl_ring_ctl *ctl;
 	__u64 id = end_task(point, flags);
@@ -75,7 +76,8 @@ static __always_inline void note_read(const struct sk_buff *skb)
 	if (!st)
 		return;
 	if (PASSING_OVER && !tagged((__u64)skb))
-		return; /* --sample, filter: mostly a packet not followed; userspace drops the rest */
+		return; /* --sample, filter: mostly a packet not followed; userspace drops the rest
+			 */
 	now = bpf_ktime_get_ns();
 	/* A second copy from one skb comes in the same read, right after the first. The same
 	 * address read later is another packet: the reader moved to another CPU between the

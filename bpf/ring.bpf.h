@@ -83,7 +83,8 @@ static __always_inline struct tl_record *ring_begin(struct tl_ring_ctl **ctl, __
 			continue;
 		if (kind == TL_RING_SPILL)
 			count(TL_CNT_SPILLED, 1);
-		idx = tl_ring_first(cpu, kind, tl_cfg.ring_records, tl_cfg.spill_records) + (c->head & (size - 1));
+		idx = tl_ring_first(cpu, kind, tl_cfg.ring_records, tl_cfg.spill_records) +
+		      (c->head & (size - 1));
 		r = bpf_map_lookup_elem(&ring_records, &idx);
 		if (!r)
 			break;
@@ -119,8 +120,8 @@ static __always_inline void ring_commit(struct tl_ring_ctl *ctl)
  * kind says and nothing else: a ring's record keeps whatever the record written there
  * before left, and userspace must not meet it.
  */
-static __always_inline struct tl_record *lone_begin(struct tl_ring_ctl **ctl, __u8 point, bool with_slot,
-						     __u32 events)
+static __always_inline struct tl_record *lone_begin(struct tl_ring_ctl **ctl, __u8 point,
+						    bool with_slot, __u32 events)
 {
 	struct tl_record *r = ring_begin(ctl, events);
 

@@ -50,7 +50,8 @@ static __always_inline int on_inject(const struct sk_buff *skb)
 {
 	struct tl_slot *v;
 
-	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX) || !pkt_wanted(skb, true, false))
+	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX) ||
+	    !pkt_wanted(skb, true, false))
 		return 0;
 	/* A new skb: any entry at this address belongs to a packet that is gone. */
 	v = follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), 0, bpf_ktime_get_ns());

@@ -54,7 +54,8 @@ static __always_inline int on_wakeup(const struct task_struct *p)
 	__u32 tgid = KREAD(struct task_struct, p, tgid);
 
 	if (is_owner(tgid))
-		send_sched(p, tgid, TL_TS_RUNNABLE, TL_SF_WOKEN, NULL, KREAD(struct task_struct, p, thread_info.cpu));
+		send_sched(p, tgid, TL_TS_RUNNABLE, TL_SF_WOKEN, NULL,
+			   KREAD(struct task_struct, p, thread_info.cpu));
 	return 0;
 }
 

@@ -50,8 +50,8 @@ static __always_inline bool is_owner(__u32 tgid)
  * ran instead (preempted) or before it (switched in): its tid and comm. The comm is one
  * probe read, on the owner's switches only.
  */
-static __always_inline void send_sched(const struct task_struct *t, __u32 tgid, __u8 state, __u16 flags,
-				       const struct task_struct *other, __u32 cpu)
+static __always_inline void send_sched(const struct task_struct *t, __u32 tgid, __u8 state,
+				       __u16 flags, const struct task_struct *other, __u32 cpu)
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r = lone_begin(&ctl, TL_SCHED, false, 1);
@@ -66,7 +66,8 @@ static __always_inline void send_sched(const struct task_struct *t, __u32 tgid, 
 	if (other) {
 		r->end.aux = (__u32)KREAD(struct task_struct, other, pid);
 		bpf_probe_read_kernel(r->end.comm, sizeof(r->end.comm),
-				      (const void *)other + bpf_core_field_offset(struct task_struct, comm));
+				      (const void *)other +
+					      bpf_core_field_offset(struct task_struct, comm));
 	}
 	ring_commit(ctl);
 }
@@ -90,8 +91,9 @@ struct {
 /*
  * An owner thread's packet of another device: a send (net_dev_queue on its underlay) or
  * a read of its underlay socket: skb_copy_datagram_iovec, or the free after it, for UDP
- * copies a linear skb without that tracepoint (copy_linear_skb) and then consumes it. Only counted, with its length, for the VPN's time per
- * packet: the packet path calls this only when tl_cfg.sched is set.
+ * copies a linear skb without that tracepoint (copy_linear_skb) and then consumes it. Only counted,
+ * with its length, for the VPN's time per packet: the packet path calls this only when tl_cfg.sched
+ * is set.
  */
 static __always_inline void note_owner_io(__u8 kind, const struct sk_buff *skb)
 {

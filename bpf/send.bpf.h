@@ -82,8 +82,8 @@ static __always_inline void set_end(struct tl_record *r, __u8 point, __u16 flags
  * record), or the taking socket's state if tcp. Lost (and counted) if the ring is full.
  */
 static __always_inline void send_with(struct tl_slot *v, const struct tl_sum *sum,
-				      const struct tl_tcp_sample *tcp, __u8 point, __u16 flags, __s32 code,
-				      __u64 aux)
+				      const struct tl_tcp_sample *tcp, __u8 point, __u16 flags,
+				      __s32 code, __u64 aux)
 {
 	struct tl_ring_ctl *ctl;
 	struct tl_record *r;
@@ -120,9 +120,11 @@ static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s
 /* The summary of skb if v's next record is its first (it starts with what is known of
  * the packet from the start): read when that record goes, not when the packet is first
  * seen, so that a GSO segment has its own. */
-static __always_inline const struct tl_sum *first_sum(const struct tl_slot *v, const struct sk_buff *skb)
+static __always_inline const struct tl_sum *first_sum(const struct tl_slot *v,
+						      const struct sk_buff *skb)
 {
-	return (v->start_flags & TL_F_FIRST) && v->unsent ? pkt_summary(skb, v->state & TL_ST_RX) : NULL;
+	return (v->start_flags & TL_F_FIRST) && v->unsent ? pkt_summary(skb, v->state & TL_ST_RX)
+							  : NULL;
 }
 
 /* Sends v's stages not sent yet, and no point of this moment. */

@@ -33,7 +33,7 @@ static __always_inline int stage_of(__u8 point)
 	if (point == TL_READ)
 		return TL_STAGE_READ;
 	if (point == TL_INJECT)
-		return 0;     /* an RX packet's only stage */
+		return 0; /* an RX packet's only stage */
 	return -1;
 }
 
@@ -112,7 +112,6 @@ static __always_inline __u32 second_slot(__u32 idx, __u8 tag)
 {
 	return (idx ^ ((__u32)tag << 4)) & ((1 << LIVE_BITS) - 1);
 }
-
 
 /* A TX packet handed to the device: its record is sent, its read and free go by address
  * from the VPN's CPU. The slot is kept only for a drop or an error on this side. */

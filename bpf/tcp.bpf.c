@@ -27,7 +27,8 @@ int BPF_PROG(on_tcp_probe, struct sock *sk, struct sk_buff *skb)
 	if (!v || !settled(v) || (v->state & (TL_ST_TAKEN | TL_ST_DELIVER)))
 		return 0;
 	cb = (__u64)skb + bpf_core_field_offset(struct sk_buff, cb);
-	data = KREAD(struct tcp_skb_cb, cb, end_seq) - KREAD(struct tcp_skb_cb, cb, seq); /* SYN, FIN: one */
+	data = KREAD(struct tcp_skb_cb, cb, end_seq) -
+	       KREAD(struct tcp_skb_cb, cb, seq); /* SYN, FIN: one */
 	v->state |= TL_ST_TAKEN;
 	/* The socket is this host's: its own view of the connection, for the flow. */
 	struct tl_tcp_sample t = {
@@ -72,9 +73,15 @@ int BPF_PROG(on_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff 
 	} else {
 		__u8 a[16];
 
-		bpf_probe_read_kernel(a, sizeof(a), (const void *)sk + bpf_core_field_offset(struct sock, __sk_common.skc_v6_rcv_saddr));
+		bpf_probe_read_kernel(
+			a, sizeof(a),
+			(const void *)sk +
+				bpf_core_field_offset(struct sock, __sk_common.skc_v6_rcv_saddr));
 		r->end.sum.saddr = tl_addr6_hash(a);
-		bpf_probe_read_kernel(a, sizeof(a), (const void *)sk + bpf_core_field_offset(struct sock, __sk_common.skc_v6_daddr));
+		bpf_probe_read_kernel(
+			a, sizeof(a),
+			(const void *)sk +
+				bpf_core_field_offset(struct sock, __sk_common.skc_v6_daddr));
 		r->end.sum.daddr = tl_addr6_hash(a);
 		r->end.sum.ethertype = 0x86dd;
 	}
@@ -85,7 +92,8 @@ int BPF_PROG(on_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff 
 	r->end.pid = bpf_get_current_pid_tgid() >> 32;
 	/* Segments sent again: tcp_skb_pcount, what TcpRetransSegs adds (one call may
 	 * resend a GSO skb of several). */
-	r->end.code = KREAD(struct tcp_skb_cb, (__u64)skb + bpf_core_field_offset(struct sk_buff, cb), tcp_gso_segs);
+	r->end.code = KREAD(struct tcp_skb_cb,
+			    (__u64)skb + bpf_core_field_offset(struct sk_buff, cb), tcp_gso_segs);
 	r->end.summary = TL_X_SUM;
 	ring_commit(ctl);
 	return 0;

@@ -16,34 +16,34 @@
 
 /* Where a packet is seen. Values are part of the recording format: append only. */
 enum tl_point {
-	TL_QUEUE = 0,     /* net:net_dev_queue on the traced device */
-	TL_ENQUEUE = 1,   /* qdisc:qdisc_enqueue */
-	TL_DEQUEUE = 2,   /* qdisc:qdisc_dequeue (first skb of a bulk only) */
-	TL_XMIT = 3,      /* net:net_dev_start_xmit: tun_net_xmit is entered */
+	TL_QUEUE = 0,	  /* net:net_dev_queue on the traced device */
+	TL_ENQUEUE = 1,	  /* qdisc:qdisc_enqueue */
+	TL_DEQUEUE = 2,	  /* qdisc:qdisc_dequeue (first skb of a bulk only) */
+	TL_XMIT = 3,	  /* net:net_dev_start_xmit: tun_net_xmit is entered */
 	TL_XMIT_DONE = 4, /* net:net_dev_xmit: rc only, skb may be gone */
-	TL_READ = 5,      /* skb:skb_copy_datagram_iovec of a TX skb: the VPN reads it */
-	TL_INJECT = 6,    /* net:netif_rx_entry & co: the VPN writes a packet into the stack */
-	TL_RECEIVE = 7,   /* net:netif_receive_skb: protocol processing starts */
-	TL_DELIVER = 8,   /* skb_copy_datagram_iovec of an RX skb, or queued on another device */
-	TL_FREE = 9,      /* skb:consume_skb / skb:kfree_skb */
-	TL_TAKEN = 10,    /* tcp:tcp_probe of an RX skb: an established TCP socket takes it */
+	TL_READ = 5,	  /* skb:skb_copy_datagram_iovec of a TX skb: the VPN reads it */
+	TL_INJECT = 6,	  /* net:netif_rx_entry & co: the VPN writes a packet into the stack */
+	TL_RECEIVE = 7,	  /* net:netif_receive_skb: protocol processing starts */
+	TL_DELIVER = 8,	  /* skb_copy_datagram_iovec of an RX skb, or queued on another device */
+	TL_FREE = 9,	  /* skb:consume_skb / skb:kfree_skb */
+	TL_TAKEN = 10,	  /* tcp:tcp_probe of an RX skb: an established TCP socket takes it */
 	TL_POINT_COUNT = 11,
-	TL_COMM = 16,     /* not a point: a thread's comm (pid, tid, comm), sent once per CPU */
-	TL_ADDR6 = 17,    /* not a point: IPv6 addresses behind the hashes of summaries (tl_addr6) */
-	TL_FLOW = 18,     /* not from the kernel: a flow's definition, made by userspace's ingest */
+	TL_COMM = 16,  /* not a point: a thread's comm (pid, tid, comm), sent once per CPU */
+	TL_ADDR6 = 17, /* not a point: IPv6 addresses behind the hashes of summaries (tl_addr6) */
+	TL_FLOW = 18,  /* not from the kernel: a flow's definition, made by userspace's ingest */
 	/* Not points either: what the device's owner processes do (bpf/sched.bpf.h). */
-	TL_SCHED = 20,    /* an owner thread's scheduler state changed: code = enum tl_task_state */
-	TL_SEND = 21,     /* an owner thread queued a packet on another device (its underlay send):
-			   * aux = length; flags TL_IO_SOCK: slot.skb = its socket's inode (0: none) */
-	TL_UREAD = 22,    /* an owner thread read an skb not of the device (its underlay socket):
-			   * aux = length; flags TL_IO_SOCK: taken at sock_recv_length (one per
-			   * message received), slot.skb = the socket's inode */
+	TL_SCHED = 20, /* an owner thread's scheduler state changed: code = enum tl_task_state */
+	TL_SEND = 21,  /* an owner thread queued a packet on another device (its underlay send):
+			* aux = length; flags TL_IO_SOCK: slot.skb = its socket's inode (0: none) */
+	TL_UREAD = 22, /* an owner thread read an skb not of the device (its underlay socket):
+			* aux = length; flags TL_IO_SOCK: taken at sock_recv_length (one per
+			* message received), slot.skb = the socket's inode */
 	TL_DROP_ELSEWHERE = 23, /* a drop of another skb that hurts the tunnel (bpf/drops.bpf.h):
 				 * code = reason, aux = location, flags = scope, slot.skb = the
 				 * socket's inode (or 0), slot.len = the skb's length */
-	TL_RETRANS = 24,  /* tcp:tcp_retransmit_skb of a socket in the device's netns: the
-			   * host sends data again; sum = the socket's flow (summary 1),
-			   * code = segments (tcp_skb_pcount), aux = the skb's length */
+	TL_RETRANS = 24,	/* tcp:tcp_retransmit_skb of a socket in the device's netns: the
+				 * host sends data again; sum = the socket's flow (summary 1),
+				 * code = segments (tcp_skb_pcount), aux = the skb's length */
 };
 
 /* What a TL_SEND or TL_UREAD record says besides its length (tl_end.flags). */
@@ -81,7 +81,7 @@ enum tl_task_state {
 
 enum tl_sched_flags {
 	TL_SF_PREEMPTED = 1 << 0, /* RUNNABLE: switched out while it could still run */
-	TL_SF_WOKEN = 1 << 1,     /* RUNNABLE: woken (sched_wakeup); cpu is the one it waits on */
+	TL_SF_WOKEN = 1 << 1,	  /* RUNNABLE: woken (sched_wakeup); cpu is the one it waits on */
 	TL_SF_UNINTERRUPTIBLE = 1 << 2, /* SLEEPING: in D state (disk, a lock), not poll */
 };
 
@@ -93,17 +93,17 @@ enum tl_sched_flags {
  * before (once per pair and CPU) gives the addresses behind the hashes.
  */
 struct tl_sum {
-	__u32 saddr;     /* IPv4 address, or tl_addr6_hash of the IPv6 one */
+	__u32 saddr; /* IPv4 address, or tl_addr6_hash of the IPv6 one */
 	__u32 daddr;
-	__u16 sport;     /* TCP/UDP; ICMP: type << 8 | code */
-	__u16 dport;     /* TCP/UDP; ICMP echo: id */
-	__u32 seq;       /* TCP; ICMP echo: sequence */
-	__u32 ack;       /* TCP */
-	__u16 win;       /* TCP, as sent (not scaled) */
-	__u16 payload;   /* TCP/UDP payload bytes (65535 at most) */
+	__u16 sport;	 /* TCP/UDP; ICMP: type << 8 | code */
+	__u16 dport;	 /* TCP/UDP; ICMP echo: id */
+	__u32 seq;	 /* TCP; ICMP echo: sequence */
+	__u32 ack;	 /* TCP */
+	__u16 win;	 /* TCP, as sent (not scaled) */
+	__u16 payload;	 /* TCP/UDP payload bytes (65535 at most) */
 	__u16 ethertype; /* 0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP...; 0 unknown */
-	__u8 proto;      /* IP protocol (IPv6: the first next header) */
-	__u8 tcp_flags;  /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ... */
+	__u8 proto;	 /* IP protocol (IPv6: the first next header) */
+	__u8 tcp_flags;	 /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ... */
 };
 
 /* The addresses behind two hashes (point TL_ADDR6), in the place of a record's slot. */
@@ -133,16 +133,16 @@ enum tl_dir {
  * (core/model/event.h): bit 2 is retired ("cloned", not informative).
  */
 enum tl_flags {
-	TL_F_GSO = 1 << 0,       /* skb carries GSO segments (gso_size != 0) */
-	TL_F_SEGMENT = 1 << 1,   /* a segment of a GSO parent (parent_gen valid) */
-	TL_F_DROP = 1 << 3,      /* TL_FREE via kfree_skb: reason valid */
-	TL_F_FORWARDED = 1 << 4, /* TL_DELIVER because it was queued on another device */
-	TL_F_LATE_START = 1 << 5,/* first seen after the direction's first point */
-	TL_F_FIRST = 1 << 7,     /* the packet's first event: a new packet, nothing to look up */
-	TL_F_LAST = 1 << 9,      /* the packet's last event: its slot is given up (RX deliver,
-				  * taken and consumed): no free will be sent */
-	TL_F_CONSUMED = 1 << 10, /* TL_TAKEN of a segment without data (an ACK): TCP consumed it,
-				  * nothing is left to read; aux = payload bytes otherwise */
+	TL_F_GSO = 1 << 0,	  /* skb carries GSO segments (gso_size != 0) */
+	TL_F_SEGMENT = 1 << 1,	  /* a segment of a GSO parent (parent_gen valid) */
+	TL_F_DROP = 1 << 3,	  /* TL_FREE via kfree_skb: reason valid */
+	TL_F_FORWARDED = 1 << 4,  /* TL_DELIVER because it was queued on another device */
+	TL_F_LATE_START = 1 << 5, /* first seen after the direction's first point */
+	TL_F_FIRST = 1 << 7,	  /* the packet's first event: a new packet, nothing to look up */
+	TL_F_LAST = 1 << 9,	  /* the packet's last event: its slot is given up (RX deliver,
+				   * taken and consumed): no free will be sent */
+	TL_F_CONSUMED = 1 << 10,  /* TL_TAKEN of a segment without data (an ACK): TCP consumed it,
+				   * nothing is left to read; aux = payload bytes otherwise */
 };
 
 /*
@@ -161,46 +161,46 @@ enum tl_flags {
  * a record of their own, named by address (TL_ST_BY_ADDRESS): that CPU never touches the
  * slot, a cache line the queueing CPU wrote.
  */
-#define TL_STAGES 5 /* TX queue, enqueue, dequeue, xmit, read; RX inject */
+#define TL_STAGES 5	/* TX queue, enqueue, dequeue, xmit, read; RX inject */
 #define TL_STAGE_READ 4 /* a TX read's: only in a record by address, never kept in a slot */
 
 /* Bits of tl_slot.state */
 enum tl_slot_state {
-	TL_ST_RX = 1 << 0,        /* direction: RX, else TX */
-	TL_ST_GSO = 1 << 1,       /* a GSO skb: its segments will inherit from it */
+	TL_ST_RX = 1 << 0,	  /* direction: RX, else TX */
+	TL_ST_GSO = 1 << 1,	  /* a GSO skb: its segments will inherit from it */
 	TL_ST_INHERITED = 1 << 2, /* the queue/enqueue/dequeue stages are its GSO parent's */
-	TL_ST_XMIT = 1 << 3,      /* passed points that may repeat: */
+	TL_ST_XMIT = 1 << 3,	  /* passed points that may repeat: */
 	TL_ST_RECEIVE = 1 << 4,
 	TL_ST_DELIVER = 1 << 5,
-	TL_ST_BY_ADDRESS = 1 << 6,/* a record of a packet named by its address alone (TX read
-				   * and free): the slot stayed on the CPU that queued it */
-	TL_ST_TAKEN = 1 << 7,     /* RX: a TCP socket took it (its data waits to be read) */
+	TL_ST_BY_ADDRESS = 1 << 6, /* a record of a packet named by its address alone (TX read
+				    * and free): the slot stayed on the CPU that queued it */
+	TL_ST_TAKEN = 1 << 7,	   /* RX: a TCP socket took it (its data waits to be read) */
 };
 
 /* A packet being followed. One cache line: see bpf/slots.bpf.h. */
 struct tl_slot {
 	__u64 skb;
-	__u64 t0;                /* time base of dt */
-	__u32 dt[TL_STAGES];     /* when the stage was passed, after t0 */
+	__u64 t0;	     /* time base of dt */
+	__u32 dt[TL_STAGES]; /* when the stage was passed, after t0 */
 	__u32 gen;
-	__u32 parent_gen;        /* a GSO segment's parent */
+	__u32 parent_gen; /* a GSO segment's parent */
 	__u32 len;
-	__u32 pid;               /* the reader (TX read) or writer (RX inject) */
+	__u32 pid; /* the reader (TX read) or writer (RX inject) */
 	__u32 tid;
 	__u8 cpu[TL_STAGES];
-	__u8 unsent;             /* stages passed and not sent yet: bit per stage */
-	__u8 state;              /* TL_ST_* */
-	__u8 start_flags;        /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
+	__u8 unsent;	  /* stages passed and not sent yet: bit per stage */
+	__u8 state;	  /* TL_ST_* */
+	__u8 start_flags; /* the first record's: FIRST, GSO, SEGMENT, LATE_START */
 } __attribute__((aligned(64)));
 
 /* The point that ends a record, or a thread's name (point TL_COMM). */
 /* TL_TAKEN: the local TCP socket's state as it takes the segment (tcp:tcp_probe runs
  * before TCP processes it). tl_end.summary == TL_X_TCP. */
 struct tl_tcp_sample {
-	__u32 snd_cwnd;    /* congestion window, segments */
-	__u32 srtt_us;     /* smoothed round trip, us */
+	__u32 snd_cwnd;	   /* congestion window, segments */
+	__u32 srtt_us;	   /* smoothed round trip, us */
 	__u32 packets_out; /* segments sent and not yet acknowledged */
-	__u32 snd_wnd;     /* the peer's receive window, bytes */
+	__u32 snd_wnd;	   /* the peer's receive window, bytes */
 };
 
 /* What a record's end union holds besides its point: tl_end.summary. */
@@ -217,13 +217,13 @@ struct tl_end {
 	__u32 tid;
 	__s32 code;
 	__u16 cpu;
-	__u8 point;       /* enum tl_point; TL_COMM; TL_POINT_COUNT: none, stages only */
-	__u8 summary;     /* enum tl_extra: what the union holds besides comm */
+	__u8 point;   /* enum tl_point; TL_COMM; TL_POINT_COUNT: none, stages only */
+	__u8 summary; /* enum tl_extra: what the union holds besides comm */
 	__u16 flags;
 	__u16 pad1;
 	union {
-		char comm[TL_COMM_LEN]; /* TL_COMM only */
-		struct tl_sum sum;      /* summary == TL_X_SUM only */
+		char comm[TL_COMM_LEN];	  /* TL_COMM only */
+		struct tl_sum sum;	  /* summary == TL_X_SUM only */
 		struct tl_tcp_sample tcp; /* summary == TL_X_TCP only */
 	};
 };
@@ -236,8 +236,9 @@ struct tl_end {
  */
 struct tl_record {
 	union {
-		struct tl_slot slot;    /* its unsent stages are the record's; see above for lone ones */
-		struct tl_addr6 addr6;  /* TL_ADDR6 */
+		struct tl_slot
+			slot; /* its unsent stages are the record's; see above for lone ones */
+		struct tl_addr6 addr6; /* TL_ADDR6 */
 	};
 	struct tl_end end;
 };
@@ -282,11 +283,11 @@ static inline __u32 tl_ring_first(__u32 cpu, __u32 kind, __u32 ring_records, __u
  * advances tail. head and tail sit on cache lines of their own: each has one writer.
  */
 struct tl_ring_ctl {
-	__u64 head;    /* records written: BPF */
-	__u32 busy;    /* a program is writing: one interrupting it takes the CPU's next ring */
+	__u64 head; /* records written: BPF */
+	__u32 busy; /* a program is writing: one interrupting it takes the CPU's next ring */
 	__u32 pad0;
 	__u64 pad1[6];
-	__u64 tail;    /* records read: userspace */
+	__u64 tail; /* records read: userspace */
 	__u64 pad2[7];
 };
 
@@ -297,18 +298,19 @@ struct tl_ring_ctl {
  * setting turns off (--no-sched's hooks, the filter's call when there is none).
  */
 struct tl_config {
-	__u32 ifindex;         /* the traced device, in the netns below */
-	__u32 netns;           /* the inode of the device's network namespace */
-	__u32 sample;          /* follow 1 packet in this many (per CPU and direction); 1: all */
+	__u32 ifindex;	       /* the traced device, in the netns below */
+	__u32 netns;	       /* the inode of the device's network namespace */
+	__u32 sample;	       /* follow 1 packet in this many (per CPU and direction); 1: all */
 	__u32 ring_records;    /* records per main and nested ring: a power of two */
 	__u32 spill_records;   /* records per spill ring: a power of two */
-	__u32 sched;           /* 1 unless --no-sched: the owners' scheduling is traced */
-	__u32 recv_tp;         /* 1: the owners' underlay reads are taken at sock_recv_length */
+	__u32 sched;	       /* 1 unless --no-sched: the owners' scheduling is traced */
+	__u32 recv_tp;	       /* 1: the owners' underlay reads are taken at sock_recv_length */
 	__u32 owner_socks;     /* sockets the loader puts in owner_socks (the owners' at start) */
-	__u32 ether;           /* the device's link layer: 1 Ethernet (tap), 0 IP (tun) */
+	__u32 ether;	       /* the device's link layer: 1 Ethernet (tap), 0 IP (tun) */
 	__u32 filter_len;      /* instructions of the user's pcap filter; 0: none */
 	__u32 filter_snap;     /* the bytes it looks at (tl_cbpf_snap): only those are copied */
-	__u32 filter_in_place; /* 1: it reads packets where they lie (6.17+, not the compat build) */
+	__u32 filter_in_place; /* 1: it reads packets where they lie (6.17+, not the compat build)
+				*/
 };
 
 /*
@@ -327,8 +329,8 @@ struct tl_config {
 
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {
-	TL_CNT_LOST = 1,     /* events not sent: their record's ring was full */
-	TL_CNT_SPILLED = 2,  /* records that went to a spill ring: userspace was behind */
+	TL_CNT_LOST = 1,    /* events not sent: their record's ring was full */
+	TL_CNT_SPILLED = 2, /* records that went to a spill ring: userspace was behind */
 	TL_CNT_MAX = 4,
 };
 

@@ -47,7 +47,8 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 		v = lookup_in(skb, (__u64)KREAD(struct net_device, dev, nd_net.net));
 		if (v && (v->state & TL_ST_RX) && !(v->state & TL_ST_DELIVER))
 			/* A packet the VPN wrote leaves through another device: delivered. */
-			send_last(v, TL_DELIVER, TL_F_FORWARDED, KREAD(struct net_device, dev, ifindex));
+			send_last(v, TL_DELIVER, TL_F_FORWARDED,
+				  KREAD(struct net_device, dev, ifindex));
 		return 0;
 	}
 	if (!sample(TL_TX))
@@ -101,7 +102,8 @@ int BPF_PROG(on_qdisc_dequeue, struct Qdisc *q, const struct netdev_queue *txq, 
 	if (!v || dir_of(v) != TL_TX) {
 		struct cpu_state *st;
 
-		/* Not followed (--sample, filter): its segments, made right after, are not either. */
+		/* Not followed (--sample, filter): its segments, made right after, are not either.
+		 */
 		if (PASSING_OVER && (st = cpu_state()))
 			st->skip = 1;
 		return 0;
@@ -139,7 +141,8 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 }
 
 SEC("raw_tp/net_dev_xmit")
-int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev, unsigned int skb_len)
+int BPF_PROG(on_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *dev,
+	     unsigned int skb_len)
 {
 	struct tl_slot *v;
 

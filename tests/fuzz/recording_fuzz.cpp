@@ -14,11 +14,11 @@
 #include <sstream>
 #include <string>
 
+#include "../support/trace_info_sample.h"
 #include "core/diagnose/findings.h"
 #include "core/record/recording.h"
 #include "core/report/summary.h"
 #include "core/report/text_report.h"
-#include "../support/trace_info_sample.h"
 
 using namespace tunlat;
 

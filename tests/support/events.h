@@ -75,11 +75,11 @@ inline Event comm_event(uint64_t ts_us, uint32_t pid, const char* comm, uint16_t
 // A TX packet: queue at t, xmit after qdisc_us, read after ring_us, free 2 us later. The
 // reader's comm in its events, as version 1 recordings held it: push it through V1Feed.
 inline std::vector<Event> tx_packet(uint64_t t_us, uint64_t skb, uint32_t gen, uint64_t qdisc_us,
-                                    uint64_t ring_us, uint32_t reader = 4252,
-                                    const char* comm = "openvpn") {
+                                    uint64_t ring_us, uint32_t reader = 4252, const char* comm = "openvpn") {
   uint64_t x = t_us + qdisc_us, r = x + ring_us;
   return {Ev{t_us, skb, gen, TL_QUEUE}, Ev{x, skb, gen, TL_XMIT},
-          Ev{r, skb, gen, TL_READ, Dir::Tx, 1, reader, comm}, Ev{r + 2, skb, gen, TL_FREE, Dir::Tx, 1, reader, comm}};
+          Ev{r, skb, gen, TL_READ, Dir::Tx, 1, reader, comm},
+          Ev{r + 2, skb, gen, TL_FREE, Dir::Tx, 1, reader, comm}};
 }
 
 // A pipeline fed events written as version 1 recordings held them (a thread's comm in its

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   info.start_ns = 1'000'000'000;
   RecordingWriter w(argv[1], info);
   for (uint64_t k = 0, n = 0; n < events; k++, n += 5) {
-    w.write(ev(k, k << 8, TL_QUEUE, TL_TX));  // never freed: waits in the correlator
+    w.write(ev(k, k << 8, TL_QUEUE, TL_TX));           // never freed: waits in the correlator
     Event in = ev(k, (k << 8) | 1, TL_INJECT, TL_RX);  // a writer pid of its own ...
     Event drop = ev(k, (k << 8) | 1, TL_FREE, TL_RX, TL_F_DROP);
     drop.code = static_cast<int32_t>(k);  // ... and a drop reason and location of its own

@@ -16,8 +16,8 @@ namespace {
 
 Json analyse(const std::string& name) {
   Pipeline p;
-  ReadResult r = read_recording_file(std::string(TUNLAT_FIXTURES_DIR) + "/" + name,
-                                     [&](const Event& e) { p.push(e); });
+  ReadResult r =
+      read_recording_file(std::string(TUNLAT_FIXTURES_DIR) + "/" + name, [&](const Event& e) { p.push(e); });
   EXPECT_FALSE(r.truncated) << r.warning;
   p.flush();
   return summarized(r.info, p);
@@ -91,7 +91,8 @@ TEST(Fixtures, FlowsAreNamedAndCountedPerDirection) {
   Json tun = analyse("fwd-tun-filtered.tlrec");
   EXPECT_EQ(tun["filter"], "icmp or tcp");
   EXPECT_EQ(tun["device"]["kind"], "tun");
-  for (auto& f : tun["tcp"]["flows"]) EXPECT_TRUE(f["protocol"] == "TCP" || f["protocol"] == "ICMP") << f["name"];
+  for (auto& f : tun["tcp"]["flows"])
+    EXPECT_TRUE(f["protocol"] == "TCP" || f["protocol"] == "ICMP") << f["name"];
 
   Json old = analyse("openvpn-tap-iperf3.tlrec");
   EXPECT_TRUE(old["tcp"]["retransmits"].is_null());
@@ -108,7 +109,8 @@ TEST(Fixtures, SummariesMatchTheirGoldenJson) {
     ASSERT_TRUE(golden) << name;
     std::stringstream want;
     want << golden.rdbuf();
-    std::string got = analyse(std::string(name) + ".tlrec").dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+    std::string got =
+        analyse(std::string(name) + ".tlrec").dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
     // The first line that differs, not two whole documents.
     std::istringstream g(got), w(want.str());
     std::string gl, wl;
@@ -136,6 +138,7 @@ TEST(Fixtures, SegmentationBeforeTheRingIsAFindingOnlyWhereItHappens) {
   ASSERT_FALSE(f.is_null());
   EXPECT_EQ(f["evidence"]["gso_parents"], 145);
   EXPECT_EQ(f["evidence"]["segments"], 3938);
-  EXPECT_NE(f["summary"].get<std::string>().find("openvpn (pid 11373) reads each segment"), std::string::npos);
+  EXPECT_NE(f["summary"].get<std::string>().find("openvpn (pid 11373) reads each segment"),
+            std::string::npos);
   EXPECT_TRUE(offload(analyse("seed000-ping-f.tlrec")).is_null());
 }

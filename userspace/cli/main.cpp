@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // tunlat's command line: parses arguments and maps every failure to one line and an exit code.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <cmath>
 
@@ -36,16 +36,13 @@ const CLI::Validator kNonEmpty(
 
 // The visual outputs, on `trace` and `report` alike (docs/visual.md).
 void add_visual_options(CLI::App* cmd, VisualArgs& v) {
-  cmd->add_option("--folded", v.folded_path,
-                  "write folded stacks to FILE (weight: us of packet-time)");
+  cmd->add_option("--folded", v.folded_path, "write folded stacks to FILE (weight: us of packet-time)");
   cmd->add_option("--svg", v.svg_path, "write a flame graph of packet-time (SVG) to FILE");
   cmd->add_option("--html", v.html_path, "write a self-contained HTML report to FILE");
   cmd->add_option("--perfetto", v.perfetto_path, "write a Chrome/Perfetto trace (JSON) to FILE");
-  cmd->add_option("--flame-by", v.flame_by,
-                  "frames under device;direction: span,flow,process,cpu,state")
+  cmd->add_option("--flame-by", v.flame_by, "frames under device;direction: span,flow,process,cpu,state")
       ->capture_default_str();
-  cmd->add_option("--perfetto-packets", v.perfetto_packets,
-                  "--perfetto: slices for the first N packets only")
+  cmd->add_option("--perfetto-packets", v.perfetto_packets, "--perfetto: slices for the first N packets only")
       ->capture_default_str()
       ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
 }
@@ -66,28 +63,30 @@ int main(int argc, char** argv) {
   TraceArgs t;
   auto* trace = app.add_subcommand("trace", "trace a live tun/tap device");
   trace->add_option("--dev", t.dev, "device to trace (e.g. tap0)")->required()->check(kNonEmpty);
-  trace->add_option("--netns", t.netns,
-                    "its network namespace: a name (ip netns), a path or a pid (default: own)")
+  trace
+      ->add_option("--netns", t.netns,
+                   "its network namespace: a name (ip netns), a path or a pid (default: own)")
       ->check(kNonEmpty);
-  trace->add_option("-d,--duration", t.duration_s, "stop after SECONDS (default: Ctrl-C)")
-      ->check(kSeconds);
+  trace->add_option("-d,--duration", t.duration_s, "stop after SECONDS (default: Ctrl-C)")->check(kSeconds);
   trace->add_option("-i,--interval", t.interval_s, "live output every SECONDS")
       ->capture_default_str()
       ->check(kSeconds);
   trace->add_option("--json", t.json_path, "write the tunlat/v1 JSON summary to FILE")->check(kNonEmpty);
-  trace->add_option("--record", t.record_path,
-                    "also write every event to FILE, for `tunlat report`")
+  trace->add_option("--record", t.record_path, "also write every event to FILE, for `tunlat report`")
       ->check(kNonEmpty);
-  trace->add_option("--sample", t.sample,
-                    "follow 1 packet in N (per CPU and direction) at extreme rates")
+  trace->add_option("--sample", t.sample, "follow 1 packet in N (per CPU and direction) at extreme rates")
       ->check(CLI::Range(1u, 1000000u));
-  trace->add_option("--stall-ms", t.stall_ms,
-                    "a queue stage (qdisc, tun ring) releasing nothing this long while it holds packets, or a TCP flow's data "
-                    "unacknowledged this long, is a stall")
+  trace
+      ->add_option("--stall-ms", t.stall_ms,
+                   "a queue stage (qdisc, tun ring) releasing nothing this long while it holds packets, or a "
+                   "TCP flow's data "
+                   "unacknowledged this long, is a stall")
       ->capture_default_str()
       ->check(CLI::Range(1.0, 3.6e6));
-  trace->add_option("--filter", t.filter,
-                    "follow only packets this pcap-filter expression takes (as tcpdump's), e.g. 'tcp port 5201'")
+  trace
+      ->add_option(
+          "--filter", t.filter,
+          "follow only packets this pcap-filter expression takes (as tcpdump's), e.g. 'tcp port 5201'")
       ->check(kNonEmpty);
   std::vector<std::string> filter_words;
   trace->add_option("EXPR", filter_words, "the filter, as tcpdump takes it (instead of --filter)");
@@ -110,7 +109,9 @@ int main(int argc, char** argv) {
   auto* report = app.add_subcommand("report", "analyse a recording made with trace --record");
   report->add_option("FILE", r.recording, "recording file")->required()->check(kNonEmpty);
   report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE")->check(kNonEmpty);
-  report->add_option("--stall-ms", r.stall_ms, "as for trace")->capture_default_str()->check(CLI::Range(1.0, 3.6e6));
+  report->add_option("--stall-ms", r.stall_ms, "as for trace")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3.6e6));
   add_visual_options(report, r.visual);
   report->footer(R"(Examples:
   tunlat report tap0.tlrec                    the same report as the live trace

@@ -33,7 +33,7 @@ std::string base_of(const std::string& p) {
 // target), then the directory made canonical.
 std::string resolved(std::string p) {
   for (int hops = 0; hops < 40; hops++) {
-    struct stat st{};
+    struct stat st {};
     if (lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) break;
     char target[PATH_MAX];
     ssize_t n = readlink(p.c_str(), target, sizeof target - 1);
@@ -52,7 +52,7 @@ void check_writable(const std::string& path, const char* what) {
   auto refuse = [&](const std::string& why) {
     throw Fatal(fmt::format("cannot write {} to {}: {}", what, path, why));
   };
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) refuse("it is a directory");
     // Effective ids, as the later open() will use.
@@ -66,14 +66,16 @@ void check_writable(const std::string& path, const char* what) {
 }
 
 bool same_file(const std::string& a, const std::string& b) {
-  struct stat sa{}, sb{};
+  struct stat sa {
+  }, sb{};
   const bool ea = stat(a.c_str(), &sa) == 0, eb = stat(b.c_str(), &sb) == 0;
   if (ea && eb) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   if (ea != eb) return false;  // one exists, the other not: two files
   return resolved(a) == resolved(b);
 }
 
-void check_distinct_outputs(const std::vector<Output>& outputs, const std::string& input, const char* input_what) {
+void check_distinct_outputs(const std::vector<Output>& outputs, const std::string& input,
+                            const char* input_what) {
   for (size_t i = 0; i < outputs.size(); i++) {
     const Output& o = outputs[i];
     if (o.path.empty()) continue;

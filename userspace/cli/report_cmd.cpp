@@ -26,13 +26,14 @@ int run_report(const ReportArgs& a) {
   std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, pipeline);
   ReadResult r;
   try {
-    r = read_recording_file(a.recording, [&](const Event& e) { pipeline.push(e); },
-                            [&](const TraceInfo& info) {  // the owners' sockets: their underlay
-                              std::vector<uint64_t> sockets;
-                              for (const Owner& o : info.owners)
-                                sockets.insert(sockets.end(), o.sockets.begin(), o.sockets.end());
-                              pipeline.set_underlay_sockets(sockets);
-                            });
+    r = read_recording_file(
+        a.recording, [&](const Event& e) { pipeline.push(e); },
+        [&](const TraceInfo& info) {  // the owners' sockets: their underlay
+          std::vector<uint64_t> sockets;
+          for (const Owner& o : info.owners)
+            sockets.insert(sockets.end(), o.sockets.begin(), o.sockets.end());
+          pipeline.set_underlay_sockets(sockets);
+        });
   } catch (const RecordingError& e) {
     throw Fatal(e.what());
   }

@@ -45,7 +45,7 @@ uint64_t now_ns(clockid_t clk) {
 }
 
 void install_signals() {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_signal;  // no SA_RESTART: the poll returns at once
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
@@ -140,7 +140,8 @@ int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capt
         }
         // Passes reach the analysis up to ~0.3 s late (rings, holdback, reorder window).
         const LiveStall stall = pipeline.analysis().stuck_now(now, kLiveLagNs);
-        render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost(), stall);
+        render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost(),
+                    stall);
         auto [flow, packets] = capture.pipeline.analysis().flows().busiest_since_last();
         if (flow) fmt::print(std::cout, "  {}\n", live_flow_line(*flow, packets));
       }
@@ -249,17 +250,18 @@ int run_trace(const TraceArgs& a) {
   topts.ether = ether;
   topts.filter = filter;
   capture.pipeline.set_underlay_sockets(topts.owner_sockets);
-  Tracer tracer(topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
+  Tracer tracer(
+      topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
   info.sched = tracer.sched_status();
   info.host_retransmits = tracer.host_retransmits_status();
-  if (a.verbose)
-    fmt::print(stderr, "tunlat: the VPN's scheduling: {}\n", term_safe(info.sched));
+  if (a.verbose) fmt::print(stderr, "tunlat: the VPN's scheduling: {}\n", term_safe(info.sched));
   bool learnt = false;
   in_netns(ns, [&] { learnt = tracer.learn_device(); });
   if (a.verbose)
-    fmt::print(stderr, "tunlat: {}\n", learnt ? "found the device's net_device before its first packet"
-                                             : "the device's net_device is learnt from its first packet");
+    fmt::print(stderr, "tunlat: {}\n",
+               learnt ? "found the device's net_device before its first packet"
+                      : "the device's net_device is learnt from its first packet");
   DeviceWatch watch(ns, dev.ifindex);
   install_signals();
 

@@ -16,9 +16,9 @@ struct TraceArgs {
   double interval_s = 1;
   std::string json_path;
   std::string record_path;  // every event, for `tunlat report`
-  uint32_t sample = 1;  // follow 1 packet in N
-  std::string filter;   // pcap-filter expression: follow only the packets it takes
-  double stall_ms = 200;  // a queue stage releasing nothing this long is a stall
+  uint32_t sample = 1;      // follow 1 packet in N
+  std::string filter;       // pcap-filter expression: follow only the packets it takes
+  double stall_ms = 200;    // a queue stage releasing nothing this long is a stall
   bool verbose = false;
   bool quiet = false;  // no live blocks
   VisualArgs visual;

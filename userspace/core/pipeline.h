@@ -16,9 +16,9 @@ namespace tunlat {
 
 struct PipelineOptions {
   uint64_t reorder_window_ns = 100'000'000;  // a packet's points arrive when its path ends
-  uint64_t ttl_ns = 10'000'000'000;         // evict packets silent this long
-  uint64_t settled_ttl_ns = 1'000'000'000;  // ... once RX protocol processing started
-  uint64_t stall_ns = 200'000'000;          // a queue stage releasing nothing this long is stuck
+  uint64_t ttl_ns = 10'000'000'000;          // evict packets silent this long
+  uint64_t settled_ttl_ns = 1'000'000'000;   // ... once RX protocol processing started
+  uint64_t stall_ns = 200'000'000;           // a queue stage releasing nothing this long is stuck
   // Memory is bounded whatever the input (docs/recording.md): packets waiting for more
   // records, and points waiting in each pacing stream's reorder window.
   size_t max_in_flight = kDefaultMaxLive;

@@ -18,7 +18,8 @@ namespace {
 bool region_at(const bpf_insn* insns, size_t n, size_t i, FilterRegs& regs) {
   if (i + TL_FILTER_REGION > n) return false;
   const bpf_insn& ld = insns[i];
-  if (ld.code != (BPF_LD | BPF_DW | BPF_IMM) || ld.dst_reg != 0 || static_cast<uint32_t>(ld.imm) != TL_FILTER_MAGIC_LO ||
+  if (ld.code != (BPF_LD | BPF_DW | BPF_IMM) || ld.dst_reg != 0 ||
+      static_cast<uint32_t>(ld.imm) != TL_FILTER_MAGIC_LO ||
       static_cast<uint32_t>(insns[i + 1].imm) != TL_FILTER_MAGIC_HI)
     return false;
   // Two moves into the verdict's register: from the machine's, then from the packet's.
@@ -30,8 +31,10 @@ bool region_at(const bpf_insn* insns, size_t n, size_t i, FilterRegs& regs) {
   regs.packet = packet.src_reg;
   regs.verdict = machine.dst_reg;
   for (size_t j = i + 4; j < i + TL_FILTER_REGION; j++)
-    if (insns[j].code != (BPF_ALU64 | BPF_MOV | BPF_K) || insns[j].dst_reg != regs.verdict || insns[j].imm != 0)
-      throw Fatal("the BPF programs' filter region is not as compiled (instruction " + std::to_string(j - i) + ")");
+    if (insns[j].code != (BPF_ALU64 | BPF_MOV | BPF_K) || insns[j].dst_reg != regs.verdict ||
+        insns[j].imm != 0)
+      throw Fatal("the BPF programs' filter region is not as compiled (instruction " + std::to_string(j - i) +
+                  ")");
   return true;
 }
 

@@ -51,9 +51,10 @@ void check_privileges() {
   if (missing.empty()) return;
   std::string list;
   for (auto& m : missing) list += (list.empty() ? "" : " and ") + m;
-  throw Fatal(fmt::format("missing {} (needed to load and attach BPF programs): run as root, or "
-                          "grant them, e.g. setcap cap_bpf,cap_perfmon,cap_sys_admin+ep tunlat",
-                          list));
+  throw Fatal(
+      fmt::format("missing {} (needed to load and attach BPF programs): run as root, or "
+                  "grant them, e.g. setcap cap_bpf,cap_perfmon,cap_sys_admin+ep tunlat",
+                  list));
 }
 
 std::string kernel_release() {
@@ -64,9 +65,10 @@ std::string kernel_release() {
 
 KernelBtf::KernelBtf() : btf_(btf__load_vmlinux_btf()) {
   if (!btf_)
-    throw Fatal(fmt::format("kernel {} exposes no BTF (/sys/kernel/btf/vmlinux: {}): tunlat needs "
-                            "CONFIG_DEBUG_INFO_BTF=y and Linux {} or later",
-                            kernel_release(), std::strerror(errno), kMinKernel));
+    throw Fatal(
+        fmt::format("kernel {} exposes no BTF (/sys/kernel/btf/vmlinux: {}): tunlat needs "
+                    "CONFIG_DEBUG_INFO_BTF=y and Linux {} or later",
+                    kernel_release(), std::strerror(errno), kMinKernel));
 }
 
 KernelBtf::~KernelBtf() { btf__free(btf_); }
@@ -108,9 +110,10 @@ bool KernelBtf::loads_anywhere() const {
 
 void KernelBtf::require_supported() const {
   if (!has("skb_drop_reason", BTF_KIND_ENUM))
-    throw Fatal(fmt::format("kernel {} lacks kfree_skb's drop reason "
-                            "(enum skb_drop_reason, since Linux 5.17): tunlat needs Linux {} or later",
-                            kernel_release(), kMinKernel));
+    throw Fatal(
+        fmt::format("kernel {} lacks kfree_skb's drop reason "
+                    "(enum skb_drop_reason, since Linux 5.17): tunlat needs Linux {} or later",
+                    kernel_release(), kMinKernel));
 }
 
 bool KernelBtf::has_tracepoint(const std::string& name) const {
@@ -126,7 +129,8 @@ int KernelBtf::tracepoint_args(const std::string& name) const {
   // btf_trace_<name> is a pointer to a prototype whose first argument is the probe's data.
   int id = btf__find_by_name_kind(btf_, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF);
   const btf_type* t = btf__type_by_id(btf_, id);
-  for (int hops = 0; t && (btf_is_typedef(t) || btf_is_ptr(t)) && hops < 4; hops++) t = btf__type_by_id(btf_, t->type);
+  for (int hops = 0; t && (btf_is_typedef(t) || btf_is_ptr(t)) && hops < 4; hops++)
+    t = btf__type_by_id(btf_, t->type);
   return t && btf_is_func_proto(t) ? std::max(btf_vlen(t) - 1, 0) : 0;
 }
 

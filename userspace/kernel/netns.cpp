@@ -48,7 +48,7 @@ struct DirCloser {
 using Dir = std::unique_ptr<DIR, DirCloser>;
 
 uint64_t inode_of(const std::string& path) {
-  struct stat st{};
+  struct stat st {};
   if (stat(path.c_str(), &st) != 0) return 0;
   return st.st_ino;
 }
@@ -90,7 +90,7 @@ bool tun_fd_in_netns(pid_t pid, int fd, const std::string& base, uint64_t ns) {
   Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
   Fd copy(pidfd.fd >= 0 ? static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.fd, fd, 0)) : -1);
   Fd dev_ns(copy.fd >= 0 ? ioctl(copy.fd, TUNGETDEVNETNS) : -1);
-  struct stat st{};
+  struct stat st {};
   if (dev_ns.fd >= 0 && fstat(dev_ns.fd, &st) == 0) return st.st_ino == ns;
   return inode_of(base + "/ns/net") == ns;
 }
@@ -117,9 +117,9 @@ void require_net_namespace(const std::string& spec, const std::string& path) {
   }
   int type = ioctl(fd.fd, NS_GET_NSTYPE);
   if (type == CLONE_NEWNET) return;
-  struct stat st{};
+  struct stat st {};
   fstat(fd.fd, &st);
-  const char* what = type >= 0           ? "a namespace of another kind"
+  const char* what = type >= 0             ? "a namespace of another kind"
                      : S_ISDIR(st.st_mode) ? "a directory"
                                            : "not a namespace file";
   throw Fatal(fmt::format("'{}' ({}) is not a network namespace: {}", spec, path, what));
@@ -156,8 +156,8 @@ Netns resolve_netns(const std::string& spec) {
     std::string known;
     for (auto& n : all_netns())
       if (!n.name.empty()) known += (known.empty() ? "" : ", ") + n.name;
-    throw Fatal(fmt::format("network namespace '{}' not found ({}: {}); named namespaces: {}", spec,
-                            ns.path, std::strerror(errno), known.empty() ? "none" : known));
+    throw Fatal(fmt::format("network namespace '{}' not found ({}: {}); named namespaces: {}", spec, ns.path,
+                            std::strerror(errno), known.empty() ? "none" : known));
   }
   require_net_namespace(spec, ns.path);
   return ns;
@@ -209,7 +209,7 @@ std::vector<std::string> list_tun_devices() {
       in_netns(ns, [&] {
         Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         std::unique_ptr<struct if_nameindex, void (*)(struct if_nameindex*)> ifs(if_nameindex(),
-                                                                               if_freenameindex);
+                                                                                 if_freenameindex);
         if (!ifs || sock.fd < 0) return;
         for (auto* i = ifs.get(); i->if_index; i++) {
           DeviceKind kind = kind_of(sock.fd, i->if_name);

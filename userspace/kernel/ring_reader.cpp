@@ -95,7 +95,8 @@ void RingReader::start() {
   sched_param p{};
   p.sched_priority = 1;
   int err = pthread_setschedparam(thread_.native_handle(), SCHED_FIFO, &p);
-  priority_ = err == 0 ? "SCHED_FIFO 1" : fmt::format("normal: cannot use SCHED_FIFO: {}", std::strerror(err));
+  priority_ =
+      err == 0 ? "SCHED_FIFO 1" : fmt::format("normal: cannot use SCHED_FIFO: {}", std::strerror(err));
 }
 
 void RingReader::stop() {

@@ -33,7 +33,9 @@ struct RingLayout {
 
   uint32_t rings() const { return ncpu * TL_RINGS_PER_CPU; }
   uint32_t total_records() const { return tl_ring_first(ncpu, 0, kRingRecords, spill_records); }
-  uint32_t size(uint32_t ring) const { return tl_ring_size(ring % TL_RINGS_PER_CPU, kRingRecords, spill_records); }
+  uint32_t size(uint32_t ring) const {
+    return tl_ring_size(ring % TL_RINGS_PER_CPU, kRingRecords, spill_records);
+  }
   uint32_t first(uint32_t ring) const {
     return tl_ring_first(ring / TL_RINGS_PER_CPU, ring % TL_RINGS_PER_CPU, kRingRecords, spill_records);
   }

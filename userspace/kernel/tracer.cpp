@@ -43,8 +43,7 @@ int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list arg
     char buf[1024];
     vsnprintf(buf, sizeof buf, fmt_str, args);
     g_last_libbpf_error = buf;
-    while (!g_last_libbpf_error.empty() && g_last_libbpf_error.back() == '\n')
-      g_last_libbpf_error.pop_back();
+    while (!g_last_libbpf_error.empty() && g_last_libbpf_error.back() == '\n') g_last_libbpf_error.pop_back();
   }
   return 0;
 }
@@ -60,16 +59,11 @@ struct ProgTp {
 // not every kernel has; the others are far older (2.6).
 const char* first_kernel(const std::string& tp) {
   static const std::pair<const char*, const char*> since[] = {
-      {"qdisc_enqueue", "5.14"},
-      {"qdisc_dequeue", "4.16"},
-      {"net_dev_start_xmit", "3.19"},
-      {"netif_rx_entry", "3.19"},
-      {"netif_receive_skb_entry", "3.19"},
-      {"netif_receive_skb_list_entry", "4.19"},
-      {"napi_gro_receive_entry", "3.19"},
-      {"tcp_probe", "4.16"},
-      {"tcp_retransmit_skb", "4.15"},
-      {"sched_switch", "5.18"},  // its prev_state argument
+      {"qdisc_enqueue", "5.14"},           {"qdisc_dequeue", "4.16"},
+      {"net_dev_start_xmit", "3.19"},      {"netif_rx_entry", "3.19"},
+      {"netif_receive_skb_entry", "3.19"}, {"netif_receive_skb_list_entry", "4.19"},
+      {"napi_gro_receive_entry", "3.19"},  {"tcp_probe", "4.16"},
+      {"tcp_retransmit_skb", "4.15"},      {"sched_switch", "5.18"},  // its prev_state argument
       {"sock_recv_length", "6.3"},
   };
   for (const auto& [name, release] : since)
@@ -87,14 +81,14 @@ bool sched_tracepoint(const std::string& tp) { return tp.rfind("sched_", 0) == 0
 struct TracerBpf {
   bpf_object_skeleton* skeleton = nullptr;  // loaded and attached with libbpf's generic calls
   bpf_map *ring_ctl = nullptr, *ring_records = nullptr, *counters = nullptr, *owners = nullptr;
-  bpf_map* owner_socks = nullptr;            // the owners' socket inodes: their underlay drops
-  bpf_program* kfree_skb_sk = nullptr;       // kfree_skb with the socket meant (6.11+)
-  bpf_program* sock_recv_length = nullptr;   // the owners' underlay reads (6.3+, with --sched)
-  std::vector<bpf_program*> run_once;        // run by the loader ("raw_tp" alone), not attached
-  std::vector<ProgTp> programs;              // the packet path's, by tracepoint
-  std::vector<ProgTp> sched_programs;        // the owners' scheduling: all or none
+  bpf_map* owner_socks = nullptr;           // the owners' socket inodes: their underlay drops
+  bpf_program* kfree_skb_sk = nullptr;      // kfree_skb with the socket meant (6.11+)
+  bpf_program* sock_recv_length = nullptr;  // the owners' underlay reads (6.3+, with --sched)
+  std::vector<bpf_program*> run_once;       // run by the loader ("raw_tp" alone), not attached
+  std::vector<ProgTp> programs;             // the packet path's, by tracepoint
+  std::vector<ProgTp> sched_programs;       // the owners' scheduling: all or none
   bpf_program *learn_target_dev = nullptr, *flush_in_flight = nullptr;
-  tl_config* config = nullptr;  // the skeleton's .rodata tl_cfg: set whole before load
+  tl_config* config = nullptr;                    // the skeleton's .rodata tl_cfg: set whole before load
   std::function<uint64_t()> target_dev;           // .bss, read and written after load
   std::function<volatile uint8_t*()> owner_hint;  // TL_OWNER_HINTS bytes
   std::function<void()> destroy;
@@ -193,8 +187,9 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
     bpf_ = open_skeleton(tunlat_bpf__open, tunlat_bpf__destroy);
   } else {
     bpf_ = open_skeleton(tunlat_bpf_compat__open, tunlat_bpf_compat__destroy);
-    warnings.push_back("kernel lacks the bpf_rdonly_cast kfunc (since Linux 6.2): kernel objects "
-                       "are read with probe reads, which cost more per packet");
+    warnings.push_back(
+        "kernel lacks the bpf_rdonly_cast kfunc (since Linux 6.2): kernel objects "
+        "are read with probe reads, which cost more per packet");
   }
   if (o.verbose)
     fmt::print(stderr, "tunlat: BPF programs: {}\n",
@@ -211,9 +206,11 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   // inject, and the segments adopted at enqueue and xmit).
   if (!o.filter.empty()) {
     const int regions = patch_filter(*bpf_->skeleton->obj, o.filter);
-    if (regions < TL_FILTER_SITES) throw Fatal("the BPF programs have fewer filter regions than the points that ask the filter");
-    if (o.verbose) fmt::print(stderr, "tunlat: the filter ({} cBPF instructions) translated into {} programs' regions\n",
-                              o.filter.size(), regions);
+    if (regions < TL_FILTER_SITES)
+      throw Fatal("the BPF programs have fewer filter regions than the points that ask the filter");
+    if (o.verbose)
+      fmt::print(stderr, "tunlat: the filter ({} cBPF instructions) translated into {} programs' regions\n",
+                 o.filter.size(), regions);
   }
   cfg.filter_len = static_cast<uint32_t>(o.filter.size());
   // The filter reads packets where they lie where the kernel allows loads anywhere (6.17+);
@@ -240,13 +237,12 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
     }
     if (btf.has_tracepoint(tp)) continue;
     bpf_program__set_autoload(prog, false);
-    warnings.push_back(fmt::format("kernel lacks tracepoint {} (since Linux {}): its point is skipped",
-                                   tp, since));
+    warnings.push_back(
+        fmt::format("kernel lacks tracepoint {} (since Linux {}): its point is skipped", tp, since));
   }
 
-  host_retransmits_status_ = btf.has_tracepoint("tcp_retransmit_skb")
-                                 ? "on"
-                                 : "off: kernel lacks tracepoint tcp_retransmit_skb";
+  host_retransmits_status_ =
+      btf.has_tracepoint("tcp_retransmit_skb") ? "on" : "off: kernel lacks tracepoint tcp_retransmit_skb";
   // kfree_skb names the socket an skb was meant for from 6.11 on: the drops on the
   // owners' sockets are found by it, else by the skb's own socket (set on fewer drops).
   const bool drop_sk = btf.tracepoint_args("kfree_skb") >= 4;
@@ -261,10 +257,10 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   if (sched_status_ == "on")
     for (auto& [prog, tp, since] : bpf_->sched_programs)
       if (!btf.has_tracepoint(tp) || (tp == "sched_switch" && btf.tracepoint_args(tp) < 4))
-        sched_status_ = fmt::format("off: kernel lacks tracepoint {} with its arguments (since Linux {})", tp, since);
+        sched_status_ =
+            fmt::format("off: kernel lacks tracepoint {} with its arguments (since Linux {})", tp, since);
   cfg.sched = sched_status_ == "on";
-  for (auto& [prog, tp, since] : bpf_->sched_programs)
-    bpf_program__set_autoload(prog, sched_status_ == "on");
+  for (auto& [prog, tp, since] : bpf_->sched_programs) bpf_program__set_autoload(prog, sched_status_ == "on");
   // The VPN's underlay reads: one per message at sock_recv_length where it exists (6.3+),
   // else guessed from the skbs its threads copy and free (bpf/sched.bpf.h).
   const bool recv_tp = sched_status_ == "on" && btf.has_tracepoint("sock_recv_length");
@@ -316,17 +312,14 @@ static bool run_once(bpf_program* prog) {
   return bpf_prog_test_run_opts(bpf_program__fd(prog), &opts) == 0;
 }
 
-bool Tracer::learn_device() {
-  return run_once(bpf_->learn_target_dev) && bpf_->target_dev() != 0;
-}
+bool Tracer::learn_device() { return run_once(bpf_->learn_target_dev) && bpf_->target_dev() != 0; }
 
 void Tracer::flush_in_flight() {
   reader_->stop();  // from here this thread reads the rings
   for (const RecordBatch& b : reader_->pop_all(0)) analyse(b, false);
   // Packets still in flight have points not sent yet: a BPF program sends them now.
   if (!run_once(bpf_->flush_in_flight))
-    fmt::print(stderr, "tunlat: warning: cannot collect the packets in flight: {}\n",
-               std::strerror(errno));
+    fmt::print(stderr, "tunlat: warning: cannot collect the packets in flight: {}\n", std::strerror(errno));
   analyse(reader_->read_now(), true);
 }
 

@@ -24,14 +24,14 @@ struct TracerBpf;
 struct TracerOptions {
   uint32_t ifindex = 0;
   uint64_t netns_inode = 0;
-  uint32_t sample = 1;   // follow 1 packet in this many
-  bool verbose = false;  // let libbpf's messages through
-  bool tun_driver = false;  // a tun/tap device: tracepoints tun never reaches stay detached
-  bool sched = false;       // follow the owners' scheduling (--sched)
-  std::vector<uint32_t> owner_tgids;  // the device's owner processes
+  uint32_t sample = 1;                  // follow 1 packet in this many
+  bool verbose = false;                 // let libbpf's messages through
+  bool tun_driver = false;              // a tun/tap device: tracepoints tun never reaches stay detached
+  bool sched = false;                   // follow the owners' scheduling (--sched)
+  std::vector<uint32_t> owner_tgids;    // the device's owner processes
   std::vector<uint64_t> owner_sockets;  // their sockets' inodes: drops there are the tunnel's
-  bool ether = true;        // packets start with an Ethernet header (tap), else IP (tun)
-  std::vector<tl_cbpf_insn> filter;  // the pcap filter, compiled (core/filter): none if empty
+  bool ether = true;                    // packets start with an Ethernet header (tap), else IP (tun)
+  std::vector<tl_cbpf_insn> filter;     // the pcap filter, compiled (core/filter): none if empty
 };
 
 class Tracer {
@@ -56,7 +56,7 @@ class Tracer {
   void poll(int timeout_ms);
   // At the end: sends the points of packets still in flight and passes on everything.
   void flush_in_flight();
-  uint64_t lost() const;  // events not sent: their record found its CPU's rings full
+  uint64_t lost() const;     // events not sent: their record found its CPU's rings full
   uint64_t spilled() const;  // records that found both small rings full: read late, not lost
   const AddressJoinStats& joins() const { return ingest_->joins(); }
   // How the thread reading the rings is scheduled (for -v).
@@ -80,10 +80,10 @@ class Tracer {
   // The skeleton loaded: tunlat_bpf, or tunlat_bpf_compat on kernels without its kfuncs.
   std::unique_ptr<TracerBpf> bpf_;
   Mapping ctl_map_, records_map_;
-  tl_ring_ctl* ctl_ = nullptr;         // per ring
-  const tl_record* ring_ = nullptr;    // each CPU's rings, as tl_ring_first lays them out
+  tl_ring_ctl* ctl_ = nullptr;       // per ring
+  const tl_record* ring_ = nullptr;  // each CPU's rings, as tl_ring_first lays them out
   RingLayout rings_;
-  std::unique_ptr<Ingest> ingest_;  // records -> events: the core's side
+  std::unique_ptr<Ingest> ingest_;      // records -> events: the core's side
   std::unique_ptr<RingReader> reader_;  // empties the rings on its own thread
   std::string sched_status_;
   std::string host_retransmits_status_;

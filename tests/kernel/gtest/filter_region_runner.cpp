@@ -21,9 +21,9 @@ namespace {
 
 // Either self-test skeleton: the same globals and program, another region input.
 template <class Skel>
-bool run_skeleton(Skel* (*open)(), void (*destroy)(Skel*), int (*load)(Skel*), const std::vector<tl_cbpf_insn>& prog,
-                  const std::vector<std::vector<uint8_t>>& packets, std::vector<bool>& verdicts, std::string& why,
-                  bool& skip) {
+bool run_skeleton(Skel* (*open)(), void (*destroy)(Skel*), int (*load)(Skel*),
+                  const std::vector<tl_cbpf_insn>& prog, const std::vector<std::vector<uint8_t>>& packets,
+                  std::vector<bool>& verdicts, std::string& why, bool& skip) {
   std::unique_ptr<Skel, void (*)(Skel*)> skel(open(), destroy);
   if (!skel) {
     why = std::string("cannot open the self-test program: ") + std::strerror(errno);

@@ -28,7 +28,8 @@ void check(bool ether, bool in_place, int& compared, int& telling) {
   ASSERT_NE(dead, nullptr);
   for (const std::string& expr : kExpressions) {
     bpf_program ref{};
-    if (pcap_compile(dead, &ref, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) continue;  // e.g. ether on a tun
+    if (pcap_compile(dead, &ref, expr.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0)
+      continue;  // e.g. ether on a tun
     std::vector<tl_cbpf_insn> prog;
     std::string err;
     ASSERT_TRUE(compile_filter(expr, ether, prog, err)) << expr << ": " << err;
@@ -46,8 +47,8 @@ void check(bool ether, bool in_place, int& compared, int& telling) {
       h.len = static_cast<bpf_u_int32>(packets[i].size());
       h.caplen = std::min<bpf_u_int32>(h.len, TL_SNAP);
       const bool want = pcap_offline_filter(&ref, &h, packets[i].data()) != 0;
-      EXPECT_EQ(got[i], want) << (ether ? "tap" : "tun") << (in_place ? " in place" : "") << " '" << expr << "' on packet " << i << " of "
-                              << packets[i].size() << " bytes";
+      EXPECT_EQ(got[i], want) << (ether ? "tap" : "tun") << (in_place ? " in place" : "") << " '" << expr
+                              << "' on packet " << i << " of " << packets[i].size() << " bytes";
       matched += want;
       compared++;
     }

@@ -21,7 +21,8 @@ namespace {
 struct Segments {
   FlowTable& t;
   uint64_t skb = 1;
-  void operator()(uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts, uint8_t flags = 0x10) {
+  void operator()(uint8_t dir, uint32_t seq, uint32_t ack, uint32_t payload, uint64_t ts,
+                  uint8_t flags = 0x10) {
     Event first{};
     first.ts_ns = ts;
     first.skb = skb;
@@ -143,12 +144,12 @@ TEST(Flows, DataUnacknowledgedTwoSecondsIsOneIdleStall) {
     pass(TL_TX, i * 1000, 0, 1000, now);
     pass(TL_RX, 0, (i + 1) * 1000, 0, now + kMs / 2);
   }
-  pass(TL_TX, 10'000, 0, 1000, now);                 // then no ACK for 2 s
-  pass(TL_TX, 10'000, 0, 1000, now + 400 * kMs);     // sent again
-  pass(TL_TX, 10'000, 0, 1000, now + 1200 * kMs);    // and again
-  pass(TL_RX, 0, 11'000, 0, now + 2000 * kMs);       // the ACK
+  pass(TL_TX, 10'000, 0, 1000, now);               // then no ACK for 2 s
+  pass(TL_TX, 10'000, 0, 1000, now + 400 * kMs);   // sent again
+  pass(TL_TX, 10'000, 0, 1000, now + 1200 * kMs);  // and again
+  pass(TL_RX, 0, 11'000, 0, now + 2000 * kMs);     // the ACK
   pass(TL_TX, 11'000, 0, 1000, now + 2001 * kMs);
-  pass(TL_RX, 0, 12'000, 0, now + 2002 * kMs);       // all acknowledged: then silence
+  pass(TL_RX, 0, 12'000, 0, now + 2002 * kMs);  // all acknowledged: then silence
   t.finish(now + 9000 * kMs);
   ASSERT_EQ(t.idle_stalls().size(), 1u);
   const Stall& s = t.idle_stalls()[0];
@@ -175,8 +176,8 @@ TEST(Flows, DataUnacknowledgedUntilThePeerClosesIsOneIdleStall) {
   pass(TL_TX, 0, 0, 1000, now);
   pass(TL_RX, 0, 1000, 0, now + kMs);  // acknowledged
   pass(TL_TX, 1000, 0, 1000, now + 2 * kMs);
-  pass(TL_TX, 2000, 0, 1000, now + 3 * kMs);  // then nothing new acknowledged
-  pass(TL_RX, 0, 1000, 0, now + 2000 * kMs);  // a duplicate ACK: no progress
+  pass(TL_TX, 2000, 0, 1000, now + 3 * kMs);        // then nothing new acknowledged
+  pass(TL_RX, 0, 1000, 0, now + 2000 * kMs);        // a duplicate ACK: no progress
   pass(TL_RX, 0, 1000, 0, now + 2500 * kMs, 0x11);  // FIN|ACK, 2000 bytes never acknowledged
   pass(TL_TX, 3000, 1, 0, now + 2501 * kMs);        // the FIN acknowledged
   pass(TL_TX, 1000, 1, 1000, now + 4000 * kMs);     // data sent again
@@ -261,7 +262,8 @@ TEST(Flows, ALossTheRetransmissionTimerRepairsIsNoStall) {
     const Json j = flows_json(t, "on");
     ASSERT_EQ(j.at("flows").size(), 1u);
     EXPECT_EQ(j["flows"][0]["tx"]["timeout_waits"], 1) << c.name;
-    EXPECT_NEAR(j["flows"][0]["tx"]["timeout_wait_max_ms"].get<double>(), static_cast<double>(c.ack_ms), 0.01);
+    EXPECT_NEAR(j["flows"][0]["tx"]["timeout_wait_max_ms"].get<double>(), static_cast<double>(c.ack_ms),
+                0.01);
     // Said where the transfer paused, never raised.
     TraceInfo info;
     info.start_ns = 0;

@@ -62,7 +62,8 @@ TEST(SchedTimeline, SplitEqualsAWalkOverEveryChange) {
     StateSplit got;
     tl.split(42, from, to, got);
     const auto want = brute(from, to);
-    for (int s = 0; s < kTaskStates; s++) ASSERT_EQ(got.ns[s], want[s]) << "state " << s << " over " << from << ".." << to;
+    for (int s = 0; s < kTaskStates; s++)
+      ASSERT_EQ(got.ns[s], want[s]) << "state " << s << " over " << from << ".." << to;
     uint64_t attributed = 0;
     for (auto& [other, ns] : got.ran_instead) attributed += ns;
     if (want[TL_TS_RUNNABLE]) {

@@ -19,8 +19,8 @@ using namespace tunlat::test;
 
 namespace {
 
-constexpr uint32_t kVpn = 4252;          // the owner (sample_trace_info's openvpn)
-constexpr uint64_t kUnderlay = 81234;    // its socket, as sample_trace_info has it
+constexpr uint32_t kVpn = 4252;           // the owner (sample_trace_info's openvpn)
+constexpr uint64_t kUnderlay = 81234;     // its socket, as sample_trace_info has it
 constexpr uint64_t kOtherSocket = 99999;  // someone else's: a softirq's TCP ACK
 
 // A TX packet queued at t_us and read by thread tid of the VPN 5 us later.
@@ -92,7 +92,8 @@ TEST(VpnPairing, ThreadsThatHandPacketsOverArePairedPerProcessInOrder) {
   // Reads every 10 us by thread 101, every fifth by 102; sends 100 us after each read, by
   // 102 and 103 in turn.
   std::vector<std::pair<uint64_t, int>> timeline;  // (time, read i / send -(i+1))
-  for (int i = 0; i < n; i++) timeline.push_back({1000 + 10 * i, i}), timeline.push_back({1100 + 10 * i, -(i + 1)});
+  for (int i = 0; i < n; i++)
+    timeline.push_back({1000 + 10 * i, i}), timeline.push_back({1100 + 10 * i, -(i + 1)});
   std::stable_sort(timeline.begin(), timeline.end());
   for (auto [t, what] : timeline) {
     if (what >= 0) {
@@ -181,8 +182,9 @@ TEST(VpnPairing, UnderlayReadsOfOtherSocketsAreLeftOut) {
     const uint64_t t = 1000 + 100 * i;
     uread(t, kUnderlay);
     uread(t + 1, kOtherSocket);
-    for (Event e : std::vector<Event>{Ev{t + 40, 0x5000u + 0x100 * i, 1u + i, TL_INJECT, Dir::Rx, 0, kVpn, "openvpn"},
-                                      Ev{t + 41, 0x5000u + 0x100 * i, 1u + i, TL_RECEIVE, Dir::Rx}})
+    for (Event e :
+         std::vector<Event>{Ev{t + 40, 0x5000u + 0x100 * i, 1u + i, TL_INJECT, Dir::Rx, 0, kVpn, "openvpn"},
+                            Ev{t + 41, 0x5000u + 0x100 * i, 1u + i, TL_RECEIVE, Dir::Rx}})
       p.push(e);
   }
   const Json doc = summary_of(p);
@@ -192,7 +194,8 @@ TEST(VpnPairing, UnderlayReadsOfOtherSocketsAreLeftOut) {
   EXPECT_EQ(rx["other_sockets"], 10);
   EXPECT_EQ(rx["one_to_one"], true);
   EXPECT_NEAR(rx["p50_us"].get<double>(), 40.0, 1.0);
-  EXPECT_NE(text_of(doc).find("10 reads of sockets not the VPN's left out"), std::string::npos) << text_of(doc);
+  EXPECT_NE(text_of(doc).find("10 reads of sockets not the VPN's left out"), std::string::npos)
+      << text_of(doc);
 }
 
 // Recordings from before the socket was recorded (no TL_IO_SOCK), or a trace that knew no
@@ -300,7 +303,8 @@ TEST(VpnThreads, TheWritersStatesBetweenReadAndWrite) {
   EXPECT_NEAR(st.value("sleeping", 0.0), 0.6, 0.011) << st;
   EXPECT_NEAR(st.value("runnable", 0.0), 0.1, 0.011) << st;
   EXPECT_NEAR(st.value("running", 0.0), 0.3, 0.011) << st;
-  EXPECT_NE(text_of(doc).find("the writing thread meanwhile: running 30 %"), std::string::npos) << text_of(doc);
+  EXPECT_NE(text_of(doc).find("the writing thread meanwhile: running 30 %"), std::string::npos)
+      << text_of(doc);
 }
 
 // A reader stopped 300 ms while one packet waited, in a trace where packets waited 10 s in

@@ -14,7 +14,7 @@ using namespace tunlat::test;
 namespace {
 
 constexpr int kQdisc = 0, kRing = 1, kCopy = 2, kTotal = 3;  // kTxSpans
-constexpr int kBacklog = 0, kStack = 1;                       // kRxSpans
+constexpr int kBacklog = 0, kStack = 1;                      // kRxSpans
 
 void feed(V1Pipeline& p, const std::vector<Event>& evs) {
   for (const Event& e : evs) p.push(e);
@@ -47,10 +47,10 @@ TEST(Correlator, TxSpansOfOnePacket) {
 TEST(Correlator, AddressReuseKeepsPacketsApart) {
   // The same skb address is freed and reused at once; generations tell the packets apart.
   V1Pipeline p;
-  std::vector<Event> evs = {
-      Ev{1, 0xbeef, 1, TL_QUEUE},   Ev{1, 0xbeef, 1, TL_XMIT},   Ev{101, 0xbeef, 1, TL_READ},
-      Ev{102, 0xbeef, 1, TL_FREE},  Ev{103, 0xbeef, 2, TL_QUEUE}, Ev{104, 0xbeef, 2, TL_XMIT},
-      Ev{1104, 0xbeef, 2, TL_READ}, Ev{1105, 0xbeef, 2, TL_FREE}};
+  std::vector<Event> evs = {Ev{1, 0xbeef, 1, TL_QUEUE},   Ev{1, 0xbeef, 1, TL_XMIT},
+                            Ev{101, 0xbeef, 1, TL_READ},  Ev{102, 0xbeef, 1, TL_FREE},
+                            Ev{103, 0xbeef, 2, TL_QUEUE}, Ev{104, 0xbeef, 2, TL_XMIT},
+                            Ev{1104, 0xbeef, 2, TL_READ}, Ev{1105, 0xbeef, 2, TL_FREE}};
   feed(p, evs);
   const DirStats& tx = p.analysis().total(Dir::Tx);
   ASSERT_EQ(tx.packets, 2u);
@@ -86,8 +86,8 @@ TEST(Correlator, PacketsArrivingWhenTheirPathEndsGiveTheTimeOrderAnswer) {
   std::stable_sort(records.begin(), records.end(), [](auto& a, auto& b) { return a.first < b.first; });
   std::vector<Event> arrived;
   for (auto& [at, evs] : records) arrived.insert(arrived.end(), evs.begin(), evs.end());
-  ASSERT_FALSE(std::is_sorted(arrived.begin(), arrived.end(),
-                              [](auto& a, auto& b) { return a.ts_ns < b.ts_ns; }));
+  ASSERT_FALSE(
+      std::is_sorted(arrived.begin(), arrived.end(), [](auto& a, auto& b) { return a.ts_ns < b.ts_ns; }));
   V1Pipeline in_order, as_sent;
   feed(in_order, ordered);
   feed(as_sent, arrived);
@@ -113,10 +113,10 @@ TEST(Correlator, PacketsArrivingWhenTheirPathEndsGiveTheTimeOrderAnswer) {
 TEST(Correlator, QdiscBypassAndQueuedPacketsBothMeasured) {
   // pfifo_fast bypass: no enqueue/dequeue, qdisc span tiny. A tbf: enqueue, dequeue, long wait.
   V1Pipeline p;
-  std::vector<Event> evs = concat(
-      {tx_packet(10, 0xa0, 1, 1, 10),
-       {Ev{100, 0xb0, 2, TL_QUEUE}, Ev{101, 0xb0, 2, TL_ENQUEUE}, Ev{20101, 0xb0, 2, TL_DEQUEUE},
-        Ev{20102, 0xb0, 2, TL_XMIT}, Ev{20110, 0xb0, 2, TL_READ}, Ev{20111, 0xb0, 2, TL_FREE}}});
+  std::vector<Event> evs =
+      concat({tx_packet(10, 0xa0, 1, 1, 10),
+              {Ev{100, 0xb0, 2, TL_QUEUE}, Ev{101, 0xb0, 2, TL_ENQUEUE}, Ev{20101, 0xb0, 2, TL_DEQUEUE},
+               Ev{20102, 0xb0, 2, TL_XMIT}, Ev{20110, 0xb0, 2, TL_READ}, Ev{20111, 0xb0, 2, TL_FREE}}});
   feed(p, evs);
   const DirStats& tx = p.analysis().total(Dir::Tx);
   ASSERT_EQ(tx.packets, 2u);
@@ -193,13 +193,11 @@ TEST(Correlator, RxWriterDeliveryAndUdpChecksumFallback) {
   V1Pipeline p;
   std::vector<Event> evs = {
       // Written by pid 4254, received, copied out by an application.
-      Ev{1, 0x500, 1, TL_INJECT, Dir::Rx, 0, 4254, "openvpn"},
-      Ev{3, 0x500, 1, TL_RECEIVE, Dir::Rx},
+      Ev{1, 0x500, 1, TL_INJECT, Dir::Rx, 0, 4254, "openvpn"}, Ev{3, 0x500, 1, TL_RECEIVE, Dir::Rx},
       Ev{50, 0x500, 1, TL_DELIVER, Dir::Rx, 1, 99, "iperf3"},
       Ev{51, 0x500, 1, TL_FREE, Dir::Rx, 1, 99, "iperf3"},
       // A UDP receiver copying with checksum: no deliver event, its free stands in.
-      Ev{100, 0x600, 2, TL_INJECT, Dir::Rx, 0, 4254, "openvpn"},
-      Ev{104, 0x600, 2, TL_RECEIVE, Dir::Rx},
+      Ev{100, 0x600, 2, TL_INJECT, Dir::Rx, 0, 4254, "openvpn"}, Ev{104, 0x600, 2, TL_RECEIVE, Dir::Rx},
       Ev{180, 0x600, 2, TL_FREE, Dir::Rx, 1, 99, "iperf3"}};
   feed(p, evs);
   const DirStats& rx = p.analysis().total(Dir::Rx);
@@ -245,8 +243,8 @@ TEST(Correlator, PacingGapsPerPoint) {
 TEST(Correlator, CommIsRememberedByThread) {
   // The kernel sends a thread's comm once per CPU; later events of that thread carry none.
   V1Pipeline p;
-  std::vector<Event> evs = concat({tx_packet(10, 0xa0, 1, 1, 10, 77, "openvpn"),
-                                   tx_packet(100, 0xb0, 2, 1, 10, 77, "")});
+  std::vector<Event> evs =
+      concat({tx_packet(10, 0xa0, 1, 1, 10, 77, "openvpn"), tx_packet(100, 0xb0, 2, 1, 10, 77, "")});
   feed(p, evs);
   const DirStats& tx = p.analysis().total(Dir::Tx);
   ASSERT_EQ(tx.procs.count(77), 1u);

@@ -50,7 +50,8 @@ TEST(RxEnds, WaitingForTheReadIsSocketTimeOfTheReceiver) {
   for (uint32_t i = 0; i < 20; i++) {
     uint64_t t = 1000 + i * 100'000, skb = 0xb000 + i * 0x100;
     for (const Event& e :
-         {Event(Ev{t, skb, i + 1, TL_INJECT, Dir::Rx, 0, 4252, "openvpn"}), Event(Ev{t + 10, skb, i + 1, TL_RECEIVE, Dir::Rx}),
+         {Event(Ev{t, skb, i + 1, TL_INJECT, Dir::Rx, 0, 4252, "openvpn"}),
+          Event(Ev{t + 10, skb, i + 1, TL_RECEIVE, Dir::Rx}),
           Event(Ev{t + 30, skb, i + 1, TL_TAKEN, Dir::Rx}),
           Event(Ev{t + 50'030, skb, i + 1, TL_DELIVER, Dir::Rx, 1, 77, "sleepy", TL_F_LAST})})
       p.push(e);
@@ -65,7 +66,7 @@ TEST(RxEnds, WaitingForTheReadIsSocketTimeOfTheReceiver) {
   EXPECT_EQ(rx.receivers.at(77).comm, "sleepy");
   EXPECT_EQ(rx.receivers.at(77).packets, 20u);
   EXPECT_EQ(rx.procs.count(77), 0u);  // the writer is openvpn, not the reader
-  std::string wait;  // where RX packets wait longest, and who answers for it
+  std::string wait;                   // where RX packets wait longest, and who answers for it
   for (const Finding& f : diagnose(TraceInfo{}, p.analysis()))
     if (f.kind == FindingKind::Wait && f.where["direction"] == "rx") wait = f.verdict;
   EXPECT_NE(wait.find("socket"), std::string::npos) << wait;
@@ -97,7 +98,8 @@ TEST(RxEnds, ThreadsAreListedUnderTheirProcess) {
   }
   // A drop by one of its threads.
   evs.push_back(Ev{2000, 0xf000, 99, TL_QUEUE});
-  evs.push_back(of_thread(Ev{2001, 0xf000, 99, TL_FREE, Dir::Tx, 1, 8030, "wireguard-go", TL_F_DROP, 2}, 8032));
+  evs.push_back(
+      of_thread(Ev{2001, 0xf000, 99, TL_FREE, Dir::Tx, 1, 8030, "wireguard-go", TL_F_DROP, 2}, 8032));
   feed_all(p, evs);
   const DirStats& tx = p.analysis().total(Dir::Tx);
   ASSERT_EQ(tx.procs.size(), 1u);

@@ -107,7 +107,8 @@ TEST(Offload, SuperPacketsReadWholeAreNoFindingButANote) {
   EXPECT_EQ(doc["directions"]["tx"]["packets"], kParents);
   std::ostringstream out;
   render_report(out, doc);
-  EXPECT_NE(out.str().find("note: 20 GSO skbs reached the driver whole: the reader gets each as one super-packet"),
-            std::string::npos)
+  EXPECT_NE(
+      out.str().find("note: 20 GSO skbs reached the driver whole: the reader gets each as one super-packet"),
+      std::string::npos)
       << out.str();
 }

@@ -35,7 +35,8 @@ TEST(Filter, EveryExpressionTranslatesIntoTheRegion) {
         continue;
       }
       std::vector<EbpfInsn> code;
-      ASSERT_TRUE(translate_filter(prog, FilterRegs{8, 6, 9}, TL_FILTER_REGION, code, err)) << expr << ": " << err;
+      ASSERT_TRUE(translate_filter(prog, FilterRegs{8, 6, 9}, TL_FILTER_REGION, code, err))
+          << expr << ": " << err;
       ASSERT_EQ(code.size(), size_t{TL_FILTER_REGION}) << expr;
       bool sets_verdict = false;
       for (size_t i = 0; i < code.size(); i++) {
@@ -50,7 +51,8 @@ TEST(Filter, EveryExpressionTranslatesIntoTheRegion) {
         EXPECT_FALSE(writes && dst == 8) << expr << ": the machine's register written at " << i;
         EXPECT_FALSE(writes && dst == 9) << expr << ": the packet's register written at " << i;
         const uint8_t src = in.regs >> 4;
-        if (in.code == (0x01 | 0x60 | 0x00) || in.code == (0x01 | 0x60 | 0x08) || in.code == (0x01 | 0x60 | 0x10)) {
+        if (in.code == (0x01 | 0x60 | 0x00) || in.code == (0x01 | 0x60 | 0x08) ||
+            in.code == (0x01 | 0x60 | 0x10)) {
           EXPECT_FALSE(src == 8 && in.off < static_cast<int16_t>(offsetof(tl_cbpf, caplen)))
               << expr << ": packet bytes loaded from the machine's copy at " << i;
         }

@@ -49,8 +49,8 @@ TEST(AddressJoin, ReadAndFreeByAddressGetThePacketAndFollowItsHeldEvents) {
   j.push(read_and_free(300, kB));
   j.push(read_and_free(400, kA));
   // Each packet comes out whole, in the order its path ended.
-  ASSERT_EQ(j.points(), (std::vector<int>{TL_QUEUE, TL_XMIT, TL_READ, TL_FREE,
-                                          TL_QUEUE, TL_XMIT, TL_READ, TL_FREE}));
+  ASSERT_EQ(j.points(),
+            (std::vector<int>{TL_QUEUE, TL_XMIT, TL_READ, TL_FREE, TL_QUEUE, TL_XMIT, TL_READ, TL_FREE}));
   for (size_t i = 0; i < 4; i++) {
     EXPECT_EQ(j.out[i].skb, kB);
     EXPECT_EQ(j.out[i].gen, 9u);
@@ -94,7 +94,7 @@ TEST(AddressJoin, AFreeFromAStaleSlotAfterALaterPacketIsDropped) {
   Joined j;
   j.push(handed_off(100, kA, 7));
   j.push(read_and_free(300, kA));
-  j.push(handed_off(400, kA, 8));  // the address comes back
+  j.push(handed_off(400, kA, 8));     // the address comes back
   j.push({Ev{450, kA, 7, TL_FREE}});  // an old slot of packet 7 found by a lookup
   EXPECT_EQ(j.out.size(), 4u) << "packet 8 is still held; packet 7's stale free is dropped";
   EXPECT_EQ(j.join.stats().stale, 1u);

@@ -24,8 +24,11 @@ TEST(RecordMerger, PacketRecordsFromTwoCpusComeOutInTheOrderSent) {
   // An RX packet: inject+receive sent from CPU 0 at t=12, its delivery from CPU 1 at 30,
   // its free from CPU 1 at 31. A TX packet on CPU 1, sent at its free (t=20), overlaps.
   RecordMerger m(2);
-  m.pending(1) = {Ev{5, 0xb, 2, TL_QUEUE}, Ev{9, 0xb, 2, TL_XMIT}, Ev{18, 0xb, 2, TL_READ},
-                  Ev{20, 0xb, 2, TL_FREE}, Ev{30, 0xa, 1, TL_DELIVER, Dir::Rx},
+  m.pending(1) = {Ev{5, 0xb, 2, TL_QUEUE},
+                  Ev{9, 0xb, 2, TL_XMIT},
+                  Ev{18, 0xb, 2, TL_READ},
+                  Ev{20, 0xb, 2, TL_FREE},
+                  Ev{30, 0xa, 1, TL_DELIVER, Dir::Rx},
                   Ev{31, 0xa, 1, TL_FREE, Dir::Rx}};
   m.pending(0) = {Ev{10, 0xa, 1, TL_INJECT, Dir::Rx}, Ev{12, 0xa, 1, TL_RECEIVE, Dir::Rx}};
   std::vector<Event> out;

@@ -16,7 +16,7 @@ TEST(NetnsPath, EachFormOfTheArgument) {
   EXPECT_EQ(netns_path("vpnA"), "/run/netns/vpnA");
   EXPECT_EQ(netns_path("4252"), "/proc/4252/ns/net");
   EXPECT_EQ(netns_path("/var/run/netns/x"), "/var/run/netns/x");
-  EXPECT_EQ(netns_path("./ns"), "./ns");      // a relative path is a path
+  EXPECT_EQ(netns_path("./ns"), "./ns");           // a relative path is a path
   EXPECT_EQ(netns_path("42a"), "/run/netns/42a");  // not all digits: a name
 }
 

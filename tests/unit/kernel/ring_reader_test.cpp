@@ -62,7 +62,10 @@ TEST(RingReader, CopiesEachPublishedRecordOnceInRingOrderAcrossTheWrap) {
   EXPECT_EQ(second.runs[1].ring, spill1);
   uint64_t want = kRingRecords - 10;
   std::vector<std::pair<uint32_t, uint64_t>> seen;
-  second.for_each([&](uint32_t ring, const tl_record& r) { seen.push_back({ring, seq_of(r)}); EXPECT_EQ(ring_of(r), ring); });
+  second.for_each([&](uint32_t ring, const tl_record& r) {
+    seen.push_back({ring, seq_of(r)});
+    EXPECT_EQ(ring_of(r), ring);
+  });
   ASSERT_EQ(seen.size(), 28u);
   for (int i = 0; i < 25; i++) EXPECT_EQ(seen[i], std::make_pair(main0, want + i));
   for (int i = 0; i < 3; i++) EXPECT_EQ(seen[25 + i], std::make_pair(spill1, uint64_t(i)));

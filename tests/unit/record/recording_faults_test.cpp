@@ -59,7 +59,8 @@ TEST(RecordingFaults, TickWritesAPartialChunkOnceItIsOld) {
 TEST(RecordingFaults, HundredThousandSymbolsParseInLinearTime) {
   const std::string path = temp("symbols.tlrec");
   TraceInfo info = sample_trace_info();
-  for (uint64_t i = 0; i < 100'000; i++) info.symbols[0xffffffff81000000ull + 16 * i] = "f" + std::to_string(i);
+  for (uint64_t i = 0; i < 100'000; i++)
+    info.symbols[0xffffffff81000000ull + 16 * i] = "f" + std::to_string(i);
   RecordingWriter w(path, sample_trace_info());
   w.finish(info);
   auto t0 = std::chrono::steady_clock::now();
@@ -88,8 +89,10 @@ TEST(RecordingFaults, WritesTheCurrentVersionReadsVersion1AndRefusesUnknownOnes)
   EXPECT_EQ(static_cast<uint32_t>(pre[8]), kRecordingVersion);  // u32 little-endian at byte 8
   EXPECT_EQ(read_recording_file(path, [](const Event&) {}).version, kRecordingVersion);
 
-  EXPECT_EQ(read_recording_file(std::string(TUNLAT_FIXTURES_DIR) + "/openvpn-tap-iperf3.tlrec",
-                                [](const Event&) {}).version, 1u);
+  EXPECT_EQ(
+      read_recording_file(std::string(TUNLAT_FIXTURES_DIR) + "/openvpn-tap-iperf3.tlrec", [](const Event&) {})
+          .version,
+      1u);
 
   std::ifstream again(path, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>());
@@ -99,9 +102,9 @@ TEST(RecordingFaults, WritesTheCurrentVersionReadsVersion1AndRefusesUnknownOnes)
     read_recording(bad, [](const Event&) {});
     FAIL() << "an unknown version read";
   } catch (const RecordingError& e) {
-    EXPECT_EQ(std::string(e.what()), "unsupported recording format version " + std::to_string(kRecordingVersion + 1) +
-                                         " (this tunlat reads versions 1 to " +
-                                         std::to_string(kRecordingVersion) + ")");
+    EXPECT_EQ(std::string(e.what()),
+              "unsupported recording format version " + std::to_string(kRecordingVersion + 1) +
+                  " (this tunlat reads versions 1 to " + std::to_string(kRecordingVersion) + ")");
   }
   std::remove(path.c_str());
 }

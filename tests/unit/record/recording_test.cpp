@@ -83,7 +83,8 @@ std::vector<Event> tcp_like(size_t packets, uint64_t seed = 1) {
       }
     }
   }
-  Event drop = Ev{t_us + 100, 0xffff888104a3c000ull, 999'999, TL_FREE, Dir::Tx, 1, 4252, "openvpn", TL_F_DROP, 5};
+  Event drop =
+      Ev{t_us + 100, 0xffff888104a3c000ull, 999'999, TL_FREE, Dir::Tx, 1, 4252, "openvpn", TL_F_DROP, 5};
   drop.aux = 0xffffffff81234567ull;
   out.push_back(drop);
   return out;
@@ -257,13 +258,13 @@ TEST(Recording, TruncatedFilesAreReadUpToTheLastWholeChunk) {
     bool partial;
   };
   const Cut cuts[] = {
-      {c[1].at, 0, false},                // right after the header
-      {c[1].at + 5, 0, true},             // inside a chunk header
-      {c[2].at + 16 + 10, 100, true},     // inside the second events payload
-      {c[3].at, 200, false},              // just after a chunk
-      {c[4].at - 1, 200, true},           // one byte short of a chunk
-      {c[6].at, 441, false},              // before the trailer
-      {full.size() - 1, 441, true},       // inside the trailer
+      {c[1].at, 0, false},             // right after the header
+      {c[1].at + 5, 0, true},          // inside a chunk header
+      {c[2].at + 16 + 10, 100, true},  // inside the second events payload
+      {c[3].at, 200, false},           // just after a chunk
+      {c[4].at - 1, 200, true},        // one byte short of a chunk
+      {c[6].at, 441, false},           // before the trailer
+      {full.size() - 1, 441, true},    // inside the trailer
   };
   for (const Cut& cut : cuts) {
     SCOPED_TRACE("cut at " + std::to_string(cut.at));
@@ -332,7 +333,8 @@ TEST(Recording, CorruptPayloadIsAChecksumError) {
 
 TEST(Recording, ForeignFilesAreRejected) {
   EXPECT_EQ(read_error("hello world"), "not a tunlat recording (bad magic)");
-  EXPECT_EQ(read_error(std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16)), "not a tunlat recording (bad magic)");
+  EXPECT_EQ(read_error(std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16)),
+            "not a tunlat recording (bad magic)");
   EXPECT_EQ(read_error("TUN"), "not a tunlat recording (bad magic)");  // too short to be ours
   EXPECT_EQ(read_error(""), "empty file: not a tunlat recording");
 }
@@ -346,7 +348,9 @@ TEST(Recording, UnsupportedVersionIsNamed) {
 
 TEST(Recording, ImpossibleLengthsAreRejectedBeforeAllocating) {
   std::string head = preamble() + chunk(1, kHeaderJson);
-  auto header = [](uint32_t type, uint32_t plen, uint32_t rlen) { return u32(type) + u32(plen) + u32(rlen) + u32(0); };
+  auto header = [](uint32_t type, uint32_t plen, uint32_t rlen) {
+    return u32(type) + u32(plen) + u32(rlen) + u32(0);
+  };
   for (auto [plen, rlen] : {std::pair<uint32_t, uint32_t>{0xffffffffu, 0xffffffffu},
                             {100, 0xffffff00u},
                             {(4u << 20) + 80, (4u << 20) + 80},
@@ -371,7 +375,8 @@ TEST(Recording, StructureErrors) {
   EXPECT_NE(read_error(preamble() + chunk(2, raw_events(ev))).find("does not start with its header"),
             std::string::npos);
   EXPECT_NE(read_error(head + chunk(1, kHeaderJson)).find("a second header"), std::string::npos);
-  EXPECT_NE(read_error(head + trailer + chunk(2, raw_events(ev))).find("after the trailer"), std::string::npos);
+  EXPECT_NE(read_error(head + trailer + chunk(2, raw_events(ev))).find("after the trailer"),
+            std::string::npos);
   EXPECT_NE(read_error(head + trailer + "x").find("after the trailer"), std::string::npos);
 
   Read ok = read_string(head + chunk(2, raw_events(ev)) + trailer);  // hand-made, stored events
@@ -383,12 +388,12 @@ TEST(Recording, StructureErrors) {
 }
 
 TEST(Recording, MalformedJsonIsCorrupt) {
-  for (std::string json : std::vector<std::string>{"{", "[]", "42", R"({"ifindex":-1})", R"({"ifindex":4294967296})",
-                           R"({"dev_name":7})", R"({"owners":{}})", R"({"owners":[{"pid":"x"}]})",
-                           R"({"drop_reasons":{"x":"y"}})", R"({"drop_reasons":{"2147483648":"y"}})",
-                           R"({"symbols":{"12":"y"}})", R"({"symbols":{"0x1":3}})",
-                           R"({"clock_offset_ns":9223372036854775808})", R"({"a":[[[[[[[[[[[[1]]]]]]]]]]]]})",
-                           std::string("{\"kernel\":\"\xff\"}")}) {
+  for (std::string json : std::vector<std::string>{
+           "{", "[]", "42", R"({"ifindex":-1})", R"({"ifindex":4294967296})", R"({"dev_name":7})",
+           R"({"owners":{}})", R"({"owners":[{"pid":"x"}]})", R"({"drop_reasons":{"x":"y"}})",
+           R"({"drop_reasons":{"2147483648":"y"}})", R"({"symbols":{"12":"y"}})", R"({"symbols":{"0x1":3}})",
+           R"({"clock_offset_ns":9223372036854775808})", R"({"a":[[[[[[[[[[[[1]]]]]]]]]]]]})",
+           std::string("{\"kernel\":\"\xff\"}")}) {
     SCOPED_TRACE(json);
     std::string err = read_error(preamble() + chunk(1, json));
     EXPECT_NE(err.find("malformed header JSON"), std::string::npos) << err;
@@ -397,7 +402,8 @@ TEST(Recording, MalformedJsonIsCorrupt) {
   std::string err = read_error(preamble() + chunk(1, "{}") + chunk(3, R"({"end_ns":"soon"})"));
   EXPECT_NE(err.find("malformed trailer JSON"), std::string::npos) << err;
   // Unknown fields are ignored; known ones take their defaults when absent.
-  Read got = read_string(preamble() + chunk(1, R"({"future":{"x":1},"clock_offset_ns":-5})") + chunk(3, "{}"));
+  Read got =
+      read_string(preamble() + chunk(1, R"({"future":{"x":1},"clock_offset_ns":-5})") + chunk(3, "{}"));
   EXPECT_EQ(got.r.info.clock_offset_ns, -5);
   EXPECT_EQ(got.r.info.dev_name, "");
 }
@@ -413,7 +419,10 @@ TEST(Recording, InvalidUtf8FromTheKernelDoesNotBreakTheHeader) {
   std::string path = temp_path("utf8");
   TraceInfo info = start_info();
   info.owners = {{1, std::string("vpn\xff\xfe"), {}}};
-  { RecordingWriter w(path, info); w.finish(info); }
+  {
+    RecordingWriter w(path, info);
+    w.finish(info);
+  }
   Read got = read_string(slurp(path));
   ASSERT_EQ(got.r.info.owners.size(), 1u);
   EXPECT_EQ(got.r.info.owners[0].comm.rfind("vpn", 0), 0u);
@@ -454,7 +463,7 @@ TEST(Recording, ReadingAMissingFileNamesIt) {
 //   unit_tests --gtest_also_run_disabled_tests --gtest_filter='*Measure*'
 TEST(Recording, DISABLED_MeasureSizeAndThroughput) {
   std::vector<Event> events = tcp_like(250'000, 7);  // ~1.1 M events
-  size_t packets = 250'000 + 125'000;  // TX packets and their ACKs
+  size_t packets = 250'000 + 125'000;                // TX packets and their ACKs
   for (int level : {0, 1, 3}) {
     std::string path = temp_path("measure");
     auto t0 = std::chrono::steady_clock::now();

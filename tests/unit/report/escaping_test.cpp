@@ -36,26 +36,37 @@ void expect_inert(const std::string& text) {
 TEST(TermSafe, ShowsControlCharactersEscaped) {
   EXPECT_EQ(term_safe("openvpn"), "openvpn");
   EXPECT_EQ(term_safe(kHostile), "\\e]0;OWNED\\x07\\e[2J\\nFAKE");
-  EXPECT_EQ(term_safe("a\tb\rc\x7f" "d"), "a\\tb\\rc\\x7fd");
+  EXPECT_EQ(term_safe("a\tb\rc\x7f"
+                      "d"),
+            "a\\tb\\rc\\x7fd");
   EXPECT_EQ(term_safe("back\\slash"), "back\\\\slash");  // an escape seen is an escape made
   EXPECT_EQ(term_safe(std::string("nul\0x", 5)), "nul\\x00x");
 }
 
 TEST(TermSafe, KeepsUtf8AndEscapesWhatIsNot) {
-  EXPECT_EQ(term_safe("caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x90\x8d"), "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x90\x8d");
-  EXPECT_EQ(term_safe("\x9b" "31m"), "\\x9b31m");             // a raw 8-bit CSI
-  EXPECT_EQ(term_safe("\xc2\x9b" "31m"), "\\u009b31m");       // CSI as a UTF-8 C1 control
-  EXPECT_EQ(term_safe("abc\xe2\x80\xae" "cba"), "abc\\u202ecba");  // right-to-left override
-  EXPECT_EQ(term_safe("\xc0\xaf"), "\\xc0\\xaf");             // overlong '/'
-  EXPECT_EQ(term_safe("\xed\xa0\x80"), "\\xed\\xa0\\x80");    // a surrogate
-  EXPECT_EQ(term_safe("cut\xe2\x80"), "cut\\xe2\\x80");       // comm cut inside a character
+  EXPECT_EQ(term_safe("caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x90\x8d"),
+            "caf\xc3\xa9 \xe2\x80\x94 \xf0\x9f\x90\x8d");
+  EXPECT_EQ(term_safe("\x9b"
+                      "31m"),
+            "\\x9b31m");  // a raw 8-bit CSI
+  EXPECT_EQ(term_safe("\xc2\x9b"
+                      "31m"),
+            "\\u009b31m");  // CSI as a UTF-8 C1 control
+  EXPECT_EQ(term_safe("abc\xe2\x80\xae"
+                      "cba"),
+            "abc\\u202ecba");                               // right-to-left override
+  EXPECT_EQ(term_safe("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
+  EXPECT_EQ(term_safe("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a surrogate
+  EXPECT_EQ(term_safe("cut\xe2\x80"), "cut\\xe2\\x80");     // comm cut inside a character
 }
 
 // A recording whose header and events carry hostile strings: its text report is inert and
 // shows each of them escaped.
 TEST(TermSafe, HostileRecordingIsEscapedInTheTextReport) {
   TraceInfo info = sample_trace_info();
-  info.dev_name = "tap\x1b[2J" "0";
+  info.dev_name =
+      "tap\x1b[2J"
+      "0";
   info.kernel = "6.18\n FAKE: 0 drops";
   info.tunlat_version = "0.1\x1b]0;t\a";
   info.netns_name = "ns\x1b[1A";
@@ -68,7 +79,8 @@ TEST(TermSafe, HostileRecordingIsEscapedInTheTextReport) {
   {
     RecordingWriter w(path, info);
     for (int i = 0; i < 20; i++)
-      for (const Event& e : tx_packet(1000 + 50 * i, 0x100 + i, i + 1, 2, 10, 4252, "\x1b[2J\nFAKE")) w.write(e);
+      for (const Event& e : tx_packet(1000 + 50 * i, 0x100 + i, i + 1, 2, 10, 4252, "\x1b[2J\nFAKE"))
+        w.write(e);
     Ev drop{3000, 0x9999, 500, TL_QUEUE};
     Ev freed{3001, 0x9999, 500, TL_FREE, Dir::Tx, 0, 77, "\x1b]0;x\a", TL_F_DROP, 5};
     Event d = freed;

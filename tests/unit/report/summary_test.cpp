@@ -27,7 +27,7 @@ TraceInfo sample_info() {
 // 100 packets sent back to back, read by a reader that drains only every 10 ms.
 void slow_reader(V1Pipeline& p) {
   for (int i = 0; i < 100; i++) {
-    uint64_t q = 1000 + i * 10;       // sender: 10 µs apart
+    uint64_t q = 1000 + i * 10;         // sender: 10 µs apart
     uint64_t read = 1000 + i * 10'000;  // reader: 10 ms apart
     for (const Event& e : tx_packet(q, 0x100 + i, i + 1, 2, read - q - 2)) p.push(e);
   }

@@ -11,9 +11,7 @@ namespace {
 
 // Has the packet completed its path through the device? TX: the reader took it. RX: the
 // stack took it (pure TCP ACKs end there, freed by __kfree_skb which has no tracepoint).
-bool finished_path(const Journey& j) {
-  return j.dir == Dir::Tx ? j.seen(TL_READ) : j.seen(TL_RECEIVE);
-}
+bool finished_path(const Journey& j) { return j.dir == Dir::Tx ? j.seen(TL_READ) : j.seen(TL_RECEIVE); }
 
 // The entry that takes the processes beyond kMaxProcs, if there is one yet.
 const ProcStat* others(const DirStats& s) {
@@ -22,8 +20,7 @@ const ProcStat* others(const DirStats& s) {
 }
 
 bool started_path(const Journey& j) {
-  return j.dir == Dir::Tx ? j.seen(TL_QUEUE) || j.seen(TL_XMIT) || j.seen(TL_ENQUEUE)
-                          : j.seen(TL_INJECT);
+  return j.dir == Dir::Tx ? j.seen(TL_QUEUE) || j.seen(TL_XMIT) || j.seen(TL_ENQUEUE) : j.seen(TL_INJECT);
 }
 
 }  // namespace
@@ -49,7 +46,8 @@ uint64_t span_end(const Journey& j, const SpanDef& sd) {
 // A thread's entry, or past kMaxThreadsPerProc the one of all others (tid 0: no thread's).
 static ThreadStat& thread_of(std::map<uint32_t, ThreadStat>& threads, uint32_t tid) {
   auto it = threads.find(tid);
-  if (it == threads.end()) it = threads.emplace(threads.size() < kMaxThreadsPerProc ? tid : 0, ThreadStat{}).first;
+  if (it == threads.end())
+    it = threads.emplace(threads.size() < kMaxThreadsPerProc ? tid : 0, ThreadStat{}).first;
   return it->second;
 }
 
@@ -93,7 +91,8 @@ std::vector<Stall> Analysis::stalls() const {
     }
     if (!explained) all.push_back(idle);
   }
-  std::stable_sort(all.begin(), all.end(), [](const Stall& a, const Stall& b) { return a.start_ns < b.start_ns; });
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Stall& a, const Stall& b) { return a.start_ns < b.start_ns; });
   return all;
 }
 
@@ -115,7 +114,8 @@ void Analysis::on_drop_elsewhere(const DropElsewhere& e) {
   ElsewhereKey key{e.scope, e.reason, e.location, e.scope == TL_DS_UNDERLAY ? e.socket : 0};
   auto it = elsewhere_.find(key);
   if (it == elsewhere_.end()) {
-    if (elsewhere_.size() >= kMaxDropKeys) key = ElsewhereKey{e.scope, kOtherDrops.first, kOtherDrops.second, 0};
+    if (elsewhere_.size() >= kMaxDropKeys)
+      key = ElsewhereKey{e.scope, kOtherDrops.first, kOtherDrops.second, 0};
     it = elsewhere_.emplace(key, ElsewhereDrops{}).first;
   }
   it->second.count++;
@@ -216,7 +216,8 @@ void Analysis::count(DirStats& s, const Journey& j) {
     s.dropped++;
     std::pair<int32_t, uint64_t> key{j.drop_reason, j.drop_location};
     auto it = s.drops.find(key);
-    if (it == s.drops.end()) it = s.drops.emplace(s.drops.size() < kMaxDropKeys ? key : kOtherDrops, DropStat{}).first;
+    if (it == s.drops.end())
+      it = s.drops.emplace(s.drops.size() < kMaxDropKeys ? key : kOtherDrops, DropStat{}).first;
     DropStat& d = it->second;
     d.count++;
     d.pid = j.free_pid;

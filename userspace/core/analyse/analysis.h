@@ -11,10 +11,10 @@
 #include <utility>
 #include <vector>
 
-#include "core/correlate/correlator.h"
 #include "core/analyse/flows.h"
 #include "core/analyse/histogram.h"
 #include "core/analyse/stalls.h"
+#include "core/correlate/correlator.h"
 
 namespace tunlat {
 
@@ -60,9 +60,9 @@ struct ElsewhereDrops {
 // under the last CPU slot.
 inline constexpr size_t kMaxProcs = 1024;
 inline constexpr size_t kMaxDropKeys = 1024;
-inline constexpr size_t kMaxCpus = 8192;  // the kernel's own NR_CPUS limit on x86
+inline constexpr size_t kMaxCpus = 8192;           // the kernel's own NR_CPUS limit on x86
 inline constexpr size_t kMaxThreadsPerProc = 256;  // per process or drop key; others under tid 0
-inline constexpr uint32_t kOtherPids = 0;  // no packet names pid 0 as its reader or writer
+inline constexpr uint32_t kOtherPids = 0;          // no packet names pid 0 as its reader or writer
 inline constexpr std::pair<int32_t, uint64_t> kOtherDrops{INT32_MIN, 0};
 
 // Everything measured for one direction. Span indices follow kTxSpans / kRxSpans.
@@ -71,7 +71,7 @@ inline constexpr std::pair<int32_t, uint64_t> kOtherDrops{INT32_MIN, 0};
 // be served. A tbf's rate, a reader's speed, whatever arrives and however long idle. Fed in
 // the order packets leave, which TX journeys end in.
 struct SpanExit {
-  uint64_t last_ns = 0;                  // when the last packet left
+  uint64_t last_ns = 0;  // when the last packet left
   uint64_t busy_ns = 0, busy_bytes = 0, busy_packets = 0;
   void add(uint64_t enter, uint64_t leave, uint32_t len) {
     if (leave < last_ns) return;  // a moment late, from another CPU
@@ -88,14 +88,14 @@ struct SpanExit {
 
 struct DirStats {
   uint64_t packets = 0, bytes = 0;
-  uint64_t first_ts = 0, last_ts = 0;  // first point of the first / last packet counted
-  std::array<Histogram, kMaxSpans> spans;  // indexed as spans_of(dir)
-  std::array<SpanExit, kMaxSpans> exits;   // as spans
-  std::array<Histogram, kPoints> gaps;  // pacing: gap to the previous packet at each point
-  std::array<uint64_t, kPoints> passed{};  // events at each point
-  std::array<std::vector<uint64_t>, kPoints> cpus;  // packets per CPU at each point
-  std::map<uint32_t, ProcStat> procs;  // reader (TX) or writer (RX) by pid (tgid)
-  std::map<uint32_t, ProcStat> receivers;  // RX: the applications that read the packets
+  uint64_t first_ts = 0, last_ts = 0;                      // first point of the first / last packet counted
+  std::array<Histogram, kMaxSpans> spans;                  // indexed as spans_of(dir)
+  std::array<SpanExit, kMaxSpans> exits;                   // as spans
+  std::array<Histogram, kPoints> gaps;                     // pacing: gap to the previous packet at each point
+  std::array<uint64_t, kPoints> passed{};                  // events at each point
+  std::array<std::vector<uint64_t>, kPoints> cpus;         // packets per CPU at each point
+  std::map<uint32_t, ProcStat> procs;                      // reader (TX) or writer (RX) by pid (tgid)
+  std::map<uint32_t, ProcStat> receivers;                  // RX: the applications that read the packets
   std::map<std::pair<int32_t, uint64_t>, DropStat> drops;  // (reason, location)
   uint64_t dropped = 0;
   uint64_t evicted = 0;        // free never arrived and the packet never finished its path
@@ -111,7 +111,7 @@ struct DirStats {
   uint64_t gso_whole = 0;      // TX: GSO skbs handed to the driver whole (on a tun/tap: the
                                // VPN reads super-packets, offloads on its fd)
   uint64_t xmit_errors = 0;
-  uint64_t negative = 0;       // spans that came out negative (clock skew): not counted
+  uint64_t negative = 0;  // spans that came out negative (clock skew): not counted
 
   void clear() { *this = DirStats(); }
 };
@@ -137,9 +137,9 @@ inline bool reorder_before(const PointPass& a, const PointPass& b) { return a.ts
 // A stage that holds packets and releases none, as the live view sees it.
 struct LiveStall {
   std::optional<Span> stage;  // the stuck queue span; nullopt when nothing is stuck
-  uint64_t waiting = 0;    // packets in it
-  uint64_t since_ns = 0;   // the last time one left it
-  double stuck_s = 0;      // for how long, as of the question
+  uint64_t waiting = 0;       // packets in it
+  uint64_t since_ns = 0;      // the last time one left it
+  double stuck_s = 0;         // for how long, as of the question
 };
 
 // What else wants every pass and every counted packet: the visual reports' timeline, flame

@@ -48,7 +48,8 @@ std::optional<Pacing> pacing_of(Dir d, const DirStats& s) {
   int best = -1;
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
-    if (!sd.queue || s.spans[i].count() < kMinPacketsForVerdict || s.gaps[sd.to].count() < kMinPacketsForVerdict)
+    if (!sd.queue || s.spans[i].count() < kMinPacketsForVerdict ||
+        s.gaps[sd.to].count() < kMinPacketsForVerdict)
       continue;
     // Little's law: packets in the stage = mean wait x exit rate. Means, not medians: GSO
     // segments leave a qdisc back to back, so the median gap at xmit says nothing of the rate.

@@ -43,13 +43,13 @@ inline const char* pacing_rule_name(PacingRule r) {
 struct Pacing {
   std::optional<Span> origin;  // nullopt: upstream (NoQueue)
   PacingRule rule = PacingRule::NoQueue;
-  double queued = 0;                   // StandingQueue: packets waiting there, on average
-  uint64_t gap_in_p50_ns = 0;          // gaps where packets enter the device
-  uint64_t gap_out_p50_ns = 0;         // ... where they leave the origin (its exit point)
+  double queued = 0;            // StandingQueue: packets waiting there, on average
+  uint64_t gap_in_p50_ns = 0;   // gaps where packets enter the device
+  uint64_t gap_out_p50_ns = 0;  // ... where they leave the origin (its exit point)
   uint64_t gap_out_p90_ns = 0;
-  uint64_t period_ns = 0;              // the origin releases one packet per period; 0: irregular
+  uint64_t period_ns = 0;                // the origin releases one packet per period; 0: irregular
   double exit_mbit_s = 0, exit_pps = 0;  // StandingQueue: the origin's service rate (SpanExit)
-  int exit_point = -1;                 // the origin's exit point
+  int exit_point = -1;                   // the origin's exit point
 };
 // The origin's public name: a span's, or "upstream".
 inline std::string_view pacing_origin_name(const Pacing& p) {

@@ -26,8 +26,8 @@ struct LocalSocket {
   uint64_t samples = 0;
   uint32_t cwnd_last = 0, cwnd_max = 0;  // segments
   uint64_t cwnd_sum = 0;
-  Histogram srtt;                 // ns
-  uint32_t in_flight_max = 0;     // segments sent, not yet acknowledged
+  Histogram srtt;                                      // ns
+  uint32_t in_flight_max = 0;                          // segments sent, not yet acknowledged
   uint32_t peer_window_min = 0, peer_window_last = 0;  // bytes, once samples > 0
 
   void add(const tl_tcp_sample& t);
@@ -45,10 +45,10 @@ struct FlowDirStats {
   bool seq_valid = false;
   uint32_t mss = 0;  // the largest TCP payload of one segment seen
   // Acknowledgement of this direction's data by ACKs the other way, for idle stalls.
-  uint32_t acked = 0;          // the highest ACK seen, once ack_valid
+  uint32_t acked = 0;  // the highest ACK seen, once ack_valid
   bool ack_valid = false;
-  uint64_t waiting_since = 0;  // data outstanding, nothing new acknowledged since: 0 none
-  bool closed = false;         // the other side closed (FIN) or either reset: no more waits
+  uint64_t waiting_since = 0;      // data outstanding, nothing new acknowledged since: 0 none
+  bool closed = false;             // the other side closed (FIN) or either reset: no more waits
   uint64_t retransmits_since = 0;  // retransmits when waiting began
   // TCP's retransmission timer: the current wait's retransmissions of its first unacked
   // byte and when the last segment was sent again; the waits that ended as soon as a

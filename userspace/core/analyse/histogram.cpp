@@ -33,7 +33,8 @@ void Histogram::merge(const Histogram& o) {
 Histogram Histogram::minus(const Histogram& before) const {
   Histogram d;
   d.buckets_ = buckets_;
-  for (size_t i = 0; i < before.buckets_.size() && i < d.buckets_.size(); i++) d.buckets_[i] -= before.buckets_[i];
+  for (size_t i = 0; i < before.buckets_.size() && i < d.buckets_.size(); i++)
+    d.buckets_[i] -= before.buckets_[i];
   d.count_ = count_ - before.count_;
   d.sum_ = sum_ - before.sum_;
   d.max_ = 0;

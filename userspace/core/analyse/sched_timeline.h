@@ -34,8 +34,8 @@ struct StateChange {
 };
 
 struct ThreadSched {
-  uint32_t pid = 0;  // its process (tgid)
-  std::deque<StateChange> changes;  // in time order, the last kKeepNs (and the one before)
+  uint32_t pid = 0;                          // its process (tgid)
+  std::deque<StateChange> changes;           // in time order, the last kKeepNs (and the one before)
   std::array<uint64_t, kTaskStates> time{};  // ns in each state over the trace
   std::map<uint16_t, uint64_t> running_on;   // ns running per CPU
   uint64_t switches = 0, preemptions = 0, wakeups = 0;

@@ -81,7 +81,7 @@ struct Stall {
   uint32_t flow = 0;         // idle: the flow's id
   uint64_t retransmits = 0;  // idle: its data sent again meanwhile (not progress)
   IdleEnd idle_end = IdleEnd::Ack;
-  uint64_t unacked = 0;      // idle: bytes outstanding when it ended
+  uint64_t unacked = 0;  // idle: bytes outstanding when it ended
   Dir dir = Dir::Tx;
   Span stage = Span::Ring;  // stuck: the queue span that held the packets (TX qdisc, ring)
   uint64_t start_ns = 0, end_ns = 0;

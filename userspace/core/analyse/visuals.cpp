@@ -17,7 +17,9 @@ void Visuals::on_packet(const Journey& j) {
     // to packet-time.
     if (i + 1 == spans.size()) continue;
     // The point that ended it: its own, its fallback, or (a UDP read with checksum) the free.
-    const int end_point = j.seen(sd.to) ? sd.to : sd.to_else >= 0 && j.seen(sd.to_else) ? sd.to_else : TL_FREE;
+    const int end_point = j.seen(sd.to)                           ? sd.to
+                          : sd.to_else >= 0 && j.seen(sd.to_else) ? sd.to_else
+                                                                  : TL_FREE;
     flame_.add(j.dir, i, j.pid, j.comm.data(), j.cpu[end_point], to - from);
   }
   if (j.flags & TL_F_DROP) {

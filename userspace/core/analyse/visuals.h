@@ -17,7 +17,7 @@ namespace tunlat {
 
 // One packet as a per-packet trace shows it: its points' times and who moved it.
 struct PacketTrace {
-  std::array<uint64_t, kPoints> ts{};  // as Journey::ts, with span_end's fallbacks applied
+  std::array<uint64_t, kPoints> ts{};          // as Journey::ts, with span_end's fallbacks applied
   std::array<uint64_t, kMaxSpans> span_end{};  // each span's end as the analysis took it
   uint64_t drop_location = 0;
   uint32_t pid = 0, tid = 0, len = 0;

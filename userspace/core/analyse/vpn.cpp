@@ -111,7 +111,8 @@ void VpnAnalysis::on_journey(const Journey& j, End) {
       if (j.cpu[TL_QUEUE] != j.cpu[TL_READ]) stats_.tx_crossed++;
     }
     if (j.seen(TL_READ) && stats_.tx_read_cpus.size() < 1024) stats_.tx_read_cpus[j.cpu[TL_READ]]++;
-    if (timeline_.empty() || !j.seen(TL_XMIT) || !j.seen(TL_READ) || !j.tid || j.ts[TL_READ] < j.ts[TL_XMIT]) return;
+    if (timeline_.empty() || !j.seen(TL_XMIT) || !j.seen(TL_READ) || !j.tid || j.ts[TL_READ] < j.ts[TL_XMIT])
+      return;
     stats_.ring_packets++;
     timeline_.split(j.tid, j.ts[TL_XMIT], j.ts[TL_READ], stats_.ring);
   } else {
@@ -119,7 +120,8 @@ void VpnAnalysis::on_journey(const Journey& j, End) {
       stats_.rx_both++;
       if (j.cpu[TL_INJECT] != j.cpu[TL_RECEIVE]) stats_.rx_crossed++;
     }
-    if (j.seen(TL_RECEIVE) && stats_.rx_receive_cpus.size() < 1024) stats_.rx_receive_cpus[j.cpu[TL_RECEIVE]]++;
+    if (j.seen(TL_RECEIVE) && stats_.rx_receive_cpus.size() < 1024)
+      stats_.rx_receive_cpus[j.cpu[TL_RECEIVE]]++;
   }
 }
 

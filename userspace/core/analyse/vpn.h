@@ -19,12 +19,12 @@ namespace tunlat {
 // One way of pairing what a VPN takes in with what it passes on: in order (FIFO), per
 // process or per thread.
 struct Pairing {
-  Histogram cost;               // ns, of the pairs
+  Histogram cost;  // ns, of the pairs
   uint64_t paired = 0;
-  uint64_t same_thread = 0;     // pairs whose two ends ran on one thread
-  uint64_t batched = 0;         // pairs made while more than one packet was waiting
-  uint64_t unpaired_ins = 0;    // taken in, never passed on as far as the trace saw
-  uint64_t unpaired_outs = 0;   // passed on with nothing waiting (the VPN's own: keepalives)
+  uint64_t same_thread = 0;    // pairs whose two ends ran on one thread
+  uint64_t batched = 0;        // pairs made while more than one packet was waiting
+  uint64_t unpaired_ins = 0;   // taken in, never passed on as far as the trace saw
+  uint64_t unpaired_outs = 0;  // passed on with nothing waiting (the VPN's own: keepalives)
   // Between the two ends of each pair, the states of the thread that passed the packet
   // on (TX: the sender; RX: the writer into the device): busy with it, or not yet there.
   StateSplit passer;
@@ -67,22 +67,22 @@ struct VpnStats {
 // What follows from VpnStats and the timeline over a trace of duration_ns: the numbers the
 // JSON, the report and the findings share.
 struct VpnFigures {
-  uint64_t running_ns = 0;      // the owners' threads on a CPU, all together
-  double cores = 0;             // running_ns / duration: CPUs' worth in use
+  uint64_t running_ns = 0;  // the owners' threads on a CPU, all together
+  double cores = 0;         // running_ns / duration: CPUs' worth in use
   uint32_t busiest_tid = 0, busiest_pid = 0;
-  double busiest_share = 0;     // of one CPU: the busiest thread's running time / duration
-  uint16_t busiest_cpu = 0;     // where the owners ran most
-  double busiest_cpu_share = 0; // of their running time
-  uint64_t moved = 0;           // packets the owners moved (TX reads, RX writes)
-  double cpu_per_packet_ns = 0; // running_ns / moved
-  double capacity_pps = 0;      // 1 s / cpu_per_packet_ns: on one core, all of it
-  double capacity_mbit_s = 0;   // the trace's TX+RX Mbit/s scaled to that rate
+  double busiest_share = 0;                      // of one CPU: the busiest thread's running time / duration
+  uint16_t busiest_cpu = 0;                      // where the owners ran most
+  double busiest_cpu_share = 0;                  // of their running time
+  uint64_t moved = 0;                            // packets the owners moved (TX reads, RX writes)
+  double cpu_per_packet_ns = 0;                  // running_ns / moved
+  double capacity_pps = 0;                       // 1 s / cpu_per_packet_ns: on one core, all of it
+  double capacity_mbit_s = 0;                    // the trace's TX+RX Mbit/s scaled to that rate
   std::array<double, kTaskStates> ring_share{};  // of the TX ring wait
   uint64_t ring_ns = 0;
   int ring_state = kStateUnknown;  // the state holding most of the ring wait
-  uint32_t top_other = 0;       // the task not the VPN's that ran most while the reader was runnable
-  double top_other_share = 0;   // of the ring wait
-  double own_threads_share = 0; // of the ring wait: the VPN's other threads ran instead
+  uint32_t top_other = 0;          // the task not the VPN's that ran most while the reader was runnable
+  double top_other_share = 0;      // of the ring wait
+  double own_threads_share = 0;    // of the ring wait: the VPN's other threads ran instead
 };
 
 class VpnAnalysis : public JourneySink {
@@ -118,8 +118,8 @@ class VpnAnalysis : public JourneySink {
     uint64_t ts_ns;
     uint32_t tid;
   };
-  static constexpr size_t kMaxWaiting = 4096;  // per queue
-  static constexpr size_t kMaxQueues = 1024;   // per way of pairing
+  static constexpr size_t kMaxWaiting = 4096;                         // per queue
+  static constexpr size_t kMaxQueues = 1024;                          // per way of pairing
   using Queues = std::map<std::pair<uint32_t, int>, std::deque<In>>;  // (pid or tid, dir)
   void take_in(Dir d, const Move& e);
   void pass_on(Dir d, const Move& e);
@@ -137,7 +137,7 @@ class VpnAnalysis : public JourneySink {
   SchedTimeline timeline_;
   VpnStats stats_;
   std::map<uint32_t, bool> owner_pids_;  // pids seen in TL_SCHED/TL_SEND/TL_UREAD
-  std::array<Queues, 2> waiting_;  // as PairStats::by: per (pid, dir), per (tid, dir)
+  std::array<Queues, 2> waiting_;        // as PairStats::by: per (pid, dir), per (tid, dir)
   std::set<uint64_t> underlay_;
   std::map<uint32_t, std::array<char, TL_COMM_LEN>> comms_;
 };

@@ -5,15 +5,15 @@
 #include <array>
 #include <cstdint>
 #include <queue>
-#include <tuple>
-#include <vector>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
-#include "core/model/records.h"
-#include "core/model/journey.h"
 #include "core/correlate/journey_table.h"
+#include "core/model/journey.h"
+#include "core/model/records.h"
 
 namespace tunlat {
 
@@ -25,10 +25,10 @@ class JourneySink {
 
 struct CorrelatorStats {
   uint64_t journeys = 0;
-  uint64_t evicted = 0;          // ended without their free: by the TTL or by the limit
-  uint64_t segments = 0;         // GSO segments joined to their parent
-  uint64_t orphan_segments = 0;  // segments whose parent was not found
-  uint64_t max_live = 0;         // high-water mark of packets waiting for more records
+  uint64_t evicted = 0;           // ended without their free: by the TTL or by the limit
+  uint64_t segments = 0;          // GSO segments joined to their parent
+  uint64_t orphan_segments = 0;   // segments whose parent was not found
+  uint64_t max_live = 0;          // high-water mark of packets waiting for more records
   uint64_t evicted_by_limit = 0;  // ended early: max_live packets were waiting already
 };
 

@@ -23,8 +23,11 @@ class Reorderer {
   // rate above max_buffered per window, or a file whose time stands still), and what
   // then comes for it is passed on as late.
   explicit Reorderer(uint64_t window_ns, size_t max_buffered = SIZE_MAX)
-      : window_ns_(window_ns), max_buffered_(std::max<size_t>(max_buffered, 1)), shift_(floor_log2(std::max<uint64_t>(window_ns / kBuckets, 1))),
-        ring_(ceil_pow2((window_ns >> shift_) + 2)), mask_(ring_.size() - 1) {}
+      : window_ns_(window_ns),
+        max_buffered_(std::max<size_t>(max_buffered, 1)),
+        shift_(floor_log2(std::max<uint64_t>(window_ns / kBuckets, 1))),
+        ring_(ceil_pow2((window_ns >> shift_) + 2)),
+        mask_(ring_.size() - 1) {}
 
   // Buffers e and calls out(item) for every item that is now safe to release.
   template <class Out>
@@ -116,10 +119,10 @@ class Reorderer {
 
   uint64_t window_ns_;
   size_t max_buffered_;
-  int shift_;  // bucket of t: t >> shift_
+  int shift_;                            // bucket of t: t >> shift_
   std::vector<std::vector<Item>> ring_;  // bucket b lives at ring_[b & mask_]
   size_t mask_;
-  uint64_t base_ = 0;                     // the oldest bucket not released
+  uint64_t base_ = 0;  // the oldest bucket not released
   bool started_ = false;
   size_t buffered_ = 0;
   uint64_t newest_ = 0, late_ = 0;

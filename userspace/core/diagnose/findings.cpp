@@ -61,7 +61,8 @@ std::string stage_phrase(Span stage) {
 // The processes holding the device: "openvpn (pid 4252)", or "" if none was found.
 std::string holders(const TraceInfo& info) {
   std::string out;
-  for (const Owner& o : info.owners) out += fmt::format("{}{} (pid {})", out.empty() ? "" : ", ", o.comm, o.pid);
+  for (const Owner& o : info.owners)
+    out += fmt::format("{}{} (pid {})", out.empty() ? "" : ", ", o.comm, o.pid);
   return out;
 }
 
@@ -87,12 +88,14 @@ Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) 
   const uint64_t len = st.end_ns - st.start_ns;
   const double at_s = st.start_ns > info.start_ns ? (st.start_ns - info.start_ns) / 1e9 : 0.0;
   auto f = a.flows().flows().find(st.flow);
-  const std::string flow = f != a.flows().flows().end() && f->second.defined ? flow_name(f->second.key) : "a flow";
+  const std::string flow =
+      f != a.flows().flows().end() && f->second.defined ? flow_name(f->second.key) : "a flow";
   Finding fd;
   fd.kind = FindingKind::Stall;
   fd.severity = len >= kCriticalStallNs ? Severity::Critical : Severity::Warning;
   fd.weight = static_cast<double>(len);
-  const std::string meanwhile = fmt::format("{} retransmission{} meanwhile", st.retransmits, st.retransmits == 1 ? "" : "s");
+  const std::string meanwhile =
+      fmt::format("{} retransmission{} meanwhile", st.retransmits, st.retransmits == 1 ? "" : "s");
   if (st.ongoing)
     fd.verdict = fmt::format(
         "{} data of {} stood unacknowledged for the last {} of the trace (from {:.2f} s, {}, "
@@ -110,7 +113,8 @@ Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) 
                  {"unacked_bytes", st.unacked},
                  {"ended_by", st.ongoing ? Json(nullptr) : Json(idle_end_name(st.idle_end))}};
   fd.where = Json{{"direction", dir_name(st.dir)}, {"stage", nullptr}, {"process", nullptr}, {"flow", flow}};
-  fd.remedy = "look at the far side's VPN and the underlay: was the receiving VPN stopped or its socket full?";
+  fd.remedy =
+      "look at the far side's VPN and the underlay: was the receiving VPN stopped or its socket full?";
   return fd;
 }
 
@@ -126,9 +130,10 @@ std::string woken_by(const Analysis& a, const Stall& st) {
   const StallTrigger& t = st.trigger;
   const std::string kind = packet_kind(flow_key(a, t.sum.flow), t.sum, t.payload);
   const std::string from = t.pid ? fmt::format(" from {} (pid {})", comm_string(t.comm), t.pid) : "";
-  return fmt::format(", {} after {} {}{} arrived", dur(st.end_ns - t.arrive_ns),
-                     !kind.empty() && std::string_view("AEIOaeio").find(kind[0]) != std::string_view::npos ? "an" : "a",
-                     kind, from);
+  return fmt::format(
+      ", {} after {} {}{} arrived", dur(st.end_ns - t.arrive_ns),
+      !kind.empty() && std::string_view("AEIOaeio").find(kind[0]) != std::string_view::npos ? "an" : "a",
+      kind, from);
 }
 
 void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Finding>& out) {
@@ -139,13 +144,14 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     }
     const uint64_t len = st.end_ns - st.start_ns;
     const double at_s = st.start_ns > info.start_ns ? (st.start_ns - info.start_ns) / 1e9 : 0.0;
-    const std::string who = st.ended_by.pid ? fmt::format("{} (pid {})", comm_string(st.ended_by.comm), st.ended_by.pid) : "";
+    const std::string who =
+        st.ended_by.pid ? fmt::format("{} (pid {})", comm_string(st.ended_by.comm), st.ended_by.pid) : "";
     Finding f;
     f.kind = FindingKind::Stall;
     f.severity = len >= kCriticalStallNs ? Severity::Critical : Severity::Warning;
     f.weight = static_cast<double>(len);
-    const std::string held = fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s",
-                                         stage_phrase(st.stage));
+    const std::string held =
+        fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s", stage_phrase(st.stage));
     if (st.ongoing)
       f.verdict = fmt::format(
           "{} stood still for the last {} of the trace (from {:.2f} s): {} and none left it{}",
@@ -160,7 +166,8 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     else
       f.verdict = fmt::format("{} stood still {} at {:.2f} s: {} until one left it ({})", dir_upper(st.dir),
                               dur(len), at_s, held, point_name(st.end_point));
-    f.evidence = {{"start_s", std::round(at_s * 1000) / 1000}, {"duration_ms", us(len) / 1e3}, {"queued", st.queued}};
+    f.evidence = {
+        {"start_s", std::round(at_s * 1000) / 1000}, {"duration_ms", us(len) / 1e3}, {"queued", st.queued}};
     if (st.triggered) {
       const StallTrigger& t = st.trigger;
       const FlowKey* key = flow_key(a, t.sum.flow);
@@ -170,9 +177,10 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     }
     f.where = where(st.dir, st.stage, who);
     if (st.triggered)
-      f.remedy = "the stage resumed just after another packet arrived: look for a wake-up its reader "
-                 "misses (an edge-triggered poll not drained, a lost event); meanwhile any traffic through the "
-                 "device (a periodic ping) may end such stalls";
+      f.remedy =
+          "the stage resumed just after another packet arrived: look for a wake-up its reader "
+          "misses (an edge-triggered poll not drained, a lost event); meanwhile any traffic through the "
+          "device (a periodic ping) may end such stalls";
     else
       f.remedy = st.stage == Span::Ring
                      ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or "
@@ -207,8 +215,9 @@ void timeout_findings(const Analysis& a, std::vector<Finding>& out) {
         dir_upper(d), flow, dur(longest), waits, waits == 1 ? "" : "s", flows, flows == 1 ? "" : "s");
     f.evidence = {{"count", waits}, {"longest_ms", us(longest) / 1e3}, {"flows", flows}};
     f.where = Json{{"direction", dir_name(d)}, {"stage", nullptr}, {"process", nullptr}, {"flow", flow}};
-    f.remedy = "the pause is the loss's: see the drops and retransmissions (a lost last segment of an exchange "
-               "waits for the timer, 200 ms at least)";
+    f.remedy =
+        "the pause is the loss's: see the drops and retransmissions (a lost last segment of an exchange "
+        "waits for the timer, 200 ms at least)";
     out.push_back(std::move(f));
   }
 }
@@ -244,9 +253,11 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
       f.verdict = fmt::format("{} pacing comes from {}: {}, leaving at {:.2f} Mbit/s ({:.0f} packets/s)",
                               dir_upper(d), pacer, queue, p->exit_mbit_s, p->exit_pps);
     f.where = where(d, origin, reader_paces ? who : "");
-    f.remedy = reader_paces ? (p->period_ns ? "the reader waits between reads: a timer, a shaper (e.g. openvpn --shaper)"
-                                             : "the reader cannot keep up: see its CPU use and scheduling")
-                            : "the qdisc shapes the device: tc -s qdisc show dev <dev>";
+    f.remedy =
+        reader_paces
+            ? (p->period_ns ? "the reader waits between reads: a timer, a shaper (e.g. openvpn --shaper)"
+                            : "the reader cannot keep up: see its CPU use and scheduling")
+            : "the qdisc shapes the device: tc -s qdisc show dev <dev>";
   } else if (p->rule == PacingRule::NoQueue) {
     f.severity = Severity::Info;
     f.verdict = fmt::format(
@@ -289,7 +300,8 @@ void offload_finding(const DirStats& s, std::vector<Finding>& out) {
                 {"reads", reads},
                 {"reads_per_s", std::round(reads_per_s)}};
   f.where = where(Dir::Tx, Span::Qdisc, who);
-  f.remedy = "offloads on the tun fd (IFF_VNET_HDR + TUNSETOFFLOAD) let the VPN read one super-packet instead";
+  f.remedy =
+      "offloads on the tun fd (IFF_VNET_HDR + TUNSETOFFLOAD) let the VPN read one super-packet instead";
   out.push_back(std::move(f));
 }
 
@@ -336,7 +348,8 @@ void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<
     if (!w) continue;
     const bool plain = w == worst_ordinary;
     const uint64_t n = plain ? ordinary : serious;
-    const std::string reason = info.drop_reason_name(w->first.first), loc = info.location_name(w->first.second);
+    const std::string reason = info.drop_reason_name(w->first.first),
+                      loc = info.location_name(w->first.second);
     const std::string who = w->second.pid ? fmt::format("{} (pid {})", w->second.comm, w->second.pid) : "";
     // One old segment dropped in a transfer of 100,000 (a retransmission's duplicate) is
     // no alarm: under 1 % of the direction's packets a drop is said, not raised. A full
@@ -395,11 +408,17 @@ void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Fi
     else
       f.verdict = fmt::format("{} packets dropped in the device's network namespace as {} in {}{}", ed.count,
                               reason, loc, f.kind == FindingKind::OrdinaryDrops ? ": ordinary" : "");
-    f.evidence = {{"count", ed.count}, {"bytes", ed.bytes}, {"reason", reason}, {"location", loc},
+    f.evidence = {{"count", ed.count},
+                  {"bytes", ed.bytes},
+                  {"reason", reason},
+                  {"location", loc},
                   {"scope", underlay ? "underlay" : "netns"}};
-    f.where = Json{{"direction", nullptr}, {"stage", nullptr}, {"process", who.empty() ? Json(nullptr) : Json(who)}};
+    f.where = Json{
+        {"direction", nullptr}, {"stage", nullptr}, {"process", who.empty() ? Json(nullptr) : Json(who)}};
     if (drop_class(reason) == DropClass::SocketRcvbuf)
-      f.remedy = "raise the socket's receive buffer (openvpn --rcvbuf, net.core.rmem_max) or find why the VPN reads late";
+      f.remedy =
+          "raise the socket's receive buffer (openvpn --rcvbuf, net.core.rmem_max) or find why the VPN reads "
+          "late";
     out.push_back(std::move(f));
   }
 }

@@ -110,10 +110,13 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
         {"vpn_threads_share", round3(f.own_threads_share)},
         {"ran_instead", {{"tid", f.top_other}, {"comm", other}, {"share", round3(f.top_other_share)}}}};
     x.where = where_tx(who);
-    x.remedy = own       ? "its threads need more CPU than they get: let it run on more CPUs (a wider cpuset, fewer "
-                           "other tasks there), or make each packet cost less"
-               : softirq ? "spread the packets' softirq work to another CPU (RPS: /sys/class/net/<dev>/queues/rx-0/rps_cpus)"
-                         : "give the VPN a CPU of its own (taskset, a cpuset) or lower the other task's priority (nice)";
+    x.remedy =
+        own ? "its threads need more CPU than they get: let it run on more CPUs (a wider cpuset, fewer "
+              "other tasks there), or make each packet cost less"
+        : softirq
+            ? "spread the packets' softirq work to another CPU (RPS: "
+              "/sys/class/net/<dev>/queues/rx-0/rps_cpus)"
+            : "give the VPN a CPU of its own (taskset, a cpuset) or lower the other task's priority (nice)";
     out.push_back(std::move(x));
   }
   if (f.moved >= kMinPackets && f.capacity_pps > 0) {
@@ -158,7 +161,8 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
       y.where = Json{{"direction", dir_name(Dir::Rx)},
                      {"stage", std::string(span_name(Span::Backlog))},
                      {"process", who}};
-      y.remedy = "steer RX processing to another CPU: RPS (/sys/class/net/" + info.dev_name + "/queues/rx-0/rps_cpus)";
+      y.remedy = "steer RX processing to another CPU: RPS (/sys/class/net/" + info.dev_name +
+                 "/queues/rx-0/rps_cpus)";
       out.push_back(std::move(y));
     }
   }
@@ -167,7 +171,8 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
     const ThreadSched* t = nullptr;
     for (auto& [tid, th] : v.timeline().threads())
       if (!t || th.sleeps.count() > t->sleeps.count()) t = &th;
-    const double p10 = t ? static_cast<double>(t->sleeps.quantile(0.1)) : 0, p50 = t ? static_cast<double>(t->sleeps.quantile(0.5)) : 0,
+    const double p10 = t ? static_cast<double>(t->sleeps.quantile(0.1)) : 0,
+                 p50 = t ? static_cast<double>(t->sleeps.quantile(0.5)) : 0,
                  p90 = t ? static_cast<double>(t->sleeps.quantile(0.9)) : 0;
     const bool regular = p50 >= 500'000 && p10 > 0 && p90 <= 2 * p10;
     Finding x;
@@ -186,8 +191,9 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
                   {"sleep_p90_us", round3(p90 / 1e3)},
                   {"regular", regular}};
     x.where = where_tx(who);
-    x.remedy = "the reader waits on a timer between reads (a sleep, a poll timeout, a shaper): let it wait on the "
-               "device's fd instead";
+    x.remedy =
+        "the reader waits on a timer between reads (a sleep, a poll timeout, a shaper): let it wait on the "
+        "device's fd instead";
     out.push_back(std::move(x));
   }
 }

@@ -29,7 +29,9 @@ struct Emitter {
     raw(op, dst, src, 0, imm);
   }
   void go(int64_t label) { jump(BPF_JMP | BPF_JA, 0, 0, 0, label); }
-  void alu32(uint8_t op, uint8_t dst, uint32_t k) { raw(BPF_ALU | op | BPF_K, dst, 0, 0, static_cast<int32_t>(k)); }
+  void alu32(uint8_t op, uint8_t dst, uint32_t k) {
+    raw(BPF_ALU | op | BPF_K, dst, 0, 0, static_cast<int32_t>(k));
+  }
   void alu32x(uint8_t op, uint8_t dst, uint8_t src) { raw(BPF_ALU | op | BPF_X, dst, src, 0, 0); }
   void load(uint8_t size, uint8_t dst, uint8_t base, size_t off) {
     raw(BPF_LDX | BPF_MEM | size, dst, base, static_cast<int16_t>(off), 0);
@@ -77,16 +79,36 @@ bool alu(Emitter& e, uint32_t code, uint32_t k) {
   const bool by_x = TL_SRC(code) == TL_X;
   uint8_t ebpf_op;
   switch (op) {
-    case TL_ADD: ebpf_op = BPF_ADD; break;
-    case TL_SUB: ebpf_op = BPF_SUB; break;
-    case TL_MUL: ebpf_op = BPF_MUL; break;
-    case TL_DIV: ebpf_op = BPF_DIV; break;
-    case TL_MOD: ebpf_op = BPF_MOD; break;
-    case TL_OR: ebpf_op = BPF_OR; break;
-    case TL_AND: ebpf_op = BPF_AND; break;
-    case TL_XOR: ebpf_op = BPF_XOR; break;
-    case TL_LSH: ebpf_op = BPF_LSH; break;
-    case TL_RSH: ebpf_op = BPF_RSH; break;
+    case TL_ADD:
+      ebpf_op = BPF_ADD;
+      break;
+    case TL_SUB:
+      ebpf_op = BPF_SUB;
+      break;
+    case TL_MUL:
+      ebpf_op = BPF_MUL;
+      break;
+    case TL_DIV:
+      ebpf_op = BPF_DIV;
+      break;
+    case TL_MOD:
+      ebpf_op = BPF_MOD;
+      break;
+    case TL_OR:
+      ebpf_op = BPF_OR;
+      break;
+    case TL_AND:
+      ebpf_op = BPF_AND;
+      break;
+    case TL_XOR:
+      ebpf_op = BPF_XOR;
+      break;
+    case TL_LSH:
+      ebpf_op = BPF_LSH;
+      break;
+    case TL_RSH:
+      ebpf_op = BPF_RSH;
+      break;
     case TL_NEG:
       e.raw(BPF_ALU | BPF_NEG, kA, 0, 0, 0);
       return true;
@@ -124,11 +146,20 @@ bool jump(Emitter& e, uint32_t code, const tl_cbpf_insn& in, int64_t next) {
   }
   uint8_t cond;
   switch (op) {
-    case TL_JEQ: cond = BPF_JEQ; break;
-    case TL_JGT: cond = BPF_JGT; break;
-    case TL_JGE: cond = BPF_JGE; break;
-    case TL_JSET: cond = BPF_JSET; break;
-    default: return false;
+    case TL_JEQ:
+      cond = BPF_JEQ;
+      break;
+    case TL_JGT:
+      cond = BPF_JGT;
+      break;
+    case TL_JGE:
+      cond = BPF_JGE;
+      break;
+    case TL_JSET:
+      cond = BPF_JSET;
+      break;
+    default:
+      return false;
   }
   const int64_t t = next + in.jt, f = next + in.jf;
   if (t == f) {
@@ -136,7 +167,8 @@ bool jump(Emitter& e, uint32_t code, const tl_cbpf_insn& in, int64_t next) {
     return true;
   }
   const bool by_x = TL_SRC(code) == TL_X;
-  e.jump(BPF_JMP32 | cond | (by_x ? BPF_X : BPF_K), kA, by_x ? kX : 0, by_x ? 0 : static_cast<int32_t>(in.k), t);
+  e.jump(BPF_JMP32 | cond | (by_x ? BPF_X : BPF_K), kA, by_x ? kX : 0, by_x ? 0 : static_cast<int32_t>(in.k),
+         t);
   if (f != next) e.go(f);
   return true;
 }
@@ -185,33 +217,56 @@ bool translate_filter(const std::vector<tl_cbpf_insn>& prog, FilterRegs regs, si
     switch (TL_CLASS(code)) {
       case TL_LD:
         switch (TL_MODE(code)) {
-          case TL_ABS: load_abs(e, P, kA, k, load_bytes(code)); break;
-          case TL_IND: load_ind(e, P, k, load_bytes(code)); break;
-          case TL_LEN: e.load(BPF_W, kA, M, offsetof(tl_cbpf, wirelen)); break;
-          case TL_IMM: e.alu32(BPF_MOV, kA, k); break;
-          case TL_MEM: e.load(BPF_W, kA, M, mem_word(k)); break;
-          default: ok = false;
+          case TL_ABS:
+            load_abs(e, P, kA, k, load_bytes(code));
+            break;
+          case TL_IND:
+            load_ind(e, P, k, load_bytes(code));
+            break;
+          case TL_LEN:
+            e.load(BPF_W, kA, M, offsetof(tl_cbpf, wirelen));
+            break;
+          case TL_IMM:
+            e.alu32(BPF_MOV, kA, k);
+            break;
+          case TL_MEM:
+            e.load(BPF_W, kA, M, mem_word(k));
+            break;
+          default:
+            ok = false;
         }
         break;
       case TL_LDX:
         switch (TL_MODE(code)) {
-          case TL_IMM: e.alu32(BPF_MOV, kX, k); break;
-          case TL_LEN: e.load(BPF_W, kX, M, offsetof(tl_cbpf, wirelen)); break;
-          case TL_MEM: e.load(BPF_W, kX, M, mem_word(k)); break;
+          case TL_IMM:
+            e.alu32(BPF_MOV, kX, k);
+            break;
+          case TL_LEN:
+            e.load(BPF_W, kX, M, offsetof(tl_cbpf, wirelen));
+            break;
+          case TL_MEM:
+            e.load(BPF_W, kX, M, mem_word(k));
+            break;
           case TL_MSH:  // X = 4 * (packet[k] & 0xf): an IPv4 header's length
             load_abs(e, P, kX, k, 1);
             e.alu32(BPF_AND, kX, 0xf);
             e.alu32(BPF_LSH, kX, 2);
             break;
-          default: ok = false;
+          default:
+            ok = false;
         }
         break;
       case TL_ST:
       case TL_STX:
-        e.raw(BPF_STX | BPF_MEM | BPF_W, M, TL_CLASS(code) == TL_ST ? kA : kX, static_cast<int16_t>(mem_word(k)), 0);
+        e.raw(BPF_STX | BPF_MEM | BPF_W, M, TL_CLASS(code) == TL_ST ? kA : kX,
+              static_cast<int16_t>(mem_word(k)), 0);
         break;
-      case TL_ALU: ok = alu(e, code, k); break;
-      case TL_JMP: ok = jump(e, code, in, static_cast<int64_t>(i) + 1); break;
+      case TL_ALU:
+        ok = alu(e, code, k);
+        break;
+      case TL_JMP:
+        ok = jump(e, code, in, static_cast<int64_t>(i) + 1);
+        break;
       case TL_RET:
         if ((code & 0x18) == 0x10)  // BPF_A
           e.raw(BPF_ALU | BPF_MOV | BPF_X, V, kA, 0, 0);
@@ -225,7 +280,8 @@ bool translate_filter(const std::vector<tl_cbpf_insn>& prog, FilterRegs regs, si
         else
           e.alu32x(BPF_MOV, kX, kA);
         break;
-      default: ok = false;
+      default:
+        ok = false;
     }
     if (!ok) {
       err = "the filter has an instruction tunlat cannot translate (code " + std::to_string(code) + ")";
@@ -245,8 +301,8 @@ bool translate_filter(const std::vector<tl_cbpf_insn>& prog, FilterRegs regs, si
   const size_t exit_jump = e.code.size();
   e.raw(BPF_JMP | BPF_JA, 0, 0, 0, 0);
   if (e.code.size() > room) {
-    err = "the filter translates to " + std::to_string(e.code.size()) + " instructions; the programs have room for " +
-          std::to_string(room) + ": make it simpler";
+    err = "the filter translates to " + std::to_string(e.code.size()) +
+          " instructions; the programs have room for " + std::to_string(room) + ": make it simpler";
     return false;
   }
   e.code[exit_jump].off = static_cast<int16_t>(room - exit_jump - 1);

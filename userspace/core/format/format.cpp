@@ -76,11 +76,21 @@ std::string term_safe(std::string_view s) {
     if (b < 0x80) {
       i++;
       switch (b) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case 0x1b: out += "\\e"; break;
-        case '\\': out += "\\\\"; break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case 0x1b:
+          out += "\\e";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
         default:
           if (b < 0x20 || b == 0x7f)
             out += fmt::format("\\x{:02x}", b);

@@ -13,10 +13,10 @@
 namespace tunlat {
 
 struct AddressJoinStats {
-  uint64_t joined = 0;     // events by address given their packet
-  uint64_t unmatched = 0;  // events by address of no packet followed (begun before the trace,
-                           // or passed over by --sample): dropped
-  uint64_t stale = 0;      // events of a packet already freed (a slot reused): dropped
+  uint64_t joined = 0;          // events by address given their packet
+  uint64_t unmatched = 0;       // events by address of no packet followed (begun before the trace,
+                                // or passed over by --sample): dropped
+  uint64_t stale = 0;           // events of a packet already freed (a slot reused): dropped
   uint64_t released_early = 0;  // packets passed on before their read: held too long, or
                                 // pushed out of the table
   uint64_t pushed_out = 0;      // packets still waiting for their read whose entry a new
@@ -84,7 +84,7 @@ class AddressJoin {
     uint32_t gen;
     uint32_t held : 31;  // 1 + its events' index in pool_, or 0
     uint32_t freed : 1;  // its free came: another one is a stale slot's, dropped
-  };  // value-initialized: zero
+  };                     // value-initialized: zero
   static constexpr int kWays = 4;
   static constexpr int kSetBits = 12;
   struct Held {

@@ -67,7 +67,8 @@ class RecordMerger {
   static size_t record_end(const std::vector<Event>& ev, size_t i) {
     size_t j = i + 1;
     if (tl_lone_kind(ev[i].point)) return j;
-    while (j < ev.size() && ev[j].skb == ev[i].skb && ev[j].gen == ev[i].gen && !tl_lone_kind(ev[j].point)) j++;
+    while (j < ev.size() && ev[j].skb == ev[i].skb && ev[j].gen == ev[i].gen && !tl_lone_kind(ev[j].point))
+      j++;
     return j;
   }
 

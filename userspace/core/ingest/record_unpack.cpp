@@ -28,8 +28,8 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
     if (flows) flows->learn(r.addr6);
     return;
   }
-  if (tl_lone_kind(end.point)) {  // a comm, or an owner's doings: one event, no packet
-    Event e = end_event(end);  // the kernel zeroes what a lone record does not fill
+  if (tl_lone_kind(end.point)) {           // a comm, or an owner's doings: one event, no packet
+    Event e = end_event(end);              // the kernel zeroes what a lone record does not fill
     if (end.point == TL_DROP_ELSEWHERE) {  // no comm: the socket's inode and the length
       e.skb = s.skb;
       e.len = s.len;

@@ -37,12 +37,12 @@ struct Event {
                         // TX QUEUE (the task that queued it: its sender); else 0.
                         // TL_FLOW: the flow's id
   uint32_t tid;
-  uint32_t len;         // skb->len
-  int32_t code;         // TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc
+  uint32_t len;  // skb->len
+  int32_t code;  // TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc
   uint16_t cpu;
-  uint8_t point;        // enum tl_point
-  uint8_t dir;          // enum tl_dir
-  uint16_t flags;       // enum tl_flags and EventFlags
+  uint8_t point;   // enum tl_point
+  uint8_t dir;     // enum tl_dir
+  uint16_t flags;  // enum tl_flags and EventFlags
   uint16_t pad;
   char comm[TL_COMM_LEN];  // TL_COMM, TL_SCHED: a comm; TL_F_SUMMARY: a PacketSummary;
                            // TL_F_TCP_SAMPLE: a tl_tcp_sample
@@ -51,15 +51,15 @@ static_assert(sizeof(Event) == 80, "Event is the on-disk record: its layout is f
 
 // Flags the core adds to the kernel's (enum tl_flags, bpf/tunlat.h), in the same bits.
 enum EventFlags : uint16_t {
-  TL_F_INHERITED = 1 << 6,   // a GSO segment's copy of its parent's point: not a passage
-  TL_F_BY_ADDRESS = 1 << 8,  // ingest only, never recorded: gen unknown, the packet at this
-                             // address (and dir) is meant; AddressJoin fills gen in
-  TL_F_SUMMARY = 1 << 11,    // a packet's first event: comm holds its PacketSummary (flow id,
-                             // TCP fields) and aux its payload bytes (core/model/flow.h);
-                             // also a TL_RETRANS event: the flow the host sent again
-  TL_F_TCP_SAMPLE = 1 << 12, // a TL_TAKEN event: comm holds the local socket's tl_tcp_sample
-  TL_F_UPGRADE = 1 << 13,    // replay only, never recorded: an event the reader's upgrade of
-                             // an older file added (core/record/upgrade.h), not one it holds
+  TL_F_INHERITED = 1 << 6,    // a GSO segment's copy of its parent's point: not a passage
+  TL_F_BY_ADDRESS = 1 << 8,   // ingest only, never recorded: gen unknown, the packet at this
+                              // address (and dir) is meant; AddressJoin fills gen in
+  TL_F_SUMMARY = 1 << 11,     // a packet's first event: comm holds its PacketSummary (flow id,
+                              // TCP fields) and aux its payload bytes (core/model/flow.h);
+                              // also a TL_RETRANS event: the flow the host sent again
+  TL_F_TCP_SAMPLE = 1 << 12,  // a TL_TAKEN event: comm holds the local socket's tl_tcp_sample
+  TL_F_UPGRADE = 1 << 13,     // replay only, never recorded: an event the reader's upgrade of
+                              // an older file added (core/record/upgrade.h), not one it holds
 };
 static_assert(((TL_F_GSO | TL_F_SEGMENT | TL_F_DROP | TL_F_FORWARDED | TL_F_LATE_START | TL_F_FIRST |
                 TL_F_LAST | TL_F_CONSUMED) &
@@ -85,16 +85,15 @@ inline constexpr int kPoints = TL_POINT_COUNT;
 inline std::string_view point_name(int p) {
   if (p == TL_COMM) return "comm";
   if (p == TL_FLOW) return "flow";
-  static constexpr std::array<std::string_view, kPoints> names{
-      "queue", "enqueue", "dequeue", "xmit", "xmit_done",
-      "read",  "inject",  "receive", "deliver", "free", "taken"};
+  static constexpr std::array<std::string_view, kPoints> names{"queue",     "enqueue", "dequeue", "xmit",
+                                                               "xmit_done", "read",    "inject",  "receive",
+                                                               "deliver",   "free",    "taken"};
   return p >= 0 && p < kPoints ? names[p] : "?";
 }
 inline std::string_view dir_name(Dir d) { return d == Dir::Tx ? "tx" : "rx"; }
 
 // The points each direction passes, in path order.
-inline constexpr std::array<int, 6> kTxPoints{TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE,
-                                              TL_XMIT,  TL_READ,    TL_FREE};
+inline constexpr std::array<int, 6> kTxPoints{TL_QUEUE, TL_ENQUEUE, TL_DEQUEUE, TL_XMIT, TL_READ, TL_FREE};
 inline constexpr std::array<int, 5> kRxPoints{TL_INJECT, TL_RECEIVE, TL_TAKEN, TL_DELIVER, TL_FREE};
 
 // A span: the time between two points of the same packet. A queue is a stage that can

@@ -17,12 +17,12 @@ struct Journey {
   uint64_t skb = 0;
   uint32_t gen = 0;
   Dir dir = Dir::Tx;
-  std::array<uint64_t, kPoints> ts{};   // 0 = point not seen
+  std::array<uint64_t, kPoints> ts{};  // 0 = point not seen
   std::array<uint16_t, kPoints> cpu{};
   uint64_t last_ts = 0;
   uint32_t len = 0;
-  uint16_t flags = 0;        // union of the events' TL_F_* flags
-  int32_t drop_reason = 0;   // valid with TL_F_DROP
+  uint16_t flags = 0;       // union of the events' TL_F_* flags
+  int32_t drop_reason = 0;  // valid with TL_F_DROP
   uint64_t drop_location = 0;
   int32_t xmit_rc = 0;
   // The process that moved it through the device: reader (TX read) or writer (RX inject).
@@ -30,7 +30,7 @@ struct Journey {
   std::array<char, TL_COMM_LEN> comm{};  // filled when the journey ends
   uint32_t free_pid = 0, free_tid = 0;   // who freed it (for drops)
   std::array<char, TL_COMM_LEN> free_comm{};
-  uint32_t recv_pid = 0, recv_tid = 0;   // RX: the application that read it (deliver)
+  uint32_t recv_pid = 0, recv_tid = 0;  // RX: the application that read it (deliver)
   std::array<char, TL_COMM_LEN> recv_comm{};
   // TX: the task that queued it (its sender, if it sent from its own system call); 0:
   // unknown (recordings made before the kernel said, a packet first seen after queue).

@@ -19,17 +19,17 @@ namespace tunlat {
 // A packet of the device passing a point (point < TL_POINT_COUNT).
 struct PacketPass {
   uint64_t ts_ns;
-  uint64_t skb;         // with gen, the packet's identity
+  uint64_t skb;  // with gen, the packet's identity
   uint32_t gen;
-  uint32_t parent_gen;  // TL_F_SEGMENT: the GSO parent's generation
-  uint32_t pid, tid;    // READ/INJECT: the VPN; DELIVER: the receiver; FREE: who freed it;
-                        // QUEUE: the sender; else 0
-  uint32_t len;         // skb->len
-  int32_t code;         // FREE+TL_F_DROP: enum skb_drop_reason; XMIT_DONE: the driver's rc
+  uint32_t parent_gen;     // TL_F_SEGMENT: the GSO parent's generation
+  uint32_t pid, tid;       // READ/INJECT: the VPN; DELIVER: the receiver; FREE: who freed it;
+                           // QUEUE: the sender; else 0
+  uint32_t len;            // skb->len
+  int32_t code;            // FREE+TL_F_DROP: enum skb_drop_reason; XMIT_DONE: the driver's rc
   uint64_t drop_location;  // FREE+TL_F_DROP: where it was dropped; else 0
   uint16_t cpu;
-  uint8_t point;  // enum tl_point
-  uint8_t dir;    // enum tl_dir
+  uint8_t point;   // enum tl_point
+  uint8_t dir;     // enum tl_dir
   uint16_t flags;  // enum tl_flags and EventFlags
   // The packet's first pass: who it is (TL_F_SUMMARY), its TCP/UDP payload bytes.
   std::optional<PacketSummary> summary;
@@ -76,9 +76,9 @@ struct OwnerSched {
   uint64_t ts_ns;
   uint32_t pid, tid;
   uint16_t cpu;
-  int32_t state;      // enum tl_task_state (as recorded: may be out of range)
-  uint16_t flags;     // enum tl_sched_flags
-  uint32_t other;     // the other task of a switch (tid), or 0
+  int32_t state;                             // enum tl_task_state (as recorded: may be out of range)
+  uint16_t flags;                            // enum tl_sched_flags
+  uint32_t other;                            // the other task of a switch (tid), or 0
   std::array<char, TL_COMM_LEN> other_comm;  // its comm ("" when not sent)
 };
 
@@ -96,10 +96,22 @@ struct UnderlaySend : UnderlayIo {};
 struct UnderlayRead : UnderlayIo {};
 
 inline PacketPass packet_pass_of(const Event& e) {
-  PacketPass p{e.ts_ns, e.skb, e.gen, e.parent_gen, e.pid, e.tid, e.len, e.code,
-               e.point == TL_FREE && (e.flags & TL_F_DROP) ? e.aux : 0, e.cpu, e.point, e.dir,
+  PacketPass p{e.ts_ns,
+               e.skb,
+               e.gen,
+               e.parent_gen,
+               e.pid,
+               e.tid,
+               e.len,
+               e.code,
+               e.point == TL_FREE && (e.flags & TL_F_DROP) ? e.aux : 0,
+               e.cpu,
+               e.point,
+               e.dir,
                static_cast<uint16_t>(e.flags & ~TL_F_UPGRADE),
-               std::nullopt, 0, std::nullopt};
+               std::nullopt,
+               0,
+               std::nullopt};
   if (e.flags & TL_F_SUMMARY) {
     p.summary = summary_of(e);
     p.payload = static_cast<uint32_t>(e.aux);

@@ -8,9 +8,12 @@ namespace tunlat {
 
 std::string_view device_kind_name(DeviceKind k) {
   switch (k) {
-    case DeviceKind::Tap: return "tap";
-    case DeviceKind::Tun: return "tun";
-    default: return "other";
+    case DeviceKind::Tap:
+      return "tap";
+    case DeviceKind::Tun:
+      return "tun";
+    default:
+      return "other";
   }
 }
 

@@ -13,7 +13,7 @@ namespace tunlat {
 // What the traced device is: tun and tap run tun.c's paths; anything else (a veth, lo) is
 // traced on the same points, but no VPN reads it.
 enum class DeviceKind { Tap, Tun, Other };
-std::string_view device_kind_name(DeviceKind k);  // "tap" | "tun" | "other"
+std::string_view device_kind_name(DeviceKind k);      // "tap" | "tun" | "other"
 DeviceKind parse_device_kind(std::string_view name);  // anything unknown is Other
 
 struct Owner {
@@ -31,7 +31,7 @@ struct TraceInfo {
   uint64_t netns_inode = 0;
   DeviceKind kind = DeviceKind::Other;
   std::vector<Owner> owners;
-  int64_t clock_offset_ns = 0;  // CLOCK_REALTIME - CLOCK_MONOTONIC: event ts -> wall clock
+  int64_t clock_offset_ns = 0;        // CLOCK_REALTIME - CLOCK_MONOTONIC: event ts -> wall clock
   uint64_t start_ns = 0, end_ns = 0;  // CLOCK_MONOTONIC bounds of the capture
   uint64_t events_lost = 0;           // events the kernel could not write (ring full)
   bool device_vanished = false;       // the device went away during the trace, ending it
@@ -42,7 +42,7 @@ struct TraceInfo {
   // The host's TCP sockets' own retransmissions (tcp:tcp_retransmit_skb): "on", else why
   // not. Empty: a recording made before they were counted (their count is then unknown).
   std::string host_retransmits;
-  std::string filter;                 // the pcap filter packets were followed by; empty: all
+  std::string filter;                           // the pcap filter packets were followed by; empty: all
   std::map<int32_t, std::string> drop_reasons;  // enum skb_drop_reason, from the kernel's BTF
   std::map<uint64_t, std::string> symbols;      // drop locations -> function name
 

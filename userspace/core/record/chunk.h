@@ -25,10 +25,14 @@ enum ChunkType : uint32_t { kHeader = 1, kEvents = 2, kTrailer = 3 };
 
 inline const char* type_name(uint32_t t) {
   switch (t) {
-    case kHeader: return "header";
-    case kEvents: return "events";
-    case kTrailer: return "trailer";
-    default: return "unknown";
+    case kHeader:
+      return "header";
+    case kEvents:
+      return "events";
+    case kTrailer:
+      return "trailer";
+    default:
+      return "unknown";
   }
 }
 

@@ -158,7 +158,7 @@ void parse_header(const In& j, TraceInfo& i) {
   get(j, "events_lost", i.events_lost);
   get(j, "sample", i.sample);
   if (i.sample == 0) throw Malformed("sample is 0");
-  get(j, "sched", i.sched);  // absent before version 3
+  get(j, "sched", i.sched);                        // absent before version 3
   get(j, "host_retransmits", i.host_retransmits);  // absent before version 6
   get(j, "filter", i.filter);
   if (auto* d = object_field(j, "drop_reasons")) {

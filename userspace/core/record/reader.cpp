@@ -99,7 +99,8 @@ class ChunkReader {
     if (type_ != kHeader && type_ != kEvents && type_ != kTrailer)
       throw corrupt("unknown chunk type " + std::to_string(type_));
     if (plen > kMaxChunkLen || rlen > kMaxChunkLen || plen > rlen)
-      throw corrupt("impossible length (stored " + std::to_string(plen) + ", raw " + std::to_string(rlen) + ")");
+      throw corrupt("impossible length (stored " + std::to_string(plen) + ", raw " + std::to_string(rlen) +
+                    ")");
     if (type_ == kEvents && rlen % sizeof(Event) != 0)
       throw corrupt("length " + std::to_string(rlen) + " is not a whole number of events");
     if ((type_ == kHeader) != (n_ == 1))
@@ -118,7 +119,8 @@ class ChunkReader {
   void expect_end() {
     uint64_t at = src_.offset();
     if (src_.read(buf_, 1))
-      throw RecordingError("corrupt recording: unexpected data after the trailer at byte " + std::to_string(at));
+      throw RecordingError("corrupt recording: unexpected data after the trailer at byte " +
+                           std::to_string(at));
   }
 
   RecordingError corrupt(const std::string& why) const {
@@ -141,8 +143,8 @@ class ChunkReader {
   Source& src_;
   Dctx dctx_;
   std::vector<char> buf_, raw_;
-  int n_ = 0;          // chunks begun, 1-based
-  uint64_t at_ = 0;    // where the current one starts
+  int n_ = 0;        // chunks begun, 1-based
+  uint64_t at_ = 0;  // where the current one starts
   uint32_t type_ = 0;
   uint64_t partial_ = 0;
 };

@@ -76,7 +76,7 @@ class RecordingWriter {
   void finish(const TraceInfo& final_info);
 
   uint64_t bytes_written() const { return bytes_.load(std::memory_order_relaxed); }  // on disk so far
-  uint64_t events_written() const { return events_; }  // accepted by write()
+  uint64_t events_written() const { return events_; }                                // accepted by write()
 
  private:
   void hand_off();
@@ -98,12 +98,12 @@ class RecordingWriter {
   bool finished_ = false;
 
   std::mutex mu_;
-  std::condition_variable cv_;          // writer thread: work or stop
-  std::condition_variable space_;       // producer: queue has room
-  std::deque<std::vector<Event>> queue_;  // guarded by mu_
+  std::condition_variable cv_;             // writer thread: work or stop
+  std::condition_variable space_;          // producer: queue has room
+  std::deque<std::vector<Event>> queue_;   // guarded by mu_
   std::vector<std::vector<Event>> spare_;  // recycled buffers, guarded by mu_
-  bool stop_ = false;                   // guarded by mu_
-  std::string error_;                   // first I/O error, guarded by mu_
+  bool stop_ = false;                      // guarded by mu_
+  std::string error_;                      // first I/O error, guarded by mu_
   std::atomic<bool> failed_{false};
   std::vector<char> zbuf_;  // compression output (writer thread, then finish())
   void* cctx_ = nullptr;    // ZSTD_CCtx
@@ -111,23 +111,24 @@ class RecordingWriter {
 };
 
 struct ReadResult {
-  TraceInfo info;          // header merged with trailer (if present)
-  uint32_t version = 0;    // the file's format version
+  TraceInfo info;        // header merged with trailer (if present)
+  uint32_t version = 0;  // the file's format version
   uint64_t events = 0;
   bool truncated = false;  // no trailer / partial chunk at the end
   std::string warning;     // one line, set when truncated
 };
 
 // Streams the events to sink in file order, one whole chunk at a time (a chunk is verified
-// before any of its events is passed on), upgraded to the current version (upgrade.h). Throws RecordingError (one line) for a foreign
-// file, an unsupported version or a corrupt chunk. A truncated file is not an error: it is
-// read up to its last whole chunk, with truncated = true and a warning; without a trailer,
-// info.end_ns is the last event's ts_ns (start_ns if none). Memory stays bounded (a few
-// MiB) whatever the input. on_header, if set, gets the header's TraceInfo before the first
-// event (what the analysis must know first: the owners' sockets).
+// before any of its events is passed on), upgraded to the current version (upgrade.h). Throws RecordingError
+// (one line) for a foreign file, an unsupported version or a corrupt chunk. A truncated file is not an error:
+// it is read up to its last whole chunk, with truncated = true and a warning; without a trailer, info.end_ns
+// is the last event's ts_ns (start_ns if none). Memory stays bounded (a few MiB) whatever the input.
+// on_header, if set, gets the header's TraceInfo before the first event (what the analysis must know first:
+// the owners' sockets).
 using HeaderSink = std::function<void(const TraceInfo&)>;
 ReadResult read_recording(std::istream& in, const EventSink& sink, const HeaderSink& on_header = {});
 // Same, errors prefixed with the path.
-ReadResult read_recording_file(const std::string& path, const EventSink& sink, const HeaderSink& on_header = {});
+ReadResult read_recording_file(const std::string& path, const EventSink& sink,
+                               const HeaderSink& on_header = {});
 
 }  // namespace tunlat

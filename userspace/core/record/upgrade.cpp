@@ -19,19 +19,23 @@ std::unique_ptr<UpgradeStep> make() {
 // a reader of the version before would get wrong.
 const std::array<FormatVersion, 6> kFormatHistory{{
     {1, "the first format", nullptr},
-    {2, "a GSO segment's parent's queue/enqueue/dequeue times come with it as TL_F_INHERITED events "
-        "(65a6250), which a version 1 reader counted as passages; comms only in TL_COMM events",
+    {2,
+     "a GSO segment's parent's queue/enqueue/dequeue times come with it as TL_F_INHERITED events "
+     "(65a6250), which a version 1 reader counted as passages; comms only in TL_COMM events",
      make<SegmentsInheritV1>},
-    {3, "the owners' scheduling events (TL_SCHED, TL_SEND, TL_UREAD) and the header's \"sched\": "
-        "a version 2 file has none, which the report says",
+    {3,
+     "the owners' scheduling events (TL_SCHED, TL_SEND, TL_UREAD) and the header's \"sched\": "
+     "a version 2 file has none, which the report says",
      nullptr},
     {4, "drops elsewhere (TL_DROP_ELSEWHERE) and the owners' sockets in the header", nullptr},
-    {5, "a packet's first event may carry its summary in comm (TL_F_SUMMARY) and TL_FLOW events "
-        "define flows: a version 4 reader would take the summaries' bytes for comms",
+    {5,
+     "a packet's first event may carry its summary in comm (TL_F_SUMMARY) and TL_FLOW events "
+     "define flows: a version 4 reader would take the summaries' bytes for comms",
      nullptr},
-    {6, "TL_TAKEN events may carry the local socket's TCP state in comm (TL_F_TCP_SAMPLE), and "
-        "TL_RETRANS events (the host's own retransmissions) a summary: a version 5 reader would "
-        "take both for comms",
+    {6,
+     "TL_TAKEN events may carry the local socket's TCP state in comm (TL_F_TCP_SAMPLE), and "
+     "TL_RETRANS events (the host's own retransmissions) a summary: a version 5 reader would "
+     "take both for comms",
      nullptr},
 }};
 static_assert(kOldestRecordingVersion == 1 && kRecordingVersion == 6,

@@ -43,7 +43,7 @@ class SegmentsInheritV1 final : public UpgradeStep {
  public:
   void push(const Event& e, const EventSink& out) override;
 
-  static constexpr size_t kMaxParents = size_t{1} << 16;    // bound: a file controls the keys
+  static constexpr size_t kMaxParents = size_t{1} << 16;   // bound: a file controls the keys
   static constexpr uint64_t kParentTtlNs = 1'000'000'000;  // segments follow parents within µs
 
  private:

@@ -132,8 +132,8 @@ void RecordingWriter::write_chunk(uint32_t type, const void* raw, size_t raw_len
   size_t len = raw_len;
   if (level > 0 && raw_len > 0) {
     zbuf_.resize(ZSTD_compressBound(raw_len));
-    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), zbuf_.data(), zbuf_.size(), raw,
-                                 raw_len, level);
+    size_t n =
+        ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(cctx_), zbuf_.data(), zbuf_.size(), raw, raw_len, level);
     if (!ZSTD_isError(n) && n < raw_len) payload = zbuf_.data(), len = n;  // else stored as is
   }
   unsigned char h[kChunkHeaderLen];

@@ -31,17 +31,19 @@ Json flow_dir_json(const FlowDirStats& d, bool known) {
   j["mathis_mbit_s"] = mathis > 0 ? Json(std::round(mathis / 1e3) / 1e3) : Json(nullptr);
   j["host_retransmits"] = known ? Json(d.host_retransmits) : Json(nullptr);
   j["timeout_waits"] = d.timeout_waits;
-  j["timeout_wait_max_ms"] = d.timeout_waits ? Json(std::round(d.timeout_wait_max_ns / 1e3) / 1e3) : Json(nullptr);
+  j["timeout_wait_max_ms"] =
+      d.timeout_waits ? Json(std::round(d.timeout_wait_max_ns / 1e3) / 1e3) : Json(nullptr);
   const LocalSocket& l = d.local;
-  j["local_socket"] = l.samples == 0 ? Json(nullptr)
-                                     : Json{{"samples", l.samples},
-                                            {"cwnd_last", l.cwnd_last},
-                                            {"cwnd_mean", std::round(l.cwnd_mean() * 10) / 10},
-                                            {"cwnd_max", l.cwnd_max},
-                                            {"srtt", l.srtt.count() ? histogram_json(l.srtt, false) : Json(nullptr)},
-                                            {"in_flight_max", l.in_flight_max},
-                                            {"peer_window_min", l.peer_window_min},
-                                            {"peer_window_last", l.peer_window_last}};
+  j["local_socket"] = l.samples == 0
+                          ? Json(nullptr)
+                          : Json{{"samples", l.samples},
+                                 {"cwnd_last", l.cwnd_last},
+                                 {"cwnd_mean", std::round(l.cwnd_mean() * 10) / 10},
+                                 {"cwnd_max", l.cwnd_max},
+                                 {"srtt", l.srtt.count() ? histogram_json(l.srtt, false) : Json(nullptr)},
+                                 {"in_flight_max", l.in_flight_max},
+                                 {"peer_window_min", l.peer_window_min},
+                                 {"peer_window_last", l.peer_window_last}};
   return j;
 }
 
@@ -100,10 +102,12 @@ void render_local_sockets(std::ostream& out, const Json& flows) {
     if (l["srtt"].is_object())
       srtt = fmt::format(", srtt p50 {} p90 {}", format_duration_us(l["srtt"]["p50_us"].get<double>()),
                          format_duration_us(l["srtt"]["p90_us"].get<double>()));
-    fmt::print(out, "  {:<52}  cwnd {:.0f} seg (max {}){}, up to {} seg in flight, peer window >= {}, {} sent again\n",
-               term_safe(f["name"].get<std::string>()), l["cwnd_mean"].get<double>(), l["cwnd_max"].get<uint64_t>(),
-               srtt, l["in_flight_max"].get<uint64_t>(), format_bytes(l["peer_window_min"].get<double>()),
-               tx["host_retransmits"].is_number() ? fmt::to_string(tx["host_retransmits"].get<uint64_t>()) : "?");
+    fmt::print(
+        out,
+        "  {:<52}  cwnd {:.0f} seg (max {}){}, up to {} seg in flight, peer window >= {}, {} sent again\n",
+        term_safe(f["name"].get<std::string>()), l["cwnd_mean"].get<double>(), l["cwnd_max"].get<uint64_t>(),
+        srtt, l["in_flight_max"].get<uint64_t>(), format_bytes(l["peer_window_min"].get<double>()),
+        tx["host_retransmits"].is_number() ? fmt::to_string(tx["host_retransmits"].get<uint64_t>()) : "?");
   }
 }
 

@@ -38,7 +38,8 @@ std::string iso8601(int64_t wall_ns) {
 Json threads_json(const std::map<uint32_t, ThreadStat>& threads, const char* count_key) {
   std::vector<std::pair<uint32_t, const ThreadStat*>> ts;
   for (auto& [tid, t] : threads) ts.emplace_back(tid, &t);
-  std::stable_sort(ts.begin(), ts.end(), [](auto& a, auto& b) { return a.second->packets > b.second->packets; });
+  std::stable_sort(ts.begin(), ts.end(),
+                   [](auto& a, auto& b) { return a.second->packets > b.second->packets; });
   Json tj = Json::array();
   for (auto& [tid, t] : ts) tj.push_back({{"tid", tid}, {"comm", t->comm}, {count_key, t->packets}});
   return tj;
@@ -197,7 +198,8 @@ Json direction_json(Dir d, const DirStats& s) {
   j["mbit_s"] = secs > 0 ? round3(s.bytes * 8 / secs / 1e6) : 0.0;
   Json spans = Json::object();
   const auto defs = spans_of(d);
-  for (size_t i = 0; i < defs.size(); i++) spans[std::string(defs[i].name)] = histogram_json(s.spans[i], true);
+  for (size_t i = 0; i < defs.size(); i++)
+    spans[std::string(defs[i].name)] = histogram_json(s.spans[i], true);
   j["spans"] = spans;
   j["points"] = points_json(d, s);
   const int dom = dominant_span(d, s);
@@ -207,10 +209,14 @@ Json direction_json(Dir d, const DirStats& s) {
   j["pacing"] = pacing ? pacing_json(*pacing) : Json(nullptr);
   j["processes"] = processes_json(d, s);
   j["dropped"] = s.dropped;
-  j["anomalies"] = {{"evicted", s.evicted},          {"unfinished", s.unfinished},
-                    {"free_untraced", s.free_untraced}, {"unread", s.unread}, {"stray", s.stray},
+  j["anomalies"] = {{"evicted", s.evicted},
+                    {"unfinished", s.unfinished},
+                    {"free_untraced", s.free_untraced},
+                    {"unread", s.unread},
+                    {"stray", s.stray},
                     {"no_queue", s.no_queue},
-                    {"gso_parents", s.gso_parents},   {"segments", s.segments},
+                    {"gso_parents", s.gso_parents},
+                    {"segments", s.segments},
                     {"gso_whole", s.gso_whole},
                     {"xmit_errors", s.xmit_errors},
                     {"negative_spans", s.negative}};
@@ -261,10 +267,10 @@ Json summarize(const TraceInfo& info, const Pipeline& p, const Json& findings) {
   // Counts are of the packets the pcap filter took (null: every packet).
   doc["filter"] = info.filter.empty() ? Json(nullptr) : Json(info.filter);
   const CorrelatorStats& c = p.correlation();
-  doc["correlation"] = {{"packets_followed", c.journeys},    {"ended_by_ttl", c.evicted - c.evicted_by_limit},
-                        {"ended_by_limit", c.evicted_by_limit},
-                        {"gso_segments_joined", c.segments}, {"orphan_segments", c.orphan_segments},
-                        {"max_in_flight", c.max_live}};
+  doc["correlation"] = {
+      {"packets_followed", c.journeys},       {"ended_by_ttl", c.evicted - c.evicted_by_limit},
+      {"ended_by_limit", c.evicted_by_limit}, {"gso_segments_joined", c.segments},
+      {"orphan_segments", c.orphan_segments}, {"max_in_flight", c.max_live}};
   doc["directions"] = {{"tx", direction_json(Dir::Tx, a.total(Dir::Tx))},
                        {"rx", direction_json(Dir::Rx, a.total(Dir::Rx))}};
   Json stalls = Json::array();
@@ -274,14 +280,15 @@ Json summarize(const TraceInfo& info, const Pipeline& p, const Json& findings) {
   Json drops = Json::array();
   for (Dir d : kDirs)
     for (auto& [key, ds] : a.total(d).drops)
-      drops.push_back({{"direction", dir_name(d)},
-                       {"reason", key == kOtherDrops ? "(other reasons)" : info.drop_reason_name(key.first)},
-                       {"location", key == kOtherDrops ? "(other locations)" : info.location_name(key.second)},
-                       {"scope", "device"},
-                       {"count", ds.count},
-                       {"pid", ds.pid},
-                       {"comm", ds.comm},
-                       {"threads", threads_json(ds.threads, "count")}});
+      drops.push_back(
+          {{"direction", dir_name(d)},
+           {"reason", key == kOtherDrops ? "(other reasons)" : info.drop_reason_name(key.first)},
+           {"location", key == kOtherDrops ? "(other locations)" : info.location_name(key.second)},
+           {"scope", "device"},
+           {"count", ds.count},
+           {"pid", ds.pid},
+           {"comm", ds.comm},
+           {"threads", threads_json(ds.threads, "count")}});
   // Drops of other skbs that hurt the tunnel: in the device's netns, on the owners' sockets.
   for (auto& [key, ed] : a.drops_elsewhere()) {
     const bool other = key.reason == kOtherDrops.first && key.location == kOtherDrops.second;

@@ -45,7 +45,6 @@ void print_wrapped(std::ostream& out, const std::string& lead, const std::string
   fmt::print(out, "{}\n", line);
 }
 
-
 // The dominant span's distribution as horizontal bars, one row per power of two.
 void render_histogram(std::ostream& out, const Json& h) {
   const Json& rows = h["buckets"];
@@ -75,25 +74,35 @@ void render_threads(std::ostream& out, const Json& p, const char* count_key) {
 void explain_counts(std::ostream& out, const Json& d, bool tx) {
   const Json& an = d["anomalies"];
   auto n = [&](const char* k) { return an.contains(k) ? an[k].get<uint64_t>() : 0; };
-  auto at = [&](const char* p) { return d["points"].contains(p) ? d["points"][p]["count"].get<uint64_t>() : 0; };
+  auto at = [&](const char* p) {
+    return d["points"].contains(p) ? d["points"][p]["count"].get<uint64_t>() : 0;
+  };
   if (tx && n("gso_parents") && at("xmit") > at("queue"))
-    fmt::print(out, "  note: {} GSO skbs queued were split into {} segments before the driver: queue counts "
-                    "skbs, xmit segments (each segment inherits its parent's queue)\n",
+    fmt::print(out,
+               "  note: {} GSO skbs queued were split into {} segments before the driver: queue counts "
+               "skbs, xmit segments (each segment inherits its parent's queue)\n",
                n("gso_parents"), n("segments"));
   if (tx && n("gso_whole"))
-    fmt::print(out, "  note: {} GSO skbs reached the driver whole: the reader gets each as one super-packet "
-                    "(on a tun/tap: offloads on its fd, IFF_VNET_HDR + TUNSETOFFLOAD)\n",
+    fmt::print(out,
+               "  note: {} GSO skbs reached the driver whole: the reader gets each as one super-packet "
+               "(on a tun/tap: offloads on its fd, IFF_VNET_HDR + TUNSETOFFLOAD)\n",
                n("gso_whole"));
   if (n("no_queue"))
-    fmt::print(out, "  note: {} packets reached xmit without a queue point: segments of an skb not seen "
-                    "queued (followed before the trace began, or --sample)\n", n("no_queue"));
+    fmt::print(out,
+               "  note: {} packets reached xmit without a queue point: segments of an skb not seen "
+               "queued (followed before the trace began, or --sample)\n",
+               n("no_queue"));
   if (!tx && n("free_untraced"))
-    fmt::print(out, "  note: {} RX packets end after receive without a traced end: no socket took them on "
-                    "their own (TCP merges ACKs into the one before them in a busy socket's backlog) and "
-                    "their free has no tracepoint\n", n("free_untraced"));
+    fmt::print(out,
+               "  note: {} RX packets end after receive without a traced end: no socket took them on "
+               "their own (TCP merges ACKs into the one before them in a busy socket's backlog) and "
+               "their free has no tracepoint\n",
+               n("free_untraced"));
   if (n("unread"))
-    fmt::print(out, "  note: {} RX packets were taken by a TCP socket with data but their read was not "
-                    "seen: merged into the segment queued before them\n", n("unread"));
+    fmt::print(out,
+               "  note: {} RX packets were taken by a TCP socket with data but their read was not "
+               "seen: merged into the segment queued before them\n",
+               n("unread"));
 }
 
 void render_direction(std::ostream& out, const Json& doc, Dir dir) {
@@ -101,43 +110,42 @@ void render_direction(std::ostream& out, const Json& doc, Dir dir) {
   const Json& d = doc["directions"][key];
   const bool tx = dir == Dir::Tx;
   const std::string dev = text(doc["device"]["name"]);
-  fmt::print(out, "\n{} ({}): {} packets, {}, {}, {:.2f} Mbit/s\n",
-             tx ? "TX" : "RX",
+  fmt::print(out, "\n{} ({}): {} packets, {}, {}, {:.2f} Mbit/s\n", tx ? "TX" : "RX",
              tx ? "host -> " + dev + " -> reader" : "writer -> " + dev + " -> host",
              d["packets"].get<uint64_t>(), format_bytes(d["bytes"].get<double>()),
              format_rate(d["pps"].get<double>()), d["mbit_s"].get<double>());
   if (!d["packets"].get<uint64_t>()) return;
 
-  fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "span", "count", "p50", "p90",
-             "p99", "max", "mean");
+  fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "span", "count", "p50", "p90", "p99",
+             "max", "mean");
   for (auto& [name, h] : d["spans"].items())
     fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", term_safe(name),
-               h["count"].get<uint64_t>(), format_duration_us(h["p50_us"]),
-               format_duration_us(h["p90_us"]), format_duration_us(h["p99_us"]),
-               format_duration_us(h["max_us"]), format_duration_us(h["mean_us"]));
+               h["count"].get<uint64_t>(), format_duration_us(h["p50_us"]), format_duration_us(h["p90_us"]),
+               format_duration_us(h["p99_us"]), format_duration_us(h["max_us"]),
+               format_duration_us(h["mean_us"]));
   if (d["dominant_span"].is_string()) {
     std::string dom = d["dominant_span"];
     fmt::print(out, "\n  where the time goes: {} (the span holding most packet-time)\n", term_safe(dom));
     render_histogram(out, d["spans"][dom]);
   }
 
-  fmt::print(out, "\n  pacing   {:>9} {:>9} {:>9} {:>9} {:>9}  cpus\n", "packets", "gap p50",
-             "gap p90", "gap p99", "gap max");
+  fmt::print(out, "\n  pacing   {:>9} {:>9} {:>9} {:>9} {:>9}  cpus\n", "packets", "gap p50", "gap p90",
+             "gap p99", "gap max");
   for (auto& [name, g] : d["points"].items()) {
     if (!g["count"].get<uint64_t>()) continue;
     std::string cpus;
-    for (auto& [cpu, n] : g["cpus"].items()) cpus += fmt::format("{}{}:{}", cpus.empty() ? "" : " ", term_safe(cpu), n.get<uint64_t>());
+    for (auto& [cpu, n] : g["cpus"].items())
+      cpus += fmt::format("{}{}:{}", cpus.empty() ? "" : " ", term_safe(cpu), n.get<uint64_t>());
     fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9}  {}\n", term_safe(name),
                g["count"].get<uint64_t>(), format_duration_us(g["gap_p50_us"]),
                format_duration_us(g["gap_p90_us"]), format_duration_us(g["gap_p99_us"]),
                format_duration_us(g["gap_max_us"]), cpus);
   }
-  if (d["pacing_origin"].is_string())
-    fmt::print(out, "  pacing origin: {}\n", text(d["pacing_origin"]));
+  if (d["pacing_origin"].is_string()) fmt::print(out, "  pacing origin: {}\n", text(d["pacing_origin"]));
 
   for (auto& p : d["processes"]) {
-    fmt::print(out, "  {} {} (pid {}): {} packets\n", text(p["role"]), text(p["comm"]), p["pid"].get<uint32_t>(),
-               p["packets"].get<uint64_t>());
+    fmt::print(out, "  {} {} (pid {}): {} packets\n", text(p["role"]), text(p["comm"]),
+               p["pid"].get<uint32_t>(), p["packets"].get<uint64_t>());
     render_threads(out, p, "packets");
   }
   bool any_drop = false;
@@ -145,15 +153,16 @@ void render_direction(std::ostream& out, const Json& doc, Dir dir) {
     if (dr["direction"] != key) continue;
     if (!any_drop) fmt::print(out, "  drops:\n");
     any_drop = true;
-    fmt::print(out, "    {:>8}  {:<24} in {} ({} pid {})\n", dr["count"].get<uint64_t>(),
-               text(dr["reason"]), text(dr["location"]), text(dr["comm"]), dr["pid"].get<uint32_t>());
+    fmt::print(out, "    {:>8}  {:<24} in {} ({} pid {})\n", dr["count"].get<uint64_t>(), text(dr["reason"]),
+               text(dr["location"]), text(dr["comm"]), dr["pid"].get<uint32_t>());
     render_threads(out, dr, "count");
   }
   if (!any_drop) fmt::print(out, "  drops: none\n");
   const Json& an = d["anomalies"];
   std::string notes;
   for (auto& [k, v] : an.items())
-    if (v.get<uint64_t>()) notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", term_safe(k), v.get<uint64_t>());
+    if (v.get<uint64_t>())
+      notes += fmt::format("{}{} {}", notes.empty() ? "" : ", ", term_safe(k), v.get<uint64_t>());
   if (!notes.empty()) fmt::print(out, "  notes: {}\n", notes);
   explain_counts(out, d, tx);
 }
@@ -192,8 +201,10 @@ void render_drops_elsewhere(std::ostream& out, const Json& doc) {
 // just before it.
 void render_stalls(std::ostream& out, const Json& doc) {
   if (!doc.contains("stalls") || doc["stalls"].empty()) return;
-  fmt::print(out, "\nstalls (>= {} ms of a queue stage releasing nothing, or of a TCP flow's data unacknowledged):\n",
-             doc.value("stall_threshold_ms", 0.0));
+  fmt::print(
+      out,
+      "\nstalls (>= {} ms of a queue stage releasing nothing, or of a TCP flow's data unacknowledged):\n",
+      doc.value("stall_threshold_ms", 0.0));
   for (auto& st : doc["stalls"]) {
     if (st["kind"] == stall_kind_name(StallKind::Idle)) {
       const Json& e = st["ended_by"];
@@ -210,8 +221,8 @@ void render_stalls(std::ostream& out, const Json& doc) {
       continue;
     }
     fmt::print(out, "  {} {} at {:.3f} s for {}: {} packets queued", text(st["direction"]), text(st["stage"]),
-               st["start_s"].get<double>(),
-               format_duration_us(st["duration_ms"].get<double>() * 1e3), st["queued"].get<uint64_t>());
+               st["start_s"].get<double>(), format_duration_us(st["duration_ms"].get<double>() * 1e3),
+               st["queued"].get<uint64_t>());
     const Json& e = st["ended_by"];
     if (e.is_object() && e.value("cause", "") == stuck_end_name(true)) {
       // What woke it, then the first packet out.
@@ -222,7 +233,8 @@ void render_stalls(std::ostream& out, const Json& doc) {
                      : std::string("an unknown sender"),
                  format_duration_us(e["lead_us"].get<double>()), text(r["comm"]), r["pid"].get<uint32_t>(),
                  r["point"] == point_name(TL_READ) ? "read" : "released one (" + text(r["point"]) + ")");
-      fmt::print(out, "      woken by: {}{}\n", e["summary"].is_string() ? text(e["summary"]) : text(e["packet"]),
+      fmt::print(out, "      woken by: {}{}\n",
+                 e["summary"].is_string() ? text(e["summary"]) : text(e["packet"]),
                  e["new_flow"].get<bool>() ? ", of a flow none of the waiting packets was of"
                                            : fmt::format(", after {} without an arrival",
                                                          format_duration_us(e["quiet_us"].get<double>())));
@@ -238,8 +250,8 @@ void render_stalls(std::ostream& out, const Json& doc) {
       fmt::print(out, "; still stuck at the end\n");
     }
     for (auto& p : st["flight_recorder"])
-      fmt::print(out, "      before: {:>9.3f} s  {} by {} (pid {}), {} bytes, waited {}\n", p["t_s"].get<double>(),
-                 text(p["point"]), text(p["comm"]), p["pid"].get<uint32_t>(),
+      fmt::print(out, "      before: {:>9.3f} s  {} by {} (pid {}), {} bytes, waited {}\n",
+                 p["t_s"].get<double>(), text(p["point"]), text(p["comm"]), p["pid"].get<uint32_t>(),
                  p["len"].get<uint32_t>(), format_duration_us(p["waited_us"].get<double>()));
   }
 }
@@ -249,17 +261,16 @@ void render_stalls(std::ostream& out, const Json& doc) {
 void render_report(std::ostream& out, const Json& doc) {
   const Json& dev = doc["device"];
   std::string ns = dev["netns"].is_string() ? text(dev["netns"]) : "own";
-  fmt::print(out, "tunlat {} — {} ({}, ifindex {}, netns {} [{}]), kernel {}\n",
-             text(doc["tunlat_version"]), text(dev["name"]), text(dev["kind"]),
-             dev["ifindex"].get<uint32_t>(), ns, dev["netns_inode"].get<uint64_t>(), text(doc["kernel"]));
+  fmt::print(out, "tunlat {} — {} ({}, ifindex {}, netns {} [{}]), kernel {}\n", text(doc["tunlat_version"]),
+             text(dev["name"]), text(dev["kind"]), dev["ifindex"].get<uint32_t>(), ns,
+             dev["netns_inode"].get<uint64_t>(), text(doc["kernel"]));
   std::string owners;
   for (auto& o : doc["owners"])
-    owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", text(o["comm"]),
-                          o["pid"].get<uint32_t>());
-  fmt::print(out, "started {}, {:.2f} s, {} events, {} lost; device held by {}\n",
-             text(doc["started_at"]), doc["duration_s"].get<double>(),
-             doc["events"]["seen"].get<uint64_t>(), doc["events"]["lost"].get<uint64_t>(),
-             owners.empty() ? "no process found" : owners);
+    owners +=
+        fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", text(o["comm"]), o["pid"].get<uint32_t>());
+  fmt::print(out, "started {}, {:.2f} s, {} events, {} lost; device held by {}\n", text(doc["started_at"]),
+             doc["duration_s"].get<double>(), doc["events"]["seen"].get<uint64_t>(),
+             doc["events"]["lost"].get<uint64_t>(), owners.empty() ? "no process found" : owners);
   if (dev.value("vanished", false))
     fmt::print(out, "the device vanished during the trace: the capture ends there\n");
   if (doc.contains("sample") && doc["sample"].get<uint32_t>() > 1)
@@ -276,8 +287,8 @@ void render_report(std::ostream& out, const Json& doc) {
   render_vpn(out, doc);
 }
 
-void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s,
-                 double interval_s, uint64_t lost_total, const LiveStall& stall) {
+void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s, double interval_s,
+                 uint64_t lost_total, const LiveStall& stall) {
   fmt::print(out, "-- {:7.1f} s {:-<78}\n", elapsed_s, "");
   if (stall.stage)
     fmt::print(out, "!! STALL: TX {} holds {} packet{} and none left it for {:.1f} s\n",

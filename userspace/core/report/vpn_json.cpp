@@ -82,7 +82,8 @@ Json vpn_json(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v) {
   const VpnFigures f = vpn_figures_of(info, a, v);
   Json states = Json::object();
   for (int st = 0; st < kTaskStates; st++)
-    states[std::string(task_state_name(st))] = {{"ms", ms(s.ring.ns[st])}, {"share", round3(f.ring_share[st])}};
+    states[std::string(task_state_name(st))] = {{"ms", ms(s.ring.ns[st])},
+                                                {"share", round3(f.ring_share[st])}};
   std::vector<std::pair<uint64_t, uint32_t>> others;
   for (auto& [tid, ns] : s.ring.ran_instead) others.emplace_back(ns, tid);
   std::sort(others.rbegin(), others.rend());
@@ -94,10 +95,10 @@ Json vpn_json(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v) {
                    {"share", f.ring_ns ? round3(static_cast<double>(others[i].first) / f.ring_ns) : 0.0},
                    {"vpn_thread", v.timeline().threads().count(others[i].second) > 0}});
   j["ring_wait"] = {{"packets", s.ring_packets},
-                   {"ms", ms(f.ring_ns)},
-                   {"states", states},
-                   {"ran_instead", ran},
-                   {"vpn_threads_share", round3(f.own_threads_share)}};
+                    {"ms", ms(f.ring_ns)},
+                    {"states", states},
+                    {"ran_instead", ran},
+                    {"vpn_threads_share", round3(f.own_threads_share)}};
   j["per_packet"] = {{"tx", pair_json(s.cost[0])}, {"rx", pair_json(s.cost[1])}};
   j["cpu"] = {{"running_ms", ms(f.running_ns)},
               {"cores", round3(f.cores)},
@@ -155,14 +156,16 @@ void render_vpn(std::ostream& out, const Json& doc) {
       line += fmt::format("{}{} {}", line.empty() ? "" : ", ", term_safe(name), pct(st["share"]));
   fmt::print(out, "  reader {}\n", line.empty() ? "-" : line);
   for (auto& o : rw["ran_instead"])
-    fmt::print(out, "  ran instead: {} (tid {}): {} of the wait{}\n", text(o["comm"]), o["tid"].get<uint32_t>(),
-               pct(o["share"]), o.value("vpn_thread", false) ? " (a thread of the VPN's own)" : "");
+    fmt::print(out, "  ran instead: {} (tid {}): {} of the wait{}\n", text(o["comm"]),
+               o["tid"].get<uint32_t>(), pct(o["share"]),
+               o.value("vpn_thread", false) ? " (a thread of the VPN's own)" : "");
   const Json& c = v["cpu"];
-  fmt::print(out, "  CPU: {:.2f} cores over the trace; {} per packet moved ({} packets)", c["cores"].get<double>(),
-             format_duration_us(c["per_packet_us"].get<double>()), c["packets"].get<uint64_t>());
+  fmt::print(out, "  CPU: {:.2f} cores over the trace; {} per packet moved ({} packets)",
+             c["cores"].get<double>(), format_duration_us(c["per_packet_us"].get<double>()),
+             c["packets"].get<uint64_t>());
   if (c["capacity_pps"].get<double>() > 0)
-    fmt::print(out, " -> at most {} on one core ({:.0f} Mbit/s of this mix)", format_rate(c["capacity_pps"].get<double>()),
-               c["capacity_mbit_s"].get<double>());
+    fmt::print(out, " -> at most {} on one core ({:.0f} Mbit/s of this mix)",
+               format_rate(c["capacity_pps"].get<double>()), c["capacity_mbit_s"].get<double>());
   fmt::print(out, "\n");
   for (Dir dir : kDirs) {
     const std::string d(dir_name(dir));
@@ -193,10 +196,11 @@ void render_vpn(std::ostream& out, const Json& doc) {
     else
       how = fmt::format("in order per process: its threads hand packets over, {} of the pairs on one thread",
                         pct(p["same_thread_share"]));
-    fmt::print(out, "  {} {}: p50 {} p90 {} p99 {}; paired {} of {} in, {} of {} out, {} ({} batched){}\n", d, what,
-               format_duration_us(p["p50_us"].get<double>()), format_duration_us(p["p90_us"].get<double>()),
-               format_duration_us(p["p99_us"].get<double>()), paired, p["in"].get<uint64_t>(), paired,
-               p["out"].get<uint64_t>(), how, p["batched"].get<uint64_t>(), left_out);
+    fmt::print(out, "  {} {}: p50 {} p90 {} p99 {}; paired {} of {} in, {} of {} out, {} ({} batched){}\n", d,
+               what, format_duration_us(p["p50_us"].get<double>()),
+               format_duration_us(p["p90_us"].get<double>()), format_duration_us(p["p99_us"].get<double>()),
+               paired, p["in"].get<uint64_t>(), paired, p["out"].get<uint64_t>(), how,
+               p["batched"].get<uint64_t>(), left_out);
     // What the thread passing it on did meanwhile: the writer side's split (RX), the
     // sender's (TX).
     if (p.contains("passer_states") && p["passer_states"].is_object() && !p["passer_states"].empty()) {
@@ -210,16 +214,20 @@ void render_vpn(std::ostream& out, const Json& doc) {
     }
   }
   for (auto& t : v["threads"])
-    fmt::print(out, "  thread {} {} (pid {}): running {:.1f} ms, runnable {:.1f} ms, sleeping {:.1f} ms, stopped {:.1f} ms, "
+    fmt::print(out,
+               "  thread {} {} (pid {}): running {:.1f} ms, runnable {:.1f} ms, sleeping {:.1f} ms, stopped "
+               "{:.1f} ms, "
                "{} switches, {} preempted\n",
-               t["tid"].get<uint32_t>(), text(t["comm"]), t["pid"].get<uint32_t>(), t["running_ms"].get<double>(),
-               t["runnable_ms"].get<double>(), t["sleeping_ms"].get<double>(), t["stopped_ms"].get<double>(),
-               t["switches"].get<uint64_t>(), t["preemptions"].get<uint64_t>());
+               t["tid"].get<uint32_t>(), text(t["comm"]), t["pid"].get<uint32_t>(),
+               t["running_ms"].get<double>(), t["runnable_ms"].get<double>(), t["sleeping_ms"].get<double>(),
+               t["stopped_ms"].get<double>(), t["switches"].get<uint64_t>(),
+               t["preemptions"].get<uint64_t>());
   const Json& cp = v["cpus"];
   if (cp["tx_queue_read_packets"].get<uint64_t>() || cp["rx_inject_receive_packets"].get<uint64_t>())
     fmt::print(out, "  CPUs crossed: TX queue->read {} of {}, RX inject->receive {} of {}\n",
                cp["tx_queue_read_crossed"].get<uint64_t>(), cp["tx_queue_read_packets"].get<uint64_t>(),
-               cp["rx_inject_receive_crossed"].get<uint64_t>(), cp["rx_inject_receive_packets"].get<uint64_t>());
+               cp["rx_inject_receive_crossed"].get<uint64_t>(),
+               cp["rx_inject_receive_packets"].get<uint64_t>());
 }
 
 }  // namespace tunlat

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Issue 15, case 5: the receiving VPN stops reading its UDP socket while a UDP flood comes
+# The receiving VPN stops reading its UDP socket while a UDP flood comes
 # through the tunnel: its receive buffer fills, and the kernel drops the tunnel's packets
 # there (SOCKET_RCVBUFF) before the VPN ever sees them. Traced on that VPN's own tap, they
 # are drops of scope underlay, attributed to it, checked against the kernel's own count.
@@ -26,12 +26,16 @@ LAB_NS_PREFIX=tlu "$LAB" openvpn-tap -- bash -c '
 J=$WORK/u.json
 kernel=$(cat "$WORK/kernel_count")
 ((kernel > 100)) || skip "the VPN's socket overflowed only $kernel times: the flood was too slow to test"
-got=$(jq '[.drops[] | select(.scope == "underlay" and .reason == "SOCKET_RCVBUFF")] | map(.count) | add // 0' "$J")
-# tunlat counts only the drops while it traced; the kernel's counter covers the same flood.
-awk -v g="$got" -v k="$kernel" 'BEGIN { exit !(g >= k * 0.9 && g <= k) }' ||
-  fail "underlay SOCKET_RCVBUFF drops: tunlat $got, the kernel's UdpRcvbufErrors $kernel"
+rcvbuff() { jq "[.drops[] | select(.scope == \"$1\" and .reason == \"SOCKET_RCVBUFF\")] | map(.count) | add // 0" "$J"; }
+got=$(rcvbuff underlay)
+# The kernel's counter is the namespace's: it also counts the iperf3 server's own socket
+# overflowing behind the tap (scope device, 5-10 % of the flood). Together they are the
+# kernel's count; tunlat counts only while it traced, which covers the whole flood.
+all=$((got + $(rcvbuff device)))
+awk -v a="$all" -v g="$got" -v k="$kernel" 'BEGIN { exit !(a >= k * 0.99 && a <= k && g >= k * 0.5) }' ||
+  fail "SOCKET_RCVBUFF drops: tunlat $got at the underlay + $((all - got)) on the device, the kernel's UdpRcvbufErrors $kernel"
 jq_eq "$J" '[.drops[] | select(.scope == "underlay")][0].pid' "$(cat "$WORK/owner")"
 jq_eq "$J" '[.drops[] | select(.scope == "underlay")][0].comm' openvpn
 jq -e '[.findings[] | select(.kind == "drops" and (.summary | test("socket of openvpn")))] | length == 1' "$J" \
   >/dev/null || fail "no underlay drop finding: $(jq -c '[.findings[].summary]' "$J")"
-pass "$got SOCKET_RCVBUFF drops at openvpn's socket (the kernel counted $kernel)"
+pass "$got SOCKET_RCVBUFF drops at openvpn's socket, $((all - got)) at the receiver's (the kernel counted $kernel)"

@@ -9,6 +9,7 @@
 #include "common.bpf.h"
 #include "cpu.bpf.h"
 #include "slots.bpf.h"
+#include "ring.bpf.h"
 #include "send.bpf.h"
 #include "packet.bpf.h"
 
@@ -83,6 +84,7 @@ static __always_inline bool sample(__u8 dir)
 		return true;
 	if (st->sampled[dir & 1]++ % tl_cfg.sample == 0)
 		return true;
+	count(TL_CNT_SAMPLED_OUT, 1);
 	if (dir == TL_TX)
 		st->skip = 1; /* segments made from it must not be adopted either */
 	return false;

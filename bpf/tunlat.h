@@ -329,8 +329,9 @@ struct tl_config {
 
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {
-	TL_CNT_LOST = 1,    /* events not sent: their record's ring was full */
-	TL_CNT_SPILLED = 2, /* records that went to a spill ring: userspace was behind */
+	TL_CNT_LOST = 1,	/* events not sent: their record's ring was full */
+	TL_CNT_SPILLED = 2,	/* records that went to a spill ring: userspace was behind */
+	TL_CNT_SAMPLED_OUT = 3, /* packets --sample passed over (not followed) */
 	TL_CNT_MAX = 4,
 };
 

@@ -173,6 +173,8 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
                j.joined, j.unmatched, j.stale, j.pushed_out, j.duplicates);
     fmt::print(stderr, "tunlat: {} records spilled (read late, not lost); rings read at {}\n",
                tracer.spilled(), tracer.reader_priority());
+    if (a.sample > 1)
+      fmt::print(stderr, "tunlat: {} packets passed over by --sample\n", tracer.sampled_out());
   }
   capture.pipeline.flush(info.end_ns, info.start_ns);
   std::vector<uint64_t> locations;

@@ -351,5 +351,6 @@ uint64_t Tracer::counter(int idx) const {
 
 uint64_t Tracer::lost() const { return counter(TL_CNT_LOST); }
 uint64_t Tracer::spilled() const { return counter(TL_CNT_SPILLED); }
+uint64_t Tracer::sampled_out() const { return counter(TL_CNT_SAMPLED_OUT); }
 
 }  // namespace tunlat

@@ -56,8 +56,9 @@ class Tracer {
   void poll(int timeout_ms);
   // At the end: sends the points of packets still in flight and passes on everything.
   void flush_in_flight();
-  uint64_t lost() const;     // events not sent: their record found its CPU's rings full
-  uint64_t spilled() const;  // records that found both small rings full: read late, not lost
+  uint64_t lost() const;         // events not sent: their record found its CPU's rings full
+  uint64_t spilled() const;      // records that found both small rings full: read late, not lost
+  uint64_t sampled_out() const;  // packets --sample passed over
   const AddressJoinStats& joins() const { return ingest_->joins(); }
   // How the thread reading the rings is scheduled (for -v).
   const std::string& reader_priority() const { return reader_->priority(); }

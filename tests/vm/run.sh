@@ -163,7 +163,17 @@ ln -sf /proc/self/fd/1 /host/dev/stdout
 ln -sf /proc/self/fd/2 /host/dev/stderr
 mount -t devpts devpts /host/dev/pts
 mount -t tmpfs tmpfs /host/dev/shm
+# The guest's own /tmp hides a checkout or build under the host's /tmp (a clone made
+# there): the top folder of each such path is bound back over the tmpfs.
+mkdir -p /hosttmp && mount -o bind /host/tmp /hosttmp
 mount -t tmpfs tmpfs /host/tmp
+for p in "$ROOT" "$TUNLAT" "$TAPREADER"; do
+  case $p in /tmp/?*)
+    top=${p#/tmp/}
+    top=${top%%/*}
+    [ -d "/host/tmp/$top" ] || { mkdir -p "/host/tmp/$top" && mount -o bind "/hosttmp/$top" "/host/tmp/$top"; } ;;
+  esac
+done
 mount -t tmpfs tmpfs /host/run
 mount -t bpf bpf /host/sys/fs/bpf 2>/dev/null
 mount -t tracefs tracefs /host/sys/kernel/tracing 2>/dev/null

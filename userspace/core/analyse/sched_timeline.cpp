@@ -87,34 +87,66 @@ void SchedTimeline::split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& 
     from = end;
     if (from >= to) return;
   }
-  auto last_at = [&](uint64_t x) {  // the change in force at x (x >= the first's time)
-    return std::prev(std::upper_bound(ch.begin(), ch.end(), x,
-                                      [](uint64_t ts, const StateChange& c) { return ts < c.ts_ns; }));
+  // The change in force at x (x >= the first's time), searched from the hint outwards.
+  auto last_at = [&](uint64_t x) {
+    const size_t n = ch.size();
+    size_t lo = std::min(t.hint, n - 1), hi = lo + 1, step = 1;
+    if (ch[lo].ts_ns > x) {  // behind the hint: gallop back to a change at or before x
+      while (lo > 0 && ch[lo].ts_ns > x) {
+        hi = lo;
+        lo = lo > step ? lo - step : 0;
+        step *= 2;
+      }
+    } else {  // ahead: gallop forward to one after x
+      while (hi < n && ch[hi].ts_ns <= x) {
+        lo = hi;
+        hi = std::min(n, hi + step);
+        step *= 2;
+      }
+    }
+    // ch[lo] <= x < ch[hi] (or hi == n): the last change at or before x lies in [lo, hi).
+    auto it = std::upper_bound(ch.begin() + static_cast<std::ptrdiff_t>(lo),
+                               ch.begin() + static_cast<std::ptrdiff_t>(hi), x,
+                               [](uint64_t ts, const StateChange& c) { return ts < c.ts_ns; });
+    return std::prev(it);
   };
   const auto a = last_at(from), b = last_at(to);
+  t.hint = static_cast<size_t>(b - ch.begin());
   std::array<uint64_t, kTaskStates> ns{};
   for (int s = 0; s < kTaskStates; s++) ns[s] = b->cum[s] - a->cum[s];
   ns[b->state] += to - b->ts_ns;
   ns[a->state] -= from - a->ts_ns;
   for (int s = 0; s < kTaskStates; s++) out.ns[s] += ns[s];
   if (!ns[TL_TS_RUNNABLE] || out.ran_instead.size() >= 256) return;
-  // Who ran instead: the runnable stretches that name the task.
-  std::map<uint32_t, uint64_t> seen;
+  // Who ran instead: the runnable stretches that name the task, fewer than
+  // 2 * kAttributeWalk of them, in a flat array (a map per packet cost more than the walk).
+  std::array<std::pair<uint32_t, uint64_t>, 2 * kAttributeWalk> seen;
+  size_t nseen = 0;
   uint64_t runnable_seen = 0;
   const std::ptrdiff_t n = b - a + 1;
   const std::ptrdiff_t stride = std::max<std::ptrdiff_t>(1, n / static_cast<std::ptrdiff_t>(kAttributeWalk));
+  auto c = a;
   for (std::ptrdiff_t i = 0; i < n; i += stride) {
-    const auto c = a + i;
+    const auto next = std::next(c);  // ++ where it can: deque arithmetic divides
     const uint64_t lo = std::max(from, c->ts_ns);
-    const uint64_t hi = std::next(c) != ch.end() ? std::min(to, std::next(c)->ts_ns) : to;
-    if (c->state != TL_TS_RUNNABLE || hi <= lo) continue;
-    runnable_seen += hi - lo;
-    if (c->other) seen[c->other] += hi - lo;
+    const uint64_t hi = next != ch.end() ? std::min(to, next->ts_ns) : to;
+    if (c->state == TL_TS_RUNNABLE && hi > lo) {
+      runnable_seen += hi - lo;
+      size_t k = 0;
+      while (k < nseen && seen[k].first != c->other) k++;
+      if (k == nseen) seen[nseen++] = {c->other, 0};
+      seen[k].second += hi - lo;
+    }
+    if (i + stride < n) c = stride == 1 ? next : c + stride;
   }
+  // In tid order, as the map this replaced gave them: the cap below keeps the same ones.
+  std::sort(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(nseen));
   const double scale = runnable_seen ? static_cast<double>(ns[TL_TS_RUNNABLE]) / runnable_seen : 1.0;
-  for (auto& [other, d] : seen)
-    if (out.ran_instead.size() < 256 || out.ran_instead.count(other))
+  for (size_t k = 0; k < nseen; k++) {
+    const auto& [other, d] = seen[k];
+    if (other && (out.ran_instead.size() < 256 || out.ran_instead.count(other)))
       out.ran_instead[other] += static_cast<uint64_t>(static_cast<double>(d) * scale);
+  }
 }
 
 void SchedTimeline::finish(uint64_t start_ns, uint64_t end_ns) {

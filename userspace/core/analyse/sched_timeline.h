@@ -44,6 +44,9 @@ struct ThreadSched {
   // Its state before that: running if the first change took it off a CPU, else unknown.
   uint8_t initial = kStateUnknown;
   bool finished = false;
+  // Where the last split's wait ended in changes: waits come in nearly time order, so
+  // the next search starts there instead of halving ~10 s of history (cache misses).
+  mutable size_t hint = 0;
 };
 
 // Time in each state over an interval, and who ran instead while runnable (tid -> ns).

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -52,18 +53,21 @@ RecordBatch RecordQueue::take_empty() {
 }
 
 void RecordQueue::push(RecordBatch&& b) {
+  bool wake;
   {
     std::lock_guard lock(mu_);
     queued_records_ += b.records.size();
     full_.push_back(std::move(b));
+    wake = queued_records_ >= wake_records_;
   }
-  ready_.notify_one();
+  if (wake) ready_.notify_one();
 }
 
 std::deque<RecordBatch> RecordQueue::pop_all(int timeout_ms) {
   std::unique_lock lock(mu_);
-  if (full_.empty() && timeout_ms > 0)
-    ready_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return !full_.empty(); });
+  if (timeout_ms > 0)
+    ready_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                    [&] { return queued_records_ >= wake_records_; });
   std::deque<RecordBatch> out;
   out.swap(full_);
   queued_records_ = 0;
@@ -115,12 +119,23 @@ RecordBatch RingReader::read_now() {
   return b;
 }
 
+int RingReader::next_period(int period, int min_ms, uint32_t most) {
+  if (most > kRingRecords / 4) return std::max(min_ms, period / 2);
+  if (most < kRingRecords / 8) return std::min(kMaxPeriodMs, period * 2);
+  return period;
+}
+
 void RingReader::run() {
   std::unique_lock lock(stop_mu_);
-  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(period_ms_), [&] { return stopping_; })) {
+  int period = period_ms_;
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(period), [&] { return stopping_; })) {
     if (queue_.full()) continue;  // the analysis lags: the kernel's spill rings hold the rest
     RecordBatch b = queue_.take_empty();
     copy_rings(layout_, ctl_, ring_, b);
+    uint32_t most = 0;  // from one small ring: the spill rings are big
+    for (const RecordBatch::Run& r : b.runs)
+      if (r.ring % TL_RINGS_PER_CPU != TL_RING_SPILL) most = std::max(most, r.count);
+    period = next_period(period, period_ms_, most);
     queue_.push(std::move(b));  // even empty: its read_at releases records held back
   }
 }

@@ -12,7 +12,7 @@ extern "C" {
 namespace tunlat {
 
 // Records per main (and nested) ring: 512 KiB, which stays in cache, written and read
-// again within a few ms. Read every Tracer::kPollMs (10 ms), it holds ~400 k records/s on
+// again within a few ms. Read every Tracer::kReadMs (10 ms), it holds ~400 k records/s on
 // one CPU, ~2x what 64-byte UDP at full rate sends here (a TX packet takes two records,
 // one per CPU it passes). Polling every 5 ms cost more in wake-ups than it saved.
 inline constexpr uint32_t kRingRecords = 4096;

@@ -289,7 +289,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   records_map_.addr = map_array(bpf_->ring_records, records_map_.len, PROT_READ);
   ring_ = static_cast<const tl_record*>(records_map_.addr);
   ingest_ = std::make_unique<Ingest>(rings_.rings(), std::move(out));
-  reader_ = std::make_unique<RingReader>(rings_, ctl_, ring_, kPollMs);
+  reader_ = std::make_unique<RingReader>(rings_, ctl_, ring_, kReadMs);
   reader_->start();
 }
 

@@ -48,9 +48,13 @@ class Tracer {
   // machine's other skbs cost a pointer compare, not a read of a net_device. Must run in
   // the device's netns. Returns whether it was found; if not, its first packet learns it.
   bool learn_device();
-  // How often to poll: often enough that the kernel's main rings, small so that they
-  // stay in cache, do not fill (they spill into bigger rings if they do).
-  static constexpr int kPollMs = 10;
+  // How often the reading thread reads at the most: often enough that the kernel's main
+  // rings, small so that they stay in cache, do not fill (they spill into bigger rings if
+  // they do). It reads less often while they fill slowly (RingReader::next_period).
+  static constexpr int kReadMs = 10;
+  // How long the analysis waits for records at the most: it is woken earlier only when
+  // many wait (RingReader::kWakeRecords).
+  static constexpr int kPollMs = 50;
   // Waits up to timeout_ms for the reading thread, then passes on the records it read
   // that were sent more than a moment ago.
   void poll(int timeout_ms);

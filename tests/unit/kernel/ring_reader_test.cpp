@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "kernel/ring_reader.h"
@@ -97,4 +98,40 @@ TEST(RingReader, QueueIsBoundedAndHandsOverEverythingQueued) {
   RecordBatch reused = q.take_empty();
   EXPECT_TRUE(reused.records.empty() && reused.runs.empty()) << "a recycled batch comes back cleared";
   EXPECT_GE(reused.records.capacity(), 40u) << "with its memory";
+}
+
+TEST(RingReader, AnalysisIsWokenOnlyWhenManyRecordsWait) {
+  RecordQueue q(1000, 50);
+  RecordBatch few = q.take_empty();
+  few.records.resize(40);
+  few.runs.push_back({0, 40});
+  q.push(std::move(few));
+  // Below the threshold nothing wakes the analysis: its own wait ends, and takes them.
+  EXPECT_EQ(q.pop_all(1).size(), 1u) << "records below the threshold are taken when the wait ends";
+  // Above it, a push from another thread ends a wait that would otherwise last a minute.
+  std::thread pusher([&] {
+    for (int i = 0; i < 2; i++) {
+      RecordBatch b = q.take_empty();
+      b.records.resize(30);
+      b.runs.push_back({0, 30});
+      q.push(std::move(b));
+    }
+  });
+  size_t got = 0;
+  while (got < 2) got += q.pop_all(60'000).size();
+  pusher.join();
+  EXPECT_EQ(got, 2u);
+}
+
+TEST(RingReader, PeriodStretchesWhileRingsFillSlowlyAndShrinksWhenTheyFill) {
+  const int min = 10;
+  int p = min;
+  for (int i = 0; i < 10; i++) p = RingReader::next_period(p, min, 10);
+  EXPECT_EQ(p, RingReader::kMaxPeriodMs) << "a quiet device is read every kMaxPeriodMs";
+  p = RingReader::next_period(p, min, kRingRecords / 4 + 1);
+  EXPECT_EQ(p, RingReader::kMaxPeriodMs / 2) << "a quarter of a ring in one period halves it";
+  for (int i = 0; i < 10; i++) p = RingReader::next_period(p, min, kRingRecords / 2);
+  EXPECT_EQ(p, min) << "never below the minimum";
+  EXPECT_EQ(RingReader::next_period(20, min, kRingRecords / 6), 20)
+      << "between an eighth and a quarter: kept";
 }

@@ -120,8 +120,8 @@ RecordBatch RingReader::read_now() {
 }
 
 int RingReader::next_period(int period, int min_ms, uint32_t most) {
-  if (most > kRingRecords / 4) return std::max(min_ms, period / 2);
-  if (most < kRingRecords / 8) return std::min(kMaxPeriodMs, period * 2);
+  if (most > kRingRecords / 2) return std::max(min_ms, period / 2);
+  if (most < kRingRecords / 4) return std::min(kMaxPeriodMs, period * 2);
   return period;
 }
 

@@ -83,8 +83,9 @@ class RingReader {
   static constexpr size_t kQueueRecords = size_t{1} << 20;
   // The analysis is woken early when this many wait (an eighth of a small ring per ms).
   static constexpr size_t kWakeRecords = size_t{1} << 16;
-  // The period stretches up to this while the busiest small ring fills less than an
-  // eighth between passes, and shrinks back to period_ms once it fills a quarter.
+  // The period stretches up to this while the busiest small ring fills less than a
+  // quarter between passes, and shrinks back to period_ms once it fills half: a burst
+  // of twice the rate still fits, and the spill ring takes more.
   static constexpr int kMaxPeriodMs = 40;
 
   // Reads every period_ms at least (the analysis may wait up to kMaxPeriodMs).

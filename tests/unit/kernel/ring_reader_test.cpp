@@ -128,10 +128,9 @@ TEST(RingReader, PeriodStretchesWhileRingsFillSlowlyAndShrinksWhenTheyFill) {
   int p = min;
   for (int i = 0; i < 10; i++) p = RingReader::next_period(p, min, 10);
   EXPECT_EQ(p, RingReader::kMaxPeriodMs) << "a quiet device is read every kMaxPeriodMs";
-  p = RingReader::next_period(p, min, kRingRecords / 4 + 1);
-  EXPECT_EQ(p, RingReader::kMaxPeriodMs / 2) << "a quarter of a ring in one period halves it";
-  for (int i = 0; i < 10; i++) p = RingReader::next_period(p, min, kRingRecords / 2);
+  p = RingReader::next_period(p, min, kRingRecords / 2 + 1);
+  EXPECT_EQ(p, RingReader::kMaxPeriodMs / 2) << "half a ring in one period halves it";
+  for (int i = 0; i < 10; i++) p = RingReader::next_period(p, min, kRingRecords - 1);
   EXPECT_EQ(p, min) << "never below the minimum";
-  EXPECT_EQ(RingReader::next_period(20, min, kRingRecords / 6), 20)
-      << "between an eighth and a quarter: kept";
+  EXPECT_EQ(RingReader::next_period(20, min, kRingRecords / 3), 20) << "between a quarter and half: kept";
 }

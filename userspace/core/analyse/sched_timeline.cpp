@@ -23,6 +23,7 @@ void SchedTimeline::account(ThreadSched& t, const StateChange& prev, uint64_t un
 }
 
 void SchedTimeline::add(const OwnerSched& e) {
+  memo_.valid = false;
   auto it = threads_.find(e.tid);
   if (it == threads_.end()) {
     if (threads_.size() >= kMaxThreads) return;  // a hostile file: bounded
@@ -73,9 +74,30 @@ void SchedTimeline::add(const OwnerSched& e) {
 // them, evenly spaced over the wait, the runnable time shared out as in those.
 void SchedTimeline::split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& out) const {
   if (to <= from) return;
-  auto it = threads_.find(tid);
+  // The VPN analysis asks twice for most waits (paired by process and by thread).
+  if (!memo_.valid || memo_.tid != tid || memo_.from != from || memo_.to != to) {
+    memo_.ns = {};
+    memo_.nseen = 0;
+    memo_.tid = tid;
+    memo_.from = from;
+    memo_.to = to;
+    compute(memo_);
+    memo_.valid = true;
+  }
+  for (int s = 0; s < kTaskStates; s++) out.ns[s] += memo_.ns[s];
+  if (out.ran_instead.size() >= 256) return;
+  for (size_t k = 0; k < memo_.nseen; k++) {
+    const auto& [other, d] = memo_.seen[k];
+    if (other && (out.ran_instead.size() < 256 || out.ran_instead.count(other))) out.ran_instead[other] += d;
+  }
+}
+
+void SchedTimeline::compute(Piece& p) const {
+  uint64_t from = p.from;
+  const uint64_t to = p.to;
+  auto it = threads_.find(p.tid);
   if (it == threads_.end() || it->second.changes.empty()) {
-    out.ns[kStateUnknown] += to - from;
+    p.ns[kStateUnknown] += to - from;
     return;
   }
   const ThreadSched& t = it->second;
@@ -83,7 +105,7 @@ void SchedTimeline::split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& 
   // Before the oldest change kept: its initial state.
   if (from < ch.front().ts_ns) {
     const uint64_t end = std::min(to, ch.front().ts_ns);
-    out.ns[t.initial] += end - from;
+    p.ns[t.initial] += end - from;
     from = end;
     if (from >= to) return;
   }
@@ -116,12 +138,12 @@ void SchedTimeline::split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& 
   for (int s = 0; s < kTaskStates; s++) ns[s] = b->cum[s] - a->cum[s];
   ns[b->state] += to - b->ts_ns;
   ns[a->state] -= from - a->ts_ns;
-  for (int s = 0; s < kTaskStates; s++) out.ns[s] += ns[s];
-  if (!ns[TL_TS_RUNNABLE] || out.ran_instead.size() >= 256) return;
+  for (int s = 0; s < kTaskStates; s++) p.ns[s] += ns[s];
+  if (!ns[TL_TS_RUNNABLE]) return;
   // Who ran instead: the runnable stretches that name the task, fewer than
   // 2 * kAttributeWalk of them, in a flat array (a map per packet cost more than the walk).
-  std::array<std::pair<uint32_t, uint64_t>, 2 * kAttributeWalk> seen;
-  size_t nseen = 0;
+  auto& seen = p.seen;
+  size_t& nseen = p.nseen;
   uint64_t runnable_seen = 0;
   const std::ptrdiff_t n = b - a + 1;
   const std::ptrdiff_t stride = std::max<std::ptrdiff_t>(1, n / static_cast<std::ptrdiff_t>(kAttributeWalk));
@@ -139,17 +161,15 @@ void SchedTimeline::split(uint32_t tid, uint64_t from, uint64_t to, StateSplit& 
     }
     if (i + stride < n) c = stride == 1 ? next : c + stride;
   }
-  // In tid order, as the map this replaced gave them: the cap below keeps the same ones.
+  // In tid order, as the map this replaced gave them: split()'s cap keeps the same ones.
   std::sort(seen.begin(), seen.begin() + static_cast<std::ptrdiff_t>(nseen));
   const double scale = runnable_seen ? static_cast<double>(ns[TL_TS_RUNNABLE]) / runnable_seen : 1.0;
-  for (size_t k = 0; k < nseen; k++) {
-    const auto& [other, d] = seen[k];
-    if (other && (out.ran_instead.size() < 256 || out.ran_instead.count(other)))
-      out.ran_instead[other] += static_cast<uint64_t>(static_cast<double>(d) * scale);
-  }
+  for (size_t k = 0; k < nseen; k++)
+    seen[k].second = static_cast<uint64_t>(static_cast<double>(seen[k].second) * scale);
 }
 
 void SchedTimeline::finish(uint64_t start_ns, uint64_t end_ns) {
+  memo_.valid = false;
   for (auto& [tid, t] : threads_) {
     if (t.finished || t.changes.empty()) continue;
     t.finished = true;

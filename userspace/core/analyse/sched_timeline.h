@@ -76,7 +76,19 @@ class SchedTimeline {
   bool empty() const { return threads_.empty(); }
 
  private:
+  // One wait's split, before it is added to a StateSplit: who ran instead in tid order,
+  // already scaled to the runnable time.
+  struct Piece {
+    uint32_t tid = 0;
+    uint64_t from = 0, to = 0;
+    bool valid = false;
+    std::array<uint64_t, kTaskStates> ns{};
+    std::array<std::pair<uint32_t, uint64_t>, 2 * kAttributeWalk> seen{};
+    size_t nseen = 0;
+  };
+  void compute(Piece& p) const;
   void account(ThreadSched& t, const StateChange& prev, uint64_t until);
+  mutable Piece memo_;  // the last split: asked again for the same wait, it is not redone
   std::map<uint32_t, ThreadSched> threads_;
   std::map<uint32_t, std::array<char, TL_COMM_LEN>> comms_;
 };

@@ -28,13 +28,18 @@ uint64_t monotonic_ns() {
 void copy_rings(const RingLayout& layout, tl_ring_ctl* ctl, const tl_record* ring, RecordBatch& batch) {
   batch.read_at = monotonic_ns();
   for (uint32_t c = 0; c < layout.rings(); c++) {
-    uint64_t head = __atomic_load_n(&ctl[c].head, __ATOMIC_ACQUIRE), tail = ctl[c].tail;
+    const uint64_t head = __atomic_load_n(&ctl[c].head, __ATOMIC_ACQUIRE), tail = ctl[c].tail;
     if (tail >= head) continue;
-    const uint32_t mask = layout.size(c) - 1;
+    const uint32_t size = layout.size(c), count = static_cast<uint32_t>(head - tail);
+    const uint32_t at = static_cast<uint32_t>(tail & (size - 1));
     const tl_record* first = ring + layout.first(c);
-    batch.runs.push_back({c, static_cast<uint32_t>(head - tail)});
-    for (; tail < head; tail++) batch.records.push_back(first[tail & mask]);
-    __atomic_store_n(&ctl[c].tail, tail, __ATOMIC_RELEASE);
+    batch.runs.push_back({c, count});
+    // At most two stretches (the ring wraps once), each copied whole: one record at a
+    // time through push_back cost a reallocation and a copy more per growth.
+    const uint32_t before_wrap = std::min(count, size - at);
+    batch.records.insert(batch.records.end(), first + at, first + at + before_wrap);
+    batch.records.insert(batch.records.end(), first, first + (count - before_wrap));
+    __atomic_store_n(&ctl[c].tail, head, __ATOMIC_RELEASE);
   }
 }
 

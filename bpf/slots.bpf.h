@@ -7,6 +7,7 @@
 #define TUNLAT_SLOTS_BPF_H
 
 #include "common.bpf.h"
+#include "skb_addr.bpf.h"
 
 /*
  * The points a packet can pass before the one that ends its record wait in its slot
@@ -57,8 +58,6 @@ static __always_inline bool settled(const struct tl_slot *v)
  * in flight there is sent first, as far as it got. Mmapable only so that its slots
  * start on a page, hence each on a cache line of its own.
  */
-#define LIVE_BITS 16
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
@@ -85,33 +84,6 @@ static __always_inline __u8 *live_tag_at(__u32 idx)
 	return &live_tag[idx & ((1 << LIVE_BITS) - 1)];
 }
 #define LIVE_TAG(idx) (*live_tag_at(idx))
-
-/*
- * skbs are slab objects >= 256 bytes apart, 16 or more to a slab page. The slot is the
- * address's next bits as they are, so the skbs of one slab page share a page of the
- * table: the few slab pages in use keep few table pages (and TLB entries) busy. The tag
- * mixes the bits above, which tell apart addresses that share a slot.
- */
-static __always_inline __u32 slot_idx(__u64 addr)
-{
-	return (addr >> 8) & ((1 << LIVE_BITS) - 1);
-}
-
-static __always_inline __u8 slot_tag(__u64 addr)
-{
-	return (__u8)(((addr >> (8 + LIVE_BITS)) * 0x9E3779B97F4A7C15ULL) >> 56) | 1;
-}
-
-/*
- * An address's second slot, for when its first holds a packet in flight. Two slab pages
- * whose addresses share the slot bits collide object for object, often while a burst of
- * GSO segments from each is in flight: the second slot lies on another table page,
- * chosen by the tag, so the two pages' objects part there.
- */
-static __always_inline __u32 second_slot(__u32 idx, __u8 tag)
-{
-	return (idx ^ ((__u32)tag << 4)) & ((1 << LIVE_BITS) - 1);
-}
 
 /* A TX packet handed to the device: its record is sent, its read and free go by address
  * from the VPN's CPU. The slot is kept only for a drop or an error on this side. */

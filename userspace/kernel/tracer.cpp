@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -21,6 +20,7 @@
 #include "fatal.h"
 #include "kernel/filter_patch.h"
 #include "kernel/kernel_info.h"
+#include "kernel/libbpf_log.h"
 #include "kernel/rings.h"
 #include "tunlat_bpf.skel.h"
 #include "tunlat_bpf_compat.skel.h"
@@ -28,25 +28,6 @@
 namespace tunlat {
 
 namespace {
-
-bool g_verbose = false;
-std::string g_last_libbpf_error;  // libbpf's last warning: the reason behind a failure
-
-int libbpf_print(enum libbpf_print_level level, const char* fmt_str, va_list args) {
-  if (g_verbose) {  // whole: a verifier log is one message of many KiB
-    va_list copy;
-    va_copy(copy, args);
-    vfprintf(stderr, fmt_str, copy);
-    va_end(copy);
-  }
-  if (level == LIBBPF_WARN) {
-    char buf[1024];
-    vsnprintf(buf, sizeof buf, fmt_str, args);
-    g_last_libbpf_error = buf;
-    while (!g_last_libbpf_error.empty() && g_last_libbpf_error.back() == '\n') g_last_libbpf_error.pop_back();
-  }
-  return 0;
-}
 
 // A program attached to a raw tracepoint, named by its section ("raw_tp/NAME").
 struct ProgTp {
@@ -161,13 +142,6 @@ size_t page_round(size_t n) {
   return (n + page - 1) / page * page;
 }
 
-std::string load_hint(int err) {
-  if (err == -EPERM || err == -EACCES)
-    return "hint: needs CAP_BPF+CAP_PERFMON (or root); a locked-down kernel or seccomp may forbid BPF";
-  if (err == -ENOMEM) return "hint: raise RLIMIT_MEMLOCK (ulimit -l) or free memory";
-  return "hint: run with -v for libbpf's full log";
-}
-
 }  // namespace
 
 Tracer::Mapping::~Mapping() {
@@ -176,8 +150,7 @@ Tracer::Mapping::~Mapping() {
 
 Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
                std::vector<std::string>& warnings) {
-  g_verbose = o.verbose;
-  libbpf_set_print(libbpf_print);
+  libbpf_log_to_stderr(o.verbose);
 
   btf.require_supported();
   // Reads through bpf_rdonly_cast views where the kernel has the kfunc (6.2+); before,
@@ -269,19 +242,13 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   cfg.owner_socks = static_cast<uint32_t>(o.owner_sockets.size());
   *bpf_->config = cfg;
 
-  if (int err = bpf_object__load_skeleton(bpf_->skeleton))
-    throw Fatal(fmt::format("cannot load BPF programs: {} ({}); {}",
-                            g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,
-                            std::strerror(-err), load_hint(err)));
+  if (int err = bpf_object__load_skeleton(bpf_->skeleton)) throw Fatal(bpf_failure("load", err));
   if (sched_status_ == "on") set_owners(o.owner_tgids);  // before the first hit can ask
   for (uint64_t ino : o.owner_sockets) {
     uint8_t one = 1;
     bpf_map_update_elem(bpf_map__fd(bpf_->owner_socks), &ino, &one, BPF_ANY);  // full: not followed
   }
-  if (int err = bpf_object__attach_skeleton(bpf_->skeleton))
-    throw Fatal(fmt::format("cannot attach BPF programs: {} ({}); {}",
-                            g_last_libbpf_error.empty() ? std::strerror(-err) : g_last_libbpf_error,
-                            std::strerror(-err), load_hint(err)));
+  if (int err = bpf_object__attach_skeleton(bpf_->skeleton)) throw Fatal(bpf_failure("attach", err));
   ctl_map_.len = page_round(sizeof(tl_ring_ctl) * rings_.rings());
   ctl_map_.addr = map_array(bpf_->ring_ctl, ctl_map_.len, PROT_READ | PROT_WRITE);
   ctl_ = static_cast<tl_ring_ctl*>(ctl_map_.addr);

@@ -19,6 +19,7 @@ import sys
 #   diagnose              findings from the analysis
 #   pipeline              (core/pipeline.h) routes events through the above
 #   report                the JSON summary (findings handed in), text, HTML, SVG, Perfetto
+#   monitor               tunlat monitor: stalls from the kernel's sums, Prometheus's metrics
 ALLOWED = {
     "model": set(),
     "filter": set(),
@@ -30,6 +31,7 @@ ALLOWED = {
     "diagnose": {"model", "analyse", "format"},
     "pipeline": {"model", "ingest", "record", "correlate", "analyse"},
     "report": {"model", "correlate", "analyse", "diagnose", "format", "pipeline"},
+    "monitor": set(),
 }
 OUTSIDE = ("cli/", "kernel/")
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "cli/monitor_cmd.h"
 #include "cli/report_cmd.h"
 #include "cli/trace_cmd.h"
 #include "core/format/format.h"
@@ -118,6 +119,36 @@ int main(int argc, char** argv) {
   tunlat report tap0.tlrec --json out.json    and its JSON
   tunlat report tap0.tlrec --html r.html --svg f.svg --perfetto t.json)");
 
+  MonitorArgs m;
+  auto* monitor =
+      app.add_subcommand("monitor", "watch every tun/tap device, aggregated in the kernel, for Prometheus");
+  monitor
+      ->add_option("--dev", m.devs,
+                   "watch only devices whose name matches GLOB, or NETNS/GLOB, NETNS a glob too (repeatable; "
+                   "default: every tun/tap)")
+      ->check(kNonEmpty);
+  monitor
+      ->add_option("--netns", m.netns,
+                   "watch only namespaces of this name, or inode when it has none (repeatable)")
+      ->check(kNonEmpty);
+  monitor->add_option("--listen", m.listen, "serve /metrics on ADDR:PORT")->capture_default_str();
+  monitor
+      ->add_option(
+          "--stall-ms", m.stall_ms,
+          "a queue stage (qdisc, tun ring, backlog) holding packets and releasing none this long stalls")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3.6e6));
+  monitor->add_option("--scan", m.scan_s, "look for devices that appeared or vanished every SECONDS")
+      ->capture_default_str()
+      ->check(kSeconds);
+  monitor->add_option("-d,--duration", m.duration_s, "stop after SECONDS (default: SIGINT/SIGTERM)")
+      ->check(kSeconds);
+  monitor->add_flag("-v,--verbose", m.verbose, "show libbpf's messages and each device as it is watched");
+  monitor->footer(R"(Examples:
+  tunlat monitor                                  every tun/tap device, at 127.0.0.1:9477/metrics
+  tunlat monitor --dev 'tap*' --listen 0.0.0.0:9477
+  tunlat monitor --dev vpn/tun0                   tun0 in netns "vpn" only)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -140,6 +171,7 @@ int main(int argc, char** argv) {
   try {
     if (*trace) return run_trace(t);
     if (*report) return run_report(r);
+    if (*monitor) return run_monitor(m);
   } catch (const Fatal& e) {
     // Messages name devices, paths and processes: one line, whatever those names hold.
     fmt::print(stderr, "tunlat: {}\n", term_safe(e.what()));

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -202,26 +203,52 @@ Device resolve_device(const Netns& ns, const std::string& name) {
   return dev;
 }
 
+namespace {
+
+// fn(device) for each tun/tap device of namespace ns (entered); nothing if it cannot be.
+void for_tun_devices(const Netns& ns, const std::function<void(const Device&)>& fn) {
+  try {
+    in_netns(ns, [&] {
+      Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+      std::unique_ptr<struct if_nameindex, void (*)(struct if_nameindex*)> ifs(if_nameindex(),
+                                                                               if_freenameindex);
+      if (!ifs || sock.fd < 0) return;
+      for (auto* i = ifs.get(); i->if_index; i++) {
+        DeviceKind kind = kind_of(sock.fd, i->if_name);
+        if (kind != DeviceKind::Other) fn(Device{i->if_name, i->if_index, kind});
+      }
+    });
+  } catch (const Fatal&) {
+    // A namespace we may not enter (or that vanished meanwhile): nothing to list there.
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> list_tun_devices() {
   std::vector<std::string> out;
-  for (const Netns& ns : all_netns()) {
-    try {
-      in_netns(ns, [&] {
-        Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-        std::unique_ptr<struct if_nameindex, void (*)(struct if_nameindex*)> ifs(if_nameindex(),
-                                                                                 if_freenameindex);
-        if (!ifs || sock.fd < 0) return;
-        for (auto* i = ifs.get(); i->if_index; i++) {
-          DeviceKind kind = kind_of(sock.fd, i->if_name);
-          if (kind != DeviceKind::Other)
-            out.push_back(fmt::format("{} ({}, {})", i->if_name, device_kind_name(kind),
-                                      ns.name.empty() ? "own netns" : "netns " + ns.name));
-        }
-      });
-    } catch (const Fatal&) {
-      // A namespace we may not enter: nothing to list there.
+  for (const Netns& ns : all_netns())
+    for_tun_devices(ns, [&](const Device& d) {
+      out.push_back(fmt::format("{} ({}, {})", d.name, device_kind_name(d.kind),
+                                ns.name.empty() ? "own netns" : "netns " + ns.name));
+    });
+  return out;
+}
+
+std::vector<NetnsDevice> scan_tun_devices() {
+  std::vector<Netns> spaces = all_netns();
+  std::set<uint64_t> seen;
+  for (const Netns& ns : spaces) seen.insert(ns.inode);
+  if (Dir proc{opendir("/proc")}) {
+    while (dirent* p = readdir(proc.get())) {
+      if (!all_digits(p->d_name)) continue;
+      const std::string path = std::string("/proc/") + p->d_name + "/ns/net";
+      const uint64_t ino = inode_of(path);
+      if (ino && seen.insert(ino).second) spaces.push_back({"", path, ino});
     }
   }
+  std::vector<NetnsDevice> out;
+  for (const Netns& ns : spaces) for_tun_devices(ns, [&](const Device& d) { out.push_back({ns, d}); });
   return out;
 }
 

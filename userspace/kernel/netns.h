@@ -39,6 +39,16 @@ Device resolve_device(const Netns& ns, const std::string& name);
 // "tap0 (netns tl-a-1)" for every tun/tap device in the own and named namespaces.
 std::vector<std::string> list_tun_devices();
 
+// A tun/tap device and the namespace it lives in.
+struct NetnsDevice {
+  Netns ns;  // name: its `ip netns` name, "" for tunlat's own or one without a name
+  Device dev;
+};
+
+// Every tun/tap device of the host: in tunlat's namespace, the named ones, and those only
+// processes hold (/proc/PID/ns/net), each namespace once (by inode, named first).
+std::vector<NetnsDevice> scan_tun_devices();
+
 // Processes holding a tun fd attached to dev in ns, wherever they live: the fd's own
 // device namespace is asked, not the process's.
 std::vector<Owner> find_owners(const Netns& ns, const std::string& dev);

@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tunlat monitor: every tun/tap device userspace names in mon_devs, at once, with nothing
+ * sent per packet. A packet's slot holds the times of its points; at each point the span
+ * that ends there is added to the device's per-CPU histogram (bpf/monitor.h), and the
+ * stages where packets queue count what enters and leaves them, so that userspace can
+ * tell a stall from the packets held and the time of the last release.
+ *
+ * TX: net_dev_queue -> net_dev_start_xmit -> the VPN's read (skb_copy_datagram_iovec)
+ * -> its free. RX: the VPN's write (netif_rx & co) -> netif_receive_skb -> a TCP socket
+ * takes it (tcp_probe) -> the application's read, or only delivered.
+ */
+#include "kread.bpf.h"
+#include "skb_addr.bpf.h"
+#include "monitor.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* The devices watched: userspace's index for each, by namespace and ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TL_MON_DEVS);
+	__type(key, struct tl_mon_dev_key);
+	__type(value, __u32);
+} mon_devs SEC(".maps");
+
+/*
+ * The index of each struct net_device met, -1 for one not watched: a hit then costs one
+ * lookup, not two reads of the device and its namespace. Userspace clears it whenever it
+ * changes mon_devs (a freed net_device's memory may come back as another device).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __s32);
+} mon_devptr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TL_MON_DEVS);
+	__type(key, __u32);
+	__type(value, struct tl_mon_dev_stats);
+} mon_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, TL_MON_DROP_KEYS);
+	__type(key, struct tl_mon_drop_key);
+	__type(value, __u64);
+} mon_drops SEC(".maps");
+
+/* A packet of a watched device in flight. t[]: TX queue, xmit, read; RX inject, receive,
+ * taken. */
+struct mon_slot {
+	__u64 skb;
+	__u64 t[3];
+	__u32 ifindex;
+	__u16 dev;
+	__u8 state; /* MS_* */
+	__u8 pad;
+} __attribute__((aligned(64)));
+
+enum mon_state {
+	MS_RX = 1 << 0,
+	MS_QUEUED = 1 << 1, /* TX: its queue time is known (t[0]) */
+	MS_P1 = 1 << 2,	    /* TX: handed to the device; RX: received */
+	MS_P2 = 1 << 3,	    /* TX: read by the VPN; RX: taken by a TCP socket */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << LIVE_BITS);
+	__type(key, __u32);
+	__type(value, struct mon_slot);
+} mon_live SEC(".maps");
+
+/* A tag byte per slot, as the tracer's (slots.bpf.h): most skbs stop here. */
+__u8 mon_tag[1 << LIVE_BITS] __attribute__((aligned(64)));
+
+static __always_inline __u8 *tag_at(__u32 idx)
+{
+	barrier_var(idx);
+	return &mon_tag[idx & ((1 << LIVE_BITS) - 1)];
+}
+
+/* The last packet queued on each CPU: GSO segments made from it inherit its queue time. */
+struct mon_parent {
+	__u64 skb, t_queue, at;
+	__u32 dev;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mon_parent);
+} mon_parent SEC(".maps");
+
+#define GSO_ADOPT_NS (5 * 1000 * 1000ULL)
+
+/* The watched device's index, or -1. */
+static __always_inline int dev_index(const struct net_device *dev)
+{
+	__u64 key = (__u64)dev;
+	__s32 *known, idx = -1;
+	struct tl_mon_dev_key k;
+	const struct net *net;
+	__u32 *found;
+
+	if (!dev)
+		return -1;
+	known = bpf_map_lookup_elem(&mon_devptr, &key);
+	if (known)
+		return *known;
+	k.ifindex = KREAD(struct net_device, dev, ifindex);
+	net = KREAD(struct net_device, dev, nd_net.net);
+	k.netns = KREAD(struct net, net, ns.inum);
+	found = bpf_map_lookup_elem(&mon_devs, &k);
+	if (found && *found < TL_MON_DEVS)
+		idx = *found;
+	bpf_map_update_elem(&mon_devptr, &key, &idx, BPF_ANY);
+	return idx;
+}
+
+static __always_inline struct tl_mon_dev_stats *stats_of(__u32 dev)
+{
+	return dev < TL_MON_DEVS ? bpf_map_lookup_elem(&mon_stats, &dev) : NULL;
+}
+
+static __always_inline void add_span(struct tl_mon_dev_stats *s, __u32 span, __u64 ns)
+{
+	__u32 b = tl_mon_bucket(ns);
+
+	if (span >= TL_MON_SPANS || b >= TL_MON_BUCKETS)
+		return;
+	s->hist[span][b]++;
+	s->span_ns[span] += ns;
+}
+
+static __always_inline void count_point(struct tl_mon_dev_stats *s, __u32 point)
+{
+	if (point < TL_MON_POINTS)
+		s->points[point]++;
+}
+
+/* The stage a packet waits in now, or -1: what leaves when it goes. */
+static __always_inline int stage_of(const struct mon_slot *v)
+{
+	if (v->state & MS_RX)
+		return (v->state & MS_P1) ? -1 : TL_MQ_BACKLOG;
+	if (v->state & MS_P2)
+		return -1;
+	if (v->state & MS_P1)
+		return TL_MQ_RING;
+	return (v->state & MS_QUEUED) ? TL_MQ_QDISC : -1;
+}
+
+/* The packet leaves its stage; released (true: it went on) or dropped. */
+static __always_inline void leave_stage(struct tl_mon_dev_stats *s, const struct mon_slot *v,
+					bool released, __u64 now)
+{
+	int st = stage_of(v);
+
+	if (st < 0 || st >= TL_MON_STAGES)
+		return;
+	s->stage_out[st]++;
+	if (released)
+		s->last_out_ns[st] = now;
+}
+
+static __always_inline void enter_stage(struct tl_mon_dev_stats *s, int st)
+{
+	if (st >= 0 && st < TL_MON_STAGES)
+		s->stage_in[st]++;
+}
+
+/* The slot of skb if it holds it. */
+static __always_inline struct mon_slot *find(const void *skb)
+{
+	__u64 h = (__u64)skb;
+	__u32 idx = slot_idx(h);
+	struct mon_slot *v;
+
+	if (*tag_at(idx) != slot_tag(h))
+		return NULL;
+	v = bpf_map_lookup_elem(&mon_live, &idx);
+	return v && v->skb == h ? v : NULL;
+}
+
+/* Takes skb's slot for a new packet; a packet still waiting there is counted lost. */
+static __always_inline struct mon_slot *take(const void *skb, __u32 dev, __u32 ifindex, __u8 state)
+{
+	__u64 h = (__u64)skb;
+	__u32 idx = slot_idx(h);
+	struct mon_slot *v = bpf_map_lookup_elem(&mon_live, &idx);
+	struct tl_mon_dev_stats *old;
+
+	if (!v)
+		return NULL;
+	if (v->skb && v->skb != h && stage_of(v) >= 0 && (old = stats_of(v->dev))) {
+		leave_stage(old, v, false, 0);
+		old->lost++;
+	}
+	if (*tag_at(idx) != slot_tag(h))
+		*tag_at(idx) = slot_tag(h);
+	v->skb = h;
+	v->dev = dev;
+	v->ifindex = ifindex;
+	v->state = state;
+	v->t[0] = v->t[1] = v->t[2] = 0;
+	return v;
+}
+
+static __always_inline void give_up(struct mon_slot *v)
+{
+	v->skb = 0;
+	v->state = 0;
+}
+
+SEC("raw_tp/net_dev_queue")
+int BPF_PROG(mon_net_dev_queue, struct sk_buff *skb)
+{
+	const struct net_device *netdev = KREAD(struct sk_buff, skb, dev);
+	int dev = dev_index(netdev);
+	struct tl_mon_dev_stats *s;
+	struct mon_parent *p;
+	struct mon_slot *v;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (dev < 0 || !(s = stats_of(dev)))
+		return 0;
+	now = bpf_ktime_get_ns();
+	v = take(skb, dev, KREAD(struct net_device, netdev, ifindex), MS_QUEUED);
+	if (!v)
+		return 0;
+	v->t[0] = now;
+	count_point(s, TL_MP_QUEUE);
+	s->bytes[0] += KREAD(struct sk_buff, skb, len);
+	enter_stage(s, TL_MQ_QDISC);
+	if ((p = bpf_map_lookup_elem(&mon_parent, &zero))) {
+		p->skb = (__u64)skb;
+		p->t_queue = now;
+		p->at = now;
+		p->dev = dev;
+	}
+	return 0;
+}
+
+SEC("raw_tp/net_dev_start_xmit")
+int BPF_PROG(mon_net_dev_start_xmit, struct sk_buff *skb, struct net_device *netdev)
+{
+	int dev = dev_index(netdev);
+	struct tl_mon_dev_stats *s;
+	struct mon_parent *p;
+	struct mon_slot *v;
+	__u32 zero = 0;
+	__u64 now;
+
+	if (dev < 0 || !(s = stats_of(dev)))
+		return 0;
+	now = bpf_ktime_get_ns();
+	v = find(skb);
+	if (v && ((v->state & (MS_RX | MS_P1)) || v->dev != dev))
+		return 0; /* seen here already (a requeue), or not a packet of this device */
+	if (v) {
+		leave_stage(s, v, true, now);
+	} else {
+		/* A segment of a GSO packet queued just before on this CPU, or a packet whose
+		 * queue was not seen: its ring and read still count. */
+		v = take(skb, dev, KREAD(struct net_device, netdev, ifindex), 0);
+		if (!v)
+			return 0;
+		p = bpf_map_lookup_elem(&mon_parent, &zero);
+		if (p && p->dev == dev && now - p->at < GSO_ADOPT_NS) {
+			v->t[0] = p->t_queue;
+			v->state |= MS_QUEUED;
+		}
+	}
+	if (v->state & MS_QUEUED)
+		add_span(s, TL_MS_QDISC, now - v->t[0]);
+	v->t[1] = now;
+	v->state |= MS_P1;
+	count_point(s, TL_MP_XMIT);
+	enter_stage(s, TL_MQ_RING);
+	return 0;
+}
+
+/* A copy to a reader: the VPN reads a TX packet, or an application an RX one. */
+SEC("raw_tp/skb_copy_datagram_iovec")
+int BPF_PROG(mon_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
+{
+	struct tl_mon_dev_stats *s;
+	struct mon_slot *v = find(skb);
+	__u64 now;
+
+	if (!v || !(s = stats_of(v->dev)))
+		return 0;
+	now = bpf_ktime_get_ns();
+	if (!(v->state & MS_RX)) {
+		if (!(v->state & MS_P1) || (v->state & MS_P2))
+			return 0; /* not in the ring, or a second copy of one read */
+		leave_stage(s, v, true, now);
+		add_span(s, TL_MS_RING, now - v->t[1]);
+		if (v->state & MS_QUEUED)
+			add_span(s, TL_MS_TX_TOTAL, now - v->t[0]);
+		v->t[2] = now;
+		v->state |= MS_P2;
+		count_point(s, TL_MP_READ);
+		return 0;
+	}
+	/* RX: received, and on its way in the stack of the device it came in by (a slot
+	 * whose packet was freed unseen may hold an address now another skb's). */
+	if (!(v->state & MS_P1) || KREAD(struct sk_buff, skb, skb_iif) != v->ifindex)
+		return 0;
+	if (v->state & MS_P2)
+		add_span(s, TL_MS_SOCKET, now - v->t[2]);
+	else
+		add_span(s, TL_MS_STACK, now - v->t[1]);
+	add_span(s, TL_MS_RX_TOTAL, now - v->t[0]);
+	count_point(s, TL_MP_DELIVER);
+	give_up(v);
+	return 0;
+}
+
+/* The end of an skb: a TX packet's after its read; a drop anywhere on the way. */
+static __always_inline void on_free(const struct sk_buff *skb, bool drop, __u32 reason,
+				    __u64 location)
+{
+	struct tl_mon_dev_stats *s;
+	struct mon_slot *v = find(skb);
+	__u64 now;
+
+	if (!v || !(s = stats_of(v->dev)))
+		return;
+	now = bpf_ktime_get_ns();
+	if (!(v->state & MS_RX) && (v->state & MS_P2)) {
+		add_span(s, TL_MS_COPY, now - v->t[2]);
+		count_point(s, TL_MP_FREE);
+	} else {
+		/* Left its stage early: consumed, it went on (a GSO packet, as its segments,
+		 * which were handed on before); dropped, it did not. */
+		leave_stage(s, v, !drop, now);
+	}
+	if (drop) {
+		struct tl_mon_drop_key k = {
+			.location = location,
+			.reason = reason,
+			.dev = v->dev,
+			.dir = (v->state & MS_RX) ? 1 : 0,
+		};
+		__u64 one = 1, *n = bpf_map_lookup_elem(&mon_drops, &k);
+
+		if (n)
+			*n += 1;
+		else
+			bpf_map_update_elem(&mon_drops, &k, &one, BPF_NOEXIST);
+	}
+	give_up(v);
+}
+
+SEC("raw_tp/consume_skb")
+int BPF_PROG(mon_consume_skb, struct sk_buff *skb)
+{
+	on_free(skb, false, 0, 0);
+	return 0;
+}
+
+SEC("raw_tp/kfree_skb")
+int BPF_PROG(mon_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	on_free(skb, true, reason, (__u64)location);
+	return 0;
+}
+
+/* The VPN's write: a new skb of the device enters the stack. */
+static __always_inline int on_inject(const struct sk_buff *skb)
+{
+	const struct net_device *netdev = KREAD(struct sk_buff, skb, dev);
+	int dev = dev_index(netdev);
+	struct tl_mon_dev_stats *s;
+	struct mon_slot *v;
+
+	if (dev < 0 || !(s = stats_of(dev)))
+		return 0;
+	v = take(skb, dev, KREAD(struct net_device, netdev, ifindex), MS_RX);
+	if (!v)
+		return 0;
+	v->t[0] = bpf_ktime_get_ns();
+	count_point(s, TL_MP_INJECT);
+	s->bytes[1] += KREAD(struct sk_buff, skb, len);
+	enter_stage(s, TL_MQ_BACKLOG);
+	return 0;
+}
+
+SEC("raw_tp/netif_rx_entry")
+int BPF_PROG(mon_netif_rx_entry, const struct sk_buff *skb)
+{
+	return on_inject(skb);
+}
+
+SEC("raw_tp/netif_receive_skb_entry")
+int BPF_PROG(mon_netif_receive_skb_entry, const struct sk_buff *skb)
+{
+	return on_inject(skb);
+}
+
+SEC("raw_tp/netif_receive_skb_list_entry")
+int BPF_PROG(mon_netif_receive_skb_list_entry, const struct sk_buff *skb)
+{
+	return on_inject(skb);
+}
+
+SEC("raw_tp/napi_gro_receive_entry")
+int BPF_PROG(mon_napi_gro_receive_entry, const struct sk_buff *skb)
+{
+	return on_inject(skb);
+}
+
+SEC("raw_tp/netif_receive_skb")
+int BPF_PROG(mon_netif_receive_skb, struct sk_buff *skb)
+{
+	struct tl_mon_dev_stats *s;
+	struct mon_slot *v = find(skb);
+	__u64 now;
+
+	if (!v || (v->state & (MS_RX | MS_P1)) != MS_RX || !(s = stats_of(v->dev)))
+		return 0;
+	now = bpf_ktime_get_ns();
+	leave_stage(s, v, true, now);
+	add_span(s, TL_MS_BACKLOG, now - v->t[0]);
+	v->t[1] = now;
+	v->state |= MS_P1;
+	count_point(s, TL_MP_RECEIVE);
+	return 0;
+}
+
+/* An established TCP socket takes a received segment: an ACK ends here (TCP frees it
+ * without a tracepoint); data waits to be read. */
+SEC("raw_tp/tcp_probe")
+int BPF_PROG(mon_tcp_probe, struct sock *sk, struct sk_buff *skb)
+{
+	struct tl_mon_dev_stats *s;
+	struct mon_slot *v = find(skb);
+	__u64 now, cb;
+	__u32 data;
+
+	if (!v || (v->state & (MS_RX | MS_P1 | MS_P2)) != (MS_RX | MS_P1) ||
+	    KREAD(struct sk_buff, skb, skb_iif) != v->ifindex || !(s = stats_of(v->dev)))
+		return 0;
+	now = bpf_ktime_get_ns();
+	add_span(s, TL_MS_STACK, now - v->t[1]);
+	count_point(s, TL_MP_TAKEN);
+	cb = (__u64)skb + bpf_core_field_offset(struct sk_buff, cb);
+	data = KREAD(struct tcp_skb_cb, cb, end_seq) - KREAD(struct tcp_skb_cb, cb, seq);
+	if (!data) {
+		add_span(s, TL_MS_RX_TOTAL, now - v->t[0]);
+		give_up(v);
+		return 0;
+	}
+	v->t[2] = now;
+	v->state |= MS_P2;
+	return 0;
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+// tunlat monitor's metrics as Prometheus reads them: the text exposition of a snapshot.
+#include <gtest/gtest.h>
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+#include <string>
+
+#include "core/monitor/metrics.h"
+
+using namespace tunlat;
+
+namespace {
+
+std::string text_of(const MonitorSnapshot& s) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, monitor_metrics(s));
+  return out.str();
+}
+
+MonitorSnapshot one_device() {
+  MonitorSnapshot s;
+  s.version = "9.9";
+  MonitoredDevice d;
+  d.device = "tap0";
+  d.netns = "vpn";
+  d.stats.hist[TL_MS_RING][tl_mon_bucket(1000)] = 3;       // 1 us
+  d.stats.hist[TL_MS_RING][tl_mon_bucket(2'000'000)] = 1;  // 2 ms
+  d.stats.span_ns[TL_MS_RING] = 3 * 1000 + 2'000'000;
+  d.stats.points[TL_MP_XMIT] = 4;
+  d.stats.bytes[1] = 1500;
+  d.stages[TL_MQ_RING] = {7, 2, 1.25};
+  d.owners.push_back({42, "openvpn", 3.5});
+  s.devices.push_back(d);
+  return s;
+}
+
+bool has(const std::string& text, const std::string& line) {
+  return text.find(line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST(MonitorMetrics, HistogramIsCumulativeInSecondsWithCountAndSum) {
+  const std::string t = text_of(one_device());
+  const std::string ring =
+      R"(tunlat_span_seconds_bucket{device="tap0",netns="vpn",direction="tx",span="ring",le=)";
+  // 1 us lies under 2^10 ns = 1.024 us; 2 ms under 2^21 ns.
+  EXPECT_TRUE(has(t, ring + R"("1.024e-06"} 3)")) << t.substr(0, 2000);
+  EXPECT_TRUE(has(t, ring + R"("0.002097152"} 4)"));
+  EXPECT_TRUE(has(t, ring + R"("+Inf"} 4)"));
+  EXPECT_TRUE(has(t, R"(tunlat_span_seconds_count{device="tap0",netns="vpn",direction="tx",span="ring"} 4)"));
+  EXPECT_TRUE(
+      has(t, R"(tunlat_span_seconds_sum{device="tap0",netns="vpn",direction="tx",span="ring"} 0.002003)"));
+}
+
+TEST(MonitorMetrics, CountersGaugesAndInfoCarryTheirLabels) {
+  const std::string t = text_of(one_device());
+  EXPECT_TRUE(has(t, R"(tunlat_packets_total{device="tap0",netns="vpn",direction="tx",point="xmit"} 4)"));
+  EXPECT_TRUE(has(t, R"(tunlat_bytes_total{device="tap0",netns="vpn",direction="rx"} 1500)"));
+  EXPECT_TRUE(has(t, R"(tunlat_queued_packets{device="tap0",netns="vpn",direction="tx",stage="ring"} 7)"));
+  EXPECT_TRUE(has(t, R"(tunlat_stalls_total{device="tap0",netns="vpn",direction="tx",stage="ring"} 2)"));
+  EXPECT_TRUE(
+      has(t, R"(tunlat_stall_seconds_total{device="tap0",netns="vpn",direction="tx",stage="ring"} 1.25)"));
+  EXPECT_TRUE(
+      has(t, R"(tunlat_owner_cpu_seconds_total{device="tap0",netns="vpn",pid="42",comm="openvpn"} 3.5)"));
+  EXPECT_TRUE(has(t, "tunlat_devices 1"));
+  EXPECT_TRUE(has(t, R"(tunlat_build_info{version="9.9"} 1)"));
+  EXPECT_TRUE(has(t, "# TYPE tunlat_span_seconds histogram"));
+  EXPECT_TRUE(has(t, "# TYPE tunlat_packets_total counter"));
+}
+
+TEST(MonitorMetrics, DropLocationsBeyondTheMostFrequentAreOther) {
+  MonitorSnapshot s = one_device();
+  for (size_t i = 0; i < kMaxDropLocations + 5; i++)
+    s.drops.push_back({0, 1, "NO_SOCKET", "fn" + std::to_string(i), 100 - i});
+  const std::string t = text_of(s);
+  const std::string row =
+      R"(tunlat_drops_total{device="tap0",netns="vpn",direction="rx",reason="NO_SOCKET",location=)";
+  EXPECT_TRUE(has(t, row + R"("fn0",scope="device"} 100)"));
+  EXPECT_TRUE(has(t, row + R"("fn19",scope="device"} 81)"));
+  EXPECT_EQ(t.find(R"(location="fn20")"), std::string::npos);
+  // fn20..fn24: 80 + 79 + 78 + 77 + 76
+  EXPECT_TRUE(has(t, row + R"("other",scope="device"} 390)"));
+}

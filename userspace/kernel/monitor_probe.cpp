@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: MIT
+#include "kernel/monitor_probe.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "fatal.h"
+#include "kernel/kernel_info.h"
+#include "kernel/libbpf_log.h"
+#include "tunlat_monitor_bpf.skel.h"
+#include "tunlat_monitor_bpf_compat.skel.h"
+
+namespace tunlat {
+
+// Either skeleton, by what both have.
+struct MonitorProbe::Bpf {
+  std::function<void()> destroy;
+  bpf_object_skeleton* skeleton = nullptr;
+  bpf_object* obj = nullptr;
+  bpf_map *devs = nullptr, *devptr = nullptr, *stats = nullptr, *drops = nullptr;
+  ~Bpf() {
+    if (destroy) destroy();
+  }
+};
+
+namespace {
+
+template <class Skel>
+std::unique_ptr<MonitorProbe::Bpf> open_monitor(Skel* (*open)(), void (*destroy)(Skel*)) {
+  Skel* s = open();
+  if (!s) throw Fatal(fmt::format("cannot open BPF object: {}", std::strerror(errno)));
+  auto b = std::make_unique<MonitorProbe::Bpf>();
+  b->destroy = [s, destroy] { destroy(s); };
+  b->skeleton = s->skeleton;
+  b->obj = s->obj;
+  b->devs = s->maps.mon_devs;
+  b->devptr = s->maps.mon_devptr;
+  b->stats = s->maps.mon_stats;
+  b->drops = s->maps.mon_drops;
+  return b;
+}
+
+// Tracepoints a tun/tap device never passes: tun_get_user hands packets to netif_rx only
+// on CONFIG_4KSTACKS kernels (arch/sh). Each one attached costs a call on every skb.
+bool never_needed(const std::string& tp) { return tp == "netif_rx_entry"; }
+
+}  // namespace
+
+MonitorProbe::MonitorProbe(const KernelBtf& btf, bool verbose) {
+  libbpf_log_to_stderr(verbose);
+  btf.require_supported();
+  const bool fast = btf.has_kfunc("bpf_rdonly_cast");
+  bpf_ = fast ? open_monitor(tunlat_monitor_bpf__open, tunlat_monitor_bpf__destroy)
+              : open_monitor(tunlat_monitor_bpf_compat__open, tunlat_monitor_bpf_compat__destroy);
+  variant_ =
+      fast ? "tunlat_monitor_bpf (bpf_rdonly_cast views)" : "tunlat_monitor_bpf_compat (CO-RE probe reads)";
+  bpf_program* p = nullptr;
+  bpf_object__for_each_program(p, bpf_->obj) {
+    const std::string sec = bpf_program__section_name(p), tp = sec.substr(sec.find('/') + 1);
+    if (never_needed(tp) || !btf.has_tracepoint(tp)) bpf_program__set_autoload(p, false);
+  }
+  if (int err = bpf_object__load_skeleton(bpf_->skeleton)) throw Fatal(bpf_failure("load", err));
+  if (int err = bpf_object__attach_skeleton(bpf_->skeleton)) throw Fatal(bpf_failure("attach", err));
+  ncpu_ = std::max(1, libbpf_num_possible_cpus());
+}
+
+MonitorProbe::~MonitorProbe() = default;
+
+void MonitorProbe::watch(const std::vector<WatchedDevice>& devices) {
+  const int devs = bpf_map__fd(bpf_->devs), stats = bpf_map__fd(bpf_->stats);
+  auto key_of = [](const WatchedDevice& d) {
+    return tl_mon_dev_key{static_cast<uint32_t>(d.netns), d.ifindex};
+  };
+  auto has = [](const std::vector<WatchedDevice>& set, const WatchedDevice& d) {
+    return std::any_of(set.begin(), set.end(), [&](const WatchedDevice& o) {
+      return o.netns == d.netns && o.ifindex == d.ifindex && o.index == d.index;
+    });
+  };
+  for (const WatchedDevice& d : watched_) {
+    if (has(devices, d)) continue;
+    tl_mon_dev_key k = key_of(d);
+    bpf_map_delete_elem(devs, &k);
+  }
+  std::vector<tl_mon_dev_stats> zero(static_cast<size_t>(ncpu_));
+  std::memset(zero.data(), 0, zero.size() * sizeof(tl_mon_dev_stats));
+  for (const WatchedDevice& d : devices) {
+    if (has(watched_, d) || d.index >= TL_MON_DEVS) continue;
+    bpf_map_update_elem(stats, &d.index, zero.data(), BPF_ANY);  // before its first packet
+    tl_mon_dev_key k = key_of(d);
+    bpf_map_update_elem(devs, &k, &d.index, BPF_ANY);
+  }
+  // Every net_device is looked up afresh: one that went away may come back at the same
+  // address as another device.
+  const int ptr = bpf_map__fd(bpf_->devptr);
+  uint64_t key = 0, next = 0;
+  std::vector<uint64_t> keys;
+  for (int r = bpf_map_get_next_key(ptr, nullptr, &next); r == 0;
+       r = bpf_map_get_next_key(ptr, &key, &next)) {
+    keys.push_back(next);
+    key = next;
+  }
+  for (uint64_t k : keys) bpf_map_delete_elem(ptr, &k);
+  watched_ = devices;
+}
+
+tl_mon_dev_stats MonitorProbe::read(uint32_t index) const {
+  std::vector<tl_mon_dev_stats> cpus(static_cast<size_t>(ncpu_));
+  tl_mon_dev_stats sum{};
+  if (bpf_map_lookup_elem(bpf_map__fd(bpf_->stats), &index, cpus.data()) != 0) return sum;
+  for (const tl_mon_dev_stats& c : cpus) {
+    for (int s = 0; s < TL_MON_SPANS; s++) {
+      for (int b = 0; b < TL_MON_BUCKETS; b++) sum.hist[s][b] += c.hist[s][b];
+      sum.span_ns[s] += c.span_ns[s];
+    }
+    for (int p = 0; p < TL_MON_POINTS; p++) sum.points[p] += c.points[p];
+    for (int d = 0; d < 2; d++) sum.bytes[d] += c.bytes[d];
+    for (int q = 0; q < TL_MON_STAGES; q++) {
+      sum.stage_in[q] += c.stage_in[q];
+      sum.stage_out[q] += c.stage_out[q];
+      sum.last_out_ns[q] = std::max(sum.last_out_ns[q], c.last_out_ns[q]);
+    }
+    sum.lost += c.lost;
+  }
+  return sum;
+}
+
+std::vector<MonitorDrop> MonitorProbe::drops() const {
+  const int fd = bpf_map__fd(bpf_->drops);
+  std::vector<MonitorDrop> out;
+  std::vector<uint64_t> cpus(static_cast<size_t>(ncpu_));
+  tl_mon_drop_key key{}, next{};
+  for (int r = bpf_map_get_next_key(fd, nullptr, &next); r == 0; r = bpf_map_get_next_key(fd, &key, &next)) {
+    key = next;
+    if (bpf_map_lookup_elem(fd, &key, cpus.data()) != 0) continue;
+    MonitorDrop d{key, 0};
+    for (uint64_t c : cpus) d.count += c;
+    out.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace tunlat

@@ -82,8 +82,72 @@ Json where(Dir d, std::optional<Span> span, const std::string& process) {
               {"process", process.empty() ? Json(nullptr) : Json(process)}};
 }
 
+// The longest the retransmission timer was seen to wait in an idle stall: between two
+// sends of the hole (the first from the stall's start), or from the last one to the end.
+uint64_t timer_backoff_ns(const Stall& st) {
+  uint64_t prev = st.start_ns, longest = 0;
+  for (uint64_t t : st.hole_resent) {
+    longest = std::max(longest, t > prev ? t - prev : 0);
+    prev = t;
+  }
+  return std::max(longest, st.end_ns > prev ? st.end_ns - prev : 0);
+}
+
+// "the far side was silent for 2.03 s, then acknowledged everything above a hole for 1.96 s
+// while TCP's retransmission timer had backed off to 1.8 s": an idle stall's phases
+// (core/analyse/stall_phases.h), or "" if it has none.
+std::string phases_story(const Stall& st) {
+  constexpr size_t kTold = 4;
+  std::string out;
+  for (size_t i = 0; i < st.phases.size() && i < kTold; i++) {
+    const StallPhase& ph = st.phases[i];
+    const std::string len = dur(ph.end_ns - ph.start_ns);
+    out += i == 0 ? (st.dir == Dir::Tx ? "the far side " : "the receiving host ") : ", then ";
+    if (ph.kind == PhaseKind::Silent)
+      out += fmt::format("was silent {}for {}", i == 0 ? "" : "again ", len);
+    else if (ph.kind == PhaseKind::Hole)
+      out += fmt::format("acknowledged everything above a hole for {} ({} duplicate ACK{})", len, ph.dup_acks,
+                         ph.dup_acks == 1 ? "" : "s");
+    else
+      out += fmt::format("answered without acknowledging anything new for {}", len);
+  }
+  if (st.phases.size() > kTold) out += fmt::format(", and {} phases more", st.phases.size() - kTold);
+  if (out.empty()) return out;
+  const size_t n = st.hole_resent.size();
+  if (n >= 2)
+    out +=
+        fmt::format(" while TCP's retransmission timer had backed off to {} (the hole sent again {} times)",
+                    dur(timer_backoff_ns(st)), n);
+  else if (n == 1)
+    out += fmt::format(" while TCP sent the hole again once, {} after the stall began",
+                       dur(st.hole_resent[0] - st.start_ns));
+  return out;
+}
+
+// What to try, by what the phases show: the far side silent, data lost above it, or both.
+std::string idle_remedy(const Stall& st) {
+  bool silent = false, hole = false;
+  for (const StallPhase& ph : st.phases) {
+    silent |= ph.kind == PhaseKind::Silent;
+    hole |= ph.kind == PhaseKind::Hole;
+  }
+  const std::string far_end =
+      "trace the far end's device too (tunlat trace --netns <ns> --dev <dev> on that host): a stopped or "
+      "descheduled VPN shows there as a stall, the lost segments as drops on its underlay socket "
+      "(SOCKET_RCVBUFF: its receive buffer was full)";
+  if (silent && hole)
+    return "the far side stopped answering, and the head of the flight sent meanwhile was lost beyond the "
+           "device (the hole): TCP sends it again only when its backed-off timer fires; " +
+           far_end + "; a larger buffer there (openvpn --rcvbuf, net.core.rmem_max) keeps the flight";
+  if (hole)
+    return "a segment was lost beyond the device and TCP waited for its backed-off retransmission timer; " +
+           far_end;
+  return "look at the far side's VPN and the underlay: was the receiving VPN stopped or its socket full? " +
+         far_end;
+}
+
 // A TCP flow's data that passed the device and waited for its ACK while nothing new was
-// acknowledged: the far side, or the path beyond the device, went silent.
+// acknowledged: what the far side did meanwhile is its phases.
 Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) {
   const uint64_t len = st.end_ns - st.start_ns;
   const double at_s = st.start_ns > info.start_ns ? (st.start_ns - info.start_ns) / 1e9 : 0.0;
@@ -96,25 +160,33 @@ Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) 
   fd.weight = static_cast<double>(len);
   const std::string meanwhile =
       fmt::format("{} retransmission{} meanwhile", st.retransmits, st.retransmits == 1 ? "" : "s");
+  std::string story = phases_story(st);
+  if (story.empty()) story = "the far side, or the path beyond the device, went silent";
   if (st.ongoing)
     fd.verdict = fmt::format(
         "{} data of {} stood unacknowledged for the last {} of the trace (from {:.2f} s, {}, "
-        "{} bytes outstanding): the far side, or the path beyond the device, went silent",
-        dir_upper(st.dir), flow, dur(len), at_s, meanwhile, st.unacked);
+        "{} bytes outstanding): {}",
+        dir_upper(st.dir), flow, dur(len), at_s, meanwhile, st.unacked, story);
   else
-    fd.verdict = fmt::format(
-        "{} data of {} stood {} unacknowledged at {:.2f} s ({}) until {}: the far side, or "
-        "the path beyond the device, went silent",
-        dir_upper(st.dir), flow, dur(len), at_s, meanwhile, idle_end_phrase(st.idle_end));
-  fd.evidence = {{"kind", stall_kind_name(StallKind::Idle)},
-                 {"start_s", std::round(at_s * 1000) / 1000},
-                 {"duration_ms", us(len) / 1e3},
-                 {"retransmits", st.retransmits},
-                 {"unacked_bytes", st.unacked},
-                 {"ended_by", st.ongoing ? Json(nullptr) : Json(idle_end_name(st.idle_end))}};
+    fd.verdict =
+        fmt::format("{} data of {} stood {} unacknowledged at {:.2f} s ({}) until {}: {}", dir_upper(st.dir),
+                    flow, dur(len), at_s, meanwhile, idle_end_phrase(st.idle_end), story);
+  Json phases = Json::array();
+  for (const StallPhase& ph : st.phases)
+    phases.push_back(
+        Json{{"kind", phase_kind_name(ph.kind)}, {"duration_ms", us(ph.end_ns - ph.start_ns) / 1e3}});
+  fd.evidence = {
+      {"kind", stall_kind_name(StallKind::Idle)},
+      {"start_s", std::round(at_s * 1000) / 1000},
+      {"duration_ms", us(len) / 1e3},
+      {"retransmits", st.retransmits},
+      {"unacked_bytes", st.unacked},
+      {"ended_by", st.ongoing ? Json(nullptr) : Json(idle_end_name(st.idle_end))},
+      {"phases", phases},
+      {"hole_resent", st.hole_resent.size()},
+      {"timer_backoff_ms", st.hole_resent.empty() ? Json(nullptr) : Json(us(timer_backoff_ns(st)) / 1e3)}};
   fd.where = Json{{"direction", dir_name(st.dir)}, {"stage", nullptr}, {"process", nullptr}, {"flow", flow}};
-  fd.remedy =
-      "look at the far side's VPN and the underlay: was the receiving VPN stopped or its socket full?";
+  fd.remedy = idle_remedy(st);
   return fd;
 }
 

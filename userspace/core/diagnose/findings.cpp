@@ -132,7 +132,7 @@ std::string phases_story(const Stall& st) {
                     dur(timer_backoff_ns(st)), n);
   else if (n == 1)
     out += fmt::format(" while TCP sent the hole again once, {} after the stall began",
-                       dur(st.hole_resent[0] - st.start_ns));
+                       dur(st.hole_resent[0] > st.start_ns ? st.hole_resent[0] - st.start_ns : 0));
   return out;
 }
 

@@ -28,9 +28,9 @@ constexpr uint64_t kCriticalStallNs = 1'000'000'000;
 // to kernel) means here, read once from one table.
 // Ordinary (Closed, Multicast, OtherHost): part of normal operation, never a headline:
 // packets for a socket that is gone or closing (the end of every TCP connection: late
-// segments, a purged queue; an echo reply after ping ended), multicast no socket joined
-// (IPv6's neighbour and router traffic: ip6_mc_input frees it as NOT_SPECIFIED), packets
-// for another host.
+// segments, a purged queue or out-of-order queue; an echo reply after ping ended),
+// multicast no socket joined (IPv6's neighbour and router traffic: ip6_mc_input frees it
+// as NOT_SPECIFIED), packets for another host.
 // FullRing: the tun ring was full. SocketRcvbuf: a socket's receive buffer was full.
 enum class DropClass : uint8_t { Other, Closed, Multicast, OtherHost, FullRing, SocketRcvbuf };
 DropClass drop_class(std::string_view reason, std::string_view location) {
@@ -46,11 +46,15 @@ DropClass drop_class(std::string_view reason, std::string_view location) {
       {"SOCKET_RCVBUFF", DropClass::SocketRcvbuf}};
   for (const auto& [name, c] : kReasons)
     if (reason == name) return c;
-  // Multicast delivered to no socket, freed without a reason (6.x kernels).
-  static constexpr std::string_view kMulticast[] = {"ip6_mc_input", "igmp_rcv"};
+  // Freed without a reason (6.x kernels): multicast delivered to no socket; a closing TCP
+  // socket's out-of-order queue purged (the data above a hole, never to be delivered).
+  static constexpr std::pair<std::string_view, DropClass> kUnspecified[] = {
+      {"ip6_mc_input", DropClass::Multicast},
+      {"igmp_rcv", DropClass::Multicast},
+      {"skb_rbtree_purge", DropClass::Closed}};
   if (reason == "NOT_SPECIFIED")
-    for (std::string_view loc : kMulticast)
-      if (location == loc) return DropClass::Multicast;
+    for (const auto& [loc, c] : kUnspecified)
+      if (location == loc) return c;
   return DropClass::Other;
 }
 bool ordinary_class(DropClass c) {

@@ -223,7 +223,11 @@ void render_phases(std::ostream& out, const Json& st) {
   if (!t.is_object()) return;
   std::string at;
   for (size_t i = 0; i < t["hole_resent_s"].size(); i++)
-    at += fmt::format("{}{:.3f} s (+{})", i ? ", " : "", t["hole_resent_s"][i].get<double>(),
+    at += fmt::format("{}{:.3f} s (+{})",
+                      !i      ? ""
+                      : i % 3 ? ", "
+                              : ",\n                ",
+                      t["hole_resent_s"][i].get<double>(),
                       format_duration_us(t["intervals_ms"][i].get<double>() * 1e3));
   fmt::print(out, "      timer:    the hole sent again at {};\n{:16}{} since the last: backed off to {}\n",
              at, "", format_duration_us(t["since_last_ms"].get<double>() * 1e3),

@@ -64,6 +64,11 @@ void FlowTable::on_segment(const SeqPass& s) {
       s.ack == other.high_seq && (!other.ack_valid || seq_after(s.ack, other.acked)))
     other.nagle.on_ack_of_all(s.ts_ns);
   if (payload) other.nagle.on_answer();
+  // The peer of the other way's data, acknowledging nothing new while it waits: a phase of
+  // what may become an idle stall (core/analyse/stall_phases.h).
+  if (other.waiting_since && !(s.tcp_flags & (kSyn | kFin | kRst)) &&
+      (!(s.tcp_flags & kAck) || !other.ack_valid || !seq_after(s.ack, other.acked)))
+    on_peer(other, s);
   if (s.tcp_flags & kAck) {
     uint64_t sent = 0;
     while (!other.unacked.empty() && !seq_after(other.unacked.front().first, s.ack)) {
@@ -78,11 +83,11 @@ void FlowTable::on_segment(const SeqPass& s) {
   if (s.tcp_flags & (kFin | kRst)) {
     const IdleEnd how = (s.tcp_flags & kRst) ? IdleEnd::Reset : IdleEnd::PeerFin;
     const int point = s.dir == TL_RX ? TL_RECEIVE : TL_XMIT;
-    end_wait(s.flow, other, (s.dir & 1) ? Dir::Tx : Dir::Rx, s.ts_ns, point, how);
+    end_wait(s.flow, other, (s.dir & 1) ? Dir::Tx : Dir::Rx, s.ts_ns, point, how, &s);
     other.closed = true;
     other.waiting_since = 0;
     if (how == IdleEnd::Reset) {
-      end_wait(s.flow, d, (s.dir & 1) ? Dir::Rx : Dir::Tx, s.ts_ns, point, how);
+      end_wait(s.flow, d, (s.dir & 1) ? Dir::Rx : Dir::Tx, s.ts_ns, point, how, &s);
       d.closed = true;
       d.waiting_since = 0;
     }
@@ -99,7 +104,10 @@ void FlowTable::on_segment(const SeqPass& s) {
       d.retransmits++;
       retransmits_++;
       d.last_resent_ts = s.ts_ns;
-      if (d.ack_valid && !seq_after(s.seq, d.acked) && seq_after(end, d.acked)) d.head_resent++;
+      if (d.ack_valid && !seq_after(s.seq, d.acked) && seq_after(end, d.acked)) {
+        d.head_resent++;
+        if (d.waiting_since) d.phases.on_hole_resent(s.ts_ns);
+      }
       d.unacked.clear();  // Karn: an ACK now may be for either copy
     } else if (d.unacked.size() < kMaxUnacked) {
       d.unacked.emplace_back(end, s.ts_ns);
@@ -117,6 +125,19 @@ void FlowTable::start_wait(FlowDirStats& d, uint64_t since) {
   d.waiting_since = since;
   d.retransmits_since = d.retransmits;
   d.head_resent = 0;
+  d.phases.start(since);
+}
+
+// A duplicate ACK: the peer acknowledges again the first byte it lacks (no data, no SYN,
+// FIN or RST, the same ACK), because data above it arrived. RFC 5681 also wants the same
+// window; a receiver's window moves as it reads, so only a zero window (the peer full, not
+// missing anything) is no duplicate ACK here.
+void FlowTable::on_peer(FlowDirStats& data, const SeqPass& p) {
+  const bool dup = (p.tcp_flags & (kAck | kSyn | kFin | kRst)) == kAck && !p.payload && data.ack_valid &&
+                   p.ack == data.acked && p.win != 0;
+  data.phases.on_peer(
+      PeerPacket{p.ts_ns, PacketSummary{p.flow, p.seq, p.ack, p.win, p.tcp_flags, 0}, p.payload}, dup,
+      stall_ns_);
 }
 
 // An ACK the other way for data's direction. An advance ends what was waiting: an idle
@@ -125,7 +146,7 @@ void FlowTable::start_wait(FlowDirStats& d, uint64_t since) {
 void FlowTable::on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Dir data_dir) {
   if (!data.seq_valid) return;
   if (data.ack_valid && !seq_after(ack.ack, data.acked)) return;  // nothing new
-  end_wait(flow, data, data_dir, ack.ts_ns, ack.dir == TL_RX ? TL_RECEIVE : TL_XMIT, IdleEnd::Ack);
+  end_wait(flow, data, data_dir, ack.ts_ns, ack.dir == TL_RX ? TL_RECEIVE : TL_XMIT, IdleEnd::Ack, &ack);
   data.acked = ack.ack;
   data.ack_valid = true;
   const bool outstanding = !data.closed && seq_after(data.high_seq, data.acked);
@@ -133,7 +154,7 @@ void FlowTable::on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Di
 }
 
 void FlowTable::end_wait(uint32_t flow, FlowDirStats& data, Dir data_dir, uint64_t end_ns, int end_point,
-                         IdleEnd how) {
+                         IdleEnd how, const SeqPass* by) {
   if (!data.waiting_since || end_ns < data.waiting_since || end_ns - data.waiting_since < stall_ns_) return;
   // A loss repaired by TCP's retransmission timer: the first unacked segment was sent
   // again once or twice (the tail probe, one timeout: no backoff) and the ACK came back
@@ -162,6 +183,15 @@ void FlowTable::end_wait(uint32_t flow, FlowDirStats& data, Dir data_dir, uint64
   st.end_point = end_point;
   st.ended_by.enter_ns = data.waiting_since;
   st.ended_by.leave_ns = end_ns;
+  PeerPacket end_packet;
+  if (by) {
+    end_packet = PeerPacket{by->ts_ns, PacketSummary{by->flow, by->seq, by->ack, by->win, by->tcp_flags, 0},
+                            by->payload};
+    st.ended_by.sum = end_packet.sum;
+    st.ended_by.payload = by->payload;
+  }
+  data.phases.finish(end_ns, by ? PhaseEnd::Stall : PhaseEnd::Trace, end_packet, stall_ns_, st.phases,
+                     st.hole_resent);
   idle_.push_back(std::move(st));
 }
 
@@ -202,8 +232,9 @@ void FlowTable::count(const Journey& j, int64_t total_ns) {
 void FlowTable::on_pass(const PacketPass& e) {
   if (e.summary) {
     const PacketSummary& s = *e.summary;
-    waiting_ = s.flow ? Waiting{e.skb, e.gen, SeqPass{0, s.flow, s.seq, s.ack, e.payload, e.dir, s.tcp_flags}}
-                      : Waiting{};
+    waiting_ =
+        s.flow ? Waiting{e.skb, e.gen, SeqPass{0, s.flow, s.seq, s.ack, e.payload, e.dir, s.tcp_flags, s.win}}
+               : Waiting{};
   }
   if (!waiting_.pass.flow || e.skb != waiting_.skb || e.gen != waiting_.gen) return;
   if (e.point != (e.dir == TL_RX ? TL_RECEIVE : TL_XMIT)) return;
@@ -217,7 +248,7 @@ void FlowTable::finish(uint64_t end_ns) {
   for (auto& [id, f] : flows_)
     for (int d = 0; d < 2; d++) {
       FlowDirStats& data = f.dirs[d];
-      if (data.ack_valid) end_wait(id, data, static_cast<Dir>(d), end_ns, -1, IdleEnd::Ack);
+      if (data.ack_valid) end_wait(id, data, static_cast<Dir>(d), end_ns, -1, IdleEnd::Ack, nullptr);
     }
 }
 

@@ -56,6 +56,8 @@ struct FlowDirStats {
   uint32_t head_resent = 0;
   uint64_t last_resent_ts = 0;
   uint64_t timeout_waits = 0, timeout_wait_max_ns = 0;
+  // The current wait's phases: the peer's packets meanwhile and the hole's retransmissions.
+  PhaseWatch phases;
   // The round trip the device sees for this direction's data: from a segment passing it
   // to the first ACK, the other way, that covers it (Karn: not for data sent again).
   Histogram rtt;
@@ -93,6 +95,7 @@ struct SeqPass {
   uint64_t ts_ns;
   uint32_t flow, seq, ack, payload;
   uint8_t dir, tcp_flags;
+  uint16_t win;
 };
 inline constexpr size_t kMaxUnacked = 256;  // RTT samples waiting for their ACK, per direction
 inline bool reorder_before(const SeqPass& a, const SeqPass& b) { return a.ts_ns < b.ts_ns; }
@@ -135,8 +138,12 @@ class FlowTable {
   void on_ack(uint32_t flow, FlowDirStats& data, const SeqPass& ack, Dir data_dir);
   // data's wait ends at end_ns: an idle stall if it lasted stall_ns_, unless it was TCP
   // repairing a loss by its retransmission timer (timeout_waits).
-  void end_wait(uint32_t flow, FlowDirStats& data, Dir data_dir, uint64_t end_ns, int end_point, IdleEnd how);
+  // by: the packet that ended it (nullptr: the trace's end).
+  void end_wait(uint32_t flow, FlowDirStats& data, Dir data_dir, uint64_t end_ns, int end_point, IdleEnd how,
+                const SeqPass* by);
   static void start_wait(FlowDirStats& d, uint64_t since);
+  // A packet of the peer of data's direction that acknowledged nothing new, in its wait.
+  void on_peer(FlowDirStats& data, const SeqPass& p);
 
   uint64_t stall_ns_;
   std::vector<Stall> idle_;

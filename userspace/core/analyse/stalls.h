@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/analyse/span.h"
+#include "core/analyse/stall_phases.h"
 #include "core/model/journey.h"
 
 namespace tunlat {
@@ -92,6 +93,11 @@ struct Stall {
   bool triggered = false;         // a packet's arrival came just before the stage resumed:
   StallTrigger trigger;           // what woke the reader, as far as timing tells
   std::vector<StagePass> before;  // the last packets through the stage before it, oldest first
+  // Idle: what the peer did meanwhile, in order (stall_phases.h), and when the first
+  // unacknowledged byte (the hole) was sent again: TCP's retransmission timer, backing off.
+  // ended_by.sum and ended_by.payload: the packet that ended it (sum.flow 0: none).
+  std::vector<StallPhase> phases;
+  std::vector<uint64_t> hole_resent;
 };
 
 // What ended a stuck stall, as the summary's ended_by.cause says: the arrival that woke the

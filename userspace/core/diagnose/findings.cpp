@@ -26,27 +26,43 @@ constexpr uint64_t kCriticalStallNs = 1'000'000'000;
 
 // What a kernel drop reason (enum skb_drop_reason, by name: its numbers differ from kernel
 // to kernel) means here, read once from one table.
-// Ordinary: part of normal operation, never a headline: packets for a socket that is gone
-// or closing (the end of every TCP connection: late segments, a purged queue), multicast
-// nobody listens to. Flows (FIN/RST seen) will tell them apart surely.
+// Ordinary (Closed, Multicast, OtherHost): part of normal operation, never a headline:
+// packets for a socket that is gone or closing (the end of every TCP connection: late
+// segments, a purged queue or out-of-order queue; an echo reply after ping ended),
+// multicast no socket joined (IPv6's neighbour and router traffic: ip6_mc_input frees it
+// as NOT_SPECIFIED), packets for another host.
 // FullRing: the tun ring was full. SocketRcvbuf: a socket's receive buffer was full.
-enum class DropClass : uint8_t { Other, Ordinary, FullRing, SocketRcvbuf };
-DropClass drop_class(std::string_view reason) {
+enum class DropClass : uint8_t { Other, Closed, Multicast, OtherHost, FullRing, SocketRcvbuf };
+DropClass drop_class(std::string_view reason, std::string_view location) {
   static constexpr std::pair<std::string_view, DropClass> kReasons[] = {
-      {"NO_SOCKET", DropClass::Ordinary},
-      {"SOCKET_CLOSE", DropClass::Ordinary},
-      {"TCP_CLOSE", DropClass::Ordinary},
-      {"TCP_FLAGS", DropClass::Ordinary},
-      {"QUEUE_PURGE", DropClass::Ordinary},
-      {"OTHERHOST", DropClass::Ordinary},
-      {"IPV6_NDISC_NS_OTHERHOST", DropClass::Ordinary},
+      {"NO_SOCKET", DropClass::Closed},
+      {"SOCKET_CLOSE", DropClass::Closed},
+      {"TCP_CLOSE", DropClass::Closed},
+      {"TCP_FLAGS", DropClass::Closed},
+      {"QUEUE_PURGE", DropClass::Closed},
+      {"OTHERHOST", DropClass::OtherHost},
+      {"IPV6_NDISC_NS_OTHERHOST", DropClass::OtherHost},
       {"FULL_RING", DropClass::FullRing},
       {"SOCKET_RCVBUFF", DropClass::SocketRcvbuf}};
   for (const auto& [name, c] : kReasons)
     if (reason == name) return c;
+  // Freed without a reason (6.x kernels): multicast delivered to no socket; a closing TCP
+  // socket's out-of-order queue purged (the data above a hole, never to be delivered).
+  static constexpr std::pair<std::string_view, DropClass> kUnspecified[] = {
+      {"ip6_mc_input", DropClass::Multicast},
+      {"igmp_rcv", DropClass::Multicast},
+      {"skb_rbtree_purge", DropClass::Closed}};
+  if (reason == "NOT_SPECIFIED")
+    for (const auto& [loc, c] : kUnspecified)
+      if (location == loc) return c;
   return DropClass::Other;
 }
-bool ordinary_drop(std::string_view reason) { return drop_class(reason) == DropClass::Ordinary; }
+bool ordinary_class(DropClass c) {
+  return c == DropClass::Closed || c == DropClass::Multicast || c == DropClass::OtherHost;
+}
+bool ordinary_drop(std::string_view reason, std::string_view location) {
+  return ordinary_class(drop_class(reason, location));
+}
 
 std::string dur(uint64_t ns) { return format_duration_us(static_cast<double>(ns) / 1e3); }
 const char* dir_upper(Dir d) { return d == Dir::Tx ? "TX" : "RX"; }
@@ -82,8 +98,72 @@ Json where(Dir d, std::optional<Span> span, const std::string& process) {
               {"process", process.empty() ? Json(nullptr) : Json(process)}};
 }
 
+// The longest the retransmission timer was seen to wait in an idle stall: between two
+// sends of the hole (the first from the stall's start), or from the last one to the end.
+uint64_t timer_backoff_ns(const Stall& st) {
+  uint64_t prev = st.start_ns, longest = 0;
+  for (uint64_t t : st.hole_resent) {
+    longest = std::max(longest, t > prev ? t - prev : 0);
+    prev = t;
+  }
+  return std::max(longest, st.end_ns > prev ? st.end_ns - prev : 0);
+}
+
+// "the far side was silent for 2.03 s, then acknowledged everything above a hole for 1.96 s
+// while TCP's retransmission timer had backed off to 1.8 s": an idle stall's phases
+// (core/analyse/stall_phases.h), or "" if it has none.
+std::string phases_story(const Stall& st) {
+  constexpr size_t kTold = 4;
+  std::string out;
+  for (size_t i = 0; i < st.phases.size() && i < kTold; i++) {
+    const StallPhase& ph = st.phases[i];
+    const std::string len = dur(ph.end_ns - ph.start_ns);
+    out += i == 0 ? (st.dir == Dir::Tx ? "the far side " : "the receiving host ") : ", then ";
+    if (ph.kind == PhaseKind::Silent)
+      out += fmt::format("was silent {}for {}", i == 0 ? "" : "again ", len);
+    else if (ph.kind == PhaseKind::Hole)
+      out += fmt::format("acknowledged everything above a hole for {} ({} duplicate ACK{})", len, ph.dup_acks,
+                         ph.dup_acks == 1 ? "" : "s");
+    else
+      out += fmt::format("answered without acknowledging anything new for {}", len);
+  }
+  if (st.phases.size() > kTold) out += fmt::format(", and {} phases more", st.phases.size() - kTold);
+  if (out.empty()) return out;
+  const size_t n = st.hole_resent.size();
+  if (n >= 2)
+    out +=
+        fmt::format(" while TCP's retransmission timer had backed off to {} (the hole sent again {} times)",
+                    dur(timer_backoff_ns(st)), n);
+  else if (n == 1)
+    out += fmt::format(" while TCP sent the hole again once, {} after the stall began",
+                       dur(st.hole_resent[0] > st.start_ns ? st.hole_resent[0] - st.start_ns : 0));
+  return out;
+}
+
+// What to try, by what the phases show: the far side silent, data lost above it, or both.
+std::string idle_remedy(const Stall& st) {
+  bool silent = false, hole = false;
+  for (const StallPhase& ph : st.phases) {
+    silent |= ph.kind == PhaseKind::Silent;
+    hole |= ph.kind == PhaseKind::Hole;
+  }
+  const std::string far_end =
+      "trace the far end's device too (tunlat trace --netns <ns> --dev <dev> on that host): a stopped or "
+      "descheduled VPN shows there as a stall, the lost segments as drops on its underlay socket "
+      "(SOCKET_RCVBUFF: its receive buffer was full)";
+  if (silent && hole)
+    return "the far side stopped answering, and the head of the flight sent meanwhile was lost beyond the "
+           "device (the hole): TCP sends it again only when its backed-off timer fires; " +
+           far_end + "; a larger buffer there (openvpn --rcvbuf, net.core.rmem_max) keeps the flight";
+  if (hole)
+    return "a segment was lost beyond the device and TCP waited for its backed-off retransmission timer; " +
+           far_end;
+  return "look at the far side's VPN and the underlay: was the receiving VPN stopped or its socket full? " +
+         far_end;
+}
+
 // A TCP flow's data that passed the device and waited for its ACK while nothing new was
-// acknowledged: the far side, or the path beyond the device, went silent.
+// acknowledged: what the far side did meanwhile is its phases.
 Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) {
   const uint64_t len = st.end_ns - st.start_ns;
   const double at_s = st.start_ns > info.start_ns ? (st.start_ns - info.start_ns) / 1e9 : 0.0;
@@ -96,25 +176,33 @@ Finding idle_finding(const TraceInfo& info, const Analysis& a, const Stall& st) 
   fd.weight = static_cast<double>(len);
   const std::string meanwhile =
       fmt::format("{} retransmission{} meanwhile", st.retransmits, st.retransmits == 1 ? "" : "s");
+  std::string story = phases_story(st);
+  if (story.empty()) story = "the far side, or the path beyond the device, went silent";
   if (st.ongoing)
     fd.verdict = fmt::format(
         "{} data of {} stood unacknowledged for the last {} of the trace (from {:.2f} s, {}, "
-        "{} bytes outstanding): the far side, or the path beyond the device, went silent",
-        dir_upper(st.dir), flow, dur(len), at_s, meanwhile, st.unacked);
+        "{} bytes outstanding): {}",
+        dir_upper(st.dir), flow, dur(len), at_s, meanwhile, st.unacked, story);
   else
-    fd.verdict = fmt::format(
-        "{} data of {} stood {} unacknowledged at {:.2f} s ({}) until {}: the far side, or "
-        "the path beyond the device, went silent",
-        dir_upper(st.dir), flow, dur(len), at_s, meanwhile, idle_end_phrase(st.idle_end));
-  fd.evidence = {{"kind", stall_kind_name(StallKind::Idle)},
-                 {"start_s", std::round(at_s * 1000) / 1000},
-                 {"duration_ms", us(len) / 1e3},
-                 {"retransmits", st.retransmits},
-                 {"unacked_bytes", st.unacked},
-                 {"ended_by", st.ongoing ? Json(nullptr) : Json(idle_end_name(st.idle_end))}};
+    fd.verdict =
+        fmt::format("{} data of {} stood {} unacknowledged at {:.2f} s ({}) until {}: {}", dir_upper(st.dir),
+                    flow, dur(len), at_s, meanwhile, idle_end_phrase(st.idle_end), story);
+  Json phases = Json::array();
+  for (const StallPhase& ph : st.phases)
+    phases.push_back(
+        Json{{"kind", phase_kind_name(ph.kind)}, {"duration_ms", us(ph.end_ns - ph.start_ns) / 1e3}});
+  fd.evidence = {
+      {"kind", stall_kind_name(StallKind::Idle)},
+      {"start_s", std::round(at_s * 1000) / 1000},
+      {"duration_ms", us(len) / 1e3},
+      {"retransmits", st.retransmits},
+      {"unacked_bytes", st.unacked},
+      {"ended_by", st.ongoing ? Json(nullptr) : Json(idle_end_name(st.idle_end))},
+      {"phases", phases},
+      {"hole_resent", st.hole_resent.size()},
+      {"timer_backoff_ms", st.hole_resent.empty() ? Json(nullptr) : Json(us(timer_backoff_ns(st)) / 1e3)}};
   fd.where = Json{{"direction", dir_name(st.dir)}, {"stage", nullptr}, {"process", nullptr}, {"flow", flow}};
-  fd.remedy =
-      "look at the far side's VPN and the underlay: was the receiving VPN stopped or its socket full?";
+  fd.remedy = idle_remedy(st);
   return fd;
 }
 
@@ -334,48 +422,104 @@ void wait_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
 
 void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<Finding>& out) {
   if (!s.dropped) return;
-  // Per reason: ordinary ones apart, the rest as one finding named by the worst.
-  uint64_t serious = 0, ordinary = 0;
+  // The direction's drops that are not ordinary (those are told once for the whole trace:
+  // ordinary_drops_finding), as one finding named by the worst.
+  uint64_t serious = 0;
   const std::pair<const std::pair<int32_t, uint64_t>, DropStat>* worst = nullptr;
-  const std::pair<const std::pair<int32_t, uint64_t>, DropStat>* worst_ordinary = nullptr;
   for (auto& kv : s.drops) {
-    const bool plain = ordinary_drop(info.drop_reason_name(kv.first.first));
-    (plain ? ordinary : serious) += kv.second.count;
-    auto& w = plain ? worst_ordinary : worst;
-    if (!w || kv.second.count > w->second.count) w = &kv;
+    if (ordinary_drop(info.drop_reason_name(kv.first.first), info.location_name(kv.first.second))) continue;
+    serious += kv.second.count;
+    if (!worst || kv.second.count > worst->second.count) worst = &kv;
   }
-  for (auto* w : {worst, worst_ordinary}) {
-    if (!w) continue;
-    const bool plain = w == worst_ordinary;
-    const uint64_t n = plain ? ordinary : serious;
-    const std::string reason = info.drop_reason_name(w->first.first),
-                      loc = info.location_name(w->first.second);
-    const std::string who = w->second.pid ? fmt::format("{} (pid {})", w->second.comm, w->second.pid) : "";
-    // One old segment dropped in a transfer of 100,000 (a retransmission's duplicate) is
-    // no alarm: under 1 % of the direction's packets a drop is said, not raised. A full
-    // tun ring always is: the VPN does not keep up.
-    const double share = s.packets ? 100.0 * static_cast<double>(n) / static_cast<double>(s.packets) : 100.0;
-    const bool few = share < 1.0;
-    Finding f;
-    f.kind = plain ? FindingKind::OrdinaryDrops : FindingKind::Drops;
-    f.severity = plain                                       ? Severity::Info
-                 : drop_class(reason) == DropClass::FullRing ? (few ? Severity::Warning : Severity::Critical)
-                 : few                                       ? Severity::Info
-                                                             : Severity::Warning;
-    f.weight = static_cast<double>(n);
-    f.verdict = plain ? fmt::format(
-                            "{} {} packets dropped as {} in {}: ordinary (no socket or listener for them, "
-                            "e.g. a connection that had closed)",
-                            n, dir_upper(d), reason, loc)
-                      : fmt::format("{} {} packets dropped, most as {} in {}", n, dir_upper(d), reason, loc);
-    if (!plain && drop_class(reason) == DropClass::FullRing)
-      f.verdict += fmt::format(
-          ": the tun ring was full (its length is the device's txqueuelen); the reader{} did not keep up",
-          holders(info).empty() ? "" : " " + holders(info));
-    f.evidence = {{"count", n}, {"reason", reason}, {"location", loc}};
-    f.where = where(d, std::nullopt, who);
-    out.push_back(std::move(f));
+  if (!worst) return;
+  const std::string reason = info.drop_reason_name(worst->first.first),
+                    loc = info.location_name(worst->first.second);
+  const std::string who =
+      worst->second.pid ? fmt::format("{} (pid {})", worst->second.comm, worst->second.pid) : "";
+  // One old segment dropped in a transfer of 100,000 (a retransmission's duplicate) is
+  // no alarm: under 1 % of the direction's packets a drop is said, not raised. A full
+  // tun ring always is: the VPN does not keep up.
+  const double share =
+      s.packets ? 100.0 * static_cast<double>(serious) / static_cast<double>(s.packets) : 100.0;
+  const bool few = share < 1.0;
+  const bool full_ring = drop_class(reason, loc) == DropClass::FullRing;
+  Finding f;
+  f.kind = FindingKind::Drops;
+  f.severity = full_ring ? (few ? Severity::Warning : Severity::Critical)
+               : few     ? Severity::Info
+                         : Severity::Warning;
+  f.weight = static_cast<double>(serious);
+  f.verdict = fmt::format("{} {} packets dropped, most as {} in {}", serious, dir_upper(d), reason, loc);
+  if (full_ring)
+    f.verdict += fmt::format(
+        ": the tun ring was full (its length is the device's txqueuelen); the reader{} did not keep up",
+        holders(info).empty() ? "" : " " + holders(info));
+  f.evidence = {{"count", serious}, {"reason", reason}, {"location", loc}};
+  f.where = where(d, std::nullopt, who);
+  out.push_back(std::move(f));
+}
+
+// Every ordinary drop of the trace (drop_class), on the device in either direction and
+// elsewhere in its namespace or on the VPN's sockets, as one info finding that names them
+// by what they are: never a finding per direction or namespace.
+void ordinary_drops_finding(const TraceInfo& info, const Analysis& a, std::vector<Finding>& out) {
+  struct Item {
+    std::string reason, location, scope;
+    uint64_t count;
+  };
+  std::map<DropClass, std::vector<Item>> groups;
+  uint64_t total = 0;
+  auto add = [&](int32_t reason_code, uint64_t location, std::string scope, uint64_t count) {
+    const std::string reason = info.drop_reason_name(reason_code), loc = info.location_name(location);
+    const DropClass c = drop_class(reason, loc);
+    if (!ordinary_class(c)) return;
+    groups[c].push_back(Item{reason, loc, std::move(scope), count});
+    total += count;
+  };
+  for (Dir d : kDirs)
+    for (auto& [key, ds] : a.total(d).drops) add(key.first, key.second, std::string(dir_name(d)), ds.count);
+  for (auto& [key, ed] : a.drops_elsewhere())
+    add(key.reason, key.location, key.scope == TL_DS_UNDERLAY ? "underlay" : "netns", ed.count);
+  if (!total) return;
+  std::string said;
+  Json evidence_groups = Json::array();
+  for (auto& [c, items] : groups) {
+    // The same reason and location in several places (RX, the namespace) is one.
+    std::map<std::pair<std::string, std::string>, uint64_t> merged;
+    uint64_t n = 0;
+    Json drops = Json::array();
+    for (const Item& it : items) {
+      merged[{it.reason, it.location}] += it.count;
+      n += it.count;
+      drops.push_back(
+          Json{{"reason", it.reason}, {"location", it.location}, {"scope", it.scope}, {"count", it.count}});
+    }
+    std::vector<std::pair<uint64_t, std::string>> named;
+    for (auto& [rl, k] : merged) named.emplace_back(k, fmt::format("{} in {}", rl.first, rl.second));
+    std::stable_sort(named.begin(), named.end(), [](auto& x, auto& y) { return x.first > y.first; });
+    std::string list;
+    for (size_t i = 0; i < named.size() && i < 3; i++)
+      list += fmt::format("{}{} {}", i ? ", " : "", named[i].first, named[i].second);
+    if (named.size() > 3) list += ", ...";
+    const char* what = c == DropClass::Closed
+                           ? "with no socket left for them (a connection or ping already over)"
+                       : c == DropClass::Multicast ? "multicast no socket joined"
+                                                   : "for another host";
+    const char* group = c == DropClass::Closed      ? "closed"
+                        : c == DropClass::Multicast ? "multicast"
+                                                    : "other_host";
+    said += fmt::format("{}{} {}: {}", said.empty() ? "" : "; ", n, what, list);
+    evidence_groups.push_back(Json{{"group", group}, {"count", n}, {"drops", drops}});
   }
+  Finding f;
+  f.kind = FindingKind::OrdinaryDrops;
+  f.severity = Severity::Info;
+  f.weight = static_cast<double>(total);
+  f.verdict = fmt::format("{} packet{} dropped as a matter of course, none of them the tunnel's loss: {}",
+                          total, total == 1 ? "" : "s", said);
+  f.evidence = {{"count", total}, {"groups", evidence_groups}};
+  f.where = Json{{"direction", nullptr}, {"stage", nullptr}, {"process", nullptr}};
+  out.push_back(std::move(f));
 }
 
 // Drops of other packets on the tunnel's path: on the owners' sockets (the VPN's underlay:
@@ -384,6 +528,7 @@ void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<
 void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Finding>& out) {
   for (auto& [key, ed] : a.drops_elsewhere()) {
     const std::string reason = info.drop_reason_name(key.reason), loc = info.location_name(key.location);
+    if (ordinary_drop(reason, loc)) continue;  // ordinary_drops_finding
     const bool underlay = key.scope == TL_DS_UNDERLAY;
     const Owner* owner = underlay ? info.owner_of_socket(key.socket) : nullptr;
     const std::string who = owner ? fmt::format("{} (pid {})", owner->comm, owner->pid) : "";
@@ -392,22 +537,22 @@ void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Fi
     const uint64_t packets = a.total(Dir::Tx).packets + a.total(Dir::Rx).packets;
     const double share = packets ? 100.0 * ed.count / packets : 100.0;
     Finding f;
-    f.kind = ordinary_drop(reason) ? FindingKind::OrdinaryDrops : FindingKind::Drops;
-    f.severity = f.kind == FindingKind::OrdinaryDrops || share < 1.0 ? Severity::Info
-                 : underlay && share >= 5.0                          ? Severity::Critical
-                                                                     : Severity::Warning;
+    f.kind = FindingKind::Drops;
+    f.severity = share < 1.0                ? Severity::Info
+                 : underlay && share >= 5.0 ? Severity::Critical
+                                            : Severity::Warning;
     f.weight = static_cast<double>(ed.count);
     if (underlay)
       f.verdict =
           fmt::format("{} packets dropped at the socket of {}: {} in {}{} ({:.2g} % of the tunnel's packets)",
                       ed.count, who.empty() ? "the VPN" : who, reason, loc,
-                      drop_class(reason) == DropClass::SocketRcvbuf
+                      drop_class(reason, loc) == DropClass::SocketRcvbuf
                           ? " (its receive buffer was full: the VPN read too slowly)"
                           : "",
                       share);
     else
-      f.verdict = fmt::format("{} packets dropped in the device's network namespace as {} in {}{}", ed.count,
-                              reason, loc, f.kind == FindingKind::OrdinaryDrops ? ": ordinary" : "");
+      f.verdict = fmt::format("{} packets dropped in the device's network namespace as {} in {}", ed.count,
+                              reason, loc);
     f.evidence = {{"count", ed.count},
                   {"bytes", ed.bytes},
                   {"reason", reason},
@@ -415,7 +560,7 @@ void elsewhere_findings(const TraceInfo& info, const Analysis& a, std::vector<Fi
                   {"scope", underlay ? "underlay" : "netns"}};
     f.where = Json{
         {"direction", nullptr}, {"stage", nullptr}, {"process", who.empty() ? Json(nullptr) : Json(who)}};
-    if (drop_class(reason) == DropClass::SocketRcvbuf)
+    if (drop_class(reason, loc) == DropClass::SocketRcvbuf)
       f.remedy =
           "raise the socket's receive buffer (openvpn --rcvbuf, net.core.rmem_max) or find why the VPN reads "
           "late";
@@ -454,6 +599,7 @@ std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const Vp
   std::vector<Finding> out;
   stall_findings(info, a, out);
   elsewhere_findings(info, a, out);
+  ordinary_drops_finding(info, a, out);
   if (vpn) vpn_findings(info, a, *vpn, out);
   nagle_findings(a, out);
   timeout_findings(a, out);

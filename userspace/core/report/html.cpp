@@ -42,6 +42,47 @@ svg.bars { width: 370px; height: auto; display: inline-block; margin: 4px 10px 4
 input[type=search] { font: inherit; padding: 2px 6px; width: 260px; }
 )CSS";
 
+// A number a summary's object holds, or 0 (a hand-made summary may hold anything).
+double num(const Json& o, const char* key) {
+  return o.is_object() && o.contains(key) && o[key].is_number() ? o[key].get<double>() : 0.0;
+}
+std::string text_of(const Json& o, const char* key) {
+  return o.is_object() && o.contains(key) && !o[key].is_null() ? str(o[key]) : "";
+}
+
+// "what ended it": a packet's line, else its cause.
+std::string ended_by(const Json& s) {
+  const Json e = s.is_object() && s.contains("ended_by") ? s["ended_by"] : Json();
+  if (!e.is_object()) return s.is_object() && s.value("ongoing", false) ? "the trace's end" : "";
+  for (const char* k : {"packet", "summary", "cause"})
+    if (e.contains(k) && e[k].is_string())
+      return str(e[k]) + (std::string(k) == "packet" ? " (" + text_of(e, "cause") + ")" : "");
+  return "";
+}
+
+void stall_rows(std::ostream& out, const Json& s) {
+  const std::string what = (text_of(s, "direction") + " " + text_of(s, "kind") + " " + text_of(s, "stage") +
+                            " " + text_of(s, "flow"));
+  fmt::print(out, "<tr><td>{}</td><td>{:.3f} s</td><td>{}</td><td>{}</td></tr>\n", h(what), num(s, "start_s"),
+             h(format_duration_us(num(s, "duration_ms") * 1e3)), h(ended_by(s)));
+  if (s.is_object() && s.contains("phases") && s["phases"].is_array())
+    for (const Json& ph : s["phases"]) {
+      const std::string detail =
+          text_of(ph, "kind") +
+          fmt::format(": {} packets from the peer, {} duplicate ACKs, the hole sent again {}x",
+                      num(ph, "peer_packets"), num(ph, "dup_acks"), num(ph, "hole_resent"));
+      fmt::print(out, "<tr><td>&nbsp;&nbsp;&#8627; {}</td><td>{:.3f} s</td><td>{}</td><td>{}</td></tr>\n",
+                 h(detail), num(ph, "start_s"), h(format_duration_us(num(ph, "duration_ms") * 1e3)),
+                 h(ended_by(ph)));
+    }
+  const Json t = s.is_object() && s.contains("timer") ? s["timer"] : Json();
+  if (t.is_object() && t.contains("hole_resent_s"))
+    fmt::print(out,
+               "<tr><td>&nbsp;&nbsp;&#8627; retransmission timer: the hole sent again at {} "
+               "s</td><td></td><td>backed off to {}</td><td></td></tr>\n",
+               h(str(t["hole_resent_s"])), h(format_duration_us(num(t, "backoff_ms") * 1e3)));
+}
+
 void findings(std::ostream& out, const Json& doc) {
   out << "<section id=\"findings\"><h2>Findings</h2>\n<ul>\n";
   for (const Json& v : doc["verdicts"]) out << "<li>" << h(str(v)) << "</li>\n";
@@ -51,8 +92,9 @@ void findings(std::ostream& out, const Json& doc) {
   fmt::print(out, "<li>{} stall{} detected; {} packet{} dropped on the device.</li>\n</ul>\n",
              doc["stalls"].size(), doc["stalls"].size() == 1 ? "" : "s", drops, drops == 1 ? "" : "s");
   if (!doc["stalls"].empty()) {
-    out << "<table><tr><th>stall</th></tr>\n";
-    for (const Json& s : doc["stalls"]) out << "<tr><td>" << h(str(s)) << "</td></tr>\n";
+    // Each stall, then its phases (an idle stall's: what the peer did meanwhile).
+    out << "<table><tr><th>stall</th><th>at</th><th>for</th><th>ended by</th></tr>\n";
+    for (const Json& s : doc["stalls"]) stall_rows(out, s);
     out << "</table>\n";
   }
   out << "</section>\n";

@@ -184,6 +184,30 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
                     "\"dur\":{:.3f},\"args\":{}",
                     kDirPid[d], kDirPid[d], std::max(0.0, start_us), s["duration_ms"].get<double>() * 1e3,
                     s.dump(-1, ' ', false, Json::error_handler_t::replace)));
+    // An idle stall's phases, nested in it, and each send of the hole by TCP's timer.
+    const double shift_us = (in.info.start_ns - base) / 1e3;
+    if (s.contains("phases") && s["phases"].is_array())
+      for (const Json& ph : s["phases"]) {
+        if (!ph.is_object() || !ph.contains("start_s") || !ph["start_s"].is_number() ||
+            !ph.contains("duration_ms") || !ph["duration_ms"].is_number() || !ph.contains("kind") ||
+            !ph["kind"].is_string())
+          continue;
+        w.event(fmt::format(
+            "\"ph\":\"X\",\"cat\":\"stall_phase\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{:.3f},\"dur\":{:."
+            "3f},"
+            "\"args\":{}",
+            quoted(ph["kind"].get<std::string>()), kDirPid[d], kDirPid[d],
+            std::max(0.0, ph["start_s"].get<double>() * 1e6 + shift_us),
+            ph["duration_ms"].get<double>() * 1e3, ph.dump(-1, ' ', false, Json::error_handler_t::replace)));
+      }
+    if (s.contains("timer") && s["timer"].is_object() && s["timer"].contains("hole_resent_s") &&
+        s["timer"]["hole_resent_s"].is_array())
+      for (const Json& t : s["timer"]["hole_resent_s"])
+        if (t.is_number())
+          w.event(fmt::format(
+              "\"ph\":\"i\",\"s\":\"t\",\"cat\":\"stall_phase\",\"name\":\"hole sent again\",\"pid\":{},"
+              "\"tid\":{},\"ts\":{:.3f}",
+              kDirPid[d], kDirPid[d], std::max(0.0, t.get<double>() * 1e6 + shift_us)));
   }
   out << "\n]}\n";
   return left_out;

@@ -153,6 +153,65 @@ Json ended_by_json(const Stall& st, int leave, uint64_t t0, const FlowTable& flo
                 {"comm", comm_string(st.ended_by.comm)}}}};
 }
 
+// A TCP packet in one line with its ACK ("TCP [.] 10.8.0.2:5201 > 10.8.0.1:40112 seq 1 len 0
+// ack 4711"), or null.
+Json ack_line_json(const PacketSummary& s, uint32_t payload, Dir d, const FlowTable& flows) {
+  if (!s.flow) return nullptr;
+  return packet_line(key_of(flows, s.flow), s, payload, d) + fmt::format(" ack {}", s.ack);
+}
+
+// An idle stall's phases (core/analyse/stall_phases.h): the peer's packets are the flow's
+// other direction.
+Json phases_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
+  const Dir peer = st.dir == Dir::Tx ? Dir::Rx : Dir::Tx;
+  const int peer_point = peer == Dir::Rx ? TL_RECEIVE : TL_XMIT;
+  Json out = Json::array();
+  for (const StallPhase& ph : st.phases) {
+    Json end = nullptr;
+    if (ph.end == PhaseEnd::Peer || ph.end == PhaseEnd::Stall)
+      end = Json{{"t_s", t_s(ph.end_ns, t0)},
+                 {"cause", ph.end == PhaseEnd::Peer ? std::string(phase_end_name(ph.end))
+                                                    : std::string(idle_end_name(st.idle_end))},
+                 {"point", std::string(point_name(ph.end == PhaseEnd::Peer ? peer_point : st.end_point))},
+                 {"summary", ack_line_json(ph.ended_by.sum, ph.ended_by.payload, peer, flows)}};
+    else if (ph.end == PhaseEnd::Silence)
+      end = Json{{"t_s", t_s(ph.end_ns, t0)},
+                 {"cause", phase_end_name(ph.end)},
+                 {"point", nullptr},
+                 {"summary", nullptr}};
+    out.push_back(Json{{"kind", phase_kind_name(ph.kind)},
+                       {"start_s", t_s(ph.start_ns, t0)},
+                       {"duration_ms", round3((ph.end_ns - ph.start_ns) / 1e6)},
+                       {"peer_packets", ph.peer_packets},
+                       {"dup_acks", ph.dup_acks},
+                       {"hole_resent", ph.resent},
+                       {"ended_by", end}});
+  }
+  return out;
+}
+
+// TCP's retransmission timer in an idle stall: when the hole went out again, the intervals
+// (the first from the stall's start), which double as the timer backs off, and how long
+// nothing went out at the end; backoff_ms, the longest of them all: the timer was at least
+// that long by the end.
+Json timer_json(const Stall& st, uint64_t t0) {
+  if (st.hole_resent.empty()) return nullptr;
+  Json at = Json::array(), gaps = Json::array();
+  uint64_t prev = st.start_ns, longest = 0;
+  for (uint64_t t : st.hole_resent) {
+    at.push_back(t_s(t, t0));
+    const uint64_t gap = t > prev ? t - prev : 0;
+    gaps.push_back(round3(gap / 1e6));
+    longest = std::max(longest, gap);
+    prev = t;
+  }
+  const uint64_t since_last = st.end_ns > prev ? st.end_ns - prev : 0;
+  return Json{{"hole_resent_s", at},
+              {"intervals_ms", gaps},
+              {"since_last_ms", round3(since_last / 1e6)},
+              {"backoff_ms", round3(std::max(longest, since_last) / 1e6)}};
+}
+
 Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
   if (st.kind == StallKind::Idle) {
     auto f = flows.flows().find(st.flow);
@@ -167,11 +226,16 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
                 {"flow", named ? Json(flow_name(f->second.key)) : Json(nullptr)},
                 {"retransmits", st.retransmits},
                 {"unacked_bytes", st.unacked},
-                {"ended_by", st.ongoing ? Json(nullptr)
-                                        : Json{{"t_s", round3(st.end_ns > t0 ? (st.end_ns - t0) / 1e9 : 0.0)},
-                                               {"point", std::string(point_name(st.end_point))},
-                                               {"cause", idle_end_name(st.idle_end)},
-                                               {"summary", idle_end_phrase(st.idle_end)}}},
+                {"ended_by",
+                 st.ongoing ? Json(nullptr)
+                            : Json{{"t_s", round3(st.end_ns > t0 ? (st.end_ns - t0) / 1e9 : 0.0)},
+                                   {"point", std::string(point_name(st.end_point))},
+                                   {"cause", idle_end_name(st.idle_end)},
+                                   {"summary", idle_end_phrase(st.idle_end)},
+                                   {"packet", ack_line_json(st.ended_by.sum, st.ended_by.payload,
+                                                            st.dir == Dir::Tx ? Dir::Rx : Dir::Tx, flows)}}},
+                {"phases", phases_json(st, t0, flows)},
+                {"timer", timer_json(st, t0)},
                 {"flight_recorder", Json::array()}};
   }
   const int leave = span_def(st.dir, st.stage).to;
@@ -186,6 +250,8 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
               {"ongoing", st.ongoing},
               {"ended_by", ended_by_json(st, leave, t0, flows)},
               {"first_out", st.ongoing ? Json(nullptr) : pass_json(st.ended_by, leave, t0, st.dir, flows)},
+              {"phases", Json::array()},
+              {"timer", nullptr},
               {"flight_recorder", before}};
 }
 

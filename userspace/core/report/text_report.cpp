@@ -197,6 +197,43 @@ void render_drops_elsewhere(std::ostream& out, const Json& doc) {
   }
 }
 
+// An idle stall's phases, one line each, and TCP's retransmission timer meanwhile.
+void render_phases(std::ostream& out, const Json& st) {
+  if (st.contains("phases") && st["phases"].is_array())
+    for (const Json& ph : st["phases"]) {
+      const Json& e = ph["ended_by"];
+      std::string end = "; the trace ended";
+      if (e.is_object() && e["cause"] == phase_end_name(PhaseEnd::Silence))
+        end = "; then nothing came";
+      else if (e.is_object())
+        end = fmt::format(";\n{:16}ended at {:.3f} s by {}{}", "", e["t_s"].get<double>(),
+                          e["summary"].is_string() ? text(e["summary"]) : text(e["cause"]),
+                          e["cause"] == phase_end_name(PhaseEnd::Peer) ? "" : " (" + text(e["cause"]) + ")");
+      const uint64_t n = ph["peer_packets"].get<uint64_t>(), dups = ph["dup_acks"].get<uint64_t>(),
+                     resent = ph["hole_resent"].get<uint64_t>();
+      const std::string what =
+          !n     ? std::string("nothing from the peer")
+          : dups ? fmt::format("{} duplicate ACK{} ({} packets)", dups, dups == 1 ? "" : "s", n)
+                 : fmt::format("{} packet{} from the peer", n, n == 1 ? "" : "s");
+      fmt::print(out, "      {:<9} at {:.3f} s for {}: {}{}{}\n", text(ph["kind"]),
+                 ph["start_s"].get<double>(), format_duration_us(ph["duration_ms"].get<double>() * 1e3), what,
+                 resent ? fmt::format(", the hole sent again {}x", resent) : std::string(), end);
+    }
+  const Json& t = st.contains("timer") ? st["timer"] : Json();
+  if (!t.is_object()) return;
+  std::string at;
+  for (size_t i = 0; i < t["hole_resent_s"].size(); i++)
+    at += fmt::format("{}{:.3f} s (+{})",
+                      !i      ? ""
+                      : i % 3 ? ", "
+                              : ",\n                ",
+                      t["hole_resent_s"][i].get<double>(),
+                      format_duration_us(t["intervals_ms"][i].get<double>() * 1e3));
+  fmt::print(out, "      timer:    the hole sent again at {};\n{:16}{} since the last: backed off to {}\n",
+             at, "", format_duration_us(t["since_last_ms"].get<double>() * 1e3),
+             format_duration_us(t["backoff_ms"].get<double>() * 1e3));
+}
+
 // Each stall with what ended it and the flight recorder: the packets through the stage
 // just before it.
 void render_stalls(std::ostream& out, const Json& doc) {
@@ -218,6 +255,7 @@ void render_stalls(std::ostream& out, const Json& doc) {
           : e.is_object() && e.value("cause", idle_end_name(IdleEnd::Ack)) != idle_end_name(IdleEnd::Ack)
               ? fmt::format(" until {}", text(e["summary"]))
               : std::string());
+      render_phases(out, st);
       continue;
     }
     fmt::print(out, "  {} {} at {:.3f} s for {}: {} packets queued", text(st["direction"]), text(st["stage"]),

@@ -51,7 +51,8 @@ void add_visual_options(CLI::App* cmd, VisualArgs& v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"tunlat: where packets wait on the kernel path of a tun/tap device"};
-  app.set_version_flag("--version", std::string("tunlat ") + TUNLAT_VERSION);
+  // The version as the JSON's tunlat_version says it, then the full commit it names.
+  app.set_version_flag("--version", fmt::format("tunlat {}\n{}", TUNLAT_VERSION, TUNLAT_COMMIT_TEXT));
   app.require_subcommand(1);
   app.footer(R"(Examples:
   tunlat trace --dev tap0                    trace until Ctrl-C, then report

@@ -61,8 +61,9 @@ got=$(bash -c 'source /usr/share/bash-completion/bash_completion; _completion_lo
   _tunlat tunlat --de trace; echo "${COMPREPLY[*]}"')
 [[ $got == --dev ]] || fail "installed completion: 'tunlat trace --de<TAB>' gives '$got'"
 (cd "$WORK" && tunlat trace --dev lo -d 1 -q --json lo.json >/dev/null 2>&1) || fail "tunlat trace --dev lo -d 1 failed"
-grep -q "\"tunlat_version\":\"$project+${head:0:12}\"" "$WORK/lo.json" ||
-  fail "the JSON's tunlat_version is not $project+${head:0:12}"
+json_version=$(sed -nE 's/.*"tunlat_version": *"([^"]*)".*/\1/p' "$WORK/lo.json" | head -n1)
+[[ $json_version == "$project+${head:0:12}" ]] ||
+  fail "the JSON's tunlat_version is '$json_version', not $project+${head:0:12}"
 
 dpkg -r tunlat >"$WORK/remove.log" 2>&1 || fail "dpkg -r failed: $(cat "$WORK/remove.log")"
 INSTALLED=0

@@ -52,7 +52,7 @@ sed 's/\*--dev\*/--dev/g' "$MAN_SOURCE" >"$WORK/broken.scd"
 grep -qx -- --dev <<<"$(lacking scd "$WORK/broken.scd")" || fail "a page without *--dev* went unnoticed"
 
 missing=$(lacking scd "$MAN_SOURCE")
-[[ -z $missing ]] || fail "$MAN_SOURCE lacks what --help names: $(echo $missing)"
+[[ -z $missing ]] || fail "$MAN_SOURCE lacks what --help names: $(xargs <<<"$missing")"
 for section in NAME SYNOPSIS DESCRIPTION "EXIT STATUS" EXAMPLES FILES "SEE ALSO"; do
   grep -qx "# $section" "$MAN_SOURCE" || fail "$MAN_SOURCE has no $section section"
 done
@@ -60,7 +60,7 @@ done
 if [[ -n $MAN_PAGE ]]; then
   [[ -s $MAN_PAGE ]] || fail "no generated page $MAN_PAGE (build the tunlat_man target)"
   missing=$(lacking troff "$MAN_PAGE")
-  [[ -z $missing ]] || fail "$MAN_PAGE lacks what --help names: $(echo $missing)"
+  [[ -z $missing ]] || fail "$MAN_PAGE lacks what --help names: $(xargs <<<"$missing")"
   if command -v man >/dev/null; then
     # lintian's check: man's own warnings while rendering.
     LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$MAN_PAGE" >/dev/null 2>"$WORK/warn"

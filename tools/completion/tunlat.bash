@@ -4,6 +4,8 @@
 # files where a file goes. Installed as share/bash-completion/completions/tunlat, which
 # bash-completion loads on the first `tunlat <TAB>`; uses its _init_completion and _filedir.
 # tests/cli/completion_test.sh drives it, and fails when an option of --help is missing here.
+# SC2207: COMPREPLY=($(compgen ...)) is bash-completion's own idiom; the words are names.
+# shellcheck disable=SC2207
 
 # The options of each subcommand.
 _tunlat_visual='--folded --svg --html --perfetto --flame-by --perfetto-packets'

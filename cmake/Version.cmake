@@ -10,10 +10,19 @@
 if(NOT COMMIT)
   find_program(GIT git)
   if(GIT)
-    execute_process(COMMAND ${GIT} -C ${SOURCE_DIR} rev-parse HEAD
-                    OUTPUT_VARIABLE COMMIT OUTPUT_STRIP_TRAILING_WHITESPACE
+    execute_process(COMMAND ${GIT} -C ${SOURCE_DIR} rev-parse --show-toplevel HEAD
+                    OUTPUT_VARIABLE out OUTPUT_STRIP_TRAILING_WHITESPACE
                     RESULT_VARIABLE rc ERROR_QUIET)
-    if(rc EQUAL 0)
+    string(REPLACE "\n" ";" out "${out}")
+    list(LENGTH out n)
+    if(rc EQUAL 0 AND n EQUAL 2)
+      list(GET out 0 top)
+      list(GET out 1 COMMIT)
+      file(REAL_PATH "${top}" top)
+      file(REAL_PATH "${SOURCE_DIR}" src)
+    endif()
+    # A tarball unpacked inside another repository is not that repository's commit.
+    if(rc EQUAL 0 AND n EQUAL 2 AND top STREQUAL src)
       execute_process(COMMAND ${GIT} -C ${SOURCE_DIR} status --porcelain --untracked-files=no
                       OUTPUT_VARIABLE changes RESULT_VARIABLE rc ERROR_QUIET)
       if(rc EQUAL 0 AND NOT changes STREQUAL "")

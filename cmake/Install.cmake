@@ -36,7 +36,8 @@ endif()
 install(FILES ${PROJECT_SOURCE_DIR}/tools/completion/tunlat.bash
         DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME tunlat)
 
-# Documentation, laid out as in the repository so that README's links still resolve.
+# Documentation, laid out as in the repository so that README's links resolve (a Debian
+# package gzips the larger files, as its policy asks).
 install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/LICENSES DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs

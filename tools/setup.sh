@@ -14,6 +14,7 @@ PKGS=(
   wireguard-go wireguard-tools
   qemu-system-x86 busybox-static cpio xz-utils zstd
   chromium python3 prometheus curl
+  scdoc bash-completion man-db debhelper lintian
 )
 
 LOG=$(mktemp /tmp/tunlat-setup.XXXXXX.log)

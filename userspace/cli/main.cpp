@@ -52,7 +52,8 @@ void add_visual_options(CLI::App* cmd, VisualArgs& v) {
 
 int main(int argc, char** argv) {
   CLI::App app{"tunlat: where packets wait on the kernel path of a tun/tap device"};
-  app.set_version_flag("--version", std::string("tunlat ") + TUNLAT_VERSION);
+  // The version as the JSON's tunlat_version says it, then the full commit it names.
+  app.set_version_flag("--version", fmt::format("tunlat {}\n{}", TUNLAT_VERSION, TUNLAT_COMMIT_TEXT));
   app.require_subcommand(1);
   app.footer(R"(Examples:
   tunlat trace --dev tap0                    trace until Ctrl-C, then report
@@ -171,7 +172,14 @@ int main(int argc, char** argv) {
   try {
     if (*trace) return run_trace(t);
     if (*report) return run_report(r);
+#ifdef TUNLAT_NO_MONITOR
+    if (*monitor)
+      throw Fatal(
+          "this build has no monitor: Debian ships prometheus-cpp as shared libraries only, and this is "
+          "the static build");
+#else
     if (*monitor) return run_monitor(m);
+#endif
   } catch (const Fatal& e) {
     // Messages name devices, paths and processes: one line, whatever those names hold.
     fmt::print(stderr, "tunlat: {}\n", term_safe(e.what()));

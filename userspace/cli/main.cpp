@@ -50,13 +50,14 @@ void add_visual_options(CLI::App* cmd, VisualArgs& v) {
 
 // --pcapng and --snaplen, on `trace` and `report` alike (docs/pcapng.md).
 void add_pcapng_options(CLI::App* cmd, PcapngArgs& p) {
-  cmd->add_option("--pcapng", p.path,
-                  "write the followed packets to FILE (pcapng), each with its span times in a comment "
-                  "(tools/wireshark/tunlat.lua makes them fields)")
-      ->check(kNonEmpty);
+  auto* pcapng = cmd->add_option("--pcapng", p.path,
+                                 "write the followed packets to FILE (pcapng), each with its span times in a "
+                                 "comment (tools/wireshark/tunlat.lua makes them fields)")
+                     ->check(kNonEmpty);
   cmd->add_option("--snaplen", p.snaplen, "--pcapng: bytes of each packet kept, from its link-layer header")
       ->capture_default_str()
-      ->check(CLI::Range(1u, kMaxPacketBytes));
+      ->check(CLI::Range(1u, kMaxPacketBytes))
+      ->needs(pcapng);
 }
 
 }  // namespace

@@ -14,7 +14,9 @@ namespace tunlat {
 
 PcapngFile::PcapngFile(const PcapngArgs& a, Pipeline& pipeline, const TraceInfo& info,
                        LocationName location_name)
-    : path_(a.path), out_(a.path, std::ios::binary | std::ios::trunc), pipeline_(pipeline) {
+    : path_(a.path), buffer_(size_t{1} << 20), pipeline_(pipeline) {
+  out_.rdbuf()->pubsetbuf(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+  out_.open(a.path, std::ios::binary | std::ios::trunc);
   if (!out_) throw Fatal(fmt::format("cannot write {}: {}", a.path, std::strerror(errno)));
   output_ = std::make_unique<PcapngOutput>(out_, info, a.snaplen, std::move(location_name));
   pipeline.set_bytes_sink(output_.get());

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/pipeline.h"
 #include "core/report/pcapng.h"
@@ -30,6 +31,7 @@ class PcapngFile {
 
  private:
   std::string path_;
+  std::vector<char> buffer_;  // the stream's: 1 MiB, few writes for many small blocks
   std::ofstream out_;
   Pipeline& pipeline_;
   std::unique_ptr<PcapngOutput> output_;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <ostream>
 #include <vector>
 
@@ -21,9 +22,10 @@ constexpr uint16_t kIfName = 2, kIfDescription = 3, kIfTsresol = 9;
 constexpr uint16_t kEpbFlags = 2, kEpbPacketId = 5;
 
 // A block being built: its body, then written whole with its total length at both ends.
+// The body's buffer is the writer's, kept from block to block: no allocation per packet.
 class Block {
  public:
-  explicit Block(uint32_t type) : type_(type) {}
+  Block(uint32_t type, std::vector<char>& body) : type_(type), body_(body) { body_.clear(); }
   void u16(uint16_t v) { raw(&v, 2); }  // host order: x86 and arm64 are little-endian,
   void u32(uint32_t v) { raw(&v, 4); }  // which the SHB's byte-order magic says
   void u64(uint64_t v) { raw(&v, 8); }
@@ -54,7 +56,7 @@ class Block {
 
  private:
   uint32_t type_;
-  std::vector<char> body_;
+  std::vector<char>& body_;
 };
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
@@ -67,14 +69,10 @@ std::string safe_name(std::string_view s) {
   return out.empty() ? "?" : out;
 }
 
-std::string who(const std::array<char, TL_COMM_LEN>& comm, uint32_t pid) {
-  return fmt::format("{}/{}", safe_name(comm_string(comm)), pid);
-}
-
 }  // namespace
 
 PcapngWriter::PcapngWriter(std::ostream& out, std::string_view application) : out_(out) {
-  Block b(kShb);
+  Block b(kShb, body_);
   b.u32(0x1A2B3C4D);  // byte-order magic
   b.u16(1);           // version 1.0
   b.u16(0);
@@ -85,7 +83,7 @@ PcapngWriter::PcapngWriter(std::ostream& out, std::string_view application) : ou
 }
 
 uint32_t PcapngWriter::add_interface(const PcapngInterface& i) {
-  Block b(kIdb);
+  Block b(kIdb, body_);
   b.u16(i.linktype);
   b.u16(0);
   b.u32(i.snaplen);
@@ -100,7 +98,7 @@ uint32_t PcapngWriter::add_interface(const PcapngInterface& i) {
 
 void PcapngWriter::packet(uint32_t iface, uint64_t ts_ns, const uint8_t* data, uint32_t caplen,
                           uint32_t wirelen, uint32_t flags, uint64_t packet_id, std::string_view comment) {
-  Block b(kEpb);
+  Block b(kEpb, body_);
   b.u32(iface);
   b.u32(static_cast<uint32_t>(ts_ns >> 32));
   b.u32(static_cast<uint32_t>(ts_ns));
@@ -115,8 +113,14 @@ void PcapngWriter::packet(uint32_t iface, uint64_t ts_ns, const uint8_t* data, u
   b.write(out_);
 }
 
-std::string pcapng_duration(uint64_t ns) {
-  if (ns < 1000) return fmt::format("{}ns", ns);
+namespace {
+
+// Appends "26.4us", "5.70ms", "535ns", "1.20s": 3 significant digits.
+void append_duration(fmt::memory_buffer& out, uint64_t ns) {
+  if (ns < 1000) {
+    fmt::format_to(std::back_inserter(out), "{}ns", ns);
+    return;
+  }
   const char* unit = "us";
   double v = ns / 1e3;
   if (ns >= 1'000'000'000) {
@@ -127,28 +131,42 @@ std::string pcapng_duration(uint64_t ns) {
     v = ns / 1e6;
   }
   // Rounding may carry into the next digit (999.6us): then one decimal fewer.
-  std::string s = fmt::format("{:.{}f}", v, v < 9.995 ? 2 : v < 99.95 ? 1 : 0);
-  return s + unit;
+  fmt::format_to(std::back_inserter(out), "{:.{}f}{}", v, v < 9.995 ? 2 : v < 99.95 ? 1 : 0, unit);
+}
+
+void append_who(fmt::memory_buffer& out, const char* key, const std::array<char, TL_COMM_LEN>& comm,
+                uint32_t pid) {
+  fmt::format_to(std::back_inserter(out), " {}={}/{}", key, safe_name(comm_string(comm)), pid);
+}
+
+}  // namespace
+
+std::string pcapng_duration(uint64_t ns) {
+  fmt::memory_buffer out;
+  append_duration(out, ns);
+  return fmt::to_string(out);
 }
 
 std::string pcapng_comment(const Journey& j, const TraceInfo& info, const LocationName& location_name) {
-  std::string c = fmt::format("tunlat dir={}", dir_name(j.dir));
-  const auto spans = spans_of(j.dir);
-  for (const SpanDef& sd : spans) {
+  fmt::memory_buffer c;
+  fmt::format_to(std::back_inserter(c), "tunlat dir={}", dir_name(j.dir));
+  for (const SpanDef& sd : spans_of(j.dir)) {
     const uint64_t from = j.ts[sd.from], to = span_end(j, sd);
-    if (from && to && to >= from) c += fmt::format(" {}={}", sd.name, pcapng_duration(to - from));
+    if (!from || !to || to < from) continue;
+    fmt::format_to(std::back_inserter(c), " {}=", sd.name);
+    append_duration(c, to - from);
   }
   if (j.pid) {
     const int at = j.dir == Dir::Tx ? TL_READ : TL_INJECT;
-    c += fmt::format(" {}={}", j.dir == Dir::Tx ? "reader" : "writer", who(j.comm, j.pid));
-    if (j.seen(at)) c += fmt::format(" cpu={}", j.cpu[at]);
+    append_who(c, j.dir == Dir::Tx ? "reader" : "writer", j.comm, j.pid);
+    if (j.seen(at)) fmt::format_to(std::back_inserter(c), " cpu={}", j.cpu[at]);
   }
-  if (j.recv_pid) c += fmt::format(" receiver={}", who(j.recv_comm, j.recv_pid));
+  if (j.recv_pid) append_who(c, "receiver", j.recv_comm, j.recv_pid);
   if (j.flags & TL_F_DROP)
-    c += fmt::format(
-        " drop={}@{}", safe_name(info.drop_reason_name(j.drop_reason)),
+    fmt::format_to(
+        std::back_inserter(c), " drop={}@{}", safe_name(info.drop_reason_name(j.drop_reason)),
         safe_name(location_name ? location_name(j.drop_location) : info.location_name(j.drop_location)));
-  return c;
+  return fmt::to_string(c);
 }
 
 PcapngOutput::PcapngOutput(std::ostream& out, const TraceInfo& info, uint32_t snaplen,

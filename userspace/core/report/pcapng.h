@@ -52,6 +52,7 @@ class PcapngWriter {
  private:
   std::ostream& out_;
   uint32_t interfaces_ = 0;
+  std::vector<char> body_;  // the block being built
 };
 
 // The comment of a packet's EPB: "tunlat dir=tx qdisc=26.4us ring=5.70ms copy=535ns

@@ -84,3 +84,9 @@ TEST(MonitorMetrics, DropLocationsBeyondTheMostFrequentAreOther) {
   // fn20..fn24: 80 + 79 + 78 + 77 + 76
   EXPECT_TRUE(has(t, row + R"("other",scope="device"} 390)"));
 }
+
+TEST(MonitorMetrics, ASpanWithoutPacketsHasNoHistogramYet) {
+  const std::string t = text_of(one_device());
+  EXPECT_EQ(t.find(R"(span="qdisc")"), std::string::npos) << "no packet passed the qdisc: no 116 lines";
+  EXPECT_NE(t.find(R"(span="ring")"), std::string::npos);
+}

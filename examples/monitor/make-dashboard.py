@@ -5,6 +5,7 @@
 # import and what tests/kernel/monitor_dashboard_test.sh runs against a real Prometheus.
 import json
 import os
+import sys
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'device=~"$device", netns=~"$netns"'
@@ -202,7 +203,7 @@ add(timeseries("Monitor",
 def var_query(name, label, query, multi=True):
     return {
         "name": name, "label": label, "type": "query", "datasource": DS,
-        "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        "query": query,
         "definition": query, "refresh": 2, "sort": 1, "multi": multi, "includeAll": True,
         "allValue": ".*", "current": {}, "options": [], "regex": "", "hide": 0,
     }
@@ -240,7 +241,9 @@ dashboard = {
     "panels": panels,
 }
 
-out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grafana-dashboard.json")
+# The dashboard next to this script, or where the first argument says (the test compares).
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "grafana-dashboard.json")
 with open(out, "w") as f:
     json.dump(dashboard, f, indent=2)
     f.write("\n")

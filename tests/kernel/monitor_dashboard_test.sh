@@ -13,6 +13,13 @@ command -v prometheus >/dev/null || skip "prometheus not installed (tools/setup.
 command -v python3 >/dev/null || skip "python3 not installed (tools/setup.sh installs it)"
 DASHBOARD=${DASHBOARD:-$(dirname "$0")/../../examples/monitor/grafana-dashboard.json}
 [[ -r $DASHBOARD ]] || fail "no dashboard at $DASHBOARD"
+# The JSON is what make-dashboard.py writes: neither was edited without the other
+# (DASHBOARD_EDITED=1 runs an edited copy, as when checking that this test can fail).
+if [[ ${DASHBOARD_EDITED:-0} != 1 ]]; then
+  python3 "$(dirname "$0")/../../examples/monitor/make-dashboard.py" "$WORK/generated.json"
+  cmp -s "$DASHBOARD" "$WORK/generated.json" ||
+    fail "$DASHBOARD differs from what make-dashboard.py writes: run it, commit both"
+fi
 
 # A free loopback port from 19400 up (9477, 9478 and 9090 are others' to use).
 free_port() {

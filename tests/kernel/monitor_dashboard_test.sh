@@ -11,6 +11,7 @@ source "$(dirname "$0")/lib.sh"
 require_bpf
 command -v prometheus >/dev/null || skip "prometheus not installed (tools/setup.sh installs it)"
 command -v python3 >/dev/null || skip "python3 not installed (tools/setup.sh installs it)"
+command -v curl >/dev/null || skip "curl not installed (tools/setup.sh installs it)"
 DASHBOARD=${DASHBOARD:-$(dirname "$0")/../../examples/monitor/grafana-dashboard.json}
 [[ -r $DASHBOARD ]] || fail "no dashboard at $DASHBOARD"
 # The JSON is what make-dashboard.py writes: neither was edited without the other

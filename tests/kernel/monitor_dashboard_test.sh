@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Grafana dashboard against a real Prometheus (issue 26): Debian's prometheus server,
 # on loopback, scrapes a `tunlat monitor` every second while a tap in a namespace of the
-# test's own carries pings (replied to, and read slowly enough that the tun ring fills and
-# drops). Then every query of every panel of examples/monitor/grafana-dashboard.json, with
+# test's own carries pings, read slowly (packets wait in the ring) and replied to (each
+# reply drops: ping, as root, reads a raw socket's clone; the original finds no ping
+# socket, NO_SOCKET at ping_rcv). Then every query of every panel of examples/monitor/grafana-dashboard.json, with
 # its template variables set to the lab's device and namespace, runs through Prometheus's
 # HTTP API: none may error, each must name only metrics and labels the monitor exports,
 # and the spans', packets' and queues' panels must return series. The variables' own
@@ -35,7 +36,7 @@ PROM_PORT=$(free_port $((MON_PORT + 1)))
 ((PROM_PORT != MON_PORT)) || fail "the same port twice"
 
 NS=md-dash-$$ DEV=mdtap0
-# Replies, so that RX is traced too; 2 ms a packet, so that a 1 kpps ping fills the ring.
+# Replies, so that RX is traced and drops; 2 ms a packet, so that packets wait in the ring.
 make_tap_ns "$NS" "$DEV" --reply --sleep-us 2000
 
 "$TUNLAT" monitor --dev "$NS/$DEV" --listen "127.0.0.1:$MON_PORT" --stall-ms 50 \
@@ -70,8 +71,8 @@ PROM=http://127.0.0.1:$PROM_PORT
 for _ in $(seq 100); do curl -fs "$PROM/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fs "$PROM/-/ready" >/dev/null || fail "prometheus did not start: $(tail -5 "$WORK/prometheus.log")"
 
-# Traffic until the queries are done: 1000 pings a second, one burst of 200 at once now
-# and then (the ring holds 500: it drops), replies on the way back.
+# Traffic until the queries are done: 1000 pings a second, and bursts of up to 200 at once
+# (as many as ping's socket buffer lets wait in the ring).
 ip netns exec "$NS" ping -q -i 0.001 -s 200 -w 60 1.1.1.1 >/dev/null 2>&1 &
 BG+=($!)
 ip netns exec "$NS" bash -c 'for i in $(seq 30); do ping -q -f -l 200 -c 1000 -w 1 -s 1000 1.1.1.1; sleep 0.5; done' \
@@ -234,6 +235,9 @@ for v in d["templating"]["list"]:
         failures.append(f"variable {v['name']}: {q} offers {sorted(found)}, not {want.get(v['name'])} ({err})")
     queries += 1
 
+drops, _ = query(f'sum by (direction, reason, location) (tunlat_drops_total{{device="{dev}"}})')
+for r in drops or []:
+    print("drops:", r["metric"], r["value"][1])
 for f in failures:
     print("FAIL:", f, file=sys.stderr)
 print(f"{queries} queries run, {len(failures)} failure(s)")

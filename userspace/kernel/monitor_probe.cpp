@@ -100,6 +100,22 @@ void MonitorProbe::watch(const std::vector<WatchedDevice>& devices) {
     tl_mon_dev_key k = key_of(d);
     bpf_map_update_elem(devs, &k, &d.index, BPF_ANY);
   }
+  // The drops of a device let go of, or of the one an index held before: a device that
+  // comes back (a VPN restart gets the same lowest free index) starts without them.
+  std::vector<bool> fresh(TL_MON_DEVS, false);
+  for (const WatchedDevice& d : watched_)
+    if (!has(devices, d) && d.index < TL_MON_DEVS) fresh[d.index] = true;
+  for (const WatchedDevice& d : devices)
+    if (!has(watched_, d) && d.index < TL_MON_DEVS) fresh[d.index] = true;
+  const int drops = bpf_map__fd(bpf_->drops);
+  std::vector<tl_mon_drop_key> stale;
+  tl_mon_drop_key dk{}, dnext{};
+  for (int r = bpf_map_get_next_key(drops, nullptr, &dnext); r == 0;
+       r = bpf_map_get_next_key(drops, &dk, &dnext)) {
+    if (dnext.dev < TL_MON_DEVS && fresh[dnext.dev]) stale.push_back(dnext);
+    dk = dnext;
+  }
+  for (const tl_mon_drop_key& k : stale) bpf_map_delete_elem(drops, &k);
   // Every net_device is looked up afresh: one that went away may come back at the same
   // address as another device.
   const int ptr = bpf_map__fd(bpf_->devptr);

@@ -203,7 +203,7 @@ class Monitor : public prometheus::Collectable {
                             sym != symbols_.end() ? sym->second : fmt::format("{:#x}", d.key.location),
                             d.count});
     }
-    return monitor_metrics(snap);
+    return monitor_metrics(snap, births_);
   }
 
   size_t devices() const {
@@ -222,6 +222,7 @@ class Monitor : public prometheus::Collectable {
   uint64_t owners_at_ = 0;                                    // when owners were looked for
   bool owners_stale_ = true;                                  // devices came or went since
   mutable std::map<uint64_t, std::string> symbols_;           // drop locations named
+  mutable SeriesBirths births_;                               // late series, born at zero
   bool warned_full_ = false;
 };
 

@@ -202,8 +202,8 @@ def check_names(where, expr):
 
 
 def must_have_data(expr):
-    # The socket span is TCP's (an established socket takes the segment: tcp_probe) and this
-    # lab's replies are ICMP: kernel.monitor checks that span under iperf3.
+    # The socket span is TCP's (an established socket takes the segment: tcp_probe, then a
+    # reader copies it) and this lab's replies are ICMP: kernel.monitor checks it (iperf3).
     if 'span="socket"' in expr:
         return False
     return any(m in expr for m in ("tunlat_span_seconds", "tunlat_packets_total",

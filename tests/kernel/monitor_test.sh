@@ -77,13 +77,15 @@ tx0=$(dev_counter "$LAB_NS" "$LAB_DEV" tx) rx0=$(dev_counter "$LAB_NS" "$LAB_DEV
 read0=$(metric tunlat_packets_total "$a,direction=\"tx\",point=\"read\"")
 inject0=$(metric tunlat_packets_total "$a,direction=\"rx\",point=\"inject\"")
 stk0=$(metric tunlat_span_seconds_count "$a,direction=\"rx\",span=\"stack\"")
+sock0=$(metric tunlat_span_seconds_count "$a,direction=\"rx\",span=\"socket\"")
 t0=$(date +%s)
-ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 4 >/dev/null
+ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 4 --bidir >/dev/null
 sleep 0.3
 tx1=$(dev_counter "$LAB_NS" "$LAB_DEV" tx) rx1=$(dev_counter "$LAB_NS" "$LAB_DEV" rx)
 read1=$(metric tunlat_packets_total "$a,direction=\"tx\",point=\"read\"")
 inject1=$(metric tunlat_packets_total "$a,direction=\"rx\",point=\"inject\"")
 stk1=$(metric tunlat_span_seconds_count "$a,direction=\"rx\",span=\"stack\"")
+sock1=$(metric tunlat_span_seconds_count "$a,direction=\"rx\",span=\"socket\"")
 wait $TR
 sleep 2  # the last scrapes
 range=$(( $(date +%s) - t0 ))
@@ -99,12 +101,15 @@ awk -v p="$p50" -v t="$t50" "BEGIN { exit !(t > 0 && p * 1e6 >= t * 0.75 && p * 
 echo "ring p50: prometheus $(awk -v p="$p50" "BEGIN { printf \"%.0f\", p * 1e6 }") us, trace $t50 us;" \
   "TX read $((read1 - read0)) of $((tx1 - tx0)), RX injected $((inject1 - inject0)) of $((rx1 - rx0))"
 
-# RX: the ACKs an established TCP socket took (the stack span: received -> tcp_probe), as
-# many as the trace counted (the counter itself, as the monitor shows it: Prometheus'"'"'s increase() extrapolates).
+# RX (--bidir: data and ACKs): what an established TCP socket took (the stack span: received
+# -> tcp_probe) and what iperf3 read of it (the socket span), as many as the trace counted (the counter itself, as the monitor shows it: Prometheus'"'"'s increase() extrapolates).
 tstk=$(jq .directions.rx.spans.stack.count "$WORK/trace.json")
 awk -v m=$((stk1 - stk0)) -v t="$tstk" "BEGIN { exit !(t > 300 && m >= t * 0.99 && m <= t * 1.01) }" ||
   fail "RX stack spans: monitor $((stk1 - stk0)), trace $tstk (the device received $((rx1 - rx0)))"
-echo "RX stack spans: monitor $((stk1 - stk0)), trace $tstk"
+tsock=$(jq .directions.rx.spans.socket.count "$WORK/trace.json")
+awk -v m=$((sock1 - sock0)) -v t="$tsock" "BEGIN { exit !(t > 300 && m >= t * 0.99 && m <= t * 1.01) }" ||
+  fail "RX socket spans (data read by iperf3): monitor $((sock1 - sock0)), trace $tsock"
+echo "RX stack spans: monitor $((stk1 - stk0)), trace $tstk; socket: monitor $((sock1 - sock0)), trace $tsock"
 
 # Its owner'"'"'s CPU time, as the process'"'"'s own counters say (fields 14 and 15, in ticks).
 cpu=$(metric tunlat_owner_cpu_seconds_total "$a,pid=\"$LAB_OWNER_PID\",comm=\"openvpn\"")

@@ -7,7 +7,7 @@
 # the cost of hits for unrelated skbs, and the userspace pipeline's packets/s on one core.
 #
 #   bench/run.sh [--quick] [--reps N] [--secs S] [--labs fwd,openvpn] [--workloads tcp,udp]
-#                [--no-wait] [--out DIR]
+#                [--variants untraced,tunlat,...] [--no-stats] [--no-wait] [--out DIR]
 #
 # Writes bench/results.md (and everything raw under bench/out/TIMESTAMP/) and prints the
 # tables. See bench/README.md for what each figure means. Must run as root.
@@ -32,6 +32,9 @@ VARIANTS=(untraced tunlat tunlat-s10 bpftrace tcpdump floor)
 # TUNLAT_BEFORE=path/to/an/older/tunlat: that build runs too, as variant tunlat-before, so
 # a change is judged before and after in one run.
 [[ -n ${TUNLAT_BEFORE:-} ]] && VARIANTS+=(tunlat-before)
+# --variants (BENCH_VARIANTS): these instead, e.g. untraced,floor,monitor (tunlat monitor
+# watching the lab's device: its cost beside the floor's).
+[[ -n ${BENCH_VARIANTS:-} ]] && read -r -a VARIANTS <<<"${BENCH_VARIANTS//,/ }"
 PORT=5301
 
 # ---------------------------------------------------------------------------------------
@@ -118,6 +121,14 @@ inner() {
         CUR_PIDS+=("$TR_PID")
         wait_for_line "$d/tracer.out" '^floor: tracing' 100 "$TR_PID" \
           || die "$lab: bench/floor did not start" "$d/tracer.err"
+        ;;
+      monitor)
+        "$TUNLAT" monitor --dev "$LAB_NS/$LAB_DEV" --listen "127.0.0.1:$((PORT + 1000))" \
+          </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
+        TR_PID=$!
+        CUR_PIDS+=("$TR_PID")
+        wait_for_line "$d/tracer.err" '^tunlat: monitoring' 300 "$TR_PID" \
+          || die "$lab: tunlat monitor did not start" "$d/tracer.err"
         ;;
       tcpdump)
         ip netns exec "$LAB_NS" tcpdump -i "$LAB_DEV" -w /dev/null \
@@ -280,6 +291,7 @@ inner() {
   # unrelated skb), of tunlat with a filter that takes none of the lab's packets, and of
   # tunlat --no-sched and tunlat --pcapng; then tunlat and the floor's scheduler programs with a process pair
   # switching contexts beside the lab (switches tunlat does not follow).
+  [[ ${BENCH_NO_STATS:-0} == 1 ]] && wls=() # --no-stats
   for wl in "${wls[@]}"; do
     for v in tunlat bpftrace floor tunlat-idle bpftrace-idle tunlat-nomatch tunlat-nosched tunlat-pcapng; do
       measure "$wl" "$v" 0 1
@@ -324,11 +336,14 @@ while [[ $# -gt 0 ]]; do
     --labs) LABS=$2; shift 2 ;;
     --workloads) WORKLOADS=$2; shift 2 ;;
     --no-wait) NOWAIT=1; shift ;;
+    --variants) export BENCH_VARIANTS=$2; shift 2 ;;
+    --no-stats) export BENCH_NO_STATS=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     -h | --help) usage ;;
     *) usage ;;
   esac
 done
+[[ -n ${BENCH_VARIANTS:-} ]] && read -r -a VARIANTS <<<"${BENCH_VARIANTS//,/ }"
 if ((QUICK)); then REPS=${REPS:-2} SECS=${SECS:-4}; else REPS=${REPS:-5} SECS=${SECS:-10}; fi
 [[ $REPS =~ ^[1-9][0-9]*$ && $SECS =~ ^[1-9][0-9]*$ ]] || usage
 [[ $(id -u) -eq 0 ]] || die "must run as root"

@@ -44,6 +44,13 @@ struct {
 } mon_stats SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TL_MON_DEVS);
+	__type(key, __u32);
+	__type(value, struct tl_mon_stage_stats);
+} mon_stages SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, TL_MON_DROP_KEYS);
 	__type(key, struct tl_mon_drop_key);
@@ -156,54 +163,94 @@ static __always_inline int stage_of(const struct mon_slot *v)
 	return (v->state & MS_QUEUED) ? TL_MQ_QDISC : -1;
 }
 
-/* The packet leaves its stage; released (true: it went on) or dropped. */
-static __always_inline void leave_stage(struct tl_mon_dev_stats *s, const struct mon_slot *v,
-					bool released, __u64 now)
+/* The packet in v leaves its stage; released (true: it went on) or dropped. */
+static __always_inline void leave_stage(const struct mon_slot *v, bool released, __u64 now)
 {
-	int st = stage_of(v);
+	__u32 dev = v->dev, st = (__u32)stage_of(v); /* -1: none, as a huge index */
+	struct tl_mon_stage_stats *q;
 
-	if (st < 0 || st >= TL_MON_STAGES)
+	if (st >= TL_MON_STAGES || dev >= TL_MON_DEVS ||
+	    !(q = bpf_map_lookup_elem(&mon_stages, &dev)))
 		return;
-	s->stage_out[st]++;
+	barrier_var(st); /* checked above: keep the compiler from losing the bound */
+	if (st >= TL_MON_STAGES)
+		return;
+	q->out[st]++;
 	if (released)
-		s->last_out_ns[st] = now;
+		q->last_out_ns[st] = now;
 }
 
-static __always_inline void enter_stage(struct tl_mon_dev_stats *s, int st)
+static __always_inline void enter_stage(__u32 dev, int st)
 {
-	if (st >= 0 && st < TL_MON_STAGES)
-		s->stage_in[st]++;
+	struct tl_mon_stage_stats *q;
+
+	if (st >= 0 && st < TL_MON_STAGES && dev < TL_MON_DEVS &&
+	    (q = bpf_map_lookup_elem(&mon_stages, &dev)))
+		q->in[st]++;
 }
 
-/* The slot of skb if it holds it. */
+/* Is the packet in v still on its way through a stage, or between its read and free? */
+static __always_inline bool busy(const struct mon_slot *v)
+{
+	return v->skb && (stage_of(v) >= 0 || (v->state & (MS_RX | MS_P2)) == MS_P2);
+}
+
+static __always_inline struct mon_slot *slot_at(__u32 idx)
+{
+	return bpf_map_lookup_elem(&mon_live, &idx);
+}
+
+/* The slot of skb if it holds it: its first slot, or its second (see take()). */
 static __always_inline struct mon_slot *find(const void *skb)
 {
 	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);
+	__u8 tag = slot_tag(h);
 	struct mon_slot *v;
 
-	if (*tag_at(idx) != slot_tag(h))
-		return NULL;
-	v = bpf_map_lookup_elem(&mon_live, &idx);
-	return v && v->skb == h ? v : NULL;
+	if (*tag_at(idx) == tag && (v = slot_at(idx)) && v->skb == h)
+		return v;
+	idx = second_slot(idx, tag);
+	if (*tag_at(idx) == tag && (v = slot_at(idx)) && v->skb == h)
+		return v;
+	return NULL;
 }
 
-/* Takes skb's slot for a new packet; a packet still waiting there is counted lost. */
+/*
+ * Takes a slot for a new packet at skb: its first, unless that one holds a packet still
+ * on its way, then its second (as the tracer's slots do: ~500 packets in a tun ring make
+ * a first slot busy for nearly 1 % of new packets). A packet pushed out of both is
+ * counted lost, and leaves its stage.
+ */
 static __always_inline struct mon_slot *take(const void *skb, __u32 dev, __u32 ifindex, __u8 state)
 {
 	__u64 h = (__u64)skb;
 	__u32 idx = slot_idx(h);
-	struct mon_slot *v = bpf_map_lookup_elem(&mon_live, &idx);
+	__u8 tag = slot_tag(h);
+	struct mon_slot *v = slot_at(idx), *v2;
 	struct tl_mon_dev_stats *old;
 
 	if (!v)
 		return NULL;
-	if (v->skb && v->skb != h && stage_of(v) >= 0 && (old = stats_of(v->dev))) {
-		leave_stage(old, v, false, 0);
-		old->lost++;
+	if (v->skb != h && busy(v)) {
+		__u32 idx2 = second_slot(idx, tag);
+
+		if (!(v2 = slot_at(idx2)))
+			return NULL;
+		if (v2->skb == h || !busy(v2)) {
+			v = v2;
+			idx = idx2;
+		}
 	}
-	if (*tag_at(idx) != slot_tag(h))
-		*tag_at(idx) = slot_tag(h);
+	/* Whatever packet was still there is gone: pushed out (lost), or an earlier skb at
+	 * this address whose end was not seen. */
+	if (busy(v)) {
+		leave_stage(v, false, 0);
+		if (v->skb != h && (old = stats_of(v->dev)))
+			old->lost++;
+	}
+	if (*tag_at(idx) != tag)
+		*tag_at(idx) = tag;
 	v->skb = h;
 	v->dev = dev;
 	v->ifindex = ifindex;
@@ -238,7 +285,7 @@ int BPF_PROG(mon_net_dev_queue, struct sk_buff *skb)
 	v->t[0] = now;
 	count_point(s, TL_MP_QUEUE);
 	s->bytes[0] += KREAD(struct sk_buff, skb, len);
-	enter_stage(s, TL_MQ_QDISC);
+	enter_stage(dev, TL_MQ_QDISC);
 	if ((p = bpf_map_lookup_elem(&mon_parent, &zero))) {
 		p->skb = (__u64)skb;
 		p->t_queue = now;
@@ -262,10 +309,12 @@ int BPF_PROG(mon_net_dev_start_xmit, struct sk_buff *skb, struct net_device *net
 		return 0;
 	now = bpf_ktime_get_ns();
 	v = find(skb);
-	if (v && ((v->state & (MS_RX | MS_P1)) || v->dev != dev))
-		return 0; /* seen here already (a requeue), or not a packet of this device */
+	if (v && ((v->state & MS_RX) || v->dev != dev))
+		v = NULL; /* an earlier skb at this address, whose end was not seen */
+	if (v && (v->state & MS_P1))
+		return 0; /* handed to this device already: the driver asked for it again */
 	if (v) {
-		leave_stage(s, v, true, now);
+		leave_stage(v, true, now);
 	} else {
 		/* A segment of a GSO packet queued just before on this CPU, or a packet whose
 		 * queue was not seen: its ring and read still count. */
@@ -283,7 +332,7 @@ int BPF_PROG(mon_net_dev_start_xmit, struct sk_buff *skb, struct net_device *net
 	v->t[1] = now;
 	v->state |= MS_P1;
 	count_point(s, TL_MP_XMIT);
-	enter_stage(s, TL_MQ_RING);
+	enter_stage(dev, TL_MQ_RING);
 	return 0;
 }
 
@@ -301,7 +350,7 @@ int BPF_PROG(mon_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 	if (!(v->state & MS_RX)) {
 		if (!(v->state & MS_P1) || (v->state & MS_P2))
 			return 0; /* not in the ring, or a second copy of one read */
-		leave_stage(s, v, true, now);
+		leave_stage(v, true, now);
 		add_span(s, TL_MS_RING, now - v->t[1]);
 		if (v->state & MS_QUEUED)
 			add_span(s, TL_MS_TX_TOTAL, now - v->t[0]);
@@ -341,7 +390,7 @@ static __always_inline void on_free(const struct sk_buff *skb, bool drop, __u32 
 	} else {
 		/* Left its stage early: consumed, it went on (a GSO packet, as its segments,
 		 * which were handed on before); dropped, it did not. */
-		leave_stage(s, v, !drop, now);
+		leave_stage(v, !drop, now);
 	}
 	if (drop) {
 		struct tl_mon_drop_key k = {
@@ -390,7 +439,7 @@ static __always_inline int on_inject(const struct sk_buff *skb)
 	v->t[0] = bpf_ktime_get_ns();
 	count_point(s, TL_MP_INJECT);
 	s->bytes[1] += KREAD(struct sk_buff, skb, len);
-	enter_stage(s, TL_MQ_BACKLOG);
+	enter_stage(dev, TL_MQ_BACKLOG);
 	return 0;
 }
 
@@ -428,7 +477,7 @@ int BPF_PROG(mon_netif_receive_skb, struct sk_buff *skb)
 	if (!v || (v->state & (MS_RX | MS_P1)) != MS_RX || !(s = stats_of(v->dev)))
 		return 0;
 	now = bpf_ktime_get_ns();
-	leave_stage(s, v, true, now);
+	leave_stage(v, true, now);
 	add_span(s, TL_MS_BACKLOG, now - v->t[0]);
 	v->t[1] = now;
 	v->state |= MS_P1;

@@ -7,9 +7,10 @@
 #   share/man/man8/tunlat.8                      section 8: tracing needs root
 #   share/bash-completion/completions/tunlat     found by bash-completion on demand
 #   share/doc/tunlat/{README.md,docs/,examples/,LICENSE,LICENSES/}
-#
-# Not yet: the systemd unit of `tunlat monitor` (issue 27) belongs here once that
-# subcommand exists; nothing is installed for it today.
+#   lib/systemd/system/tunlat-monitor.service    `tunlat monitor` as a service (not in the
+#                                                static build, which has no monitor);
+#                                                TUNLAT_SYSTEMD_UNIT_DIR moves it (Debian
+#                                                12's packages put units in /lib)
 
 install(TARGETS tunlat RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
@@ -43,3 +44,21 @@ install(DIRECTORY ${PROJECT_SOURCE_DIR}/LICENSES DESTINATION ${CMAKE_INSTALL_DOC
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/docs
         PATTERN man EXCLUDE)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# The monitor's systemd unit, its ExecStart naming the tunlat installed (written at install
+# time: `cmake --install --prefix` may move it from the configured prefix).
+if(NOT TUNLAT_STATIC)
+  set(TUNLAT_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING
+      "where the systemd unit of tunlat monitor goes (relative: under the prefix)")
+  set(TUNLAT_UNIT_OUT ${CMAKE_CURRENT_BINARY_DIR}/systemd/tunlat-monitor.service)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_BINDIR}")
+    set(TUNLAT_UNIT_BIN "${CMAKE_INSTALL_BINDIR}")
+  else()
+    set(TUNLAT_UNIT_BIN "\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}")
+  endif()
+  install(CODE "
+    file(READ \"${PROJECT_SOURCE_DIR}/examples/monitor/tunlat-monitor.service\" unit)
+    string(REPLACE \"ExecStart=/usr/bin/tunlat\" \"ExecStart=${TUNLAT_UNIT_BIN}/tunlat\" unit \"\${unit}\")
+    file(WRITE \"${TUNLAT_UNIT_OUT}\" \"\${unit}\")")
+  install(FILES ${TUNLAT_UNIT_OUT} DESTINATION ${TUNLAT_SYSTEMD_UNIT_DIR})
+endif()

@@ -53,8 +53,12 @@ struct Watched {
   uint32_t index = 0;
   std::vector<StallWatch> stalls;
   std::vector<Owner> owners;
-  uint64_t owners_at = 0;  // when they were looked for
 };
+
+// Packets a stage holds now: its ins less its outs (read apart, CPU by CPU: never below 0).
+uint64_t held(const tl_mon_stage_stats& q, int stage) {
+  return q.in[stage] - std::min(q.in[stage], q.out[stage]);
+}
 
 std::string netns_label(const Netns& ns) { return ns.name.empty() ? std::to_string(ns.inode) : ns.name; }
 
@@ -122,7 +126,7 @@ class Monitor : public prometheus::Collectable {
         continue;
       }
       used.insert(index);
-      Watched w{d, index, {}, {}, 0};
+      Watched w{d, index, {}, {}};
       for (int s = 0; s < TL_MON_STAGES; s++)
         w.stalls.emplace_back(static_cast<uint64_t>(args_.stall_ms * 1e6));
       if (args_.verbose)
@@ -132,24 +136,27 @@ class Monitor : public prometheus::Collectable {
     }
     std::vector<WatchedDevice> devices;
     for (const auto& [key, w] : next) devices.push_back({w.where.ns.inode, w.where.dev.ifindex, w.index});
+    if (next.size() != watched_.size() || devices.size() != used.size()) owners_stale_ = true;
     probe_.watch(devices);
     watched_ = std::move(next);
   }
 
-  // Polls every stage for stalls; looks for owners now and then.
+  // Polls every stage for stalls; looks for the devices' owners now and then.
   void poll() {
     const uint64_t now = monotonic_ns();
     std::lock_guard lock(mu_);
     for (auto& [key, w] : watched_) {
-      const tl_mon_dev_stats s = probe_.read(w.index);
-      for (int q = 0; q < TL_MON_STAGES; q++)
-        w.stalls[static_cast<size_t>(q)].poll(now, s.stage_in[q] - std::min(s.stage_in[q], s.stage_out[q]),
-                                              s.last_out_ns[q]);
-      if (!w.owners_at || now - w.owners_at > kOwnersEveryNs) {
-        w.owners = find_owners(w.where.ns, w.where.dev.name);
-        w.owners_at = now;
-      }
+      const tl_mon_stage_stats q = probe_.read_stages(w.index);
+      for (int i = 0; i < TL_MON_STAGES; i++)
+        w.stalls[static_cast<size_t>(i)].poll(now, held(q, i), q.last_out_ns[i]);
     }
+    if (owners_at_ && now - owners_at_ < kOwnersEveryNs && !owners_stale_) return;
+    std::vector<NetnsDevice> devs;
+    for (const auto& [key, w] : watched_) devs.push_back(w.where);
+    auto owners = find_all_owners(devs);
+    for (auto& [key, w] : watched_) w.owners = owners[{w.where.ns.inode, w.where.dev.name}];
+    owners_at_ = now;
+    owners_stale_ = false;
   }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -162,11 +169,10 @@ class Monitor : public prometheus::Collectable {
       d.device = w.where.dev.name;
       d.netns = netns_label(w.where.ns);
       d.stats = probe_.read(w.index);
-      for (int q = 0; q < TL_MON_STAGES; q++) {
-        const StallWatch& sw = w.stalls[static_cast<size_t>(q)];
-        d.stages[static_cast<size_t>(q)] = {
-            d.stats.stage_in[q] - std::min(d.stats.stage_in[q], d.stats.stage_out[q]), sw.stalls(),
-            sw.stall_seconds()};
+      const tl_mon_stage_stats q = probe_.read_stages(w.index);
+      for (int i = 0; i < TL_MON_STAGES; i++) {
+        const StallWatch& sw = w.stalls[static_cast<size_t>(i)];
+        d.stages[static_cast<size_t>(i)] = {held(q, i), sw.stalls(), sw.stall_seconds()};
       }
       for (const Owner& o : w.owners) {
         const double cpu = cpu_seconds(o.pid);
@@ -179,20 +185,25 @@ class Monitor : public prometheus::Collectable {
     std::vector<uint64_t> unknown;
     for (const MonitorDrop& d : drops)
       if (!symbols_.count(d.key.location)) unknown.push_back(d.key.location);
-    if (!unknown.empty())
-      for (auto& [addr, name] : symbolize(unknown)) symbols_[addr] = name;
+    if (!unknown.empty()) {  // once per location: reading /proc/kallsyms takes ~0.3 s
+      const std::map<uint64_t, std::string> named = symbolize(unknown);
+      for (uint64_t addr : unknown) {
+        auto it = named.find(addr);
+        symbols_[addr] = it != named.end() ? it->second : fmt::format("{:#x}", addr);
+      }
+    }
     for (const MonitorDrop& d : drops) {
       auto row = row_of.find(d.key.dev);
       if (row == row_of.end()) continue;  // a device let go of
       auto reason = reasons_.find(static_cast<int32_t>(d.key.reason));
       std::string why = reason != reasons_.end() ? reason->second : std::to_string(d.key.reason);
       if (why.rfind("SKB_DROP_REASON_", 0) == 0) why.erase(0, 16);
-      auto sym = symbols_.find(d.key.location);
+      auto sym = symbols_.find(d.key.location);  // named above
       snap.drops.push_back({row->second, d.key.dir, why,
                             sym != symbols_.end() ? sym->second : fmt::format("{:#x}", d.key.location),
                             d.count});
     }
-    return monitor_metrics(snap);
+    return monitor_metrics(snap, births_);
   }
 
   size_t devices() const {
@@ -208,7 +219,10 @@ class Monitor : public prometheus::Collectable {
   const std::map<int32_t, std::string> reasons_;
   mutable std::mutex mu_;
   std::map<std::pair<uint64_t, uint32_t>, Watched> watched_;  // by (netns inode, ifindex)
+  uint64_t owners_at_ = 0;                                    // when owners were looked for
+  bool owners_stale_ = true;                                  // devices came or went since
   mutable std::map<uint64_t, std::string> symbols_;           // drop locations named
+  mutable SeriesBirths births_;                               // late series, born at zero
   bool warned_full_ = false;
 };
 

@@ -23,7 +23,7 @@ struct MonitorProbe::Bpf {
   std::function<void()> destroy;
   bpf_object_skeleton* skeleton = nullptr;
   bpf_object* obj = nullptr;
-  bpf_map *devs = nullptr, *devptr = nullptr, *stats = nullptr, *drops = nullptr;
+  bpf_map *devs = nullptr, *devptr = nullptr, *stats = nullptr, *stages = nullptr, *drops = nullptr;
   ~Bpf() {
     if (destroy) destroy();
   }
@@ -42,6 +42,7 @@ std::unique_ptr<MonitorProbe::Bpf> open_monitor(Skel* (*open)(), void (*destroy)
   b->devs = s->maps.mon_devs;
   b->devptr = s->maps.mon_devptr;
   b->stats = s->maps.mon_stats;
+  b->stages = s->maps.mon_stages;
   b->drops = s->maps.mon_drops;
   return b;
 }
@@ -89,12 +90,32 @@ void MonitorProbe::watch(const std::vector<WatchedDevice>& devices) {
   }
   std::vector<tl_mon_dev_stats> zero(static_cast<size_t>(ncpu_));
   std::memset(zero.data(), 0, zero.size() * sizeof(tl_mon_dev_stats));
+  std::vector<tl_mon_stage_stats> zero_stages(static_cast<size_t>(ncpu_));
+  std::memset(zero_stages.data(), 0, zero_stages.size() * sizeof(tl_mon_stage_stats));
   for (const WatchedDevice& d : devices) {
     if (has(watched_, d) || d.index >= TL_MON_DEVS) continue;
-    bpf_map_update_elem(stats, &d.index, zero.data(), BPF_ANY);  // before its first packet
+    // Before its first packet.
+    bpf_map_update_elem(stats, &d.index, zero.data(), BPF_ANY);
+    bpf_map_update_elem(bpf_map__fd(bpf_->stages), &d.index, zero_stages.data(), BPF_ANY);
     tl_mon_dev_key k = key_of(d);
     bpf_map_update_elem(devs, &k, &d.index, BPF_ANY);
   }
+  // The drops of a device let go of, or of the one an index held before: a device that
+  // comes back (a VPN restart gets the same lowest free index) starts without them.
+  std::vector<bool> fresh(TL_MON_DEVS, false);
+  for (const WatchedDevice& d : watched_)
+    if (!has(devices, d) && d.index < TL_MON_DEVS) fresh[d.index] = true;
+  for (const WatchedDevice& d : devices)
+    if (!has(watched_, d) && d.index < TL_MON_DEVS) fresh[d.index] = true;
+  const int drops = bpf_map__fd(bpf_->drops);
+  std::vector<tl_mon_drop_key> stale;
+  tl_mon_drop_key dk{}, dnext{};
+  for (int r = bpf_map_get_next_key(drops, nullptr, &dnext); r == 0;
+       r = bpf_map_get_next_key(drops, &dk, &dnext)) {
+    if (dnext.dev < TL_MON_DEVS && fresh[dnext.dev]) stale.push_back(dnext);
+    dk = dnext;
+  }
+  for (const tl_mon_drop_key& k : stale) bpf_map_delete_elem(drops, &k);
   // Every net_device is looked up afresh: one that went away may come back at the same
   // address as another device.
   const int ptr = bpf_map__fd(bpf_->devptr);
@@ -120,13 +141,21 @@ tl_mon_dev_stats MonitorProbe::read(uint32_t index) const {
     }
     for (int p = 0; p < TL_MON_POINTS; p++) sum.points[p] += c.points[p];
     for (int d = 0; d < 2; d++) sum.bytes[d] += c.bytes[d];
-    for (int q = 0; q < TL_MON_STAGES; q++) {
-      sum.stage_in[q] += c.stage_in[q];
-      sum.stage_out[q] += c.stage_out[q];
-      sum.last_out_ns[q] = std::max(sum.last_out_ns[q], c.last_out_ns[q]);
-    }
     sum.lost += c.lost;
   }
+  return sum;
+}
+
+tl_mon_stage_stats MonitorProbe::read_stages(uint32_t index) const {
+  std::vector<tl_mon_stage_stats> cpus(static_cast<size_t>(ncpu_));
+  tl_mon_stage_stats sum{};
+  if (bpf_map_lookup_elem(bpf_map__fd(bpf_->stages), &index, cpus.data()) != 0) return sum;
+  for (const tl_mon_stage_stats& c : cpus)
+    for (int q = 0; q < TL_MON_STAGES; q++) {
+      sum.in[q] += c.in[q];
+      sum.out[q] += c.out[q];
+      sum.last_out_ns[q] = std::max(sum.last_out_ns[q], c.last_out_ns[q]);
+    }
   return sum;
 }
 

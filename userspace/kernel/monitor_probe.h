@@ -43,6 +43,8 @@ class MonitorProbe {
   void watch(const std::vector<WatchedDevice>& devices);
   // What every CPU added up for the device at index, summed.
   tl_mon_dev_stats read(uint32_t index) const;
+  // Its queue stages alone, summed (last_out_ns: the latest of the CPUs'): for polling.
+  tl_mon_stage_stats read_stages(uint32_t index) const;
   // Drops of the watched devices' packets, summed over the CPUs.
   std::vector<MonitorDrop> drops() const;
   // "tunlat_monitor_bpf (...)": the variant loaded, for -v.

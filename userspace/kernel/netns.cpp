@@ -20,6 +20,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -252,33 +254,62 @@ std::vector<NetnsDevice> scan_tun_devices() {
   return out;
 }
 
-std::vector<Owner> find_owners(const Netns& ns, const std::string& dev) {
-  std::vector<Owner> out;
+namespace {
+
+// fn(pid, fd, device name, /proc/PID) for each tun/tap fd of each process: fdinfo's iff.
+void for_tun_fds(const std::function<void(pid_t, int, const std::string&, const std::string&)>& fn) {
   Dir proc(opendir("/proc"));
-  if (!proc) return out;
-  const std::string want = "iff:\t" + dev;
+  if (!proc) return;
   while (dirent* p = readdir(proc.get())) {  // processes (tgids): threads share their fds
     if (!all_digits(p->d_name)) continue;
     const std::string base = std::string("/proc/") + p->d_name;
     const pid_t pid = static_cast<pid_t>(std::stol(p->d_name));
     Dir fds(opendir((base + "/fdinfo").c_str()));
     if (!fds) continue;
-    bool holds = false;
-    while (dirent* f = holds ? nullptr : readdir(fds.get())) {
+    while (dirent* f = readdir(fds.get())) {
       if (!all_digits(f->d_name)) continue;
       std::ifstream in(base + "/fdinfo/" + f->d_name);
-      bool named = false;
-      for (std::string line; !named && std::getline(in, line);) named = line == want;
-      if (named) holds = tun_fd_in_netns(pid, std::stoi(f->d_name), base, ns.inode);
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind("iff:\t", 0) == 0) {
+          fn(pid, std::stoi(f->d_name), line.substr(5), base);
+          break;
+        }
     }
-    if (!holds) continue;
-    std::ifstream c(base + "/comm");
-    Owner o;
-    o.pid = static_cast<uint32_t>(pid);
-    std::getline(c, o.comm);
-    o.sockets = socket_inodes(base);
-    out.push_back(o);
   }
+}
+
+Owner owner_of(pid_t pid, const std::string& base) {
+  std::ifstream c(base + "/comm");
+  Owner o;
+  o.pid = static_cast<uint32_t>(pid);
+  std::getline(c, o.comm);
+  return o;
+}
+
+}  // namespace
+
+std::vector<Owner> find_owners(const Netns& ns, const std::string& dev) {
+  std::vector<Owner> out;
+  for_tun_fds([&](pid_t pid, int fd, const std::string& name, const std::string& base) {
+    if (name != dev || (!out.empty() && out.back().pid == static_cast<uint32_t>(pid))) return;
+    if (!tun_fd_in_netns(pid, fd, base, ns.inode)) return;
+    out.push_back(owner_of(pid, base));
+    out.back().sockets = socket_inodes(base);
+  });
+  return out;
+}
+
+std::map<std::pair<uint64_t, std::string>, std::vector<Owner>> find_all_owners(
+    const std::vector<NetnsDevice>& devs) {
+  std::map<std::pair<uint64_t, std::string>, std::vector<Owner>> out;
+  for_tun_fds([&](pid_t pid, int fd, const std::string& name, const std::string& base) {
+    for (const NetnsDevice& d : devs) {
+      if (d.dev.name != name) continue;
+      auto& owners = out[{d.ns.inode, name}];
+      if (!owners.empty() && owners.back().pid == static_cast<uint32_t>(pid)) continue;
+      if (tun_fd_in_netns(pid, fd, base, d.ns.inode)) owners.push_back(owner_of(pid, base));
+    }
+  });
   return out;
 }
 

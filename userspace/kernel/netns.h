@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct NetnsDevice {
 // Every tun/tap device of the host: in tunlat's namespace, the named ones, and those only
 // processes hold (/proc/PID/ns/net), each namespace once (by inode, named first).
 std::vector<NetnsDevice> scan_tun_devices();
+
+// The processes holding each of devs, by (namespace inode, device name): one pass over
+// /proc for them all (find_owners is one pass per device). Without their sockets.
+std::map<std::pair<uint64_t, std::string>, std::vector<Owner>> find_all_owners(
+    const std::vector<NetnsDevice>& devs);
 
 // Processes holding a tun fd attached to dev in ns, wherever they live: the fd's own
 // device namespace is asked, not the process's.

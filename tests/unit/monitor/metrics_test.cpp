@@ -13,10 +13,17 @@ using namespace tunlat;
 
 namespace {
 
-std::string text_of(const MonitorSnapshot& s) {
+std::string scrape(const MonitorSnapshot& s, SeriesBirths& births) {
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, monitor_metrics(s));
+  prometheus::TextSerializer().Serialize(out, monitor_metrics(s, births));
   return out.str();
+}
+
+// The second scrape of s: its late series were born (at zero) at the first.
+std::string text_of(const MonitorSnapshot& s) {
+  SeriesBirths births;
+  scrape(s, births);
+  return scrape(s, births);
 }
 
 MonitorSnapshot one_device() {
@@ -83,4 +90,32 @@ TEST(MonitorMetrics, DropLocationsBeyondTheMostFrequentAreOther) {
   EXPECT_EQ(t.find(R"(location="fn20")"), std::string::npos);
   // fn20..fn24: 80 + 79 + 78 + 77 + 76
   EXPECT_TRUE(has(t, row + R"("other",scope="device"} 390)"));
+}
+
+TEST(MonitorMetrics, ASpanWithoutPacketsHasNoHistogramYet) {
+  const std::string t = text_of(one_device());
+  EXPECT_EQ(t.find(R"(span="qdisc")"), std::string::npos) << "no packet passed the qdisc: no 116 lines";
+  EXPECT_NE(t.find(R"(span="ring")"), std::string::npos);
+}
+
+TEST(MonitorMetrics, LateSeriesAreBornAtZeroSoThatRateCountsTheirFirstPackets) {
+  MonitorSnapshot s = one_device();
+  s.drops.push_back({0, 1, "NO_SOCKET", "ping_rcv", 5});
+  SeriesBirths births;
+  const std::string ring_count =
+      R"(tunlat_span_seconds_count{device="tap0",netns="vpn",direction="tx",span="ring"} )";
+  const std::string drop =
+      R"(tunlat_drops_total{device="tap0",netns="vpn",direction="rx",reason="NO_SOCKET",location="ping_rcv",scope="device"} )";
+  std::string first = scrape(s, births);
+  EXPECT_TRUE(has(first, ring_count + "0"));
+  EXPECT_TRUE(has(first, drop + "0"));
+  EXPECT_TRUE(has(first, R"(tunlat_packets_total{device="tap0",netns="vpn",direction="tx",point="xmit"} 4)"))
+      << "a device's counters are there from its start: no need to be born";
+  std::string second = scrape(s, births);
+  EXPECT_TRUE(has(second, ring_count + "4"));
+  EXPECT_TRUE(has(second, drop + "5"));
+  // The device gone for a scrape, then back (a VPN restarted): born again.
+  MonitorSnapshot none;
+  scrape(none, births);
+  EXPECT_TRUE(has(scrape(s, births), ring_count + "0"));
 }

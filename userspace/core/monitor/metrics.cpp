@@ -53,23 +53,30 @@ ClientMetric gauge(std::vector<ClientMetric::Label> labels, double v) {
   return m;
 }
 
+// buckets null: the histogram born empty.
 ClientMetric histogram(std::vector<ClientMetric::Label> labels, const __u64* buckets, uint64_t sum_ns) {
   ClientMetric m;
   m.label = std::move(labels);
   uint64_t cumulative = 0;
   m.histogram.bucket.reserve(TL_MON_BUCKETS);
   for (int b = 0; b < TL_MON_BUCKETS; b++) {
-    cumulative += buckets[b];
+    if (buckets) cumulative += buckets[b];
     m.histogram.bucket.push_back({cumulative, bucket_upper_seconds(b)});
   }
   m.histogram.sample_count = cumulative;
-  m.histogram.sample_sum = static_cast<double>(sum_ns) / 1e9;
+  m.histogram.sample_sum = buckets ? static_cast<double>(sum_ns) / 1e9 : 0;
   return m;
 }
 
 // Drops per device and direction: the kMaxDropLocations most frequent locations by name,
 // the rest as "other", each with its reason.
-MetricFamily drops_family(const MonitorSnapshot& s) {
+std::string series_key(const MonitoredDevice& d, std::initializer_list<const char*> parts) {
+  std::string key = d.netns + '/' + d.device;
+  for (const char* p : parts) key.append(1, '\0').append(p);
+  return key;
+}
+
+MetricFamily drops_family(const MonitorSnapshot& s, SeriesBirths& births) {
   MetricFamily f =
       family("tunlat_drops_total", "Packets of the device dropped, by reason and kernel location",
              MetricType::Counter);
@@ -90,23 +97,35 @@ MetricFamily drops_family(const MonitorSnapshot& s) {
   for (const auto& [key, n] : rows) {
     const auto& [dev, dir, reason, location] = key;
     if (dev >= s.devices.size()) continue;
+    const bool born = !births.shown_before(
+        series_key(s.devices[dev], {"drop", kDirNames[dir & 1], reason.c_str(), location.c_str()}));
     f.metric.push_back(counter(labels_of(s.devices[dev], {{"direction", kDirNames[dir & 1]},
                                                           {"reason", reason},
                                                           {"location", location},
                                                           {"scope", "device"}}),
-                               static_cast<double>(n)));
+                               born ? 0.0 : static_cast<double>(n)));
   }
   return f;
 }
 
 }  // namespace
 
+bool SeriesBirths::shown_before(const std::string& key) {
+  now_.insert(key);
+  return before_.count(key) > 0;
+}
+
+void SeriesBirths::next_scrape() {
+  before_.swap(now_);
+  now_.clear();
+}
+
 double bucket_upper_seconds(int b) {
   if (b >= TL_MON_BUCKETS - 1) return std::numeric_limits<double>::infinity();
   return std::exp2(TL_MON_MIN_LOG2 + b / 4.0) / 1e9;
 }
 
-std::vector<MetricFamily> monitor_metrics(const MonitorSnapshot& s) {
+std::vector<MetricFamily> monitor_metrics(const MonitorSnapshot& s, SeriesBirths& births) {
   MetricFamily spans = family("tunlat_span_seconds", "Time packets spent in each span of the device's path",
                               MetricType::Histogram);
   MetricFamily packets =
@@ -126,10 +145,17 @@ std::vector<MetricFamily> monitor_metrics(const MonitorSnapshot& s) {
                              MetricType::Counter);
   uint64_t lost_total = 0;
   for (const MonitoredDevice& d : s.devices) {
-    for (int span = 0; span < TL_MON_SPANS; span++)
-      spans.metric.push_back(
-          histogram(labels_of(d, {{"direction", kDirNames[span_dir(span)]}, {"span", kSpanNames[span]}}),
-                    d.stats.hist[span], d.stats.span_ns[span]));
+    // A span's histogram appears with its first packet: an idle device (or a span its
+    // traffic never has, a socket's wait on a forwarder) costs no 116 lines per scrape.
+    for (int span = 0; span < TL_MON_SPANS; span++) {
+      if (std::none_of(std::begin(d.stats.hist[span]), std::end(d.stats.hist[span]),
+                       [](auto n) { return n > 0; }))
+        continue;
+      const char* dir = kDirNames[span_dir(span)];
+      const bool born = !births.shown_before(series_key(d, {"span", dir, kSpanNames[span]}));
+      spans.metric.push_back(histogram(labels_of(d, {{"direction", dir}, {"span", kSpanNames[span]}}),
+                                       born ? nullptr : d.stats.hist[span], d.stats.span_ns[span]));
+    }
     for (int p = 0; p < TL_MON_POINTS; p++)
       packets.metric.push_back(
           counter(labels_of(d, {{"direction", kDirNames[point_dir(p)]}, {"point", kPointNames[p]}}),
@@ -153,8 +179,10 @@ std::vector<MetricFamily> monitor_metrics(const MonitorSnapshot& s) {
   devices.metric.push_back(gauge({}, static_cast<double>(s.devices.size())));
   MetricFamily build = family("tunlat_build_info", "tunlat's version", MetricType::Gauge);
   build.metric.push_back(gauge({{"version", s.version}}, 1));
+  MetricFamily drops = drops_family(s, births);
+  births.next_scrape();
   return {std::move(spans),   std::move(packets), std::move(bytes),     std::move(stalls),
-          std::move(stall_s), std::move(queued),  std::move(owner_cpu), drops_family(s),
+          std::move(stall_s), std::move(queued),  std::move(owner_cpu), std::move(drops),
           std::move(lost),    std::move(devices), std::move(build)};
 }
 

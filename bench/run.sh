@@ -84,7 +84,7 @@ inner() {
     TR_PID=""
     case $v in
       untraced) return 0 ;;
-      tunlat | tunlat-idle | tunlat-s10 | tunlat-before | tunlat-nomatch | tunlat-nosched | tunlat-cs)
+      tunlat | tunlat-idle | tunlat-s10 | tunlat-before | tunlat-nomatch | tunlat-nosched | tunlat-cs | tunlat-pcapng)
         local ns=$LAB_NS dev=$LAB_DEV extra=${TR_EXTRA:-} bin=$TUNLAT
         [[ $v == tunlat-before ]] && bin=$TUNLAT_BEFORE
         [[ $v == tunlat-idle ]] && ns=$idle_ns dev=$idle_dev
@@ -93,6 +93,8 @@ inner() {
         # against the floor's packet-path programs (the scheduler part is priced apart).
         [[ $v == tunlat-nomatch ]] && extra="$extra --no-sched host 192.0.2.1"
         [[ $v == tunlat-nosched ]] && extra="$extra --no-sched"
+        # --pcapng: each followed packet's first 128 bytes sent too, and the file written.
+        [[ $v == tunlat-pcapng ]] && extra="$extra --pcapng $d/tunlat.pcapng"
         "$bin" trace --netns "$ns" --dev "$dev" -q --json "$d/tunlat.json" \
           $extra </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!
@@ -287,11 +289,11 @@ inner() {
   # Per-hit cost: one more run of each BPF tracer with bpf_stats on, of programs that do
   # nothing (the floor), and of the tracers on the idle device (every hit is then for an
   # unrelated skb), of tunlat with a filter that takes none of the lab's packets, and of
-  # tunlat --no-sched; then tunlat and the floor's scheduler programs with a process pair
+  # tunlat --no-sched and tunlat --pcapng; then tunlat and the floor's scheduler programs with a process pair
   # switching contexts beside the lab (switches tunlat does not follow).
   [[ ${BENCH_NO_STATS:-0} == 1 ]] && wls=() # --no-stats
   for wl in "${wls[@]}"; do
-    for v in tunlat bpftrace floor tunlat-idle bpftrace-idle tunlat-nomatch tunlat-nosched; do
+    for v in tunlat bpftrace floor tunlat-idle bpftrace-idle tunlat-nomatch tunlat-nosched tunlat-pcapng; do
       measure "$wl" "$v" 0 1
     done
     if [[ -n ${SWITCHER:-} && -n ${FLOOR:-} ]]; then

@@ -142,6 +142,20 @@ def order: {untraced: 0, tunlat: 1, "tunlat-s10": 2, "tunlat-before": 3, bpftrac
     | (if $pf != null and $pf.hits > 0 then $pf.ns / $pf.hits else null end) as $hf
     | "| \(.lab) | \(.wl) | \($a | f(0)) (\(ns($t; true) | f(0))) | \($b | f(0)) (\(ns($s; true) | f(0))) | \(if $a != null and $b != null and $a > 0 then "\($b / $a | f(2))×" else "–" end) | \(if $pf != null and ($fc.wall_s // 0) > 0 then $pf.hits / $fc.wall_s | f(0) else "–" end) | \($hs | f(0)) | \($hf | f(0)) | \(if $hs != null and $hf != null then $hs - $hf | f(0) else "–" end) |" ),
   "",
+  "## --pcapng",
+  "",
+  "With `--pcapng` the programs that send a packet's first record (TX net_dev_start_xmit, RX netif_receive_skb) send its first 128 bytes before it, in two records. Per device packet: all of tunlat's programs, default and with `--pcapng` (docs/pcapng.md: its budget).",
+  "",
+  "| lab | workload | BPF ns per device packet: default | --pcapng | ratio |",
+  "|---|---|---|---|---|",
+  ( $prof | map(select(.variant == "tunlat")) | sort_by(.lab, .wl) | .[]
+    | . as $s
+    | ($prof | map(select(.lab == $s.lab and .wl == $s.wl and .variant == "tunlat-pcapng")) | .[0]) as $t
+    | select($t != null)
+    | def ns($x): if $x == null or ($x.dev_pkts // 0) == 0 then null else ($x.progs // [] | map(.ns) | add // 0) / $x.dev_pkts end;
+      (ns($s)) as $a | (ns($t)) as $b
+    | "| \(.lab) | \(.wl) | \($a | f(0)) | \($b | f(0)) | \(if $a != null and $b != null and $a > 0 then "\($b / $a | f(2))×" else "–" end) |" ),
+  "",
   ( $runs | map(select(.disturbed != null)) | if length == 0 then empty else
       ("## Disturbed runs", "", "Other processes or namespaces (another lab or test) were active around these runs; they are included in the figures above.", "",
        (.[] | "- \(.lab) \(.wl) \(.variant) \(if .profile then "bpf_stats run" else "rep \(.rep)" end): \(.disturbed)"), "") end ),

@@ -293,6 +293,32 @@ static __always_inline const struct tl_sum *pkt_summary(const struct sk_buff *sk
 	return &s->sum;
 }
 
+/* One record of a packet's first bytes (TL_BYTES): at..at + TL_BYTES_PER_RECORD of s's
+ * copy, at a constant offset (the verifier sees the bound). */
+static __always_inline void send_bytes_at(const struct pkt_scratch *s, __u64 skb, __u32 gen,
+					  __u8 dir, __u32 caplen, __u32 at)
+{
+	/* By words: both sides are 8-byte aligned (map values), and a memcpy of bytes is
+	 * too long for clang to inline. */
+	const __u64 *from = (const __u64 *)&s->m.pkt[at];
+	struct tl_ring_ctl *ctl;
+	struct tl_record *r;
+	__u64 *to;
+
+	if (!(r = lone_begin(&ctl, TL_BYTES, false, 0)))
+		return;
+	to = (__u64 *)r->bytes.data;
+#pragma unroll
+	for (int i = 0; i < TL_BYTES_PER_RECORD / 8; i++)
+		to[i] = from[i];
+	r->end.aux = skb;
+	r->end.pid = gen;
+	r->end.tid = s->m.wirelen;
+	r->end.code = (__s32)(at << 16 | caplen);
+	r->end.flags = dir;
+	ring_commit(ctl);
+}
+
 #undef PB
 #undef PB16
 #undef PB32

@@ -117,14 +117,44 @@ static __always_inline void send(struct tl_slot *v, __u8 point, __u16 flags, __s
 	send_sum(v, NULL, point, flags, code, aux);
 }
 
+/*
+ * --pcapng: sends the packet's first bytes, as pkt_summary just copied them into the
+ * scratch, at most tl_cfg.pcap_snap of them, in records of their own before its first
+ * record (the same ring: userspace has them when the packet's journey ends). Without
+ * --pcapng the verifier drops the call (tl_cfg.pcap_snap is a constant 0). Not inlined:
+ * the programs that send a first record are near the 512-byte stack already, and this
+ * runs once per packet.
+ */
+static __noinline void pkt_send_bytes(__u64 skb, __u32 gen, __u8 dir)
+{
+	struct pkt_scratch *s;
+	__u32 caplen;
+
+	if (!tl_cfg.pcap_snap || !(s = scratch()))
+		return;
+	caplen = s->m.caplen < tl_cfg.pcap_snap ? s->m.caplen : tl_cfg.pcap_snap;
+	if (!caplen)
+		return;
+	send_bytes_at(s, skb, gen, dir, caplen, 0);
+	if (caplen > TL_BYTES_PER_RECORD)
+		send_bytes_at(s, skb, gen, dir, caplen, TL_BYTES_PER_RECORD);
+}
+
 /* The summary of skb if v's next record is its first (it starts with what is known of
  * the packet from the start): read when that record goes, not when the packet is first
  * seen, so that a GSO segment has its own. */
 static __always_inline const struct tl_sum *first_sum(const struct tl_slot *v,
 						      const struct sk_buff *skb)
 {
-	return (v->start_flags & TL_F_FIRST) && v->unsent ? pkt_summary(skb, v->state & TL_ST_RX)
-							  : NULL;
+	const struct tl_sum *sum;
+
+	if (!(v->start_flags & TL_F_FIRST) || !v->unsent)
+		return NULL;
+	sum = pkt_summary(skb, v->state & TL_ST_RX);
+	/* --pcapng: its bytes, from the copy the summary was read from. */
+	if (sum && tl_cfg.pcap_snap)
+		pkt_send_bytes(v->skb, v->gen, tl_slot_dir(v->state));
+	return sum;
 }
 
 /* Sends v's stages not sent yet, and no point of this moment. */

@@ -44,6 +44,8 @@ enum tl_point {
 	TL_RETRANS = 24,	/* tcp:tcp_retransmit_skb of a socket in the device's netns: the
 				 * host sends data again; sum = the socket's flow (summary 1),
 				 * code = segments (tcp_skb_pcount), aux = the skb's length */
+	TL_BYTES = 25,		/* a followed packet's first bytes (--pcapng), sent just before its
+				 * first record: see struct tl_bytes */
 };
 
 /* What a TL_SEND or TL_UREAD record says besides its length (tl_end.flags). */
@@ -104,6 +106,20 @@ struct tl_sum {
 	__u16 ethertype; /* 0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP...; 0 unknown */
 	__u8 proto;	 /* IP protocol (IPv6: the first next header) */
 	__u8 tcp_flags;	 /* FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ... */
+};
+
+/*
+ * A followed packet's first bytes (point TL_BYTES, only with tl_cfg.pcap_snap set), from
+ * its link-layer header as pkt_span reads them: TL_BYTES_PER_RECORD in the place of a
+ * record's slot, so a packet of 128 bytes takes two records, sent in order from the CPU
+ * of its first record, just before it. The end says whose they are: aux = the skb's
+ * address, pid = its generation, tid = its length from the link-layer header (on the
+ * wire), code = offset of these bytes << 16 | bytes captured in all, flags = enum tl_dir.
+ * Bytes past the captured ones mean nothing.
+ */
+#define TL_BYTES_PER_RECORD 64
+struct tl_bytes {
+	__u8 data[TL_BYTES_PER_RECORD];
 };
 
 /* The addresses behind two hashes (point TL_ADDR6), in the place of a record's slot. */
@@ -239,6 +255,7 @@ struct tl_record {
 		struct tl_slot
 			slot; /* its unsent stages are the record's; see above for lone ones */
 		struct tl_addr6 addr6; /* TL_ADDR6 */
+		struct tl_bytes bytes; /* TL_BYTES */
 	};
 	struct tl_end end;
 };
@@ -311,6 +328,8 @@ struct tl_config {
 	__u32 filter_snap;     /* the bytes it looks at (tl_cbpf_snap): only those are copied */
 	__u32 filter_in_place; /* 1: it reads packets where they lie (6.17+, not the compat build)
 				*/
+	__u32 pcap_snap;       /* --pcapng: a followed packet's first bytes sent (TL_BYTES), at
+				* most this many (TL_SNAP); 0: none, and no code for it */
 };
 
 /*

@@ -10,7 +10,7 @@ PKGS=(
   zlib1g-dev libzstd-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev libcap2-bin util-linux libpcap-dev prometheus-cpp-dev
-  iproute2 iputils-ping openvpn iperf3 tcpdump jq procps kmod bpftrace
+  iproute2 iputils-ping openvpn iperf3 tcpdump tshark jq procps kmod bpftrace
   wireguard-go wireguard-tools
   qemu-system-x86 busybox-static cpio xz-utils zstd
   chromium python3 prometheus curl

@@ -8,7 +8,7 @@
 # shellcheck disable=SC2207
 
 # The options of each subcommand.
-_tunlat_visual='--folded --svg --html --perfetto --flame-by --perfetto-packets'
+_tunlat_visual='--folded --svg --html --perfetto --flame-by --perfetto-packets --pcapng --snaplen'
 _tunlat_trace_opts="-h --help --dev --netns -d --duration -i --interval --json --record --sample
   --stall-ms --filter -q --quiet --no-sched --sched -v --verbose $_tunlat_visual"
 _tunlat_report_opts="-h --help --json --stall-ms $_tunlat_visual"
@@ -58,7 +58,7 @@ _tunlat() {
     --netns)
       COMPREPLY=($(compgen -W "$(ip netns list 2>/dev/null | awk '{ print $1 }')" -- "$cur"))
       return ;;
-    --json | --record | --folded | --svg | --html | --perfetto)
+    --json | --record | --folded | --svg | --html | --perfetto | --pcapng)
       _filedir
       return ;;
     --flame-by)
@@ -72,7 +72,7 @@ _tunlat() {
       COMPREPLY=($(compgen -P "$done_part" -W "$kinds" -- "$item"))
       compopt -o nospace 2>/dev/null  # the user may add ",kind"
       return ;;
-    -d | --duration | -i | --interval | --sample | --stall-ms | --filter | --perfetto-packets | --listen | --scan)
+    -d | --duration | -i | --interval | --sample | --stall-ms | --filter | --perfetto-packets | --snaplen | --listen | --scan)
       return ;;  # a number or an expression: nothing to offer
   esac
   $split && return

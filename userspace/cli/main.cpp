@@ -48,6 +48,18 @@ void add_visual_options(CLI::App* cmd, VisualArgs& v) {
       ->check(CLI::Range(size_t{0}, size_t{10'000'000}));
 }
 
+// --pcapng and --snaplen, on `trace` and `report` alike (docs/pcapng.md).
+void add_pcapng_options(CLI::App* cmd, PcapngArgs& p) {
+  auto* pcapng = cmd->add_option("--pcapng", p.path,
+                                 "write the followed packets to FILE (pcapng), each with its span times in a "
+                                 "comment (tools/wireshark/tunlat.lua makes them fields)")
+                     ->check(kNonEmpty);
+  cmd->add_option("--snaplen", p.snaplen, "--pcapng: bytes of each packet kept, from its link-layer header")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, kMaxPacketBytes))
+      ->needs(pcapng);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -101,6 +113,7 @@ int main(int argc, char** argv) {
   trace->add_flag("--sched", sched_flag, "follow the VPN's scheduling (the default; for older scripts)");
   trace->add_flag("-v,--verbose", t.verbose, "show libbpf's messages");
   add_visual_options(trace, t.visual);
+  add_pcapng_options(trace, t.pcapng);
   trace->footer(R"(Examples:
   tunlat trace --dev tap99                         until Ctrl-C
   tunlat trace --netns vpnA --dev tap0 -d 10 -i 2  10 s, live every 2 s
@@ -115,6 +128,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1.0, 3.6e6));
   add_visual_options(report, r.visual);
+  add_pcapng_options(report, r.pcapng);
   report->footer(R"(Examples:
   tunlat report tap0.tlrec                    the same report as the live trace
   tunlat report tap0.tlrec --json out.json    and its JSON

@@ -18,12 +18,25 @@ int run_report(const ReportArgs& a) {
                           {"--folded", a.visual.folded_path, "the folded stacks"},
                           {"--svg", a.visual.svg_path, "the flame graph"},
                           {"--html", a.visual.html_path, "the HTML report"},
-                          {"--perfetto", a.visual.perfetto_path, "the Perfetto trace"}},
+                          {"--perfetto", a.visual.perfetto_path, "the Perfetto trace"},
+                          {"--pcapng", a.pcapng.path, "the pcapng file"}},
                          a.recording, "the recording itself");
   PipelineOptions po;
   po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
   Pipeline pipeline(po);
   std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, pipeline);
+  // The packets' comments name drop locations, which the recording's trailer holds: with
+  // --pcapng the file is read twice, first for its trailer.
+  ReadResult whole;
+  std::unique_ptr<PcapngFile> pcapng;
+  if (!a.pcapng.path.empty()) {
+    try {
+      whole = read_recording_file(a.recording, [](const Event&) {});
+    } catch (const RecordingError& e) {
+      throw Fatal(e.what());
+    }
+    pcapng = std::make_unique<PcapngFile>(a.pcapng, pipeline, whole.info, LocationName{});
+  }
   ReadResult r;
   try {
     r = read_recording_file(
@@ -40,6 +53,12 @@ int run_report(const ReportArgs& a) {
   if (r.truncated) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(r.warning));
   pipeline.flush(r.info.end_ns, r.info.start_ns);
   finish_report(r.info, pipeline, a.json_path, a.visual, visuals.get());
+  if (pcapng)
+    pcapng->finish(r.version < kFirstVersionWithBytes
+                       ? fmt::format("the recording has no packet bytes (format version {}: tunlat "
+                                     "records them from version {} on, traced with --pcapng)",
+                                     r.version, kFirstVersionWithBytes)
+                       : "the recording has no packet bytes (traced without --pcapng)");
   return kExitOk;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/final_report.h"
+#include "cli/pcapng_out.h"
 
 namespace tunlat {
 
@@ -13,6 +14,7 @@ struct ReportArgs {
   std::string json_path;
   double stall_ms = 200;  // as trace's
   VisualArgs visual;
+  PcapngArgs pcapng;
 };
 
 int run_report(const ReportArgs& a);

@@ -201,7 +201,22 @@ void check_outputs(const TraceArgs& a) {
                           {"--folded", a.visual.folded_path, "the folded stacks"},
                           {"--svg", a.visual.svg_path, "the flame graph"},
                           {"--html", a.visual.html_path, "the HTML report"},
-                          {"--perfetto", a.visual.perfetto_path, "the Perfetto trace"}});
+                          {"--perfetto", a.visual.perfetto_path, "the Perfetto trace"},
+                          {"--pcapng", a.pcapng.path, "the pcapng file"}});
+}
+
+// Drop locations named as they come (a trace meets few distinct ones), as symbolize
+// names them for the recording's trailer: `report --pcapng` writes the same comments.
+LocationName live_location_names() {
+  return [names = std::map<uint64_t, std::string>()](uint64_t addr) mutable {
+    auto it = names.find(addr);
+    if (it == names.end()) {
+      const std::map<uint64_t, std::string> got = symbolize({addr});
+      auto g = got.find(addr);
+      it = names.emplace(addr, g != got.end() ? g->second : fmt::format("{:#x}", addr)).first;
+    }
+    return it->second;
+  };
 }
 
 // What a user of lo or a veth would otherwise have to guess from empty columns.
@@ -251,6 +266,7 @@ int run_trace(const TraceArgs& a) {
   }
   topts.ether = ether;
   topts.filter = filter;
+  if (!a.pcapng.path.empty()) topts.pcap_snap = a.pcapng.snaplen;
   capture.pipeline.set_underlay_sockets(topts.owner_sockets);
   Tracer tracer(
       topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
@@ -271,12 +287,16 @@ int run_trace(const TraceArgs& a) {
   info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(info.start_ns);
   capture.record_path = a.record_path;
   if (!a.record_path.empty()) capture.recorder = std::make_unique<RecordingWriter>(a.record_path, info);
+  std::unique_ptr<PcapngFile> pcapng;
+  if (!a.pcapng.path.empty())
+    pcapng = std::make_unique<PcapngFile>(a.pcapng, capture.pipeline, info, live_location_names());
   announce(a, ns, dev, info);
   note_kind(dev);
 
   int rc = live_loop(a, info, tracer, capture, watch);
   end_capture(a, info, tracer, capture);
   finish_report(info, capture.pipeline, a.json_path, a.visual, visuals.get());
+  if (pcapng) pcapng->finish();
   if (info.events_lost)
     fmt::print(stderr, "tunlat: warning: {} events lost (kernel rings full)\n", info.events_lost);
   // The report is whole, but the recording asked for is not: a failure a script must see.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/final_report.h"
+#include "cli/pcapng_out.h"
 
 namespace tunlat {
 
@@ -22,6 +23,7 @@ struct TraceArgs {
   bool verbose = false;
   bool quiet = false;  // no live blocks
   VisualArgs visual;
+  PcapngArgs pcapng;  // --pcapng: the kernel sends each followed packet's first bytes
   bool sched = true;  // follow the owners' scheduling; --no-sched turns it off
 };
 

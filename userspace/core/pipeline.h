@@ -14,6 +14,13 @@
 
 namespace tunlat {
 
+// What takes packets' first bytes (TL_BYTES): the pcapng output (core/report/pcapng.h).
+class PacketBytesSink {
+ public:
+  virtual ~PacketBytesSink() = default;
+  virtual void on_bytes(const PacketBytes& b) = 0;
+};
+
 struct PipelineOptions {
   uint64_t reorder_window_ns = 100'000'000;  // a packet's points arrive when its path ends
   uint64_t ttl_ns = 10'000'000'000;          // evict packets silent this long
@@ -68,6 +75,9 @@ class Pipeline {
     vpn_.finish(start_ns, std::max(end_ns, newest_));
   }
 
+  // Where packets' first bytes go (--pcapng): nowhere unless set. Before the first event.
+  void set_bytes_sink(PacketBytesSink* sink) { bytes_sink_ = sink; }
+
   // The owners' sockets when the trace started (TraceInfo's owners): the VPN's underlay.
   // Before the first event.
   void set_underlay_sockets(const std::vector<uint64_t>& inodes) { vpn_.set_underlay_sockets(inodes); }
@@ -99,6 +109,7 @@ class Pipeline {
   //   OwnerSched        vpn
   //   UnderlaySend      vpn
   //   UnderlayRead      vpn
+  //   PacketBytes       the bytes sink (--pcapng), if any
   void route(const PacketPass& p) {
     if (p.point == TL_READ || p.point == TL_INJECT) vpn_.on_pass(p);
     pace(p);
@@ -118,6 +129,9 @@ class Pipeline {
   void route(const OwnerSched& s) { vpn_.on_sched(s); }
   void route(const UnderlaySend& s) { vpn_.on_send(s); }
   void route(const UnderlayRead& r) { vpn_.on_read(r); }
+  void route(const PacketBytes& b) {
+    if (bytes_sink_) bytes_sink_->on_bytes(b);
+  }
 
   // A pass into its stream; a quiet stream (a rare point) is released as time moves on
   // in the others.
@@ -139,6 +153,7 @@ class Pipeline {
   Fanout fanout_;
   std::vector<Reorderer<PointPass>> pacing_;  // per direction and point
   Correlator correlator_;
+  PacketBytesSink* bytes_sink_ = nullptr;
   uint64_t seen_ = 0;
   uint64_t newest_ = 0;        // the newest event time seen
   uint64_t next_advance_ = 0;  // event time at which every stream is next moved on

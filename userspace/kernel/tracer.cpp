@@ -193,6 +193,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   if (o.verbose && !o.filter.empty())
     fmt::print(stderr, "tunlat: the filter reads {}\n",
                in_place ? "packets in place" : "a copy of each packet's first bytes (kernel before 6.17)");
+  cfg.pcap_snap = std::min<uint32_t>(o.pcap_snap, TL_SNAP);
   cfg.filter_snap = tl_cbpf_snap(o.filter.data(), static_cast<uint32_t>(o.filter.size()));
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0) throw Fatal(fmt::format("cannot count CPUs: {}", std::strerror(-ncpu)));

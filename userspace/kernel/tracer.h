@@ -32,6 +32,7 @@ struct TracerOptions {
   std::vector<uint64_t> owner_sockets;  // their sockets' inodes: drops there are the tunnel's
   bool ether = true;                    // packets start with an Ethernet header (tap), else IP (tun)
   std::vector<tl_cbpf_insn> filter;     // the pcap filter, compiled (core/filter): none if empty
+  uint32_t pcap_snap = 0;               // --pcapng: each followed packet's first bytes (TL_BYTES)
 };
 
 class Tracer {

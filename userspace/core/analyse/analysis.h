@@ -151,6 +151,23 @@ class AnalysisObserver {
   virtual void on_packet(const Journey& j) = 0;  // counted as a packet of its direction
 };
 
+// Two observers where the analysis takes one: the visual reports and --pcapng.
+class ObserverPair : public AnalysisObserver {
+ public:
+  ObserverPair(AnalysisObserver* a, AnalysisObserver* b) : a_(a), b_(b) {}
+  void on_pass(const PointPass& p) override {
+    a_->on_pass(p);
+    b_->on_pass(p);
+  }
+  void on_packet(const Journey& j) override {
+    a_->on_packet(j);
+    b_->on_packet(j);
+  }
+
+ private:
+  AnalysisObserver *a_, *b_;
+};
+
 class Analysis : public JourneySink {
  public:
   // stall_ns: a queue stage that holds packets and releases none for this long is stuck.
@@ -166,6 +183,7 @@ class Analysis : public JourneySink {
   // nullptr (the default) costs one predictable branch per pass and per packet, so the
   // analysis runs at full speed when no visual output is asked for.
   void set_observer(AnalysisObserver* o) { observer_ = o; }
+  AnalysisObserver* observer() const { return observer_; }
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
   FlowTable& flows() { return flows_; }

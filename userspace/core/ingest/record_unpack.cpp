@@ -3,7 +3,9 @@
 
 #include <cstring>
 
+#include "cbpf.h"
 #include "core/model/flow.h"
+#include "core/model/packet_bytes.h"
 
 namespace tunlat {
 
@@ -26,6 +28,22 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
   const tl_end& end = r.end;
   if (end.point == TL_ADDR6) {
     if (flows) flows->learn(r.addr6);
+    return;
+  }
+  if (end.point == TL_BYTES) {  // a packet's first bytes: pieces of events (packet_bytes.h)
+    static_assert(kMaxPacketBytes == TL_SNAP && TL_BYTES_PER_RECORD <= TL_SNAP);
+    const auto code = static_cast<uint32_t>(end.code);
+    const uint32_t caplen = code & 0xffff, offset = code >> 16;
+    if (caplen > kMaxPacketBytes || offset >= caplen) return;
+    Event who{};
+    who.ts_ns = end.ts_ns;
+    who.skb = end.aux;
+    who.gen = end.pid;
+    who.len = end.tid;
+    who.cpu = end.cpu;
+    who.dir = end.flags == TL_RX ? TL_RX : TL_TX;
+    append_bytes_events(who, caplen, offset, r.bytes.data,
+                        std::min(caplen - offset, uint32_t{TL_BYTES_PER_RECORD}), out);
     return;
   }
   if (tl_lone_kind(end.point)) {           // a comm, or an owner's doings: one event, no packet

@@ -9,6 +9,7 @@
 
 #include "core/model/event.h"
 #include "core/model/flow.h"
+#include "core/model/packet_bytes.h"
 
 namespace tunlat {
 
@@ -158,6 +159,11 @@ inline void decode(const Event& e, To&& to) {
         to(UnderlaySend{io});
       else
         to(UnderlayRead{io});
+      return;
+    }
+    case TL_BYTES: {  // a piece of a packet's first bytes (--pcapng)
+      PacketBytes b;
+      if (packet_bytes_of(e, b)) to(b);
       return;
     }
     default:

@@ -33,7 +33,9 @@ struct RecordingError : std::runtime_error {
 // came, and the step that upgrades a file of the version before it: kFormatHistory
 // (core/record/upgrade.h). The reader upgrades what it reads: nothing past it knows
 // file versions.
-inline constexpr uint32_t kRecordingVersion = 6;
+inline constexpr uint32_t kRecordingVersion = 7;
+// The first version whose recordings may carry packets' bytes (TL_BYTES, --pcapng).
+inline constexpr uint32_t kFirstVersionWithBytes = 7;
 inline constexpr uint32_t kOldestRecordingVersion = 1;  // the oldest this tunlat still reads
 
 struct RecordingOptions {

@@ -17,7 +17,7 @@ std::unique_ptr<UpgradeStep> make() {
 
 // docs/recording.md, "Version policy". Each line: the version, what it brought, and what
 // a reader of the version before would get wrong.
-const std::array<FormatVersion, 6> kFormatHistory{{
+const std::array<FormatVersion, 7> kFormatHistory{{
     {1, "the first format", nullptr},
     {2,
      "a GSO segment's parent's queue/enqueue/dequeue times come with it as TL_F_INHERITED events "
@@ -37,8 +37,12 @@ const std::array<FormatVersion, 6> kFormatHistory{{
      "TL_RETRANS events (the host's own retransmissions) a summary: a version 5 reader would "
      "take both for comms",
      nullptr},
+    {7,
+     "TL_BYTES events carry a followed packet's first bytes (--pcapng) in fields other kinds use "
+     "otherwise: a version 6 reader would not know the kind; an older file has no packet bytes",
+     nullptr},
 }};
-static_assert(kOldestRecordingVersion == 1 && kRecordingVersion == 6,
+static_assert(kOldestRecordingVersion == 1 && kRecordingVersion == 7,
               "a new format version is a new line in kFormatHistory, with its step");
 
 void SegmentsInheritV1::push(const Event& in, const EventSink& out) {

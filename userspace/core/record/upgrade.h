@@ -31,7 +31,7 @@ struct FormatVersion {
   std::string_view why;
   std::unique_ptr<UpgradeStep> (*step)();
 };
-extern const std::array<FormatVersion, 6> kFormatHistory;
+extern const std::array<FormatVersion, 7> kFormatHistory;
 
 // 1 -> 2. Version 1 files come from a kernel side that sent each point event with its
 // thread's comm, and (up to 65a6250) a GSO segment without its parent's queue, enqueue

@@ -40,7 +40,8 @@ inline void append_bytes_events(const Event& who, uint32_t caplen, uint32_t offs
     const size_t piece = std::min(kBytesPerEvent, n - done);
     e.code = static_cast<int32_t>(piece << 16 | (offset + done) << 8 | caplen);
     auto* raw = reinterpret_cast<unsigned char*>(&e);
-    for (size_t in = 0; const BytesRegion& r : kBytesRegions) {
+    size_t in = 0;
+    for (const BytesRegion& r : kBytesRegions) {
       const size_t k = std::min(r.n, piece - in);
       std::memcpy(raw + r.at, data + done + in, k);
       in += k;

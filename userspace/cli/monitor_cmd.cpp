@@ -141,7 +141,7 @@ class Monitor : public prometheus::Collectable {
     watched_ = std::move(next);
   }
 
-  // Polls every stage for stalls; looks for the devices' owners now and then.
+  // Polls every stage for stalls.
   void poll() {
     const uint64_t now = monotonic_ns();
     std::lock_guard lock(mu_);
@@ -150,13 +150,23 @@ class Monitor : public prometheus::Collectable {
       for (int i = 0; i < TL_MON_STAGES; i++)
         w.stalls[static_cast<size_t>(i)].poll(now, held(q, i), q.last_out_ns[i]);
     }
-    if (owners_at_ && now - owners_at_ < kOwnersEveryNs && !owners_stale_) return;
+  }
+
+  // Looks for the devices' owners now and then: a walk of every process's open files,
+  // done without the lock, so that a scrape meanwhile is not kept waiting.
+  void find_owners() {
+    const uint64_t now = monotonic_ns();
     std::vector<NetnsDevice> devs;
-    for (const auto& [key, w] : watched_) devs.push_back(w.where);
+    {
+      std::lock_guard lock(mu_);
+      if (owners_at_ && now - owners_at_ < kOwnersEveryNs && !owners_stale_) return;
+      owners_stale_ = false;
+      for (const auto& [key, w] : watched_) devs.push_back(w.where);
+    }
     auto owners = find_all_owners(devs);
+    std::lock_guard lock(mu_);
     for (auto& [key, w] : watched_) w.owners = owners[{w.where.ns.inode, w.where.dev.name}];
     owners_at_ = now;
-    owners_stale_ = false;
   }
 
   std::vector<prometheus::MetricFamily> Collect() const override {
@@ -253,6 +263,7 @@ int run_monitor(const MonitorArgs& a) {
   auto monitor = std::make_shared<Monitor>(a, btf);
   monitor->rescan();
   monitor->poll();
+  monitor->find_owners();
   std::unique_ptr<prometheus::Exposer> exposer;
   try {
     exposer = std::make_unique<prometheus::Exposer>(listen, 2);
@@ -277,6 +288,7 @@ int run_monitor(const MonitorArgs& a) {
       next_scan = now + static_cast<uint64_t>(a.scan_s * 1e9);
     }
     monitor->poll();
+    monitor->find_owners();
     if (deadline && now >= deadline) break;
   }
   return kExitOk;

@@ -36,6 +36,13 @@ require_bpf() {
   [[ $rc -eq 0 ]] || fail "tunlat cannot trace lo: $out"
 }
 
+# Skips where this build has no `tunlat monitor` (-DTUNLAT_STATIC=ON: no prometheus-cpp).
+require_monitor() {
+  local out
+  out=$("$TUNLAT" monitor --listen not-an-address 2>&1 >/dev/null) || true
+  ! grep -q "this build has no monitor" <<<"$out" || skip "$out"
+}
+
 # make_tap_ns NS DEV [tapreader args...]: a namespace holding DEV (tap) read by tapreader,
 # address 1.1.1.2/30, static ARP for 1.1.1.1, IPv6 off: only the test's packets cross it.
 make_tap_ns() {

@@ -12,6 +12,7 @@
 # label_values() queries must find the lab's device and namespace too.
 source "$(dirname "$0")/lib.sh"
 require_bpf
+require_monitor
 command -v prometheus >/dev/null || skip "prometheus not installed (tools/setup.sh installs it)"
 command -v python3 >/dev/null || skip "python3 not installed (tools/setup.sh installs it)"
 command -v curl >/dev/null || skip "curl not installed (tools/setup.sh installs it)"

@@ -8,6 +8,7 @@
 # ifindex) and a new namespace's tap are watched within 5 s, without a restart.
 source "$(dirname "$0")/lib.sh"
 require_bpf
+require_monitor
 command -v openvpn >/dev/null && command -v iperf3 >/dev/null || skip "openvpn or iperf3 missing"
 command -v prometheus >/dev/null || skip "prometheus missing (tools/setup.sh installs it)"
 command -v curl >/dev/null || skip "curl missing (tools/setup.sh installs it)"

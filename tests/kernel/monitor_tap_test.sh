@@ -61,16 +61,24 @@ for p in queue xmit read; do
 done
 check "RX packets injected" "$(value tunlat_packets_total "$at" 'point="inject"')" "$N"
 check "ring waits" "$(value tunlat_span_seconds_count "$at" 'span="ring"')" "$N"
-# Every wait between 0.8x and 2x the sleep: none at or under the bucket bound just below
-# 16 ms, all of them under the one just above 40 ms (bounds are 2^(1/4) apart).
-low=$(awk '/^tunlat_span_seconds_bucket\{/ && /span="ring"/ { match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5) + 0
-  if (le <= 0.016) n = $NF } END { print n + 0 }' "$WORK/metrics")
-high=$(awk '/^tunlat_span_seconds_bucket\{/ && /span="ring"/ { match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5) + 0
-  if (le >= 0.04 && !done) { print $NF; done = 1 } }' "$WORK/metrics")
-check "ring waits of 16 ms or less" "$low" 0
-check "ring waits under 40 ms" "$high" "$N"
-check "replies dropped at ping_rcv" \
-  "$(value tunlat_drops_total "$at" 'direction="rx"' 'reason="NO_SOCKET"' 'location="ping_rcv"')" "$N"
+# No wait at or under the bucket bound just below 16 ms (0.8x the sleep); at least half of
+# them under the first bound above 24 ms (1.2x): the median where the sleep puts it, as
+# tap_ring checks the trace's p50.
+bucket() { # bucket BOUND_S below|above: the count of the last bound <= BOUND_S, or the first >= it
+  awk -v b="$1" -v how="$2" '/^tunlat_span_seconds_bucket\{/ && /span="ring"/ {
+      match($0, /le="[^"]+"/); le = substr($0, RSTART + 4, RLENGTH - 5) + 0
+      if (how == "below" && le <= b) n = $NF
+      if (how == "above" && le >= b && n == "") n = $NF
+    } END { print n + 0 }' "$WORK/metrics"
+}
+check "ring waits of 16 ms or less" "$(bucket 0.016 below)" 0
+half=$(bucket 0.024 above)
+# Not in an emulated guest (TUNLAT_TEST_SLOW), where the reader's own pace is not its sleep.
+((half * 2 >= N || ${TUNLAT_TEST_SLOW:-1} > 1)) || fail "ring waits under ~24 ms: $half of $N, want at least half"
+# ping_rcv drops it (6.18, 6.12); on 6.1, icmp_rcv, into which ping_rcv is inlined.
+drops=$(awk -v at="$at" 'index($0, "tunlat_drops_total{" at) == 1 && /direction="rx"/ && /reason="NO_SOCKET"/ &&
+  /location="(ping_rcv|icmp_rcv)"/ { n += $NF } END { print n + 0 }' "$WORK/metrics")
+[[ $drops == "$N" ]] || fail "replies dropped as NO_SOCKET where ping leaves them: $drops, want $N: $(grep '^tunlat_drops_total' "$WORK/metrics" | tr '\n' ' ')"
 reader=$(cat "$WORK/$NS.pid")
 [[ $(value tunlat_owner_cpu_seconds_total "$at" "pid=\"$reader\"") != none ]] ||
   fail "the reader (pid $reader) is not the device's owner: $(grep owner_cpu "$WORK/metrics")"

@@ -6,6 +6,9 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/../kernel" && pwd)
 echo "tunlat-vm: kernel $(uname -r), $(nproc) CPUs, up $(cut -d' ' -f1 /proc/uptime) s"
+# The initramfs brings no interface up; tests that serve on loopback (the monitor's
+# /metrics) need it, as on any host.
+ip link set lo up
 
 if (($#)); then
   tests=()

@@ -128,6 +128,23 @@ TEST(Pacing, AShapedReaderPacesEvenWhenTheSenderGapsAreLarge) {
       << findings[0].verdict;
 }
 
+TEST(Pacing, AStageReleasingAtItsOwnPeriodPacesWithAShallowQueue) {
+  // A tbf or a reader at 3 ms a packet, the sender a little faster: fewer than
+  // kStandingQueue packets wait on average, but the stage is never idle and its releases
+  // are regular. (kernel.openvpn_findings' tbf once held 3.5 packets so: "upstream".)
+  V1Pipeline p;
+  Flow f;
+  f.send(p, 120, 2900, 3000);
+  p.flush();
+  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx));
+  ASSERT_TRUE(pace);
+  EXPECT_EQ(pace->origin, Span::Ring);
+  EXPECT_EQ(pace->rule, PacingRule::StandingQueue);
+  EXPECT_GE(pace->queued, kStandingQueuePeriodic);
+  EXPECT_LT(pace->queued, kStandingQueue) << "the case the periodic rule is for";
+  EXPECT_NEAR(static_cast<double>(pace->period_ns), 3e6, 3e6 * 0.02);
+}
+
 TEST(Pacing, ASenderThatPacesItselfIsUpstreamAndHealthy) {
   V1Pipeline p;
   Flow f;

@@ -54,7 +54,8 @@ std::optional<Pacing> pacing_of(Dir d, const DirStats& s) {
     // Little's law: packets in the stage = mean wait x exit rate. Means, not medians: GSO
     // segments leave a qdisc back to back, so the median gap at xmit says nothing of the rate.
     const double queued = s.spans[i].mean() / std::max(s.gaps[sd.to].mean(), 1.0);
-    if (queued >= kStandingQueue && queued > out.queued) out.queued = queued, best = static_cast<int>(i);
+    const double standing = period_of(s.gaps[sd.to]) ? kStandingQueuePeriodic : kStandingQueue;
+    if (queued >= standing && queued > out.queued) out.queued = queued, best = static_cast<int>(i);
   }
   if (best >= 0) {
     const SpanDef& sd = spans[best];

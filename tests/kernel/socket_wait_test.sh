@@ -28,15 +28,20 @@ for _ in range(30):
     c.sendall(b"x" * 200)
     c.recv(1)
 PY
-export WORK
+# 4 s here; longer in an emulated guest, where the client's 30 round trips take longer.
+TRACE_S=$(dur 4) CLIENT_S=$(dur 5)
+export WORK TRACE_S CLIENT_S
 LAB_NS_PREFIX=tr "$LAB" openvpn-tap -- bash -c '
   ip netns exec "$LAB_NS" python3 "$WORK/server.py" "$WORK/ready" & srv=$!
   for _ in $(seq 50); do [[ -s $WORK/ready ]] && break; sleep 0.1; done
   echo $srv >"$WORK/server.pid"
-  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 4 --json "$WORK/wait.json" >"$WORK/wait.out" 2>"$WORK/wait.err" &
+  "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d "$TRACE_S" --json "$WORK/wait.json" >"$WORK/wait.out" 2>"$WORK/wait.err" &
   t=$!
-  sleep 0.8
-  ip netns exec "$LAB_PEER_NS" timeout 5 python3 "$WORK/client.py"
+  for _ in $(seq $((100 * ${TUNLAT_TEST_SLOW:-1}))); do  # attached before the first request
+    grep -q "tunlat: tracing" "$WORK/wait.err" 2>/dev/null && break
+    sleep 0.1
+  done
+  ip netns exec "$LAB_PEER_NS" timeout "$CLIENT_S" python3 "$WORK/client.py"
   wait $t
   wait $srv' >"$WORK/lab.log" 2>&1 || fail "lab failed: $(tail -5 "$WORK/lab.log")"
 [[ -s $WORK/wait.json ]] || fail "no summary: $(cat "$WORK/wait.err")"

@@ -43,6 +43,51 @@ require_monitor() {
   ! grep -q "this build has no monitor" <<<"$out" || skip "$out"
 }
 
+# free_port: a loopback TCP port nobody listens on, drawn at random from 20000-39999
+# (9477, 9090 and other well-known ones are others' to use; tests may run side by side).
+free_port() {
+  local p
+  for p in $(shuf -i 20000-39999 -n 50); do
+    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
+  done
+  fail "no free loopback port"
+}
+
+# start_monitor N ARGS...: `tunlat monitor ARGS` in the background (stderr in
+# $WORK/monitor.err, pid in MON_PID), waits until it watches N devices; skips where its BPF
+# cannot load.
+start_monitor() {
+  local n=$1
+  shift
+  "$TUNLAT" monitor "$@" >"$WORK/monitor.out" 2>"$WORK/monitor.err" &
+  MON_PID=$!
+  BG+=("$MON_PID")
+  for _ in $(seq $((100 * ${TUNLAT_TEST_SLOW:-1}))); do
+    grep -q "tunlat: monitoring" "$WORK/monitor.err" 2>/dev/null && break
+    kill -0 "$MON_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q "tunlat: monitoring $n device" "$WORK/monitor.err"; then
+    grep -qE "cannot (load|attach) BPF|no BTF|needs Linux|missing CAP" "$WORK/monitor.err" &&
+      skip "the monitor's BPF cannot load here: $(cat "$WORK/monitor.err")"
+    fail "tunlat monitor $* did not start: $(cat "$WORK/monitor.err")"
+  fi
+}
+
+# prometheus_config FILE PORT: a Prometheus configuration scraping the monitor on
+# 127.0.0.1:PORT every second.
+prometheus_config() {
+  cat >"$1" <<YML
+global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+scrape_configs:
+  - job_name: tunlat
+    static_configs:
+      - targets: ['127.0.0.1:$2']
+YML
+}
+
 # make_tap_ns NS DEV [tapreader args...]: a namespace holding DEV (tap) read by tapreader,
 # address 1.1.1.2/30, static ARP for 1.1.1.1, IPv6 off: only the test's packets cross it.
 make_tap_ns() {

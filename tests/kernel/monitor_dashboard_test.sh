@@ -26,46 +26,16 @@ if [[ ${DASHBOARD_EDITED:-0} != 1 ]]; then
     fail "$DASHBOARD differs from what make-dashboard.py writes: run it, commit both"
 fi
 
-# A free loopback port from 19400 up (9477, 9478 and 9090 are others' to use).
-free_port() {
-  local p
-  for ((p = $1; p < $1 + 100; p++)); do
-    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return 0; }
-  done
-  fail "no free port from $1"
-}
-MON_PORT=$(free_port 19400)
-PROM_PORT=$(free_port $((MON_PORT + 1)))
-((PROM_PORT != MON_PORT)) || fail "the same port twice"
+MON_PORT=$(free_port)
+PROM_PORT=$(free_port)
+[[ $PROM_PORT != "$MON_PORT" ]] || PROM_PORT=$(free_port)
 
 NS=md-dash-$$ DEV=mdtap0
 # Replies, so that RX is traced and drops; 2 ms a packet, so that packets wait in the ring.
 make_tap_ns "$NS" "$DEV" --reply --sleep-us 2000
 
-"$TUNLAT" monitor --dev "$NS/$DEV" --listen "127.0.0.1:$MON_PORT" --stall-ms 50 \
-  >"$WORK/monitor.out" 2>"$WORK/monitor.err" &
-MON_PID=$!
-BG+=("$MON_PID")
-for _ in $(seq $((100 * ${TUNLAT_TEST_SLOW:-1}))); do
-  grep -q "tunlat: monitoring" "$WORK/monitor.err" 2>/dev/null && break
-  kill -0 "$MON_PID" 2>/dev/null || break
-  sleep 0.1
-done
-if ! grep -q "tunlat: monitoring 1 device" "$WORK/monitor.err"; then
-  grep -qE "cannot (load|attach) BPF|no BTF|needs Linux|missing CAP" "$WORK/monitor.err" &&
-    skip "the monitor's BPF cannot load here: $(cat "$WORK/monitor.err")"
-  fail "tunlat monitor did not start on $NS/$DEV: $(cat "$WORK/monitor.err")"
-fi
-
-cat >"$WORK/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: tunlat
-    static_configs:
-      - targets: ['127.0.0.1:$MON_PORT']
-YML
+start_monitor 1 --dev "$NS/$DEV" --listen "127.0.0.1:$MON_PORT" --stall-ms 50
+prometheus_config "$WORK/prometheus.yml" "$MON_PORT"
 mkdir "$WORK/tsdb"
 prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
   --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn >"$WORK/prometheus.log" 2>&1 &

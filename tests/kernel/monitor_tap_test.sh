@@ -12,23 +12,8 @@ command -v curl >/dev/null || skip "curl not installed (tools/setup.sh installs 
 
 N=20 SLEEP_US=20000 NS=tlt-mon-$$ DEV=tap98
 make_tap_ns "$NS" "$DEV" --sleep-us "$SLEEP_US" --reply
-PORT=
-for p in $(shuf -i 30000-39999 -n 50); do
-  ss -Htln "sport = :$p" | grep -q . || { PORT=$p; break; }
-done
-[[ -n $PORT ]] || fail "no free port"
-
-"$TUNLAT" monitor --dev "$NS/$DEV" --listen "127.0.0.1:$PORT" >"$WORK/monitor.out" 2>"$WORK/monitor.err" &
-BG+=($!)
-for _ in $(seq $((100 * ${TUNLAT_TEST_SLOW:-1}))); do
-  grep -q "tunlat: monitoring" "$WORK/monitor.err" 2>/dev/null && break
-  sleep 0.1
-done
-if ! grep -q "tunlat: monitoring 1 device" "$WORK/monitor.err"; then
-  grep -qE "cannot (load|attach) BPF|no BTF|needs Linux|missing CAP" "$WORK/monitor.err" &&
-    skip "the monitor's BPF cannot load here: $(cat "$WORK/monitor.err")"
-  fail "tunlat monitor did not start on $NS/$DEV: $(cat "$WORK/monitor.err")"
-fi
+PORT=$(free_port)
+start_monitor 1 --dev "$NS/$DEV" --listen "127.0.0.1:$PORT"
 
 # 100 ms apart, more than the reader's sleep: each packet waits about SLEEP_US in the ring.
 ip netns exec "$NS" ping -q -c "$N" -i 0.1 -W 1 1.1.1.1 >/dev/null || fail "ping through $DEV failed"

@@ -14,29 +14,13 @@ command -v prometheus >/dev/null || skip "prometheus missing (tools/setup.sh ins
 command -v curl >/dev/null || skip "curl missing (tools/setup.sh installs it)"
 LAB=$(dirname "$0")/../../tools/lab.sh
 
-# Free loopback ports for the monitor and Prometheus (others may run their own).
-free_port() {
-  local p
-  for p in $(shuf -i 20000-29999 -n 50); do
-    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  fail "no free port"
-}
 MON_PORT=$(free_port)
 PROM_PORT=$(free_port)
 [[ $MON_PORT != "$PROM_PORT" ]] || PROM_PORT=$(free_port)
 PFX=mt$$
 export TUNLAT WORK TAPREADER MON_PORT PROM_PORT PFX
 
-cat >"$WORK/prometheus.yml" <<EOF
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: tunlat
-    static_configs:
-      - targets: ['127.0.0.1:$MON_PORT']
-EOF
+prometheus_config "$WORK/prometheus.yml" "$MON_PORT"
 
 LAB_NS_PREFIX=$PFX "$LAB" openvpn-tap -- bash -c '
 set -euo pipefail

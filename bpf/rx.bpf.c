@@ -90,8 +90,12 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 	struct tl_slot *v;
 
 	/* The stack takes the skb from the device it arrived on: skb->dev is still ours. */
-	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)))
+	if (!is_target_dev(KREAD(struct sk_buff, skb, dev))) {
+		/* A veth's peer receives the very skb the device sent: its handoff. */
+		if (tl_cfg.handoff == TL_HO_PEER && tagged((__u64)skb))
+			note_read(skb);
 		return 0;
+	}
 	v = lookup(skb);
 	if (!v || !(v->state & TL_ST_RX) || (v->state & TL_ST_RECEIVE))
 		return 0;

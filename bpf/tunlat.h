@@ -330,6 +330,19 @@ struct tl_config {
 				*/
 	__u32 pcap_snap;       /* --pcapng: a followed packet's first bytes sent (TL_BYTES), at
 				* most this many (TL_SNAP); 0: none, and no code for it */
+	__u32 handoff;	       /* what a TX packet's TL_READ is: enum tl_handoff */
+};
+
+/*
+ * Who takes a TX packet from the device after its xmit (core/model/device_model.h): the
+ * moment is the packet's TL_READ, sent by address as a tun read is (bpf/read.bpf.h).
+ */
+enum tl_handoff {
+	TL_HO_READER = 0,   /* a process copies it out (tun, tap, macvtap) */
+	TL_HO_UNDERLAY = 1, /* the same skb is queued on another device: a kernel VPN
+			     * (WireGuard, ovpn) encrypted it in place and sends it */
+	TL_HO_PEER = 2,	    /* another device receives the same skb: a veth's peer */
+	TL_HO_NONE = 3,	    /* nothing: TX ends at the driver */
 };
 
 /*

@@ -12,6 +12,7 @@
 #include "identity.bpf.h"
 #include "follow.bpf.h"
 #include "sched.bpf.h"
+#include "read.bpf.h"
 
 /*
  * Is skb a GSO skb, to be split into segments before the driver? Not only one longer than
@@ -37,6 +38,10 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	__u32 len;
 
 	if (!is_target_dev(dev)) {
+		/* A kernel VPN sends the packet it took from the device, encrypted in place: the
+		 * same skb, queued on the underlay. The tag spares the rest a lookup. */
+		if (tl_cfg.handoff == TL_HO_UNDERLAY && tagged((__u64)skb))
+			note_read(skb);
 		if (tl_cfg.sched)
 			note_owner_io(TL_SEND, skb); /* the VPN's send on its underlay, maybe */
 		/* Only a packet that came in through the traced device can be forwarded out:

@@ -49,12 +49,12 @@ void write_visuals(const TraceInfo& info, const Pipeline& pipeline, const Json& 
   const FlameBy by = flame_by(v);
   for (const std::string& note : by.notes) fmt::print(stderr, "tunlat: {}\n", note);
   const VisualInput in{doc, info, pipeline.analysis(), visuals, by.keys};
-  const std::vector<FlameLeaf> leaves = flame_leaves(visuals.flame(), info.dev_name, by.keys);
+  const std::vector<FlameLeaf> leaves = flame_leaves(visuals.flame(), info.dev_name, info.kind, by.keys);
   if (!v.folded_path.empty())
     write_file(v.folded_path, [&](std::ostream& out) { write_folded(out, leaves); });
   if (!v.svg_path.empty())
     write_file(v.svg_path, [&](std::ostream& out) {
-      write_flame_svg(out, leaves, "tunlat: where packet-time goes on " + info.dev_name, true);
+      write_flame_svg(out, leaves, info.kind, "tunlat: where packet-time goes on " + info.dev_name, true);
     });
   if (!v.html_path.empty()) write_file(v.html_path, [&](std::ostream& out) { write_html(out, in); });
   if (!v.perfetto_path.empty()) {

@@ -46,6 +46,7 @@ int run_report(const ReportArgs& a) {
           for (const Owner& o : info.owners)
             sockets.insert(sockets.end(), o.sockets.begin(), o.sockets.end());
           pipeline.set_underlay_sockets(sockets);
+          pipeline.analysis().set_device_kind(info.kind);  // its spans, before its events
         });
   } catch (const RecordingError& e) {
     throw Fatal(e.what());

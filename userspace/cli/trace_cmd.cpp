@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include <atomic>
+#include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -141,7 +143,7 @@ int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capt
         // Passes reach the analysis up to ~0.3 s late (rings, holdback, reorder window).
         const LiveStall stall = pipeline.analysis().stuck_now(now, kLiveLagNs);
         render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost(),
-                    stall);
+                    pipeline.analysis().device_kind(), stall);
         auto [flow, packets] = capture.pipeline.analysis().flows().busiest_since_last();
         if (flow) fmt::print(std::cout, "  {}\n", live_flow_line(*flow, packets));
       }
@@ -182,6 +184,8 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
     for (auto& [key, ds] : capture.pipeline.analysis().total(d).drops) locations.push_back(key.second);
   for (auto& [key, ed] : capture.pipeline.analysis().drops_elsewhere()) locations.push_back(key.location);
   info.symbols = symbolize(locations);
+  if (handoff_of(info.kind) == Handoff::KernelVpn)
+    info.workqueues = workqueues_of(capture.pipeline.analysis().total(Dir::Tx).procs);
   if (capture.recorder) {
     try {
       capture.recorder->finish(info);
@@ -219,14 +223,62 @@ LocationName live_location_names() {
   };
 }
 
-// What a user of lo or a veth would otherwise have to guess from empty columns.
+// What a user of a device other than tun/tap would otherwise have to guess from its columns.
 void note_kind(const Device& dev) {
-  if (dev.kind != DeviceKind::Other) return;
-  fmt::print(stderr,
-             "tunlat: note: {} is not a tun/tap device: no VPN reads or writes it, so TX ends at the "
-             "driver (no ring, read or copy span, no reader) and RX starts where the driver hands a "
-             "packet to the stack (its writer is whichever process ran then)\n",
-             term_safe(dev.name));
+  const std::string name = term_safe(dev.name);
+  switch (handoff_of(dev.kind)) {
+    case Handoff::Reader:
+      return;
+    case Handoff::KernelVpn:
+      fmt::print(stderr,
+                 "tunlat: note: {} is a kernel VPN device ({}): TX span `vpn` runs from its xmit to the same "
+                 "packet's queue on the underlay (staging, encryption, the tx worker), its `read` point; the "
+                 "kernel worker that sends it is its reader. RX starts at {}'s receive, after decryption\n",
+                 name, device_kind_name(dev.kind), name);
+      return;
+    case Handoff::Peer:
+      fmt::print(stderr,
+                 "tunlat: note: {} is a veth: TX span `peer` runs from its xmit to the peer's receive of the "
+                 "same packet (its `read` point: the peer's backlog); no process reads it\n",
+                 name);
+      return;
+    case Handoff::None:
+      fmt::print(stderr,
+                 "tunlat: note: {} is not a tun/tap device: no VPN reads or writes it, so TX ends at the "
+                 "driver (no handoff span, no reader) and RX starts where the driver hands a packet to the "
+                 "stack (its writer is whichever process ran then)\n",
+                 name);
+      return;
+  }
+}
+
+// The workqueue each kernel worker among procs ran last, as /proc/PID/comm says it
+// ("kworker/1:2-wg-crypt-wg0"; '+' while it runs one): a kernel VPN's workers.
+std::map<uint32_t, std::string> workqueues_of(const std::map<uint32_t, ProcStat>& procs) {
+  std::map<uint32_t, std::string> out;
+  for (auto& [pid, p] : procs) {
+    if (p.comm.rfind("kworker/", 0) != 0) continue;
+    std::ifstream f(fmt::format("/proc/{}/comm", pid));
+    std::string comm;
+    if (!std::getline(f, comm)) continue;
+    const size_t sep = comm.find_first_of("-+", sizeof("kworker/") - 1);
+    if (sep != std::string::npos && sep + 1 < comm.size()) out[pid] = comm.substr(sep + 1);
+  }
+  return out;
+}
+
+// What the BPF side takes as a TX packet's read on this kind of device.
+uint32_t bpf_handoff(DeviceKind k) {
+  switch (handoff_of(k)) {
+    case Handoff::KernelVpn:
+      return TL_HO_UNDERLAY;
+    case Handoff::Peer:
+      return TL_HO_PEER;
+    case Handoff::None:
+      return TL_HO_NONE;
+    default:
+      return TL_HO_READER;
+  }
 }
 
 }  // namespace
@@ -234,17 +286,17 @@ void note_kind(const Device& dev) {
 int run_trace(const TraceArgs& a) {
   check_outputs(a);
   check_privileges();
-  PipelineOptions po;
-  po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
-  Capture capture(po);
-  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, capture.pipeline);
   const Netns ns = resolve_netns(a.netns);
   const Device dev = resolve_device(ns, a.dev);
+  PipelineOptions po;
+  po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
+  po.kind = dev.kind;
+  Capture capture(po);
+  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, capture.pipeline);
   KernelBtf btf;
   TraceInfo info = describe(ns, dev, btf, a.sample);
-  // A tap's packets start with Ethernet, a tun's with IP (it is opened IFF_NO_PI or the
-  // kernel strips the packet information before the stack): as tcpdump -i sees them.
-  const bool ether = dev.kind != DeviceKind::Tun;
+  // As tcpdump -i sees them: from Ethernet (tap, veth) or from IP (tun, WireGuard).
+  const bool ether = carries_ethernet(dev.kind);
   std::vector<tl_cbpf_insn> filter;
   if (!a.filter.empty()) {
     std::string err;
@@ -258,7 +310,8 @@ int run_trace(const TraceArgs& a) {
   topts.netns_inode = ns.inode;
   topts.sample = a.sample;
   topts.verbose = a.verbose;
-  topts.tun_driver = dev.kind != DeviceKind::Other;
+  topts.tun_driver = dev.kind == DeviceKind::Tap || dev.kind == DeviceKind::Tun;
+  topts.handoff = bpf_handoff(dev.kind);
   topts.sched = a.sched;
   for (const Owner& o : info.owners) {
     topts.owner_tgids.push_back(o.pid);

@@ -26,6 +26,7 @@ struct PipelineOptions {
   uint64_t ttl_ns = 10'000'000'000;          // evict packets silent this long
   uint64_t settled_ttl_ns = 1'000'000'000;   // ... once RX protocol processing started
   uint64_t stall_ns = 200'000'000;           // a queue stage releasing nothing this long is stuck
+  DeviceKind kind = DeviceKind::Tap;         // the device's model (core/model/device_model.h)
   // Memory is bounded whatever the input (docs/recording.md): packets waiting for more
   // records, and points waiting in each pacing stream's reorder window.
   size_t max_in_flight = kDefaultMaxLive;
@@ -51,7 +52,7 @@ class Pipeline {
 
  public:
   explicit Pipeline(const PipelineOptions& o = {})
-      : analysis_(o.stall_ns),
+      : analysis_(o.stall_ns, o.kind),
         fanout_(&analysis_, &vpn_),
         pacing_(2 * kPoints, Reorderer<PointPass>(o.reorder_window_ns, o.max_reordered)),
         correlator_(fanout_, o.ttl_ns, o.settled_ttl_ns, o.max_in_flight) {}

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <linux/ethtool.h>
 #include <linux/if_tun.h>
+#include <linux/netlink.h>
 #include <linux/nsfs.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sched.h>
@@ -60,16 +62,55 @@ bool all_digits(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-// Driver name via ethtool: tun/tap devices report driver "tun" and bus "tun" or "tap".
+// The link kind rtnetlink gives a device ("macvtap", "macvlan" ...), "" if it cannot say.
+// Asked only where the driver's name does not tell: macvtap runs macvlan's driver.
+std::string link_kind(unsigned ifindex) {
+  Fd nl(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (nl.fd < 0) return "";
+  struct {
+    nlmsghdr h;
+    ifinfomsg i;
+  } req{};
+  req.h.nlmsg_len = sizeof(req);
+  req.h.nlmsg_type = RTM_GETLINK;
+  req.h.nlmsg_flags = NLM_F_REQUEST;
+  req.i.ifi_family = AF_UNSPEC;
+  req.i.ifi_index = static_cast<int>(ifindex);
+  if (send(nl.fd, &req, sizeof(req), 0) < 0) return "";
+  alignas(nlmsghdr) char buf[16384];
+  const ssize_t n = recv(nl.fd, buf, sizeof(buf), 0);
+  if (n <= 0) return "";
+  auto* h = reinterpret_cast<nlmsghdr*>(buf);
+  if (!NLMSG_OK(h, static_cast<unsigned>(n)) || h->nlmsg_type != RTM_NEWLINK) return "";
+  int len = static_cast<int>(IFLA_PAYLOAD(h));
+  for (rtattr* a = IFLA_RTA(static_cast<ifinfomsg*>(NLMSG_DATA(h))); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    if (a->rta_type != IFLA_LINKINFO) continue;
+    int inner = static_cast<int>(RTA_PAYLOAD(a));
+    for (rtattr* b = static_cast<rtattr*>(RTA_DATA(a)); RTA_OK(b, inner); b = RTA_NEXT(b, inner))
+      if (b->rta_type == IFLA_INFO_KIND) return std::string(static_cast<const char*>(RTA_DATA(b)));
+  }
+  return "";
+}
+
+// What the device is, from its driver's name (ethtool): tun/tap devices report driver "tun"
+// and bus "tun" or "tap"; WireGuard, ovpn and veth their own names.
 DeviceKind kind_of(int sock, const std::string& name) {
   ethtool_drvinfo info{};
   info.cmd = ETHTOOL_GDRVINFO;
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
   ifr.ifr_data = reinterpret_cast<char*>(&info);
-  if (ioctl(sock, SIOCETHTOOL, &ifr) != 0 || std::strcmp(info.driver, "tun") != 0) return DeviceKind::Other;
-  return std::strcmp(info.bus_info, "tap") == 0 ? DeviceKind::Tap : DeviceKind::Tun;
+  if (ioctl(sock, SIOCETHTOOL, &ifr) != 0) return DeviceKind::Other;
+  const std::string driver = info.driver;
+  if (driver == "tun") return std::strcmp(info.bus_info, "tap") == 0 ? DeviceKind::Tap : DeviceKind::Tun;
+  if (driver == "wireguard") return DeviceKind::WireGuard;
+  if (driver == "ovpn") return DeviceKind::Ovpn;
+  if (driver == "veth") return DeviceKind::Veth;
+  if (driver == "macvlan" && link_kind(if_nametoindex(name.c_str())) == "macvtap") return DeviceKind::Macvtap;
+  return DeviceKind::Other;
 }
+
+bool is_tun_or_tap(DeviceKind k) { return k == DeviceKind::Tap || k == DeviceKind::Tun; }
 
 std::vector<Netns> all_netns() {
   std::vector<Netns> out{{"", "/proc/self/ns/net", inode_of("/proc/self/ns/net")}};
@@ -217,7 +258,7 @@ void for_tun_devices(const Netns& ns, const std::function<void(const Device&)>& 
       if (!ifs || sock.fd < 0) return;
       for (auto* i = ifs.get(); i->if_index; i++) {
         DeviceKind kind = kind_of(sock.fd, i->if_name);
-        if (kind != DeviceKind::Other) fn(Device{i->if_name, i->if_index, kind});
+        if (is_tun_or_tap(kind)) fn(Device{i->if_name, i->if_index, kind});
       }
     });
   } catch (const Fatal&) {

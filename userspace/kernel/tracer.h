@@ -33,6 +33,7 @@ struct TracerOptions {
   bool ether = true;                    // packets start with an Ethernet header (tap), else IP (tun)
   std::vector<tl_cbpf_insn> filter;     // the pcap filter, compiled (core/filter): none if empty
   uint32_t pcap_snap = 0;               // --pcapng: each followed packet's first bytes (TL_BYTES)
+  uint32_t handoff = TL_HO_READER;      // what a TX packet's read is (enum tl_handoff)
 };
 
 class Tracer {

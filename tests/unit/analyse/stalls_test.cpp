@@ -102,7 +102,7 @@ TEST(Stalls, AReaderPacedAt200MsIsItsPaceNotAStall) {
   f.send(p, 40, 20 * kMs, 200 * kMs);  // reads every 200 ms, the stall threshold
   p.flush();
   EXPECT_TRUE(p.analysis().stalls().empty());
-  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx));
+  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx), DeviceKind::Tap);
   ASSERT_TRUE(pace);
   EXPECT_EQ(pace->origin, Span::Ring);
   EXPECT_EQ(pace->rule, PacingRule::StandingQueue);
@@ -117,7 +117,7 @@ TEST(Pacing, AShapedReaderPacesEvenWhenTheSenderGapsAreLarge) {
   f.send(p, 20, 1 * kMs, 7500);  // a burst queues
   f.send(p, 200, 7400, 7500);    // then the sender follows the reader
   p.flush();
-  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx));
+  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx), DeviceKind::Tap);
   ASSERT_TRUE(pace);
   EXPECT_EQ(pace->origin, Span::Ring);
   EXPECT_NEAR(static_cast<double>(pace->period_ns), 7.5e6, 7.5e6 * 0.02);
@@ -136,7 +136,7 @@ TEST(Pacing, AStageReleasingAtItsOwnPeriodPacesWithAShallowQueue) {
   Flow f;
   f.send(p, 120, 2900, 3000);
   p.flush();
-  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx));
+  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx), DeviceKind::Tap);
   ASSERT_TRUE(pace);
   EXPECT_EQ(pace->origin, Span::Ring);
   EXPECT_EQ(pace->rule, PacingRule::StandingQueue);
@@ -150,7 +150,7 @@ TEST(Pacing, ASenderThatPacesItselfIsUpstreamAndHealthy) {
   Flow f;
   f.send(p, 150, 12 * kMs, 0);  // ping -f at a silent peer: 12 ms apart, read at once
   p.flush();
-  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx));
+  const auto pace = pacing_of(Dir::Tx, p.analysis().total(Dir::Tx), DeviceKind::Tap);
   ASSERT_TRUE(pace);
   EXPECT_EQ(pace->origin, std::nullopt);  // upstream
   EXPECT_EQ(pace->rule, PacingRule::NoQueue);
@@ -213,12 +213,12 @@ TEST(Span, IsItsPlaceInTheSpanTables) {
     for (size_t i = 0; i < spans.size(); i++) {
       const Span s = span_at(d, i);
       EXPECT_EQ(span_index(s), i);
-      EXPECT_EQ(span_name(s), spans[i].name);
+      EXPECT_EQ(span_name(s, DeviceKind::Tap), spans[i].name);
       EXPECT_EQ(span_def(d, s).from, spans[i].from);
       EXPECT_EQ(span_def(d, s).to, spans[i].to);
     }
   }
-  EXPECT_EQ(span_name(Span::Ring), "ring");
-  EXPECT_EQ(span_name(Span::Socket), "socket");
-  EXPECT_EQ(span_name(Span::Total), "total");
+  EXPECT_EQ(span_name(Span::Ring, DeviceKind::Tap), "ring");
+  EXPECT_EQ(span_name(Span::Socket, DeviceKind::Tap), "socket");
+  EXPECT_EQ(span_name(Span::Total, DeviceKind::Tap), "total");
 }

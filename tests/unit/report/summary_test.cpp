@@ -152,7 +152,7 @@ TEST(TextReport, LiveBlockFitsIn100Columns) {
   slow_reader(p);
   std::ostringstream out;
   std::array<DirStats, 2> delta{p.analysis().total(Dir::Tx), p.analysis().total(Dir::Rx)};
-  render_live(out, delta, 3.0, 1.0, 0);
+  render_live(out, delta, 3.0, 1.0, 0, DeviceKind::Tap);
   std::string s = out.str();
   EXPECT_NE(s.find("ring"), std::string::npos);
   EXPECT_NE(s.find(" 101.0 pps"), std::string::npos) << s;

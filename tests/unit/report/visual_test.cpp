@@ -56,7 +56,7 @@ struct Analysed {
   }
   std::string folded(const std::string& by) {
     std::ostringstream out;
-    write_folded(out, flame_leaves(visuals.flame(), info.dev_name, parse_flame_by(by, true).keys));
+    write_folded(out, flame_leaves(visuals.flame(), info.dev_name, info.kind, parse_flame_by(by, true).keys));
     return out.str();
   }
 };
@@ -84,7 +84,7 @@ TEST(Folded, ObserverLeavesTheSummaryUnchanged) {
 TEST(Folded, WeightsAddUpToEachSpansPacketTime) {
   Analysed a("openvpn-tap-iperf3.tlrec");
   auto leaves =
-      flame_leaves(a.visuals.flame(), a.info.dev_name, parse_flame_by("span,process,cpu", true).keys);
+      flame_leaves(a.visuals.flame(), a.info.dev_name, a.info.kind, parse_flame_by("span,process,cpu", true).keys);
   for (Dir d : kDirs) {
     const auto spans = spans_of(d);
     for (size_t i = 0; i + 1 < spans.size(); i++) {
@@ -178,7 +178,7 @@ TEST(Escaping, ProcessNamesAreTextNotMarkup) {
   std::ostringstream text, svg;
   render_report(text, doc);
   EXPECT_NE(text.str().find("reader <b>x</b> (pid 4252)"), std::string::npos) << text.str();
-  write_flame_svg(svg, flame_leaves(v.flame(), info.dev_name, parse_flame_by(kDefaultFlameBy, false).keys),
+  write_flame_svg(svg, flame_leaves(v.flame(), info.dev_name, info.kind, parse_flame_by(kDefaultFlameBy, false).keys), info.kind,
                   "t", true);
   EXPECT_EQ(svg.str().find("<b>"), std::string::npos);
   EXPECT_NE(svg.str().find("&lt;b&gt;x&lt;/b&gt; (pid 4252)"), std::string::npos);

@@ -59,10 +59,17 @@ void ProcStat::add(uint32_t pid, uint32_t tid, const std::string& thread_comm) {
   if (comm.empty() || (tid == pid && !thread_comm.empty())) comm = thread_comm;
 }
 
-Analysis::Analysis(uint64_t stall_ns) : stall_ns_(stall_ns), flows_(stall_ns) {
-  const auto spans = spans_of(Dir::Tx);
-  for (size_t i = 0; i < spans.size(); i++)
-    if (spans[i].queue) watches_.emplace_back(Dir::Tx, span_at(Dir::Tx, i), stall_ns);
+Analysis::Analysis(uint64_t stall_ns, DeviceKind kind) : stall_ns_(stall_ns), flows_(stall_ns) {
+  set_device_kind(kind);
+}
+
+void Analysis::set_device_kind(DeviceKind k) {
+  kind_ = k;
+  watches_.clear();
+  const auto tx = spans(Dir::Tx);
+  for (size_t i = 0; i < tx.size(); i++)
+    if (tx[i].queue) watches_.emplace_back(Dir::Tx, span_at(Dir::Tx, i), stall_ns_);
+  if (observer_) observer_->on_device_kind(k);
 }
 
 void Analysis::finish(uint64_t end_ns) {
@@ -98,7 +105,7 @@ std::vector<Stall> Analysis::stalls() const {
 
 LiveStall Analysis::stuck_now(uint64_t now_ns, uint64_t lag_ns) const {
   const DirStats& tx = total_[0];
-  const auto spans = spans_of(Dir::Tx);
+  const auto spans = this->spans(Dir::Tx);
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
     if (!sd.queue) continue;
@@ -171,7 +178,7 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (j.dir == Dir::Tx && !j.seen(TL_QUEUE) && j.seen(TL_XMIT)) s.no_queue++;
   if (j.xmit_rc) s.xmit_errors++;
 
-  const auto spans = spans_of(j.dir);
+  const auto spans = this->spans(j.dir);
   int64_t total_ns = -1;  // the last span is the total
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];

@@ -15,6 +15,7 @@
 #include "core/analyse/histogram.h"
 #include "core/analyse/stalls.h"
 #include "core/correlate/correlator.h"
+#include "core/model/device_model.h"
 
 namespace tunlat {
 
@@ -149,6 +150,7 @@ class AnalysisObserver {
   virtual ~AnalysisObserver() = default;
   virtual void on_pass(const PointPass& p) = 0;
   virtual void on_packet(const Journey& j) = 0;  // counted as a packet of its direction
+  virtual void on_device_kind(DeviceKind) {}      // the device's model: its spans' names
 };
 
 // Two observers where the analysis takes one: the visual reports and --pcapng.
@@ -163,6 +165,10 @@ class ObserverPair : public AnalysisObserver {
     a_->on_packet(j);
     b_->on_packet(j);
   }
+  void on_device_kind(DeviceKind k) override {
+    a_->on_device_kind(k);
+    b_->on_device_kind(k);
+  }
 
  private:
   AnalysisObserver *a_, *b_;
@@ -171,7 +177,12 @@ class ObserverPair : public AnalysisObserver {
 class Analysis : public JourneySink {
  public:
   // stall_ns: a queue stage that holds packets and releases none for this long is stuck.
-  explicit Analysis(uint64_t stall_ns = 200'000'000);
+  explicit Analysis(uint64_t stall_ns = 200'000'000, DeviceKind kind = DeviceKind::Tap);
+  // The device's model (a recording says it in its header, before its events): which TX
+  // stage is a queue, and the spans' names.
+  void set_device_kind(DeviceKind k);
+  DeviceKind device_kind() const { return kind_; }
+  ListView<SpanDef> spans(Dir d) const { return spans_of(d, kind_); }
 
   void on_pass(const PointPass& p);  // every point passed, in time order per direction and point
   void on_drop_elsewhere(const DropElsewhere& d);
@@ -182,7 +193,10 @@ class Analysis : public JourneySink {
 
   // nullptr (the default) costs one predictable branch per pass and per packet, so the
   // analysis runs at full speed when no visual output is asked for.
-  void set_observer(AnalysisObserver* o) { observer_ = o; }
+  void set_observer(AnalysisObserver* o) {
+    observer_ = o;
+    if (o) o->on_device_kind(kind_);
+  }
   AnalysisObserver* observer() const { return observer_; }
 
   const DirStats& total(Dir d) const { return total_[static_cast<int>(d)]; }
@@ -201,6 +215,7 @@ class Analysis : public JourneySink {
   // TX packets' journeys end in the order they leave the tun ring (at the VPN's read and
   // free), as StageWatch needs. RX packets' end in no such order (their frees are often
   // not traced): their stages are not watched yet.
+  DeviceKind kind_;
   std::vector<StageWatch> watches_;
   std::map<ElsewhereKey, ElsewhereDrops> elsewhere_;  // at most kMaxDropKeys, then one "others"
   std::array<DirStats, 2> total_;

@@ -36,7 +36,7 @@ int dominant_span(Dir d, const DirStats& s) {
   return best;
 }
 
-std::optional<Pacing> pacing_of(Dir d, const DirStats& s) {
+std::optional<Pacing> pacing_of(Dir d, const DirStats& s, DeviceKind k) {
   const auto pts = path_points(d);
   for (int p : pts)
     if (s.gaps[p].count() < kMinPacketsForVerdict) return std::nullopt;
@@ -44,7 +44,7 @@ std::optional<Pacing> pacing_of(Dir d, const DirStats& s) {
   out.gap_in_p50_ns = p50(s.gaps[pts[0]]);
 
   // The queue stage holding the most packets, if any holds a standing queue.
-  const auto spans = spans_of(d);
+  const auto spans = spans_of(d, k);
   int best = -1;
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];

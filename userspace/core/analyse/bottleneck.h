@@ -56,10 +56,10 @@ struct Pacing {
   int exit_point = -1;                   // the origin's exit point
 };
 // The origin's public name: a span's, or "upstream".
-inline std::string_view pacing_origin_name(const Pacing& p) {
-  return p.origin ? span_name(*p.origin) : "upstream";
+inline std::string_view pacing_origin_name(const Pacing& p, DeviceKind k) {
+  return p.origin ? span_name(*p.origin, k) : "upstream";
 }
 // nullopt: too few packets to say.
-std::optional<Pacing> pacing_of(Dir d, const DirStats& s);
+std::optional<Pacing> pacing_of(Dir d, const DirStats& s, DeviceKind k);
 
 }  // namespace tunlat

@@ -67,12 +67,12 @@ std::string folded_frame(std::string s) {
   return s;
 }
 
-std::vector<FlameLeaf> flame_leaves(const FlameData& data, const std::string& device,
+std::vector<FlameLeaf> flame_leaves(const FlameData& data, const std::string& device, DeviceKind kind,
                                     const std::vector<FlameKey>& by) {
   std::map<std::vector<std::string>, FlameLeaf> paths;  // a std::map: leaves in path order
   for (const auto& [key, proc] : data.procs()) {
     const Dir d = key.first == 1 ? Dir::Rx : Dir::Tx;
-    const auto spans = spans_of(d);
+    const auto spans = spans_of(d, kind);
     for (size_t i = 0; i < proc.cells.size(); i++) {
       const Histogram& h = proc.cells[i];
       if (!h.count()) continue;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/analyse/histogram.h"
+#include "core/model/device_model.h"
 #include "core/model/event.h"
 
 namespace tunlat {
@@ -80,7 +81,7 @@ struct FlameLeaf {
 
 // Leaves in path order; leaves weighing less than 1 us are left out (flame tools ignore
 // them), so every output built from these adds up the same.
-std::vector<FlameLeaf> flame_leaves(const FlameData& data, const std::string& device,
+std::vector<FlameLeaf> flame_leaves(const FlameData& data, const std::string& device, DeviceKind kind,
                                     const std::vector<FlameKey>& by);
 
 // A frame name for the folded format: ';' separates frames and a line ends at a newline.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/model/device_model.h"
 #include "core/model/event.h"
 
 namespace tunlat {
@@ -29,10 +30,11 @@ inline size_t span_index(Span s) {
 }
 // Its points in direction d (`total` is a span of both directions, between other points).
 inline const SpanDef& span_def(Dir d, Span s) { return spans_of(d)[span_index(s)]; }
-// Its public name (JSON, reports): "qdisc", "ring" ... (`total`'s is the same in both).
-inline std::string_view span_name(Span s) {
+// Its public name (JSON, reports) on a device of kind k: "qdisc", "ring" (a tun's), "vpn"
+// (WireGuard's) ... (`total`'s is the same in both directions).
+inline std::string_view span_name(Span s, DeviceKind k) {
   const bool rx = s != Span::Total && static_cast<size_t>(s) >= kTotalSpanIndex;
-  return span_def(rx ? Dir::Rx : Dir::Tx, s).name;
+  return spans_of(rx ? Dir::Rx : Dir::Tx, k)[span_index(s)].name;
 }
 
 }  // namespace tunlat

@@ -7,7 +7,7 @@
 namespace tunlat {
 
 void Visuals::on_packet(const Journey& j) {
-  const auto spans = spans_of(j.dir);
+  const auto spans = spans_of(j.dir, kind_);
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
     const uint64_t from = j.ts[sd.from], to = span_end(j, sd);

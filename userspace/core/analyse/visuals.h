@@ -52,6 +52,7 @@ class Visuals : public AnalysisObserver {
     timeline_.add_pass(p.dir == TL_RX ? Dir::Rx : Dir::Tx, p.point, p.ts_ns);
   }
   void on_packet(const Journey& j) override;
+  void on_device_kind(DeviceKind k) override { kind_ = k; }
 
   // Once the pipeline is flushed, before reading timeline().
   void finish() { timeline_.settle(); }

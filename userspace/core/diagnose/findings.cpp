@@ -68,11 +68,13 @@ std::string dur(uint64_t ns) { return format_duration_us(static_cast<double>(ns)
 const char* dir_upper(Dir d) { return d == Dir::Tx ? "TX" : "RX"; }
 const char* role(Dir d) { return d == Dir::Tx ? "reader" : "writer"; }
 
-std::string stage_phrase(Span stage) {
-  return stage == Span::Ring    ? "the tun ring"
-         : stage == Span::Qdisc ? "the qdisc"
-                                : std::string(span_name(stage));
+// A stage as a sentence names it: "the tun ring", "WireGuard's queues (...)", "the qdisc".
+std::string stage_phrase(Span stage, DeviceKind k) {
+  if (stage == Span::Ring && !handoff_place(k).empty()) return std::string(handoff_place(k));
+  return stage == Span::Qdisc ? "the qdisc" : std::string(span_name(stage, k));
 }
+// Is the stage a ring a process reads (tun, tap, macvtap), whose stalls are the reader's?
+bool read_by_process(Span stage, DeviceKind k) { return stage == Span::Ring && handoff_of(k) == Handoff::Reader; }
 
 // The processes holding the device: "openvpn (pid 4252)", or "" if none was found.
 std::string holders(const TraceInfo& info) {
@@ -92,9 +94,9 @@ std::string busiest(const std::map<uint32_t, ProcStat>& procs) {
 std::string busiest(const DirStats& s) { return busiest(s.procs); }
 
 // Where a finding is: its direction, the span (JSON "stage") and the process.
-Json where(Dir d, std::optional<Span> span, const std::string& process) {
+Json where(Dir d, std::optional<Span> span, const std::string& process, DeviceKind k) {
   return Json{{"direction", dir_name(d)},
-              {"stage", span ? Json(std::string(span_name(*span))) : Json(nullptr)},
+              {"stage", span ? Json(std::string(span_name(*span, k))) : Json(nullptr)},
               {"process", process.empty() ? Json(nullptr) : Json(process)}};
 }
 
@@ -224,7 +226,22 @@ std::string woken_by(const Analysis& a, const Stall& st) {
       kind, from);
 }
 
+// What to look at when a kernel VPN's or a veth peer's stage stood still.
+std::string handoff_remedy(const TraceInfo& info) {
+  switch (handoff_of(info.kind)) {
+    case Handoff::KernelVpn:
+      return "see the VPN's kernel workers (kworker threads of wg-crypt-" + info.dev_name +
+             ": their CPU time) and whether the peer has a session (wg show " + info.dev_name +
+             "): WireGuard holds packets in its staged queue until a handshake completes";
+    case Handoff::Peer:
+      return "see the peer's receive processing: its CPU's softirq time and backlog drops (/proc/net/softnet_stat)";
+    default:
+      return "";
+  }
+}
+
 void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Finding>& out) {
+  const DeviceKind k = a.device_kind();
   for (const Stall& st : a.stalls()) {
     if (st.kind == StallKind::Idle) {
       out.push_back(idle_finding(info, a, st));
@@ -239,13 +256,14 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     f.severity = len >= kCriticalStallNs ? Severity::Critical : Severity::Warning;
     f.weight = static_cast<double>(len);
     const std::string held =
-        fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s", stage_phrase(st.stage));
+        fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s", stage_phrase(st.stage, k));
     if (st.ongoing)
       f.verdict = fmt::format(
           "{} stood still for the last {} of the trace (from {:.2f} s): {} and none left it{}",
           dir_upper(st.dir), dur(len), at_s, held,
-          st.stage == Span::Ring && !holders(info).empty() ? "; the device is held by " + holders(info) : "");
-    else if (st.stage == Span::Ring)
+          read_by_process(st.stage, k) && !holders(info).empty() ? "; the device is held by " + holders(info)
+                                                                  : "");
+    else if (read_by_process(st.stage, k))
       f.verdict = fmt::format("{} stood still {} at {:.2f} s: {} until {} read again{}", dir_upper(st.dir),
                               dur(len), at_s, held, who.empty() ? "the reader" : who, woken_by(a, st));
     else if (st.triggered)
@@ -263,17 +281,18 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
       f.evidence["ended_by_pid"] = t.pid;
       f.evidence["lead_us"] = us(st.end_ns - t.arrive_ns);
     }
-    f.where = where(st.dir, st.stage, who);
+    f.where = where(st.dir, st.stage, who, k);
     if (st.triggered)
       f.remedy =
           "the stage resumed just after another packet arrived: look for a wake-up its reader "
           "misses (an edge-triggered poll not drained, a lost event); meanwhile any traffic through the "
           "device (a periodic ping) may end such stalls";
     else
-      f.remedy = st.stage == Span::Ring
+      f.remedy = read_by_process(st.stage, k)
                      ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or "
                        "blocked elsewhere"
-                     : "check the qdisc's shaping and state: tc -s qdisc show dev " + info.dev_name;
+                 : st.stage == Span::Ring ? handoff_remedy(info)
+                                          : "check the qdisc's shaping and state: tc -s qdisc show dev " + info.dev_name;
     out.push_back(std::move(f));
   }
 }
@@ -310,8 +329,8 @@ void timeout_findings(const Analysis& a, std::vector<Finding>& out) {
   }
 }
 
-void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
-  const auto p = pacing_of(d, s);
+void pacing_finding(Dir d, const DirStats& s, DeviceKind k, std::vector<Finding>& out) {
+  const auto p = pacing_of(d, s, k);
   if (!p) return;
   Finding f;
   f.kind = FindingKind::Pacing;
@@ -326,13 +345,13 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
     const Span origin = *p->origin;  // a standing queue is in a span
     const Histogram& wait = s.spans[span_index(origin)];
     const std::string who = busiest(s);
-    const bool reader_paces = origin == Span::Ring;
+    const bool reader_paces = read_by_process(origin, k);
     const std::string pacer =
-        reader_paces ? (who.empty() ? std::string("the reader") : who) : stage_phrase(origin);
+        reader_paces ? (who.empty() ? std::string("the reader") : who) : stage_phrase(origin, k);
     f.severity = wait.quantile(0.5) >= kSlowWaitNs ? Severity::Warning : Severity::Info;
     f.weight = p->queued;
     const std::string queue = fmt::format("~{:.0f} packets wait in {} (p50 {})", p->queued,
-                                          stage_phrase(origin), dur(wait.quantile(0.5)));
+                                          stage_phrase(origin, k), dur(wait.quantile(0.5)));
     if (p->period_ns)
       f.verdict =
           fmt::format("{} {} one packet every {} (p90 {}): {}; it sets the pace of the transfer", pacer,
@@ -340,24 +359,25 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
     else
       f.verdict = fmt::format("{} pacing comes from {}: {}, leaving at {:.2f} Mbit/s ({:.0f} packets/s)",
                               dir_upper(d), pacer, queue, p->exit_mbit_s, p->exit_pps);
-    f.where = where(d, origin, reader_paces ? who : "");
+    f.where = where(d, origin, reader_paces ? who : "", k);
     f.remedy =
         reader_paces
             ? (p->period_ns ? "the reader waits between reads: a timer, a shaper (e.g. openvpn --shaper)"
                             : "the reader cannot keep up: see its CPU use and scheduling")
-            : "the qdisc shapes the device: tc -s qdisc show dev <dev>";
+        : origin == Span::Qdisc ? "the qdisc shapes the device: tc -s qdisc show dev <dev>"
+                                : "the device's own path sets the pace: see its CPU use";
   } else if (p->rule == PacingRule::NoQueue) {
     f.severity = Severity::Info;
     f.verdict = fmt::format(
         "{} pacing comes from upstream: gaps are already {} (p50) when packets reach the device, "
         "and no stage holds a standing queue",
         dir_upper(d), dur(p->gap_in_p50_ns));
-    f.where = where(d, std::nullopt, "");
+    f.where = where(d, std::nullopt, "", k);
   } else {
     f.severity = Severity::Info;
     f.verdict = fmt::format("{} pacing is introduced in the {} span: gaps grow from {} to {}", dir_upper(d),
-                            pacing_origin_name(*p), dur(p->gap_in_p50_ns), dur(p->gap_out_p50_ns));
-    f.where = where(d, p->origin, "");
+                            pacing_origin_name(*p, k), dur(p->gap_in_p50_ns), dur(p->gap_out_p50_ns));
+    f.where = where(d, p->origin, "", k);
   }
   out.push_back(std::move(f));
 }
@@ -366,7 +386,9 @@ void pacing_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
 // TCP's GSO skbs into segments before the ring, and the VPN reads each one; with them it
 // would read one super-packet. Said where it happens, with what it costs in reads: the
 // reads the trace saw, not the packets (segments the ring dropped were never read).
-void offload_finding(const DirStats& s, std::vector<Finding>& out) {
+void offload_finding(const DirStats& s, DeviceKind k, std::vector<Finding>& out) {
+  // The remedy is the tun fd's: a kernel VPN or a veth segments, or not, on its own.
+  if (handoff_of(k) != Handoff::Reader) return;
   if (s.gso_parents < kMinPacketsForVerdict || !s.segments) return;
   const double per_parent = static_cast<double>(s.segments) / s.gso_parents;
   const double secs = s.last_ts > s.first_ts ? (s.last_ts - s.first_ts) / 1e9 : 0;
@@ -387,13 +409,13 @@ void offload_finding(const DirStats& s, std::vector<Finding>& out) {
                 {"segments_per_parent", std::round(per_parent * 10) / 10},
                 {"reads", reads},
                 {"reads_per_s", std::round(reads_per_s)}};
-  f.where = where(Dir::Tx, Span::Qdisc, who);
+  f.where = where(Dir::Tx, Span::Qdisc, who, k);
   f.remedy =
       "offloads on the tun fd (IFF_VNET_HDR + TUNSETOFFLOAD) let the VPN read one super-packet instead";
   out.push_back(std::move(f));
 }
 
-void wait_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
+void wait_finding(Dir d, const DirStats& s, DeviceKind k, std::vector<Finding>& out) {
   const int dom = dominant_span(d, s);
   if (s.packets < kMinPacketsForVerdict || dom < 0) return;
   const Histogram& h = s.spans[dom];
@@ -405,18 +427,17 @@ void wait_finding(Dir d, const DirStats& s, std::vector<Finding>& out) {
   f.kind = FindingKind::Wait;
   f.severity = h.quantile(0.5) >= kSlowWaitNs ? Severity::Warning : Severity::Info;
   f.weight = static_cast<double>(h.sum());
-  const std::string where_text = span == Span::Ring ? std::string("in the tun ring")
-                                 : socket ? std::string("in their socket for the application's read")
-                                          : fmt::format("in {}", span_name(span));
+  const std::string where_text = socket ? std::string("in their socket for the application's read")
+                                          : fmt::format("in {}", stage_phrase(span, k));
   f.verdict = fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir_upper(d), where_text,
                           dur(h.quantile(0.5)), dur(h.quantile(0.99)),
                           who.empty() ? "" : fmt::format("; {} {}", socket ? "receiver" : role(d), who));
   if (socket) f.remedy = "the receiving application reads slowly: see what it does between reads";
-  f.evidence = {{"span", std::string(span_name(span))},
+  f.evidence = {{"span", std::string(span_name(span, k))},
                 {"p50_us", us(h.quantile(0.5))},
                 {"p99_us", us(h.quantile(0.99))},
                 {"packets", h.count()}};
-  f.where = where(d, span, who);
+  f.where = where(d, span, who, k);
   out.push_back(std::move(f));
 }
 
@@ -455,7 +476,7 @@ void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<
         ": the tun ring was full (its length is the device's txqueuelen); the reader{} did not keep up",
         holders(info).empty() ? "" : " " + holders(info));
   f.evidence = {{"count", serious}, {"reason", reason}, {"location", loc}};
-  f.where = where(d, std::nullopt, who);
+  f.where = where(d, std::nullopt, who, info.kind);
   out.push_back(std::move(f));
 }
 
@@ -606,9 +627,9 @@ std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const Vp
   for (Dir d : kDirs) {
     const DirStats& s = a.total(d);
     drop_findings(info, d, s, out);
-    pacing_finding(d, s, out);
-    wait_finding(d, s, out);
-    if (d == Dir::Tx) offload_finding(s, out);
+    pacing_finding(d, s, a.device_kind(), out);
+    wait_finding(d, s, a.device_kind(), out);
+    if (d == Dir::Tx) offload_finding(s, a.device_kind(), out);
   }
   std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
     if (x.severity != y.severity) return x.severity > y.severity;

@@ -42,9 +42,9 @@ std::string short_name(const TraceInfo& info, uint32_t pid) {
   return "the VPN";
 }
 
-Json where_tx(const std::string& who) {
+Json where_tx(const std::string& who, DeviceKind kind) {
   return Json{{"direction", dir_name(Dir::Tx)},
-              {"stage", std::string(span_name(Span::Ring))},
+              {"stage", std::string(span_name(Span::Ring, kind))},
               {"process", who.empty() ? Json(nullptr) : Json(who)}};
 }
 
@@ -75,7 +75,7 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
         who, dur_ns(static_cast<double>(stopped)), pct(f.ring_share[TL_TS_STOPPED]));
     x.evidence = {{"stopped_ms", round3(stopped / 1e6)},
                   {"share_of_ring_wait", round3(f.ring_share[TL_TS_STOPPED])}};
-    x.where = where_tx(who);
+    x.where = where_tx(who, info.kind);
     x.remedy = "find what stops it: a debugger, a job-control stop (SIGSTOP/SIGTSTP), a supervisor";
     out.push_back(std::move(x));
   }
@@ -109,7 +109,7 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
         {"runnable_us_per_packet", round3(runnable_per_packet / 1e3)},
         {"vpn_threads_share", round3(f.own_threads_share)},
         {"ran_instead", {{"tid", f.top_other}, {"comm", other}, {"share", round3(f.top_other_share)}}}};
-    x.where = where_tx(who);
+    x.where = where_tx(who, info.kind);
     x.remedy =
         own ? "its threads need more CPU than they get: let it run on more CPUs (a wider cpuset, fewer "
               "other tasks there), or make each packet cost less"
@@ -159,7 +159,7 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
                     {"vpn_share", round3(f.busiest_cpu_share)},
                     {"rx_receive_share", round3(static_cast<double>(rx_there) / rx_total)}};
       y.where = Json{{"direction", dir_name(Dir::Rx)},
-                     {"stage", std::string(span_name(Span::Backlog))},
+                     {"stage", std::string(span_name(Span::Backlog, info.kind))},
                      {"process", who}};
       y.remedy = "steer RX processing to another CPU: RPS (/sys/class/net/" + info.dev_name +
                  "/queues/rx-0/rps_cpus)";
@@ -190,7 +190,7 @@ void vpn_findings(const TraceInfo& info, const Analysis& a, const VpnAnalysis& v
                   {"sleep_p10_us", round3(p10 / 1e3)},
                   {"sleep_p90_us", round3(p90 / 1e3)},
                   {"regular", regular}};
-    x.where = where_tx(who);
+    x.where = where_tx(who, info.kind);
     x.remedy =
         "the reader waits on a timer between reads (a sleep, a poll timeout, a shaper): let it wait on the "
         "device's fd instead";

@@ -6,23 +6,6 @@
 
 namespace tunlat {
 
-std::string_view device_kind_name(DeviceKind k) {
-  switch (k) {
-    case DeviceKind::Tap:
-      return "tap";
-    case DeviceKind::Tun:
-      return "tun";
-    default:
-      return "other";
-  }
-}
-
-DeviceKind parse_device_kind(std::string_view name) {
-  if (name == "tap") return DeviceKind::Tap;
-  if (name == "tun") return DeviceKind::Tun;
-  return DeviceKind::Other;
-}
-
 std::string TraceInfo::drop_reason_name(int32_t reason) const {
   auto it = drop_reasons.find(reason);
   if (it == drop_reasons.end()) return std::to_string(reason);

@@ -8,13 +8,9 @@
 #include <string_view>
 #include <vector>
 
-namespace tunlat {
+#include "core/model/device_model.h"
 
-// What the traced device is: tun and tap run tun.c's paths; anything else (a veth, lo) is
-// traced on the same points, but no VPN reads it.
-enum class DeviceKind { Tap, Tun, Other };
-std::string_view device_kind_name(DeviceKind k);      // "tap" | "tun" | "other"
-DeviceKind parse_device_kind(std::string_view name);  // anything unknown is Other
+namespace tunlat {
 
 struct Owner {
   uint32_t pid = 0;
@@ -45,6 +41,9 @@ struct TraceInfo {
   std::string filter;                           // the pcap filter packets were followed by; empty: all
   std::map<int32_t, std::string> drop_reasons;  // enum skb_drop_reason, from the kernel's BTF
   std::map<uint64_t, std::string> symbols;      // drop locations -> function name
+  // Kernel workers that took TX packets from a kernel VPN device (its tx worker's kworkers):
+  // pid -> the workqueue it ran last when the trace ended ("wg-crypt-wg0").
+  std::map<uint32_t, std::string> workqueues;
 
   // "SOCKET_RCVBUFF" for SKB_DROP_REASON_SOCKET_RCVBUFF; the number if unknown.
   std::string drop_reason_name(int32_t reason) const;

@@ -22,6 +22,12 @@ Json owners_json(const std::vector<Owner>& owners) {
   return a;
 }
 
+Json workqueues_json(const std::map<uint32_t, std::string>& workqueues) {
+  Json w = Json::object();
+  for (auto& [pid, name] : workqueues) append_new(w, std::to_string(pid), name);
+  return w;
+}
+
 Json symbols_json(const std::map<uint64_t, std::string>& symbols) {
   Json s = Json::object();
   for (auto& [addr, name] : symbols) append_new(s, hex(addr), name);
@@ -171,12 +177,23 @@ void parse_header(const In& j, TraceInfo& i) {
   get_symbols(j, i.symbols);
 }
 
+void get_workqueues(const In& j, std::map<uint32_t, std::string>& out) {
+  auto* w = object_field(j, "workqueues");  // absent before kernel VPN devices were traced
+  if (!w) return;
+  for (auto& [k, v] : w->items()) {
+    int32_t pid;
+    if (!parse_i32(k, pid) || pid <= 0 || !v.is_string()) throw Malformed("bad workqueues entry");
+    out[static_cast<uint32_t>(pid)] = v.get<std::string>();
+  }
+}
+
 void parse_trailer(const In& j, TraceInfo& i) {
   if (!j.is_object()) throw Malformed("not an object");
   get(j, "end_ns", i.end_ns);
   get(j, "events_lost", i.events_lost);
   get(j, "device_vanished", i.device_vanished);
   get_symbols(j, i.symbols);
+  get_workqueues(j, i.workqueues);
 }
 
 }  // namespace
@@ -208,7 +225,8 @@ Json info_trailer_json(const TraceInfo& i) {
   return Json{{"end_ns", i.end_ns},
               {"events_lost", i.events_lost},
               {"device_vanished", i.device_vanished},
-              {"symbols", symbols_json(i.symbols)}};
+              {"symbols", symbols_json(i.symbols)},
+              {"workqueues", workqueues_json(i.workqueues)}};
 }
 
 std::string dump_compact(const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); }

@@ -198,7 +198,7 @@ constexpr const char* kScript = R"JS(<script type="text/ecmascript"><![CDATA[
 
 }  // namespace
 
-void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, const std::string& title,
+void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, DeviceKind kind, const std::string& title,
                      bool standalone) {
   Node root = build(leaves);
   place(root, 0);
@@ -228,7 +228,7 @@ void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, co
   double lx = kMargin;
   const std::pair<Dir, int> kinds[] = {{Dir::Tx, 0}, {Dir::Tx, 1}, {Dir::Tx, 2}, {Dir::Rx, 0}, {Dir::Rx, 1}};
   for (auto [d, s] : kinds) {
-    const std::string name = fmt::format("{} {}", dir_name(d), spans_of(d)[s].name);
+    const std::string name = fmt::format("{} {}", dir_name(d), spans_of(d, kind)[s].name);
     fmt::print(out,
                "<g class=\"legend\"><rect x=\"{:.0f}\" y=\"50\" width=\"12\" height=\"12\" fill=\"{}\"/>"
                "<text x=\"{:.0f}\" y=\"61\">{}</text></g>\n",

@@ -169,7 +169,7 @@ void flame(std::ostream& out, const VisualInput& in) {
          "packets). Hover for numbers, click to zoom. <label>Search <input type=\"search\" "
          "id=\"flame-search\" "
          "placeholder=\"regular expression\"></label></p>\n";
-  write_flame_svg(out, flame_leaves(in.visuals.flame(), in.info.dev_name, in.flame_by),
+  write_flame_svg(out, flame_leaves(in.visuals.flame(), in.info.dev_name, in.info.kind, in.flame_by), in.info.kind,
                   "where packet-time goes on " + in.info.dev_name, false);
   out << "</section>\n";
 }
@@ -218,7 +218,7 @@ void timeline(std::ostream& out, const VisualInput& in) {
       pps.push_back(std::move(s));
     }
     out << charts::lines(dn + ": packets per second at each point", "pps", pps, axis, marks);
-    const auto spans = spans_of(d);
+    const auto spans = spans_of(d, in.info.kind);
     for (size_t s = 0; s + 1 < spans.size(); s++) {
       charts::Series w{std::string(spans[s].name), kPalette[s % 7], std::vector<double>(axis.cols, 0)};
       for (size_t b = 0; b < n; b++)

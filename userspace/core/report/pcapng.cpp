@@ -150,7 +150,7 @@ std::string pcapng_duration(uint64_t ns) {
 std::string pcapng_comment(const Journey& j, const TraceInfo& info, const LocationName& location_name) {
   fmt::memory_buffer c;
   fmt::format_to(std::back_inserter(c), "tunlat dir={}", dir_name(j.dir));
-  for (const SpanDef& sd : spans_of(j.dir)) {
+  for (const SpanDef& sd : spans_of(j.dir, info.kind)) {
     const uint64_t from = j.ts[sd.from], to = span_end(j, sd);
     if (!from || !to || to < from) continue;
     fmt::format_to(std::back_inserter(c), " {}=", sd.name);
@@ -180,7 +180,7 @@ PcapngOutput::PcapngOutput(std::ostream& out, const TraceInfo& info, uint32_t sn
   i.description =
       fmt::format("{} {} in netns {}", device_kind_name(info.kind), info.dev_name,
                   info.netns_name.empty() ? fmt::format("inode {}", info.netns_inode) : info.netns_name);
-  i.linktype = info.kind == DeviceKind::Tun ? kLinktypeRaw : kLinktypeEthernet;
+  i.linktype = carries_ethernet(info.kind) ? kLinktypeEthernet : kLinktypeRaw;
   i.snaplen = snaplen_;
   iface_ = writer_.add_interface(i);
 }

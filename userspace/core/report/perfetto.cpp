@@ -48,7 +48,7 @@ std::string who(const Visuals& v, uint32_t pid, uint32_t tid) {
 
 void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint64_t id) {
   const int d = static_cast<int>(p.dir);
-  const auto spans = spans_of(p.dir);
+  const auto spans = spans_of(p.dir, in.info.kind);
   const std::string_view cat = dir_name(p.dir);
   bool first = true;
   for (size_t i = 0; i < spans.size(); i++) {
@@ -97,7 +97,7 @@ void counters(Writer& w, const Timeline& t) {
       for (int p : points_of(d))
         pps +=
             fmt::format("{}\"{}\":{:.0f}", pps.empty() ? "" : ",", point_name(p), bin.passed[di][p] / secs);
-      const auto spans = spans_of(d);
+      const auto spans = spans_of(d, in.info.kind);
       for (size_t s = 0; s + 1 < spans.size(); s++)  // total is the sum of the others
         waiting += fmt::format("{}\"{}\":{:.2f}", waiting.empty() ? "" : ",", spans[s].name,
                                bin.waiting_ns[di][s] / static_cast<double>(t.bin_ns()));

@@ -45,25 +45,30 @@ Json threads_json(const std::map<uint32_t, ThreadStat>& threads, const char* cou
   return tj;
 }
 
-void add_processes(Json& pj, const std::map<uint32_t, ProcStat>& by_pid, const char* role) {
+// workqueues: a kernel worker's workqueue (TraceInfo::workqueues), said beside its comm.
+void add_processes(Json& pj, const std::map<uint32_t, ProcStat>& by_pid, const char* role,
+                   const std::map<uint32_t, std::string>& workqueues) {
   std::vector<std::pair<uint32_t, const ProcStat*>> procs;
   for (auto& [pid, p] : by_pid) procs.emplace_back(pid, &p);
   std::stable_sort(procs.begin(), procs.end(),
                    [](auto& a, auto& b) { return a.second->packets > b.second->packets; });
-  for (auto& [pid, p] : procs)
+  for (auto& [pid, p] : procs) {
     pj.push_back({{"pid", pid},
                   {"comm", p->comm},
                   {"role", role},
                   {"packets", p->packets},
                   {"threads", threads_json(p->threads, "packets")}});
+    auto wq = workqueues.find(pid);
+    if (wq != workqueues.end()) pj.back()["workqueue"] = wq->second;
+  }
 }
 
 // Processes (tgid), each with its threads (tid): the reader (TX) or writer (RX) first,
 // then the RX receivers, the applications that read the packets.
-Json processes_json(Dir d, const DirStats& s) {
+Json processes_json(Dir d, const DirStats& s, const std::map<uint32_t, std::string>& workqueues) {
   Json pj = Json::array();
-  add_processes(pj, s.procs, d == Dir::Tx ? "reader" : "writer");
-  add_processes(pj, s.receivers, "receiver");
+  add_processes(pj, s.procs, d == Dir::Tx ? "reader" : "writer", workqueues);
+  add_processes(pj, s.receivers, "receiver", workqueues);
   return pj;
 }
 
@@ -81,9 +86,9 @@ Json points_json(Dir d, const DirStats& s) {
 }
 
 // Where the pacing comes from, the rule that said so and its numbers.
-Json pacing_json(const Pacing& p) {
+Json pacing_json(const Pacing& p, DeviceKind kind) {
   return Json{
-      {"origin", std::string(pacing_origin_name(p))},
+      {"origin", std::string(pacing_origin_name(p, kind))},
       {"rule", pacing_rule_name(p.rule)},
       {"queued", std::round(p.queued * 10) / 10},
       {"gap_in_p50_us", us(p.gap_in_p50_ns)},
@@ -212,7 +217,7 @@ Json timer_json(const Stall& st, uint64_t t0) {
               {"backoff_ms", round3(std::max(longest, since_last) / 1e6)}};
 }
 
-Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
+Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows, DeviceKind kind) {
   if (st.kind == StallKind::Idle) {
     auto f = flows.flows().find(st.flow);
     const bool named = f != flows.flows().end() && f->second.defined;
@@ -245,7 +250,7 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
               {"kind", stall_kind_name(StallKind::Stuck)},
               {"start_s", round3(st.start_ns > t0 ? (st.start_ns - t0) / 1e9 : 0.0)},
               {"duration_ms", round3((st.end_ns - st.start_ns) / 1e6)},
-              {"stage", std::string(span_name(st.stage))},
+              {"stage", std::string(span_name(st.stage, kind))},
               {"queued", st.queued},
               {"ongoing", st.ongoing},
               {"ended_by", ended_by_json(st, leave, t0, flows)},
@@ -255,7 +260,7 @@ Json stall_json(const Stall& st, uint64_t t0, const FlowTable& flows) {
               {"flight_recorder", before}};
 }
 
-Json direction_json(Dir d, const DirStats& s) {
+Json direction_json(Dir d, const DirStats& s, DeviceKind kind, const TraceInfo& info) {
   Json j;
   j["packets"] = s.packets;
   j["bytes"] = s.bytes;
@@ -263,17 +268,17 @@ Json direction_json(Dir d, const DirStats& s) {
   j["pps"] = secs > 0 ? round3(s.packets / secs) : 0.0;
   j["mbit_s"] = secs > 0 ? round3(s.bytes * 8 / secs / 1e6) : 0.0;
   Json spans = Json::object();
-  const auto defs = spans_of(d);
+  const auto defs = spans_of(d, kind);
   for (size_t i = 0; i < defs.size(); i++)
     spans[std::string(defs[i].name)] = histogram_json(s.spans[i], true);
   j["spans"] = spans;
   j["points"] = points_json(d, s);
   const int dom = dominant_span(d, s);
   j["dominant_span"] = dom >= 0 ? Json(std::string(defs[dom].name)) : Json(nullptr);
-  const auto pacing = pacing_of(d, s);
-  j["pacing_origin"] = pacing ? Json(std::string(pacing_origin_name(*pacing))) : Json(nullptr);
-  j["pacing"] = pacing ? pacing_json(*pacing) : Json(nullptr);
-  j["processes"] = processes_json(d, s);
+  const auto pacing = pacing_of(d, s, kind);
+  j["pacing_origin"] = pacing ? Json(std::string(pacing_origin_name(*pacing, kind))) : Json(nullptr);
+  j["pacing"] = pacing ? pacing_json(*pacing, kind) : Json(nullptr);
+  j["processes"] = processes_json(d, s, info.workqueues);
   j["dropped"] = s.dropped;
   j["anomalies"] = {{"evicted", s.evicted},
                     {"unfinished", s.unfinished},
@@ -337,10 +342,10 @@ Json summarize(const TraceInfo& info, const Pipeline& p, const Json& findings) {
       {"packets_followed", c.journeys},       {"ended_by_ttl", c.evicted - c.evicted_by_limit},
       {"ended_by_limit", c.evicted_by_limit}, {"gso_segments_joined", c.segments},
       {"orphan_segments", c.orphan_segments}, {"max_in_flight", c.max_live}};
-  doc["directions"] = {{"tx", direction_json(Dir::Tx, a.total(Dir::Tx))},
-                       {"rx", direction_json(Dir::Rx, a.total(Dir::Rx))}};
+  doc["directions"] = {{"tx", direction_json(Dir::Tx, a.total(Dir::Tx), a.device_kind(), info)},
+                       {"rx", direction_json(Dir::Rx, a.total(Dir::Rx), a.device_kind(), info)}};
   Json stalls = Json::array();
-  for (const Stall& st : a.stalls()) stalls.push_back(stall_json(st, info.start_ns, a.flows()));
+  for (const Stall& st : a.stalls()) stalls.push_back(stall_json(st, info.start_ns, a.flows(), a.device_kind()));
   doc["stalls"] = stalls;
   doc["stall_threshold_ms"] = round3(a.stall_threshold_ns() / 1e6);
   Json drops = Json::array();

@@ -144,8 +144,8 @@ void render_direction(std::ostream& out, const Json& doc, Dir dir) {
   if (d["pacing_origin"].is_string()) fmt::print(out, "  pacing origin: {}\n", text(d["pacing_origin"]));
 
   for (auto& p : d["processes"]) {
-    fmt::print(out, "  {} {} (pid {}): {} packets\n", text(p["role"]), text(p["comm"]),
-               p["pid"].get<uint32_t>(), p["packets"].get<uint64_t>());
+    fmt::print(out, "  {} {} (pid {}{}): {} packets\n", text(p["role"]), text(p["comm"]), p["pid"].get<uint32_t>(),
+               p.contains("workqueue") ? ", a worker of " + text(p["workqueue"]) : "", p["packets"].get<uint64_t>());
     render_threads(out, p, "packets");
   }
   bool any_drop = false;
@@ -326,17 +326,17 @@ void render_report(std::ostream& out, const Json& doc) {
 }
 
 void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s, double interval_s,
-                 uint64_t lost_total, const LiveStall& stall) {
+                 uint64_t lost_total, DeviceKind kind, const LiveStall& stall) {
   fmt::print(out, "-- {:7.1f} s {:-<78}\n", elapsed_s, "");
   if (stall.stage)
     fmt::print(out, "!! STALL: TX {} holds {} packet{} and none left it for {:.1f} s\n",
-               span_name(*stall.stage), stall.waiting, stall.waiting == 1 ? "" : "s", stall.stuck_s);
+               span_name(*stall.stage, kind), stall.waiting, stall.waiting == 1 ? "" : "s", stall.stuck_s);
   for (Dir d : kDirs) {
     const DirStats& s = delta[static_cast<int>(d)];
     double secs = interval_s > 0 ? interval_s : 1;
     fmt::print(out, "{}  {:>11}  {:>8.2f} Mbit/s  drops {:<6} lost {:<8}\n", d == Dir::Tx ? "TX" : "RX",
                format_rate(s.packets / secs), s.bytes * 8 / secs / 1e6, s.dropped, lost_total);
-    const auto spans = spans_of(d);
+    const auto spans = spans_of(d, kind);
     for (size_t i = 0; i < spans.size(); i++) {
       const Histogram& h = s.spans[i];
       if (!h.count()) continue;

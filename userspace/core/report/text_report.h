@@ -16,6 +16,6 @@ void render_report(std::ostream& out, const Json& summary);
 // delta: what happened in the interval, per direction (see since()).
 // stall: a queue span stuck right now (stage nullopt: none), marked above the block.
 void render_live(std::ostream& out, const std::array<DirStats, 2>& delta, double elapsed_s, double interval_s,
-                 uint64_t lost_total, const LiveStall& stall = {});
+                 uint64_t lost_total, DeviceKind kind, const LiveStall& stall = {});
 
 }  // namespace tunlat

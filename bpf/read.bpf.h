@@ -93,4 +93,26 @@ static __always_inline void note_read(const struct sk_buff *skb)
 	send_comm(st, id);
 }
 
+/*
+ * A TX packet taken from the device by the kernel itself (tl_cfg.handoff: a kernel VPN
+ * queues the same skb on its underlay, a veth's peer receives it): sent at once, by
+ * address. Not held for its free as a read is: that comes much later and elsewhere (the
+ * far end of the tunnel), after the address has mostly come back as the next packet,
+ * which would leave this one unmatched.
+ */
+static __always_inline void note_handoff(const struct sk_buff *skb)
+{
+	struct cpu_state *st = cpu_state();
+
+	if (!st)
+		return;
+	if (st->read_skb)
+		send_read(st, TL_POINT_COUNT, 0, 0, 0); /* a read held here: its free was not seen */
+	st->read_skb = (__u64)skb;
+	st->read_ts = bpf_ktime_get_ns();
+	st->read_id = bpf_get_current_pid_tgid();
+	send_comm(st, st->read_id);
+	send_read(st, TL_POINT_COUNT, 0, 0, 0);
+}
+
 #endif /* TUNLAT_READ_BPF_H */

@@ -93,7 +93,7 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 	if (!is_target_dev(KREAD(struct sk_buff, skb, dev))) {
 		/* A veth's peer receives the very skb the device sent: its handoff. */
 		if (tl_cfg.handoff == TL_HO_PEER && tagged((__u64)skb))
-			note_read(skb);
+			note_handoff(skb);
 		return 0;
 	}
 	v = lookup(skb);

@@ -41,7 +41,7 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 		/* A kernel VPN sends the packet it took from the device, encrypted in place: the
 		 * same skb, queued on the underlay. The tag spares the rest a lookup. */
 		if (tl_cfg.handoff == TL_HO_UNDERLAY && tagged((__u64)skb))
-			note_read(skb);
+			note_handoff(skb);
 		if (tl_cfg.sched)
 			note_owner_io(TL_SEND, skb); /* the VPN's send on its underlay, maybe */
 		/* Only a packet that came in through the traced device can be forwarded out:

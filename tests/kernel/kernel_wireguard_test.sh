@@ -65,7 +65,7 @@ awk -v g="$got" -v w="$sent" 'BEGIN { exit !(w > 2000 && g >= w * 0.99 && g <= w
 vpn=$(jq '.directions.tx.spans.vpn.count' "$J")
 awk -v v="$vpn" -v g="$got" 'BEGIN { exit !(v >= g * 0.95) }' || fail "vpn span covers $vpn of $got packets (95 %)"
 p50=$(jq '.directions.tx.spans.vpn.p50_us' "$J")
-rtt_us=$(awk -F'[/ ]+' '/^rtt/ { print $7 * 1000 }' "$WORK/ping.out")
+rtt_us=$(awk -F'[/ ]+' '/^rtt/ { print $8 * 1000 }' "$WORK/ping.out")
 awk -v p="$p50" -v r="$rtt_us" 'BEGIN { exit !(p > 0 && p < r) }' || fail "vpn p50 $p50 us, ping RTT avg $rtt_us us"
 jq -e '.directions.tx.spans | has("ring") | not' "$J" >/dev/null || fail "a WireGuard device has a ring span"
 workers=$(jq -r '[.directions.tx.processes[] | select(.role == "reader") | .workqueue // empty] | unique | join(",")' "$J")

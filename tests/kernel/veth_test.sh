@@ -37,7 +37,7 @@ jq_eq "$J" ".directions.tx.packets" "$N"
 jq_eq "$J" ".directions.tx.spans.peer.count" "$N"
 jq_eq "$J" ".directions.rx.packets" "$N"
 p50=$(jq '.directions.tx.spans.peer.p50_us' "$J")
-rtt_us=$(awk -F'[/ ]+' '/^rtt/ { print $7 * 1000 }' "$WORK/ping.out")
+rtt_us=$(awk -F'[/ ]+' '/^rtt/ { print $8 * 1000 }' "$WORK/ping.out")
 awk -v p="$p50" -v r="$rtt_us" 'BEGIN { exit !(p > 0 && p < r) }' || fail "peer p50 $p50 us, ping RTT avg $rtt_us us"
 jq_eq "$J" ".stalls | length" 0
 ! jq -r '.findings[].verdict' "$J" | grep -qi "ring" || fail "a finding claims a ring: $(jq -r '.findings[].verdict' "$J")"

@@ -162,6 +162,21 @@ int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capt
 }
 
 // Collects what is still in the kernel, and what is known only at the end.
+// The workqueue each kernel worker among procs ran last, as /proc/PID/comm says it
+// ("kworker/1:2-wg-crypt-wg0"; '+' while it runs one): a kernel VPN's workers.
+std::map<uint32_t, std::string> workqueues_of(const std::map<uint32_t, ProcStat>& procs) {
+  std::map<uint32_t, std::string> out;
+  for (auto& [pid, p] : procs) {
+    if (p.comm.rfind("kworker/", 0) != 0) continue;
+    std::ifstream f(fmt::format("/proc/{}/comm", pid));
+    std::string comm;
+    if (!std::getline(f, comm)) continue;
+    const size_t sep = comm.find_first_of("-+", sizeof("kworker/") - 1);
+    if (sep != std::string::npos && sep + 1 < comm.size()) out[pid] = comm.substr(sep + 1);
+  }
+  return out;
+}
+
 void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capture) {
   tracer.poll(0);  // whatever is still in the rings
   tracer.flush_in_flight();
@@ -250,21 +265,6 @@ void note_kind(const Device& dev) {
                  name);
       return;
   }
-}
-
-// The workqueue each kernel worker among procs ran last, as /proc/PID/comm says it
-// ("kworker/1:2-wg-crypt-wg0"; '+' while it runs one): a kernel VPN's workers.
-std::map<uint32_t, std::string> workqueues_of(const std::map<uint32_t, ProcStat>& procs) {
-  std::map<uint32_t, std::string> out;
-  for (auto& [pid, p] : procs) {
-    if (p.comm.rfind("kworker/", 0) != 0) continue;
-    std::ifstream f(fmt::format("/proc/{}/comm", pid));
-    std::string comm;
-    if (!std::getline(f, comm)) continue;
-    const size_t sep = comm.find_first_of("-+", sizeof("kworker/") - 1);
-    if (sep != std::string::npos && sep + 1 < comm.size()) out[pid] = comm.substr(sep + 1);
-  }
-  return out;
 }
 
 // What the BPF side takes as a TX packet's read on this kind of device.

@@ -50,7 +50,7 @@ struct Fd {
 struct DirCloser {
   void operator()(DIR* d) const { closedir(d); }
 };
-using Dir = std::unique_ptr<DIR, DirCloser>;
+using DirHandle = std::unique_ptr<DIR, DirCloser>;
 
 uint64_t inode_of(const std::string& path) {
   struct stat st {};
@@ -173,7 +173,7 @@ void require_net_namespace(const std::string& spec, const std::string& path) {
 // underlay, whose drops hurt the tunnel wherever the socket lives.
 std::vector<uint64_t> socket_inodes(const std::string& proc_dir) {
   std::vector<uint64_t> out;
-  Dir fds(opendir((proc_dir + "/fd").c_str()));
+  DirHandle fds(opendir((proc_dir + "/fd").c_str()));
   if (!fds) return out;
   while (dirent* f = readdir(fds.get())) {
     if (!all_digits(f->d_name)) continue;
@@ -282,7 +282,7 @@ std::vector<NetnsDevice> scan_tun_devices() {
   std::vector<Netns> spaces = all_netns();
   std::set<uint64_t> seen;
   for (const Netns& ns : spaces) seen.insert(ns.inode);
-  if (Dir proc{opendir("/proc")}) {
+  if (DirHandle proc{opendir("/proc")}) {
     while (dirent* p = readdir(proc.get())) {
       if (!all_digits(p->d_name)) continue;
       const std::string path = std::string("/proc/") + p->d_name + "/ns/net";
@@ -299,13 +299,13 @@ namespace {
 
 // fn(pid, fd, device name, /proc/PID) for each tun/tap fd of each process: fdinfo's iff.
 void for_tun_fds(const std::function<void(pid_t, int, const std::string&, const std::string&)>& fn) {
-  Dir proc(opendir("/proc"));
+  DirHandle proc(opendir("/proc"));
   if (!proc) return;
   while (dirent* p = readdir(proc.get())) {  // processes (tgids): threads share their fds
     if (!all_digits(p->d_name)) continue;
     const std::string base = std::string("/proc/") + p->d_name;
     const pid_t pid = static_cast<pid_t>(std::stol(p->d_name));
-    Dir fds(opendir((base + "/fdinfo").c_str()));
+    DirHandle fds(opendir((base + "/fdinfo").c_str()));
     if (!fds) continue;
     while (dirent* f = readdir(fds.get())) {
       if (!all_digits(f->d_name)) continue;

@@ -95,7 +95,8 @@ TEST(DeviceModel, ADeviceNothingReadsHasNoRingToStallIn) {
     EXPECT_EQ(text.find("ring"), std::string::npos) << text;
     EXPECT_EQ(text.find("stood still"), std::string::npos) << text;
     // TX ends at xmit: the total is the qdisc's time, for every packet.
-    EXPECT_EQ(doc["directions"]["tx"]["spans"]["total"]["count"], 200) << doc["directions"]["tx"]["spans"].dump();
+    EXPECT_EQ(doc["directions"]["tx"]["spans"]["total"]["count"], 200)
+        << doc["directions"]["tx"]["spans"].dump();
   }
 }
 

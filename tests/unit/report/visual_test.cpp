@@ -83,8 +83,8 @@ TEST(Folded, ObserverLeavesTheSummaryUnchanged) {
 // histogram's sum (rounded once per line), and `total` is not among them.
 TEST(Folded, WeightsAddUpToEachSpansPacketTime) {
   Analysed a("openvpn-tap-iperf3.tlrec");
-  auto leaves =
-      flame_leaves(a.visuals.flame(), a.info.dev_name, a.info.kind, parse_flame_by("span,process,cpu", true).keys);
+  auto leaves = flame_leaves(a.visuals.flame(), a.info.dev_name, a.info.kind,
+                             parse_flame_by("span,process,cpu", true).keys);
   for (Dir d : kDirs) {
     const auto spans = spans_of(d);
     for (size_t i = 0; i + 1 < spans.size(); i++) {
@@ -178,8 +178,9 @@ TEST(Escaping, ProcessNamesAreTextNotMarkup) {
   std::ostringstream text, svg;
   render_report(text, doc);
   EXPECT_NE(text.str().find("reader <b>x</b> (pid 4252)"), std::string::npos) << text.str();
-  write_flame_svg(svg, flame_leaves(v.flame(), info.dev_name, info.kind, parse_flame_by(kDefaultFlameBy, false).keys), info.kind,
-                  "t", true);
+  write_flame_svg(
+      svg, flame_leaves(v.flame(), info.dev_name, info.kind, parse_flame_by(kDefaultFlameBy, false).keys),
+      info.kind, "t", true);
   EXPECT_EQ(svg.str().find("<b>"), std::string::npos);
   EXPECT_NE(svg.str().find("&lt;b&gt;x&lt;/b&gt; (pid 4252)"), std::string::npos);
   std::ostringstream page;

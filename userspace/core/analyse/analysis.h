@@ -150,7 +150,7 @@ class AnalysisObserver {
   virtual ~AnalysisObserver() = default;
   virtual void on_pass(const PointPass& p) = 0;
   virtual void on_packet(const Journey& j) = 0;  // counted as a packet of its direction
-  virtual void on_device_kind(DeviceKind) {}      // the device's model: its spans' names
+  virtual void on_device_kind(DeviceKind) {}     // the device's model: its spans' names
 };
 
 // Two observers where the analysis takes one: the visual reports and --pcapng.

@@ -68,6 +68,7 @@ class Visuals : public AnalysisObserver {
 
  private:
   VisualOptions opts_;
+  DeviceKind kind_ = DeviceKind::Tap;  // its spans' names and ends (on_device_kind)
   Timeline timeline_;
   FlameData flame_;
   std::vector<PacketTrace> packets_;

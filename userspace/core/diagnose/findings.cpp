@@ -74,7 +74,9 @@ std::string stage_phrase(Span stage, DeviceKind k) {
   return stage == Span::Qdisc ? "the qdisc" : std::string(span_name(stage, k));
 }
 // Is the stage a ring a process reads (tun, tap, macvtap), whose stalls are the reader's?
-bool read_by_process(Span stage, DeviceKind k) { return stage == Span::Ring && handoff_of(k) == Handoff::Reader; }
+bool read_by_process(Span stage, DeviceKind k) {
+  return stage == Span::Ring && handoff_of(k) == Handoff::Reader;
+}
 
 // The processes holding the device: "openvpn (pid 4252)", or "" if none was found.
 std::string holders(const TraceInfo& info) {
@@ -234,7 +236,8 @@ std::string handoff_remedy(const TraceInfo& info) {
              ": their CPU time) and whether the peer has a session (wg show " + info.dev_name +
              "): WireGuard holds packets in its staged queue until a handshake completes";
     case Handoff::Peer:
-      return "see the peer's receive processing: its CPU's softirq time and backlog drops (/proc/net/softnet_stat)";
+      return "see the peer's receive processing: its CPU's softirq time and backlog drops "
+             "(/proc/net/softnet_stat)";
     default:
       return "";
   }
@@ -255,14 +258,14 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
     f.kind = FindingKind::Stall;
     f.severity = len >= kCriticalStallNs ? Severity::Critical : Severity::Warning;
     f.weight = static_cast<double>(len);
-    const std::string held =
-        fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s", stage_phrase(st.stage, k));
+    const std::string held = fmt::format("{} packet{} waited in {}", st.queued, st.queued == 1 ? "" : "s",
+                                         stage_phrase(st.stage, k));
     if (st.ongoing)
       f.verdict = fmt::format(
           "{} stood still for the last {} of the trace (from {:.2f} s): {} and none left it{}",
           dir_upper(st.dir), dur(len), at_s, held,
           read_by_process(st.stage, k) && !holders(info).empty() ? "; the device is held by " + holders(info)
-                                                                  : "");
+                                                                 : "");
     else if (read_by_process(st.stage, k))
       f.verdict = fmt::format("{} stood still {} at {:.2f} s: {} until {} read again{}", dir_upper(st.dir),
                               dur(len), at_s, held, who.empty() ? "the reader" : who, woken_by(a, st));
@@ -291,8 +294,9 @@ void stall_findings(const TraceInfo& info, const Analysis& a, std::vector<Findin
       f.remedy = read_by_process(st.stage, k)
                      ? "see what the reader did meanwhile: stopped (SIGSTOP, a debugger), descheduled, or "
                        "blocked elsewhere"
-                 : st.stage == Span::Ring ? handoff_remedy(info)
-                                          : "check the qdisc's shaping and state: tc -s qdisc show dev " + info.dev_name;
+                 : st.stage == Span::Ring
+                     ? handoff_remedy(info)
+                     : "check the qdisc's shaping and state: tc -s qdisc show dev " + info.dev_name;
     out.push_back(std::move(f));
   }
 }
@@ -428,7 +432,7 @@ void wait_finding(Dir d, const DirStats& s, DeviceKind k, std::vector<Finding>& 
   f.severity = h.quantile(0.5) >= kSlowWaitNs ? Severity::Warning : Severity::Info;
   f.weight = static_cast<double>(h.sum());
   const std::string where_text = socket ? std::string("in their socket for the application's read")
-                                          : fmt::format("in {}", stage_phrase(span, k));
+                                        : fmt::format("in {}", stage_phrase(span, k));
   f.verdict = fmt::format("{} packets wait longest {}: p50 {}, p99 {}{}", dir_upper(d), where_text,
                           dur(h.quantile(0.5)), dur(h.quantile(0.99)),
                           who.empty() ? "" : fmt::format("; {} {}", socket ? "receiver" : role(d), who));

@@ -21,14 +21,10 @@ constexpr std::array<KindName, 7> kKindNames{{{DeviceKind::Tap, "tap"},
                                               {DeviceKind::Other, "other"}}};
 
 // The TX handoff span and the one after it, per model; the points are kTxSpans'.
-constexpr std::array<SpanDef, 4> kTxKernelVpn{{kTxSpans[0],
-                                               {"vpn", TL_XMIT, TL_READ, true},
-                                               {"underlay", TL_READ, TL_FREE, false},
-                                               kTxSpans[3]}};
-constexpr std::array<SpanDef, 4> kTxPeer{{kTxSpans[0],
-                                          {"peer", TL_XMIT, TL_READ, true},
-                                          {"beyond", TL_READ, TL_FREE, false},
-                                          kTxSpans[3]}};
+constexpr std::array<SpanDef, 4> kTxKernelVpn{
+    {kTxSpans[0], {"vpn", TL_XMIT, TL_READ, true}, {"underlay", TL_READ, TL_FREE, false}, kTxSpans[3]}};
+constexpr std::array<SpanDef, 4> kTxPeer{
+    {kTxSpans[0], {"peer", TL_XMIT, TL_READ, true}, {"beyond", TL_READ, TL_FREE, false}, kTxSpans[3]}};
 // Nothing takes the packet: TX ends at xmit, which ends `total` too.
 constexpr std::array<SpanDef, 4> kTxNone{{kTxSpans[0],
                                           {"handoff", TL_XMIT, TL_READ, false},

@@ -198,8 +198,8 @@ constexpr const char* kScript = R"JS(<script type="text/ecmascript"><![CDATA[
 
 }  // namespace
 
-void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, DeviceKind kind, const std::string& title,
-                     bool standalone) {
+void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, DeviceKind kind,
+                     const std::string& title, bool standalone) {
   Node root = build(leaves);
   place(root, 0);
   const int levels = std::max(depth(root), 1);

@@ -169,8 +169,8 @@ void flame(std::ostream& out, const VisualInput& in) {
          "packets). Hover for numbers, click to zoom. <label>Search <input type=\"search\" "
          "id=\"flame-search\" "
          "placeholder=\"regular expression\"></label></p>\n";
-  write_flame_svg(out, flame_leaves(in.visuals.flame(), in.info.dev_name, in.info.kind, in.flame_by), in.info.kind,
-                  "where packet-time goes on " + in.info.dev_name, false);
+  write_flame_svg(out, flame_leaves(in.visuals.flame(), in.info.dev_name, in.info.kind, in.flame_by),
+                  in.info.kind, "where packet-time goes on " + in.info.dev_name, false);
   out << "</section>\n";
 }
 

@@ -85,7 +85,7 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
 
 // A counter holds its value until the next sample: only changes are written, which keeps
 // quiet stretches (and an idle direction) out of the file.
-void counters(Writer& w, const Timeline& t) {
+void counters(Writer& w, const Timeline& t, DeviceKind kind) {
   const double secs = t.bin_ns() / 1e9;
   std::string last[2][2];
   for (size_t b = 0; b < t.bins().size(); b++) {
@@ -97,7 +97,7 @@ void counters(Writer& w, const Timeline& t) {
       for (int p : points_of(d))
         pps +=
             fmt::format("{}\"{}\":{:.0f}", pps.empty() ? "" : ",", point_name(p), bin.passed[di][p] / secs);
-      const auto spans = spans_of(d, in.info.kind);
+      const auto spans = spans_of(d, kind);
       for (size_t s = 0; s + 1 < spans.size(); s++)  // total is the sum of the others
         waiting += fmt::format("{}\"{}\":{:.2f}", waiting.empty() ? "" : ",", spans[s].name,
                                bin.waiting_ns[di][s] / static_cast<double>(t.bin_ns()));
@@ -166,7 +166,7 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
 
   uint64_t id = 1;
   for (const PacketTrace& p : v.packets()) packet_events(w, in, p, id++);
-  counters(w, t);
+  counters(w, t, in.info.kind);
   for (const DropMark& d : v.drops())
     w.event(
         fmt::format("\"ph\":\"i\",\"s\":\"p\",\"cat\":\"drop\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},"

@@ -345,7 +345,8 @@ Json summarize(const TraceInfo& info, const Pipeline& p, const Json& findings) {
   doc["directions"] = {{"tx", direction_json(Dir::Tx, a.total(Dir::Tx), a.device_kind(), info)},
                        {"rx", direction_json(Dir::Rx, a.total(Dir::Rx), a.device_kind(), info)}};
   Json stalls = Json::array();
-  for (const Stall& st : a.stalls()) stalls.push_back(stall_json(st, info.start_ns, a.flows(), a.device_kind()));
+  for (const Stall& st : a.stalls())
+    stalls.push_back(stall_json(st, info.start_ns, a.flows(), a.device_kind()));
   doc["stalls"] = stalls;
   doc["stall_threshold_ms"] = round3(a.stall_threshold_ns() / 1e6);
   Json drops = Json::array();

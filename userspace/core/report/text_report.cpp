@@ -144,8 +144,9 @@ void render_direction(std::ostream& out, const Json& doc, Dir dir) {
   if (d["pacing_origin"].is_string()) fmt::print(out, "  pacing origin: {}\n", text(d["pacing_origin"]));
 
   for (auto& p : d["processes"]) {
-    fmt::print(out, "  {} {} (pid {}{}): {} packets\n", text(p["role"]), text(p["comm"]), p["pid"].get<uint32_t>(),
-               p.contains("workqueue") ? ", a worker of " + text(p["workqueue"]) : "", p["packets"].get<uint64_t>());
+    fmt::print(
+        out, "  {} {} (pid {}{}): {} packets\n", text(p["role"]), text(p["comm"]), p["pid"].get<uint32_t>(),
+        p.contains("workqueue") ? ", a worker of " + text(p["workqueue"]) : "", p["packets"].get<uint64_t>());
     render_threads(out, p, "packets");
   }
   bool any_drop = false;

@@ -30,8 +30,8 @@ void write_folded(std::ostream& out, const std::vector<FlameLeaf>& leaves);
 
 // A self-contained flame graph (inline script: hover, click to zoom, search). standalone:
 // an SVG file with its XML declaration; otherwise an <svg> element for the HTML report.
-void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, DeviceKind kind, const std::string& title,
-                     bool standalone);
+void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, DeviceKind kind,
+                     const std::string& title, bool standalone);
 
 // Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing). Returns the packets left
 // out by the packet limit (stated in the file's metadata).

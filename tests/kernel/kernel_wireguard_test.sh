@@ -69,6 +69,15 @@ rtt_us=$(awk -F'[/ ]+' '/^rtt/ { print $8 * 1000 }' "$WORK/ping.out")
 awk -v p="$p50" -v r="$rtt_us" 'BEGIN { exit !(p > 0 && p < r) }' || fail "vpn p50 $p50 us, ping RTT avg $rtt_us us"
 jq -e '.directions.tx.spans | has("ring") | not' "$J" >/dev/null || fail "a WireGuard device has a ring span"
 workers=$(jq -r '[.directions.tx.processes[] | select(.role == "reader") | .workqueue // empty] | unique | join(",")' "$J")
-[[ $workers == *wg-crypt-wg0* ]] || fail "the workers that sent wg0's packets are not named: $(jq -c '.directions.tx.processes' "$J")"
+[[ $workers == wg-crypt-wg0 ]] || fail "the workers that sent wg0's packets are not named: $(jq -c '.directions.tx.processes' "$J")"
+# Independently: they are kernel workers, and the kernel says of one at least that it ran
+# wg-crypt-wg0 last (a worker runs other workqueues' items too).
+jq -e '[.directions.tx.processes[] | select(.role == "reader") | .comm | startswith("kworker/")] | all' "$J" >/dev/null ||
+  fail "a reader of wg0 that is no kernel worker: $(jq -c '.directions.tx.processes' "$J")"
+seen=0
+for pid in $(jq -r '.directions.tx.processes[] | select(.role == "reader") | .pid' "$J"); do
+  grep -q "wg-crypt-wg0" "/proc/$pid/comm" 2>/dev/null && seen=1
+done
+((seen)) || fail "no reader of wg0 ran wg-crypt-wg0 last, says /proc/PID/comm"
 ! jq -r '.findings[].verdict' "$J" | grep -qi "ring" || fail "a finding claims a ring: $(jq -r '.findings[].verdict' "$J")"
 pass "TX $got packets (wg0: $sent); vpn span on $vpn, p50 ${p50} us (ping RTT ${rtt_us} us); workers: $workers"

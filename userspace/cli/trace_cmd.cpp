@@ -162,12 +162,19 @@ int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capt
 }
 
 // Collects what is still in the kernel, and what is known only at the end.
-// The workqueue each kernel worker among procs ran last, as /proc/PID/comm says it
-// ("kworker/1:2-wg-crypt-wg0"; '+' while it runs one): a kernel VPN's workers.
-std::map<uint32_t, std::string> workqueues_of(const std::map<uint32_t, ProcStat>& procs) {
+// The workqueue of each kernel worker among a kernel VPN's readers. WireGuard's tx worker,
+// which queues its packets on the underlay, runs on its device's wg-crypt-DEV workqueue
+// (drivers/net/wireguard/queueing.h: packet_crypt_wq); elsewhere, the one a worker ran
+// last as /proc/PID/comm says it ("kworker/1:2-ovpn..."; '+' while it runs one).
+std::map<uint32_t, std::string> workqueues_of(const std::map<uint32_t, ProcStat>& procs,
+                                              const TraceInfo& info) {
   std::map<uint32_t, std::string> out;
   for (auto& [pid, p] : procs) {
     if (p.comm.rfind("kworker/", 0) != 0) continue;
+    if (info.kind == DeviceKind::WireGuard) {
+      out[pid] = "wg-crypt-" + info.dev_name;
+      continue;
+    }
     std::ifstream f(fmt::format("/proc/{}/comm", pid));
     std::string comm;
     if (!std::getline(f, comm)) continue;
@@ -200,7 +207,7 @@ void end_capture(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& c
   for (auto& [key, ed] : capture.pipeline.analysis().drops_elsewhere()) locations.push_back(key.location);
   info.symbols = symbolize(locations);
   if (handoff_of(info.kind) == Handoff::KernelVpn)
-    info.workqueues = workqueues_of(capture.pipeline.analysis().total(Dir::Tx).procs);
+    info.workqueues = workqueues_of(capture.pipeline.analysis().total(Dir::Tx).procs, info);
   if (capture.recorder) {
     try {
       capture.recorder->finish(info);

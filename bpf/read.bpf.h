@@ -107,7 +107,8 @@ static __always_inline void note_handoff(const struct sk_buff *skb)
 	if (!st)
 		return;
 	if (st->read_skb)
-		send_read(st, TL_POINT_COUNT, 0, 0, 0); /* a read held here: its free was not seen */
+		send_read(st, TL_POINT_COUNT, 0, 0,
+			  0); /* a read held here: its free was not seen */
 	st->read_skb = (__u64)skb;
 	st->read_ts = bpf_ktime_get_ns();
 	st->read_id = bpf_get_current_pid_tgid();

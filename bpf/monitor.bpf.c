@@ -106,20 +106,53 @@ struct {
 
 #define GSO_ADOPT_NS (5 * 1000 * 1000ULL)
 
+/*
+ * In front of mon_devptr, on each CPU: the last devices met (a host's packets pass few),
+ * replaced in turn. Most hits are for skbs of devices not watched, which a hash lookup
+ * answered at ~50 ns each; this costs a few compares (not an index made from the address:
+ * the verifier forbids shifting a pointer). An entry is good for the generation of
+ * mon_devs it was made in: userspace bumps mon_devgen whenever it changes them.
+ */
+#define DEVCACHE_WAYS 8
+struct mon_devcache {
+	struct {
+		__u64 dev;
+		__s32 idx;
+		__u32 gen;
+	} e[DEVCACHE_WAYS];
+	__u32 next; /* the entry replaced next */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mon_devcache);
+} mon_devcache SEC(".maps");
+
+volatile __u32 mon_devgen; /* an entry's dev 0 never matches: 0 is a generation too */
+
 /* The watched device's index, or -1. */
 static __always_inline int dev_index(const struct net_device *dev)
 {
 	__u64 key = (__u64)dev;
+	__u32 zero = 0, gen = mon_devgen, way;
+	struct mon_devcache *c = bpf_map_lookup_elem(&mon_devcache, &zero);
 	__s32 *known, idx = -1;
 	struct tl_mon_dev_key k;
 	const struct net *net;
 	__u32 *found;
 
-	if (!dev)
+	if (!dev || !c)
 		return -1;
+	for (int i = 0; i < DEVCACHE_WAYS; i++)
+		if (c->e[i].dev == key && c->e[i].gen == gen)
+			return c->e[i].idx;
 	known = bpf_map_lookup_elem(&mon_devptr, &key);
-	if (known)
-		return *known;
+	if (known) {
+		idx = *known;
+		goto remember;
+	}
 	k.ifindex = KREAD(struct net_device, dev, ifindex);
 	net = KREAD(struct net_device, dev, nd_net.net);
 	k.netns = KREAD(struct net, net, ns.inum);
@@ -127,6 +160,11 @@ static __always_inline int dev_index(const struct net_device *dev)
 	if (found && *found < TL_MON_DEVS)
 		idx = *found;
 	bpf_map_update_elem(&mon_devptr, &key, &idx, BPF_ANY);
+remember:
+	way = c->next++ & (DEVCACHE_WAYS - 1);
+	c->e[way].dev = key;
+	c->e[way].idx = idx;
+	c->e[way].gen = gen;
 	return idx;
 }
 

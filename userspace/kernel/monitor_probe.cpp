@@ -24,6 +24,7 @@ struct MonitorProbe::Bpf {
   bpf_object_skeleton* skeleton = nullptr;
   bpf_object* obj = nullptr;
   bpf_map *devs = nullptr, *devptr = nullptr, *stats = nullptr, *stages = nullptr, *drops = nullptr;
+  volatile uint32_t* devgen = nullptr;  // the programs' generation of mon_devs (their device cache)
   ~Bpf() {
     if (destroy) destroy();
   }
@@ -41,6 +42,7 @@ std::unique_ptr<MonitorProbe::Bpf> open_monitor(Skel* (*open)(), void (*destroy)
   b->obj = s->obj;
   b->devs = s->maps.mon_devs;
   b->devptr = s->maps.mon_devptr;
+  b->devgen = &s->bss->mon_devgen;
   b->stats = s->maps.mon_stats;
   b->stages = s->maps.mon_stages;
   b->drops = s->maps.mon_drops;
@@ -127,6 +129,7 @@ void MonitorProbe::watch(const std::vector<WatchedDevice>& devices) {
     key = next;
   }
   for (uint64_t k : keys) bpf_map_delete_elem(ptr, &k);
+  *bpf_->devgen = *bpf_->devgen + 1;  // and every CPU's cache of them
   watched_ = devices;
 }
 

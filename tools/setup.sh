@@ -11,7 +11,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libclang-rt-14-dev libcap2-bin util-linux libpcap-dev prometheus-cpp-dev
   iproute2 iputils-ping openvpn iperf3 tcpdump tshark jq procps kmod bpftrace
-  wireguard-go wireguard-tools
+  wireguard-go wireguard-tools ethtool
   qemu-system-x86 busybox-static cpio xz-utils zstd
   chromium python3 prometheus curl
   scdoc bash-completion man-db debhelper lintian

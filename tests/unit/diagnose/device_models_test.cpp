@@ -140,3 +140,42 @@ TEST(DeviceModel, ASettingMadeAfterTheStartRebuildsTheStages) {
   EXPECT_TRUE(p.analysis().stalls().empty());
   EXPECT_EQ(p.analysis().spans(Dir::Tx)[1].name, "handoff");
 }
+
+// TCP through kernel WireGuard: GSO skbs reach wg0 whole and it segments them itself; the
+// segments are skbs never seen on wg0. The figures then cover part of the traffic: said.
+TEST(DeviceModel, AKernelVpnSegmentingItselfIsToldAsCoveringPartOfTheTraffic) {
+  V1Pipeline p(options_of(DeviceKind::WireGuard));
+  uint64_t skb = 0x10000;
+  uint32_t gen = 1;
+  send(p, 1000, skb, gen, 50, 40);  // pings: followed to the underlay
+  for (int i = 0; i < 100; i++, skb += 0x100, gen++) {
+    const uint64_t q = 100'000 + i * 1000;
+    p.push(Ev{q, skb, gen, TL_QUEUE, Dir::Tx, 0, 0, "", TL_F_GSO, 0, 0, 0, 20 * 1448});
+    p.push(Ev{q + 2, skb, gen, TL_XMIT, Dir::Tx, 0, 0, "", TL_F_GSO, 0, 0, 0, 20 * 1448});
+    p.push(Ev{q + 5, skb, gen, TL_FREE});  // consumed once segmented
+  }
+  p.flush();
+  const Json doc = summarized(info_of(DeviceKind::WireGuard, "wg0"), p);
+  const Json* found = nullptr;
+  for (auto& f : doc["findings"])
+    if (f["kind"] == "offload") found = &f;
+  ASSERT_NE(found, nullptr) << doc["findings"].dump();
+  EXPECT_EQ((*found)["severity"], "warning");
+  EXPECT_EQ((*found)["evidence"]["gso_skbs"], 100);
+  const std::string text = (*found)["summary"].get<std::string>() + (*found)["remedy"].get<std::string>();
+  EXPECT_NE(text.find("segments itself"), std::string::npos) << text;
+  EXPECT_NE(text.find("ethtool -K wg0 tso off gso off"), std::string::npos) << text;
+
+  // A tap's GSO skbs are not the device's doing: no such finding there.
+  V1Pipeline t;
+  skb = 0x10000;
+  for (int i = 0; i < 100; i++, skb += 0x100, gen++) {
+    const uint64_t q = 1000 + i * 1000;
+    t.push(Ev{q, skb, gen, TL_QUEUE, Dir::Tx, 0, 0, "", TL_F_GSO, 0, 0, 0, 20 * 1448});
+    t.push(Ev{q + 2, skb, gen, TL_XMIT, Dir::Tx, 0, 0, "", TL_F_GSO, 0, 0, 0, 20 * 1448});
+    t.push(Ev{q + 40, skb, gen, TL_READ, Dir::Tx, 1, 4252, "openvpn"});
+  }
+  t.flush();
+  const std::string tap = findings_text(summarized(info_of(DeviceKind::Tap, "tap0"), t));
+  EXPECT_EQ(tap.find("segments itself"), std::string::npos) << tap;
+}

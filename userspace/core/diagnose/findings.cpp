@@ -148,6 +148,29 @@ void pacing_finding(Dir d, const DirStats& s, DeviceKind k, std::vector<Finding>
 // TCP's GSO skbs into segments before the ring, and the VPN reads each one; with them it
 // would read one super-packet. Said where it happens, with what it costs in reads: the
 // reads the trace saw, not the packets (segments the ring dropped were never read).
+// A kernel VPN that segments GSO skbs itself, inside its xmit (WireGuard): its segments are
+// new skbs tunlat never sees on the device, so the skbs it counts are fewer than the
+// packets the device sends, and those skbs have no `vpn` span. Said as a warning: the
+// figures cover only part of the traffic.
+void kernel_vpn_gso_finding(const DirStats& s, DeviceKind k, const std::string& dev,
+                            std::vector<Finding>& out) {
+  if (handoff_of(k) != Handoff::KernelVpn || !s.gso_whole) return;
+  Finding f;
+  f.kind = FindingKind::Offload;
+  f.severity = s.gso_whole * 20 >= s.packets ? Severity::Warning : Severity::Info;
+  f.weight = static_cast<double>(s.gso_whole);
+  f.verdict = fmt::format(
+      "TX: {} of {} skbs reached {} whole as GSO super-packets, which {} segments itself after its xmit: "
+      "tunlat counts them as one packet each (the device counts every segment) and cannot follow their "
+      "segments, so the vpn span covers only the other {}",
+      s.gso_whole, s.packets, dev, device_kind_name(k), s.packets - s.gso_whole);
+  f.evidence = {{"gso_skbs", s.gso_whole}, {"skbs", s.packets}};
+  f.where = where(Dir::Tx, Span::Ring, "", k);
+  f.remedy = "turn segmentation offloads off on the device while tracing (ethtool -K " + dev +
+             " tso off gso off): TCP then hands it packets of one segment each, and every packet is followed";
+  out.push_back(std::move(f));
+}
+
 void offload_finding(const DirStats& s, DeviceKind k, std::vector<Finding>& out) {
   // The remedy is the tun fd's: a kernel VPN or a veth segments, or not, on its own.
   if (handoff_of(k) != Handoff::Reader) return;
@@ -392,6 +415,7 @@ std::vector<Finding> diagnose(const TraceInfo& info, const Analysis& a, const Vp
     pacing_finding(d, s, a.device_kind(), out);
     wait_finding(d, s, a.device_kind(), out);
     if (d == Dir::Tx) offload_finding(s, a.device_kind(), out);
+    if (d == Dir::Tx) kernel_vpn_gso_finding(s, a.device_kind(), info.dev_name, out);
   }
   std::stable_sort(out.begin(), out.end(), [](const Finding& x, const Finding& y) {
     if (x.severity != y.severity) return x.severity > y.severity;

@@ -27,10 +27,13 @@ bool AddressJoin::join_later(Event& e, Entry*& en) {
   if (e.flags & TL_F_BY_ADDRESS) {
     // A read from before the packet's first event is an earlier packet's at this address,
     // sent late: its VPN thread moved to another CPU between the read and the free.
-    if (!en || en->freed || e.ts_ns < en->first_ns) {
+    // A second read: the kernel's handoff of a later skb at the address (a kernel VPN's
+    // packet freed unseen at the tunnel's far end, its address then another's there).
+    if (!en || en->freed || e.ts_ns < en->first_ns || (e.point == TL_READ && en->read)) {
       stats_.unmatched++;
       return false;
     }
+    if (e.point == TL_READ) en->read = 1;
     e.gen = en->gen;
     e.flags &= static_cast<uint16_t>(~TL_F_BY_ADDRESS);
     stats_.joined++;

@@ -82,7 +82,8 @@ class AddressJoin {
     uint64_t skb;
     uint64_t first_ns;  // its first event: a read by address from before is another's
     uint32_t gen;
-    uint32_t held : 31;  // 1 + its events' index in pool_, or 0
+    uint32_t held : 30;  // 1 + its events' index in pool_, or 0
+    uint32_t read : 1;   // its read came: another is a later skb's at its address, dropped
     uint32_t freed : 1;  // its free came: another one is a stale slot's, dropped
   };                     // value-initialized: zero
   static constexpr int kWays = 4;
@@ -110,7 +111,7 @@ class AddressJoin {
         return false;
       }
       en = claim(e.skb, out);
-      *en = Entry{e.skb, e.ts_ns, e.gen, take_held(), 0};
+      *en = Entry{e.skb, e.ts_ns, e.gen, take_held(), 0, 0};
       order_.push_back(Order{e.ts_ns, e.skb, e.gen});
     } else if (!join_later(e, en)) {
       return false;

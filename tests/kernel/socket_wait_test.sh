@@ -53,7 +53,11 @@ jq -r '.verdicts[]' "$j"
 jq -e '.directions.rx.spans.socket.count >= 28' "$j" >/dev/null || fail "socket span on $(jq .directions.rx.spans.socket.count "$j") packets, want >= 28"
 jq -e '.directions.rx.spans.socket.p50_us > 30000 and .directions.rx.spans.socket.p50_us < 200000' "$j" >/dev/null ||
   fail "socket p50 $(jq .directions.rx.spans.socket.p50_us "$j") us, want ~40 ms"
-jq -e '.directions.rx.spans.stack.p99_us < 5000' "$j" >/dev/null || fail "stack p99 $(jq .directions.rx.spans.stack.p99_us "$j") us: the socket wait is in it"
+# Were the socket's wait counted in the stack, most stack spans would be ~40 ms too. Not
+# its p99 against a fixed bound: of ~33 spans that is the largest, and in a guest under
+# TCG one took 5.05 ms (socket p50 34 ms) where 5 ms was the bound.
+jq -e '.directions.rx.spans | .stack.p90_us < .socket.p50_us / 4' "$j" >/dev/null ||
+  fail "stack p90 $(jq .directions.rx.spans.stack.p90_us "$j") us against socket p50 $(jq .directions.rx.spans.socket.p50_us "$j") us: the socket wait is in it"
 jq_eq "$j" '.directions.rx.dominant_span' socket
 jq_eq "$j" '[.directions.rx.processes[] | select(.role == "receiver") | .pid][0]' "$srv"
 jq -e --arg p "(pid $srv)" '.verdicts | any(test("RX packets wait longest in their socket") and contains($p))' "$j" >/dev/null ||

@@ -47,6 +47,7 @@ TraceInfo final_info() {
   info.events_lost = 7;
   info.symbols[0xffffffff81234567ull] = "udp_queue_rcv_one_skb";
   info.symbols[UINT64_MAX] = "top";
+  info.workqueues[66] = "wg-crypt-wg0";  // a kernel VPN's workers, named at the end
   return info;
 }
 
@@ -142,6 +143,7 @@ void expect_same_info(const TraceInfo& a, const TraceInfo& b) {
   EXPECT_EQ(a.events_lost, b.events_lost);
   EXPECT_EQ(a.drop_reasons, b.drop_reasons);
   EXPECT_EQ(a.symbols, b.symbols);
+  EXPECT_EQ(a.workqueues, b.workqueues);
 }
 
 // Chunk boundaries of a well-formed file: {offset, type} of each chunk, then the file size.

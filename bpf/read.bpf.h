@@ -106,9 +106,9 @@ static __always_inline void note_handoff(const struct sk_buff *skb)
 
 	if (!st)
 		return;
+	/* A read held here goes first: its free was not seen. */
 	if (st->read_skb)
-		send_read(st, TL_POINT_COUNT, 0, 0,
-			  0); /* a read held here: its free was not seen */
+		send_read(st, TL_POINT_COUNT, 0, 0, 0);
 	st->read_skb = (__u64)skb;
 	st->read_ts = bpf_ktime_get_ns();
 	st->read_id = bpf_get_current_pid_tgid();

@@ -338,7 +338,7 @@ struct tl_config {
  * moment is the packet's TL_READ, sent by address as a tun read is (bpf/read.bpf.h).
  */
 enum tl_handoff {
-	TL_HO_READER = 0,   /* a process copies it out (tun, tap, macvtap) */
+	TL_HO_READER = 0,   /* a process copies it out (tun, tap) */
 	TL_HO_UNDERLAY = 1, /* the same skb is queued on another device: a kernel VPN
 			     * (WireGuard, ovpn) encrypted it in place and sends it */
 	TL_HO_PEER = 2,	    /* another device receives the same skb: a veth's peer */

@@ -14,11 +14,7 @@ require_bpf
 for t in wg iperf3 ethtool; do command -v "$t" >/dev/null || skip "$t missing (tools/setup.sh installs it)"; done
 
 A=tlwa-$$ B=tlwb-$$
-for ns in "$A" "$B"; do
-  ip netns add "$ns"
-  NSES+=("$ns")
-  ip -n "$ns" link set lo up
-done
+quiet_ns "$A" "$B"
 ip -n "$A" link add wg0 type wireguard 2>/dev/null ||
   skip "no kernel WireGuard in $(uname -r) (Debian's 6.1 and 6.12 guests have it: tests/vm)"
 ip -n "$B" link add wg0 type wireguard

@@ -87,6 +87,18 @@ scrape_configs:
 YML
 }
 
+# quiet_ns NS...: namespaces of the test's own (deleted at its end), IPv6 off and lo up:
+# only the test's packets cross their devices.
+quiet_ns() {
+  local ns
+  for ns in "$@"; do
+    ip netns add "$ns"
+    NSES+=("$ns")
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip -n "$ns" link set lo up
+  done
+}
+
 # make_tap_ns NS DEV [tapreader args...]: a namespace holding DEV (tap) read by tapreader,
 # address 1.1.1.2/30, static ARP for 1.1.1.1, IPv6 off: only the test's packets cross it.
 make_tap_ns() {

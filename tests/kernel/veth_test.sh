@@ -8,12 +8,7 @@ source "$(dirname "$0")/lib.sh"
 require_bpf
 
 A=tlva-$$ B=tlvb-$$ N=500
-for ns in "$A" "$B"; do
-  ip netns add "$ns"
-  NSES+=("$ns")
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip -n "$ns" link set lo up
-done
+quiet_ns "$A" "$B"
 ip link add tlvx-$$ netns "$A" type veth peer name tlvy-$$ netns "$B"
 ip -n "$A" link set tlvx-$$ name ve0
 ip -n "$B" link set tlvy-$$ name ve0

@@ -22,12 +22,7 @@ ID=$$
 PFX=${LAB_NS_PREFIX:-wg}
 A=$PFX-a-$ID B=$PFX-b-$ID
 DA=wa$ID DB=wb$ID VA=va$ID VB=vb$ID  # a UAPI socket per device name: names unique machine-wide
-for ns in "$A" "$B"; do
-  ip netns add "$ns"
-  NSES+=("$ns")
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-  ip -n "$ns" link set lo up
-done
+quiet_ns "$A" "$B"
 ip link add "$VA" netns "$A" type veth peer name "$VB" netns "$B"
 ip -n "$A" addr add 192.168.77.1/24 dev "$VA"
 ip -n "$B" addr add 192.168.77.2/24 dev "$VB"

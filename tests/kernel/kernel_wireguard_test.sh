@@ -77,7 +77,7 @@ for pid in $(jq -r '.directions.tx.processes[] | select(.role == "reader") | .pi
   grep -q "wg-crypt-wg0" "/proc/$pid/comm" 2>/dev/null && seen=1
 done
 ((seen)) || fail "no reader of wg0 ran wg-crypt-wg0 last, says /proc/PID/comm"
-! jq -r '.findings[].verdict' "$J" | grep -qi "ring" || fail "a finding claims a ring: $(jq -r '.findings[].verdict' "$J")"
+! jq -r '.verdicts[]' "$J" | grep -qi "ring" || fail "a finding claims a ring: $(jq -r '.verdicts[]' "$J")"
 udp_sent=$sent
 
 # TCP, twice: GSO as it is (on), then off.

@@ -35,5 +35,5 @@ p50=$(jq '.directions.tx.spans.peer.p50_us' "$J")
 rtt_us=$(awk -F'[/ ]+' '/^rtt/ { print $8 * 1000 }' "$WORK/ping.out")
 awk -v p="$p50" -v r="$rtt_us" 'BEGIN { exit !(p > 0 && p < r) }' || fail "peer p50 $p50 us, ping RTT avg $rtt_us us"
 jq_eq "$J" ".stalls | length" 0
-! jq -r '.findings[].verdict' "$J" | grep -qi "ring" || fail "a finding claims a ring: $(jq -r '.findings[].verdict' "$J")"
+! jq -r '.verdicts[]' "$J" | grep -qi "ring" || fail "a finding claims a ring: $(jq -r '.verdicts[]' "$J")"
 pass "TX $N packets, each through peer (p50 ${p50} us, ping RTT ${rtt_us} us); RX $N replies"

@@ -90,6 +90,22 @@ static __always_inline bool sample(__u8 dir)
 	return false;
 }
 
+/*
+ * A packet written into the device, in its writer's context (a VPN's write into a tun/tap,
+ * a VM's into a macvtap): followed from TL_INJECT. A new skb: any entry at its address
+ * belongs to a packet that is gone. past_link: as pkt_span takes it.
+ */
+static __always_inline void follow_write(const struct sk_buff *skb, bool past_link)
+{
+	struct tl_slot *v;
+
+	if (!sample(TL_RX) || !pkt_wanted(skb, past_link, false))
+		return;
+	v = follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), 0, bpf_ktime_get_ns());
+	if (v)
+		mark_task(v);
+}
+
 static __always_inline void remember_gso_parent(struct tl_slot *v, __u64 now)
 {
 	struct cpu_state *st = cpu_state();

@@ -30,9 +30,12 @@ static __always_inline struct skb_marks marks_of(const struct sk_buff *skb)
 	return m;
 }
 
+/* A TX skb, one a reader takes from the device: not received through it, except on a
+ * macvtap, whose VM reads what the lower device received (skb_iif the macvtap's after
+ * macvlan's receive handler passed it on); nothing the VM writes reaches a socket here. */
 static __always_inline bool is_tx(struct skb_marks m)
 {
-	return m.on_dev && !m.from_dev;
+	return m.on_dev && (!m.from_dev || tl_cfg.handoff == TL_HO_MACVTAP);
 }
 
 static __always_inline __u64 sk_net(const struct sock *sk)

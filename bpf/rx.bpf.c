@@ -45,19 +45,44 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 	return 0;
 }
 
-/* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. */
+/* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. A
+ * macvtap's come from its lower device or a macvlan beside it (their receive, below): its
+ * VM's writes are its RX (tx.bpf.c). */
 static __always_inline int on_inject(const struct sk_buff *skb)
 {
-	struct tl_slot *v;
-
-	if (!is_target_dev(KREAD(struct sk_buff, skb, dev)) || !sample(TL_RX) ||
-	    !pkt_wanted(skb, true, false))
-		return 0;
-	/* A new skb: any entry at this address belongs to a packet that is gone. */
-	v = follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), 0, bpf_ktime_get_ns());
-	if (v)
-		mark_task(v);
+	if (tl_cfg.handoff != TL_HO_MACVTAP && is_target_dev(KREAD(struct sk_buff, skb, dev)))
+		follow_write(skb, true);
 	return 0;
+}
+
+/*
+ * A frame for a macvtap's VM: received by the lower device (or, from a macvlan beside it
+ * in bridge mode, by the macvtap itself) and addressed to the macvtap, whose receive
+ * handler queues this skb for the VM (tap_handle_frame). Its TX starts here, at `xmit`:
+ * the device has it. Broadcasts and multicasts reach the VM as copies: not followed.
+ */
+static __always_inline void on_vm_bound(const struct sk_buff *skb)
+{
+	__u16 mac = KREAD(struct sk_buff, skb, mac_header);
+	__u16 net = KREAD(struct sk_buff, skb, network_header);
+	__u64 dst = 0;
+	struct tl_slot *v;
+	__u32 len;
+
+	if (mac == (__u16)~0U ||
+	    bpf_probe_read_kernel(&dst, 6,
+				  (const void *)((__u64)KREAD(struct sk_buff, skb, head) + mac)) ||
+	    dst != tl_cfg.mac)
+		return;
+	if (!sample(TL_TX) || !pkt_wanted(skb, true, false))
+		return;
+	/* The frame as the VM reads it: with the Ethernet header eth_type_trans pulled. */
+	len = KREAD(struct sk_buff, skb, len);
+	if (net != (__u16)~0U && net > mac)
+		len += net - mac;
+	v = follow(skb, TL_TX, TL_XMIT, len, 0, bpf_ktime_get_ns());
+	if (v)
+		send_sum(v, first_sum(v, skb), TL_POINT_COUNT, 0, 0, 0);
 }
 
 SEC("raw_tp/netif_rx_entry")
@@ -89,6 +114,10 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 {
 	struct tl_slot *v;
 
+	if (tl_cfg.handoff == TL_HO_MACVTAP) {
+		on_vm_bound(skb);
+		return 0;
+	}
 	/* The stack takes the skb from the device it arrived on: skb->dev is still ours. */
 	if (!is_target_dev(KREAD(struct sk_buff, skb, dev))) {
 		/* A veth's peer receives the very skb the device sent: its handoff. */

@@ -140,6 +140,16 @@ static __noinline void pkt_send_bytes(__u64 skb, __u32 gen, __u8 dir)
 		send_bytes_at(s, skb, gen, dir, caplen, TL_BYTES_PER_RECORD);
 }
 
+/* Does v's skb start past its link header (eth_type_trans pulled it)? Those the stack
+ * received: RX packets; on a macvtap the TX ones (they arrive from the lower device),
+ * while its RX ones are what the VM writes, queued as a TX skb is. */
+static __always_inline bool past_link(const struct tl_slot *v)
+{
+	bool rx = v->state & TL_ST_RX;
+
+	return tl_cfg.handoff == TL_HO_MACVTAP ? !rx : rx;
+}
+
 /* The summary of skb if v's next record is its first (it starts with what is known of
  * the packet from the start): read when that record goes, not when the packet is first
  * seen, so that a GSO segment has its own. */
@@ -150,7 +160,7 @@ static __always_inline const struct tl_sum *first_sum(const struct tl_slot *v,
 
 	if (!(v->start_flags & TL_F_FIRST) || !v->unsent)
 		return NULL;
-	sum = pkt_summary(skb, v->state & TL_ST_RX);
+	sum = pkt_summary(skb, past_link(v));
 	/* --pcapng: its bytes, from the copy the summary was read from. */
 	if (sum && tl_cfg.pcap_snap)
 		pkt_send_bytes(v->skb, v->gen, tl_slot_dir(v->state));

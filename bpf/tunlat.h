@@ -331,6 +331,8 @@ struct tl_config {
 	__u32 pcap_snap;       /* --pcapng: a followed packet's first bytes sent (TL_BYTES), at
 				* most this many (TL_SNAP); 0: none, and no code for it */
 	__u32 handoff;	       /* what a TX packet's TL_READ is: enum tl_handoff */
+	__u32 pad;
+	__u64 mac; /* TL_HO_MACVTAP: the device's Ethernet address, its 6 bytes in memory order */
 };
 
 /*
@@ -343,6 +345,9 @@ enum tl_handoff {
 			     * (WireGuard, ovpn) encrypted it in place and sends it */
 	TL_HO_PEER = 2,	    /* another device receives the same skb: a veth's peer */
 	TL_HO_NONE = 3,	    /* nothing: TX ends at the driver */
+	TL_HO_MACVTAP = 4,  /* a process (a VM) reads it from a macvtap's queue, where it came
+			     * from the lower device's receive (its TL_XMIT); what the VM writes
+			     * is the device's RX, from its queue to the lower device's */
 };
 
 /*
@@ -355,9 +360,10 @@ enum tl_handoff {
  * The points that ask the user's filter, each with a region of its own for the loader to
  * fill (pkt_wanted is inlined into each): a packet's first point, TX queue and RX inject
  * (netif_rx, netif_receive_skb, its list variant, napi_gro_receive), and the TX segments
- * adopted at enqueue and xmit. The loader refuses to filter with fewer.
+ * adopted at enqueue and xmit; on a macvtap, its VM's write (queue) and a frame arriving for
+ * the VM (netif_receive_skb). The loader refuses to filter with fewer.
  */
-#define TL_FILTER_SITES 7
+#define TL_FILTER_SITES 9
 
 /* Counters the BPF side keeps in a per-CPU array, indexed by this enum. */
 enum tl_counter {

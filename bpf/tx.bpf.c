@@ -28,6 +28,25 @@ static __always_inline bool skb_is_gso(const struct sk_buff *skb)
 	return KREAD(struct skb_shared_info, shinfo, gso_size) != 0;
 }
 
+/*
+ * What a macvtap's VM wrote is queued on the lower device by the macvtap's xmit
+ * (macvlan_queue_xmit): its RX ends here, as a forwarded packet's does. A new skb on a
+ * macvtap starts at its link header: the summary comes from here too.
+ */
+static __always_inline void vm_write_leaves(const struct sk_buff *skb, const struct net_device *dev)
+{
+	struct tl_slot *v;
+
+	if (!dev || !tagged((__u64)skb))
+		return;
+	v = lookup_in(skb, (__u64)KREAD(struct net_device, dev, nd_net.net));
+	if (!v || !(v->state & TL_ST_RX))
+		return;
+	send_sum(v, first_sum(v, skb), TL_DELIVER, TL_F_FORWARDED | TL_F_LAST, 0,
+		 KREAD(struct net_device, dev, ifindex));
+	v->skb = 0;
+}
+
 SEC("raw_tp/net_dev_queue")
 int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 {
@@ -38,6 +57,10 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	__u32 len;
 
 	if (!is_target_dev(dev)) {
+		if (tl_cfg.handoff == TL_HO_MACVTAP) {
+			vm_write_leaves(skb, dev);
+			return 0;
+		}
 		/* A kernel VPN sends the packet it took from the device, encrypted in place: the
 		 * same skb, queued on the underlay. The tag spares the rest a lookup. */
 		if (tl_cfg.handoff == TL_HO_UNDERLAY && tagged((__u64)skb))
@@ -54,6 +77,10 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 			/* A packet the VPN wrote leaves through another device: delivered. */
 			send_last(v, TL_DELIVER, TL_F_FORWARDED,
 				  KREAD(struct net_device, dev, ifindex));
+		return 0;
+	}
+	if (tl_cfg.handoff == TL_HO_MACVTAP) {
+		follow_write(skb, false); /* a VM's write: the macvtap's RX */
 		return 0;
 	}
 	if (!sample(TL_TX))
@@ -84,8 +111,8 @@ int BPF_PROG(on_qdisc_enqueue, struct Qdisc *q, const struct netdev_queue *txq, 
 {
 	struct tl_slot *v;
 
-	if (!is_target_dev(KREAD(struct netdev_queue, txq, dev)))
-		return 0;
+	if (!is_target_dev(KREAD(struct netdev_queue, txq, dev)) || tl_cfg.handoff == TL_HO_MACVTAP)
+		return 0; /* a macvtap's own queue and xmit carry its VM's writes: its RX */
 	v = lookup_before_xmit(skb);
 	if (!v)
 		adopt(skb, TL_ENQUEUE); /* e.g. tbf segmenting an oversized GSO skb */
@@ -130,7 +157,7 @@ int BPF_PROG(on_net_dev_start_xmit, const struct sk_buff *skb, const struct net_
 	struct tl_slot *v;
 
 	/* Passed over by the filter at its queue on this CPU: spares the lookup. */
-	if (!is_target_dev(dev) || filtered_here(skb))
+	if (!is_target_dev(dev) || filtered_here(skb) || tl_cfg.handoff == TL_HO_MACVTAP)
 		return 0;
 	v = lookup_before_xmit(skb);
 	if (!v) {

@@ -3,6 +3,7 @@
  * tapreader - a tiny tun/tap "VPN stand-in" for tunlat's tests and lab.
  *
  *   tapreader --dev NAME [--tun] [--sleep-us N] [--reply] [--count N]
+ *   tapreader --macvtap PATH [...]
  *             [--ready-file PATH] [--comm NAME] [--hold-until-new-flow N [--hold-log PATH]]
  *
  * Creates a non-persistent tap (default) or tun device NAME (IFF_NO_PI) in the
@@ -20,6 +21,8 @@
  * device is not read at all: the packets wait in the tun ring. --hold-log PATH gets a line
  * "held T" when it stops and "released T K" when it reads again (T: CLOCK_MONOTONIC ns,
  * K: the packets it then found waiting in the ring, read without blocking).
+ * --macvtap PATH reads a macvtap's queue instead, as a VM does: PATH is its character
+ * device (/dev/tapIFINDEX), opened without the virtio-net header a VM's reads carry.
  * Only libc is needed.
  */
 #define _GNU_SOURCE
@@ -53,7 +56,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tapreader --dev NAME [--tun] [--sleep-us N] [--poll-ms N] [--reply] "
+	fprintf(f, "usage: tapreader --dev NAME | --macvtap PATH [--tun] [--sleep-us N] [--poll-ms N] [--reply] "
 		   "[--count N] [--ready-file PATH] [--comm NAME] [--hold-until-new-flow N "
 		   "[--hold-log PATH]]\n");
 }
@@ -186,6 +189,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "tun", no_argument, NULL, 't' },
+		{ "macvtap", required_argument, NULL, 'm' },
 		{ "sleep-us", required_argument, NULL, 's' },
 		{ "reply", no_argument, NULL, 'r' },
 		{ "count", required_argument, NULL, 'c' },
@@ -197,7 +201,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dev = NULL, *ready_file = NULL, *comm = NULL, *hold_log_path = NULL;
+	const char *dev = NULL, *macvtap = NULL, *ready_file = NULL, *comm = NULL, *hold_log_path = NULL;
 	unsigned long long sleep_usec = 0, count = 0, seen = 0, poll_ms = 0;
 	unsigned long long hold_after = 0, of_flow = 0; /* --hold-until-new-flow */
 	struct flow_key first_flow = { 0 };
@@ -207,6 +211,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'd': dev = optarg; break;
 		case 't': tun = 1; break;
+		case 'm': macvtap = optarg; break;
 		case 'r': reply = 1; break;
 		case 'f': ready_file = optarg; break;
 		case 'n': comm = optarg; break;
@@ -239,11 +244,15 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 1;
 		}
 	}
+	if (macvtap) { /* a macvtap is a tap */
+		tun = 0;
+		dev = dev ? dev : macvtap;
+	}
 	if (!dev || optind != argc) {
 		usage(stderr);
 		return 1;
 	}
-	if (strlen(dev) >= IFNAMSIZ) {
+	if (!macvtap && strlen(dev) >= IFNAMSIZ) {
 		fprintf(stderr, "tapreader: device name '%s' too long (max %d)\n", dev,
 			IFNAMSIZ - 1);
 		return 1;
@@ -264,15 +273,17 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	const char *path = macvtap ? macvtap : "/dev/net/tun";
+	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "tapreader: open /dev/net/tun: %s\n", strerror(errno));
+		fprintf(stderr, "tapreader: open %s: %s\n", path, strerror(errno));
 		return 1;
 	}
 	struct ifreq ifr;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = (short)((tun ? IFF_TUN : IFF_TAP) | IFF_NO_PI);
-	memcpy(ifr.ifr_name, dev, strlen(dev));
+	ifr.ifr_flags = (short)((tun && !macvtap ? IFF_TUN : IFF_TAP) | IFF_NO_PI);
+	if (!macvtap) /* a macvtap's queue ignores the name: these flags drop its vnet header */
+		memcpy(ifr.ifr_name, dev, strlen(dev));
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		fprintf(stderr, "tapreader: TUNSETIFF %s: %s\n", dev, strerror(errno));
 		return 1;

@@ -103,8 +103,9 @@ add_module() {  # add_module NAME: the module and what it needs, unless built in
   LOADED[$path]=1
   ORDER+=("$path")
 }
-# wireguard: kernel WireGuard, which the host's kernel lacks (kernel_wireguard_test.sh).
-for m in virtio_pci 9pnet_virtio 9p tun veth wireguard; do add_module "$m"; done
+# wireguard: kernel WireGuard, which the host's kernel lacks (kernel_wireguard_test.sh);
+# macvtap (with macvlan and tap): a VM's NIC (macvtap_test.sh).
+for m in virtio_pci 9pnet_virtio 9p tun veth wireguard macvtap; do add_module "$m"; done
 
 WORK=$(mktemp -d /tmp/tunlat-vm.XXXXXX)
 QEMU_PID=

@@ -65,7 +65,7 @@ TraceInfo describe(const Netns& ns, const Device& dev, const KernelBtf& btf, uin
   info.netns_name = ns.name;
   info.netns_inode = ns.inode;
   info.kind = dev.kind;
-  info.owners = find_owners(ns, dev.name);
+  info.owners = find_owners(ns, dev);
   info.drop_reasons = btf.drop_reasons();
   info.sample = sample;
   return info;
@@ -250,6 +250,13 @@ void note_kind(const Device& dev) {
   const std::string name = term_safe(dev.name);
   switch (handoff_of(dev.kind)) {
     case Handoff::Reader:
+      if (dev.kind == DeviceKind::Macvtap)
+        fmt::print(
+            stderr,
+            "tunlat: note: {} is a macvtap: TX is what its VM reads, from the frame's arrival at "
+            "the lower device (`xmit`) through the macvtap's queue (`ring`); RX is what the VM writes, "
+            "from its write to the lower device's queue (`total`); broadcasts are not followed\n",
+            name);
       return;
     case Handoff::KernelVpn:
       fmt::print(stderr,
@@ -276,6 +283,7 @@ void note_kind(const Device& dev) {
 
 // What the BPF side takes as a TX packet's read on this kind of device.
 uint32_t bpf_handoff(DeviceKind k) {
+  if (k == DeviceKind::Macvtap) return TL_HO_MACVTAP;
   switch (handoff_of(k)) {
     case Handoff::KernelVpn:
       return TL_HO_UNDERLAY;
@@ -319,6 +327,7 @@ int run_trace(const TraceArgs& a) {
   topts.verbose = a.verbose;
   topts.tun_driver = dev.kind == DeviceKind::Tap || dev.kind == DeviceKind::Tun;
   topts.handoff = bpf_handoff(dev.kind);
+  topts.mac = dev.mac;
   topts.sched = a.sched;
   for (const Owner& o : info.owners) {
     topts.owner_tgids.push_back(o.pid);

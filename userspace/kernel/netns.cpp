@@ -11,11 +11,13 @@
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -234,6 +236,10 @@ Device resolve_device(const Netns& ns, const std::string& name) {
     if (!dev.ifindex) return;
     Fd sock(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     dev.kind = sock.fd >= 0 ? kind_of(sock.fd, name) : DeviceKind::Other;
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (sock.fd >= 0 && ioctl(sock.fd, SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER)
+      std::memcpy(&dev.mac, ifr.ifr_hwaddr.sa_data, 6);
   });
   if (!dev.ifindex) {
     auto devs = list_tun_devices();
@@ -319,6 +325,44 @@ void for_tun_fds(const std::function<void(pid_t, int, const std::string&, const 
   }
 }
 
+// The major number of macvtap's character devices (/proc/devices), 0 if it has none.
+unsigned macvtap_major() {
+  std::ifstream in("/proc/devices");  // "Character devices:", then "246 macvtap" ...
+  for (std::string line; std::getline(in, line);) {
+    unsigned major = 0;
+    char name[32] = {};
+    if (std::sscanf(line.c_str(), "%u %31s", &major, name) == 2 && std::strcmp(name, "macvtap") == 0)
+      return major;
+  }
+  return 0;
+}
+
+// fn(pid, fd, device name, /proc/PID) for each macvtap queue a process holds open (a VM's
+// NIC, /dev/tapN): its fdinfo names no device, the fd itself does (TUNGETIFF on a copy).
+void for_macvtap_fds(const std::function<void(pid_t, int, const std::string&, const std::string&)>& fn) {
+  const unsigned major_no = macvtap_major();
+  DirHandle proc(major_no ? opendir("/proc") : nullptr);
+  if (!proc) return;
+  while (dirent* p = readdir(proc.get())) {
+    if (!all_digits(p->d_name)) continue;
+    const std::string base = std::string("/proc/") + p->d_name;
+    const pid_t pid = static_cast<pid_t>(std::stol(p->d_name));
+    DirHandle fds(opendir((base + "/fd").c_str()));
+    if (!fds) continue;
+    while (dirent* f = readdir(fds.get())) {
+      struct stat st {};
+      if (!all_digits(f->d_name) || stat((base + "/fd/" + f->d_name).c_str(), &st) != 0 ||
+          !S_ISCHR(st.st_mode) || major(st.st_rdev) != major_no)
+        continue;
+      const int fd = std::stoi(f->d_name);
+      Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+      Fd copy(pidfd.fd >= 0 ? static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.fd, fd, 0)) : -1);
+      ifreq ifr{};
+      if (copy.fd >= 0 && ioctl(copy.fd, TUNGETIFF, &ifr) == 0) fn(pid, fd, ifr.ifr_name, base);
+    }
+  }
+}
+
 Owner owner_of(pid_t pid, const std::string& base) {
   std::ifstream c(base + "/comm");
   Owner o;
@@ -329,14 +373,18 @@ Owner owner_of(pid_t pid, const std::string& base) {
 
 }  // namespace
 
-std::vector<Owner> find_owners(const Netns& ns, const std::string& dev) {
+std::vector<Owner> find_owners(const Netns& ns, const Device& dev) {
   std::vector<Owner> out;
-  for_tun_fds([&](pid_t pid, int fd, const std::string& name, const std::string& base) {
-    if (name != dev || (!out.empty() && out.back().pid == static_cast<uint32_t>(pid))) return;
+  auto take = [&](pid_t pid, int fd, const std::string& name, const std::string& base) {
+    if (name != dev.name || (!out.empty() && out.back().pid == static_cast<uint32_t>(pid))) return;
     if (!tun_fd_in_netns(pid, fd, base, ns.inode)) return;
     out.push_back(owner_of(pid, base));
     out.back().sockets = socket_inodes(base);
-  });
+  };
+  if (dev.kind == DeviceKind::Macvtap)
+    for_macvtap_fds(take);
+  else
+    for_tun_fds(take);
   return out;
 }
 

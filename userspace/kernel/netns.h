@@ -22,6 +22,7 @@ struct Device {
   std::string name;
   uint32_t ifindex = 0;
   DeviceKind kind = DeviceKind::Other;
+  uint64_t mac = 0;  // its Ethernet address, the 6 bytes in memory order (0: none)
 };
 
 // The path of the namespace file that spec names: "" (own) -> /proc/self/ns/net, a path
@@ -56,8 +57,9 @@ std::map<std::pair<uint64_t, std::string>, std::vector<Owner>> find_all_owners(
     const std::vector<NetnsDevice>& devs);
 
 // Processes holding a tun fd attached to dev in ns, wherever they live: the fd's own
-// device namespace is asked, not the process's.
-std::vector<Owner> find_owners(const Netns& ns, const std::string& dev);
+// device namespace is asked, not the process's. A macvtap's: those holding one of its
+// queues (/dev/tapN: a VM), in ns as their own namespace says (its fd cannot tell).
+std::vector<Owner> find_owners(const Netns& ns, const Device& dev);
 
 // Watches whether the device still exists (a socket kept inside its namespace).
 class DeviceWatch {

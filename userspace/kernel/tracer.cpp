@@ -175,6 +175,7 @@ Tracer::Tracer(const TracerOptions& o, const KernelBtf& btf, EventSink out,
   cfg.sample = o.sample > 0 ? o.sample : 1;
   cfg.ether = o.ether ? 1 : 0;
   cfg.handoff = o.handoff;
+  cfg.mac = o.mac;
   if (o.filter.size() > TL_FILTER_MAX) throw Fatal("the filter is too long for the BPF programs");
   // Every program that asks the filter has its region (a packet's first point: queue,
   // inject, and the segments adopted at enqueue and xmit).

@@ -34,6 +34,7 @@ struct TracerOptions {
   std::vector<tl_cbpf_insn> filter;     // the pcap filter, compiled (core/filter): none if empty
   uint32_t pcap_snap = 0;               // --pcapng: each followed packet's first bytes (TL_BYTES)
   uint32_t handoff = TL_HO_READER;      // what a TX packet's read is (enum tl_handoff)
+  uint64_t mac = 0;                     // TL_HO_MACVTAP: the device's address (Device::mac)
 };
 
 class Tracer {

@@ -4,6 +4,7 @@
 // nothing reads (lo, a NIC) has no handoff stage to stall; a veth's is its peer's receive.
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <string>
 
 #include "core/model/device_model.h"
@@ -178,4 +179,39 @@ TEST(DeviceModel, AKernelVpnSegmentingItselfIsToldAsCoveringPartOfTheTraffic) {
   t.flush();
   const std::string tap = findings_text(summarized(info_of(DeviceKind::Tap, "tap0"), t));
   EXPECT_EQ(tap.find("segments itself"), std::string::npos) << tap;
+}
+
+// A macvtap's TX is what its VM reads: a frame arriving for it starts at `xmit` (no queue
+// point: none of the host's qdiscs is on its way), waits in the macvtap's queue (`ring`)
+// and is read by the VM. Its report says so, and never "tun ring" nor a missing queue.
+TEST(DeviceModel, AMacvtapsFramesStartAtXmitAndWaitInItsQueue) {
+  V1Pipeline p(options_of(DeviceKind::Macvtap));
+  uint64_t skb = 0x10000;
+  uint32_t gen = 1;
+  for (int i = 0; i < 200; i++, skb += 0x100, gen++) {
+    const uint64_t t = 1000 + i * 1000;
+    p.push(Ev{t, skb, gen, TL_XMIT});
+    p.push(Ev{t + 50, skb, gen, TL_READ, Dir::Tx, 1, 4242, "qemu-system-x86"});
+  }
+  p.flush(3'000'000'000);
+  TraceInfo info = info_of(DeviceKind::Macvtap, "mvt0");
+  const Json doc = summarized(info, p);
+  const Json& tx = doc["directions"]["tx"];
+  EXPECT_EQ(tx["spans"]["ring"]["count"], 200) << tx["spans"].dump();
+  EXPECT_EQ(tx["spans"]["total"]["count"], 200);  // xmit -> read
+  EXPECT_NEAR(tx["spans"]["total"]["p50_us"].get<double>(), 50, 50 * 0.2);
+  EXPECT_EQ(tx["spans"]["qdisc"]["count"], 0);
+  EXPECT_FALSE(tx["notes"].contains("no_queue") && tx["notes"]["no_queue"] != 0) << tx["notes"].dump();
+  EXPECT_EQ(handoff_of(DeviceKind::Macvtap), Handoff::Reader);
+  EXPECT_EQ(handoff_place(DeviceKind::Macvtap), "the macvtap's queue");
+
+  std::ostringstream out;
+  render_report(out, doc);
+  const std::string text = out.str();
+  EXPECT_NE(text.find("TX (lower device -> mvt0 -> VM)"), std::string::npos) << text;
+  EXPECT_NE(text.find("RX (VM -> mvt0 -> lower device)"), std::string::npos) << text;
+  EXPECT_EQ(text.find("tun ring"), std::string::npos) << text;
+  EXPECT_EQ(text.find("  qdisc "), std::string::npos) << text;  // a span no packet had: no row
+  EXPECT_EQ(path_label(Dir::Tx, DeviceKind::Tap, "tap0"), "host -> tap0 -> reader");
+  EXPECT_EQ(path_label(Dir::Rx, DeviceKind::Tap, "tap0"), "writer -> tap0 -> host");
 }

@@ -175,7 +175,9 @@ void Analysis::count(DirStats& s, const Journey& j) {
   s.last_ts = std::max(s.last_ts, first);
   if (j.flags & TL_F_SEGMENT) s.segments++;
   if ((j.flags & TL_F_GSO) && j.seen(TL_XMIT)) s.gso_whole++;
-  if (j.dir == Dir::Tx && !j.seen(TL_QUEUE) && j.seen(TL_XMIT)) s.no_queue++;
+  // Unless the device's model starts TX at xmit (a macvtap: a frame arriving for its VM).
+  if (j.dir == Dir::Tx && !j.seen(TL_QUEUE) && j.seen(TL_XMIT) && spans(Dir::Tx).back().from == TL_QUEUE)
+    s.no_queue++;
   if (j.xmit_rc) s.xmit_errors++;
 
   const auto spans = this->spans(j.dir);

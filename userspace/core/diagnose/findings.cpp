@@ -257,9 +257,10 @@ void drop_findings(const TraceInfo& info, Dir d, const DirStats& s, std::vector<
   f.weight = static_cast<double>(serious);
   f.verdict = fmt::format("{} {} packets dropped, most as {} in {}", serious, dir_upper(d), reason, loc);
   if (full_ring)
-    f.verdict += fmt::format(
-        ": the tun ring was full (its length is the device's txqueuelen); the reader{} did not keep up",
-        holders(info).empty() ? "" : " " + holders(info));
+    f.verdict +=
+        fmt::format(": {} was full (its length is the device's txqueuelen); the reader{} did not keep up",
+                    handoff_place(info.kind).empty() ? "the ring" : handoff_place(info.kind),
+                    holders(info).empty() ? "" : " " + holders(info));
   f.evidence = {{"count", serious}, {"reason", reason}, {"location", loc}};
   f.where = where(d, std::nullopt, who, info.kind);
   out.push_back(std::move(f));

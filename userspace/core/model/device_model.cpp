@@ -30,6 +30,10 @@ constexpr std::array<SpanDef, 4> kTxNone{{kTxSpans[0],
                                           {"handoff", TL_XMIT, TL_READ, false},
                                           {"after", TL_READ, TL_FREE, false},
                                           {"total", TL_QUEUE, TL_READ, false, TL_XMIT}}};
+// A macvtap's TX is what its VM reads: it arrives from the lower device's receive (`xmit`:
+// the device has it) and waits in the macvtap's queue; no qdisc of ours is on its way.
+constexpr std::array<SpanDef, 4> kTxMacvtap{
+    {kTxSpans[0], kTxSpans[1], kTxSpans[2], {"total", TL_XMIT, TL_READ, false}}};
 static_assert(kTxKernelVpn.size() == kTxSpans.size() && kTxNone.size() == kTxSpans.size());
 
 }  // namespace
@@ -50,6 +54,7 @@ Handoff handoff_of(DeviceKind k) {
   switch (k) {
     case DeviceKind::Tap:
     case DeviceKind::Tun:
+    case DeviceKind::Macvtap:
       return Handoff::Reader;
     case DeviceKind::WireGuard:
     case DeviceKind::Ovpn:
@@ -67,6 +72,7 @@ bool carries_ethernet(DeviceKind k) {
 
 ListView<SpanDef> spans_of(Dir d, DeviceKind k) {
   if (d == Dir::Rx) return spans_of(Dir::Rx);
+  if (k == DeviceKind::Macvtap) return {kTxMacvtap.data(), kTxMacvtap.size()};
   switch (handoff_of(k)) {
     case Handoff::KernelVpn:
       return {kTxKernelVpn.data(), kTxKernelVpn.size()};
@@ -79,11 +85,21 @@ ListView<SpanDef> spans_of(Dir d, DeviceKind k) {
   }
 }
 
+std::string path_label(Dir d, DeviceKind k, std::string_view dev) {
+  const bool vm = k == DeviceKind::Macvtap;
+  const std::string outside = vm ? "lower device" : "host";
+  const std::string name(dev);
+  return d == Dir::Tx ? outside + " -> " + name + " -> " + (vm ? "VM" : "reader")
+                      : (vm ? "VM" : "writer") + (" -> " + name + " -> " + outside);
+}
+
 std::string_view handoff_place(DeviceKind k) {
   switch (k) {
     case DeviceKind::Tap:
     case DeviceKind::Tun:
       return "the tun ring";
+    case DeviceKind::Macvtap:
+      return "the macvtap's queue";
     case DeviceKind::WireGuard:
       return "WireGuard's queues (staging, encryption, its tx worker)";
     case DeviceKind::Ovpn:

@@ -134,6 +134,7 @@ struct ListView {
   const T* begin() const { return first; }
   const T* end() const { return first + n; }
   size_t size() const { return n; }
+  const T& back() const { return first[n - 1]; }
   const T& operator[](size_t i) const { return first[i]; }
 };
 inline ListView<int> points_of(Dir d) {

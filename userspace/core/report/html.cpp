@@ -106,7 +106,7 @@ void direction_section(std::ostream& out, const Json& doc, Dir dir) {
   const bool tx = dir == Dir::Tx;
   const std::string dev = str(doc["device"]["name"]);
   fmt::print(out, "<h3>{}</h3>\n<p>{} packets, {}, {}, {:.2f} Mbit/s</p>\n",
-             h(tx ? "TX: host -> " + dev + " -> reader" : "RX: writer -> " + dev + " -> host"),
+             h((tx ? "TX: " : "RX: ") + path_label(dir, parse_device_kind(str(doc["device"]["kind"])), dev)),
              d["packets"].get<uint64_t>(), format_bytes(d["bytes"].get<double>()),
              format_rate(d["pps"].get<double>()), d["mbit_s"].get<double>());
   if (!d["packets"].get<uint64_t>()) return;

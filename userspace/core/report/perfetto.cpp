@@ -141,10 +141,10 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
   Writer w(out, base);
 
   // Names: the direction processes, and the VPN's processes and threads.
-  const char* dir_label[2] = {"TX: host -> ", "RX: writer -> "};
   for (int d = 0; d < 2; d++) {
+    const Dir dir = d ? Dir::Rx : Dir::Tx;
     w.event(fmt::format("\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"args\":{{\"name\":{}}}",
-                        kDirPid[d], quoted(dir_label[d] + dev + (d ? " -> host" : " -> reader"))));
+                        kDirPid[d], quoted((d ? "RX: " : "TX: ") + path_label(dir, in.info.kind, dev))));
     w.event(
         fmt::format("\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":{},\"args\":{{\"sort_index\":{}}}",
                     kDirPid[d], d - 10));

@@ -111,7 +111,7 @@ void render_direction(std::ostream& out, const Json& doc, Dir dir) {
   const bool tx = dir == Dir::Tx;
   const std::string dev = text(doc["device"]["name"]);
   fmt::print(out, "\n{} ({}): {} packets, {}, {}, {:.2f} Mbit/s\n", tx ? "TX" : "RX",
-             tx ? "host -> " + dev + " -> reader" : "writer -> " + dev + " -> host",
+             path_label(dir, parse_device_kind(text(doc["device"]["kind"])), dev),
              d["packets"].get<uint64_t>(), format_bytes(d["bytes"].get<double>()),
              format_rate(d["pps"].get<double>()), d["mbit_s"].get<double>());
   if (!d["packets"].get<uint64_t>()) return;
@@ -119,10 +119,11 @@ void render_direction(std::ostream& out, const Json& doc, Dir dir) {
   fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "span", "count", "p50", "p90", "p99",
              "max", "mean");
   for (auto& [name, h] : d["spans"].items())
-    fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", term_safe(name),
-               h["count"].get<uint64_t>(), format_duration_us(h["p50_us"]), format_duration_us(h["p90_us"]),
-               format_duration_us(h["p99_us"]), format_duration_us(h["max_us"]),
-               format_duration_us(h["mean_us"]));
+    if (h["count"].get<uint64_t>())  // a span no packet had (a macvtap's qdisc) is no row
+      fmt::print(out, "  {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", term_safe(name),
+                 h["count"].get<uint64_t>(), format_duration_us(h["p50_us"]), format_duration_us(h["p90_us"]),
+                 format_duration_us(h["p99_us"]), format_duration_us(h["max_us"]),
+                 format_duration_us(h["mean_us"]));
   if (d["dominant_span"].is_string()) {
     std::string dom = d["dominant_span"];
     fmt::print(out, "\n  where the time goes: {} (the span holding most packet-time)\n", term_safe(dom));

@@ -91,19 +91,76 @@ static __always_inline bool sample(__u8 dir)
 }
 
 /*
+ * A kernel VPN decrypts in place: the skb its device hands the stack (napi_gro_receive on
+ * wg0) is the one its underlay received. Each skb any device receives leaves its arrival
+ * here, by address (direct-mapped: a later one at the same index takes the entry), for
+ * the device's receive to find. Written only while a kernel VPN is traced.
+ */
+#define UNDERLAY_RX_ENTRIES 4096
+#define UNDERLAY_RX_MAX_NS (1000 * 1000 * 1000ULL) /* decrypted within a second, or not its */
+
+struct underlay_rx {
+	__u64 skb;
+	__u64 ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, UNDERLAY_RX_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct underlay_rx);
+} underlay_rx SEC(".maps");
+
+static __always_inline void note_underlay_rx(const struct sk_buff *skb)
+{
+	__u32 idx = slot_idx((__u64)skb) & (UNDERLAY_RX_ENTRIES - 1);
+	struct underlay_rx *e = bpf_map_lookup_elem(&underlay_rx, &idx);
+
+	if (e) {
+		e->skb = (__u64)skb;
+		e->ts = bpf_ktime_get_ns();
+	}
+}
+
+/*
+ * When a packet a kernel VPN decrypted arrived on its underlay: the RX start of the skb
+ * its device now hands the stack. One whose arrival was not seen (the trace began
+ * meanwhile) starts now, flagged TL_F_LATE_START (*flags): it has no `vpn` span.
+ */
+static __always_inline __u64 underlay_arrival(const struct sk_buff *skb, __u16 *flags)
+{
+	__u32 idx = slot_idx((__u64)skb) & (UNDERLAY_RX_ENTRIES - 1);
+	struct underlay_rx *e = bpf_map_lookup_elem(&underlay_rx, &idx);
+	__u64 now = bpf_ktime_get_ns();
+
+	if (e && e->skb == (__u64)skb && now - e->ts < UNDERLAY_RX_MAX_NS) {
+		e->skb = 0;
+		return e->ts;
+	}
+	*flags = TL_F_LATE_START;
+	return now;
+}
+
+/* Follows an RX packet from TL_INJECT at t; its writer is the current task. */
+static __always_inline void follow_rx(const struct sk_buff *skb, __u64 t, __u16 flags)
+{
+	struct tl_slot *v =
+		follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), flags, t);
+
+	if (v)
+		mark_task(v);
+}
+
+/*
  * A packet written into the device, in its writer's context (a VPN's write into a tun/tap,
- * a VM's into a macvtap): followed from TL_INJECT. A new skb: any entry at its address
- * belongs to a packet that is gone. past_link: as pkt_span takes it.
+ * a VM's into a macvtap): followed from now, if --sample and the filter take it. A new
+ * skb: any entry at its address belongs to a packet that is gone. past_link: as pkt_span
+ * takes it.
  */
 static __always_inline void follow_write(const struct sk_buff *skb, bool past_link)
 {
-	struct tl_slot *v;
-
-	if (!sample(TL_RX) || !pkt_wanted(skb, past_link, false))
-		return;
-	v = follow(skb, TL_RX, TL_INJECT, KREAD(struct sk_buff, skb, len), 0, bpf_ktime_get_ns());
-	if (v)
-		mark_task(v);
+	if (sample(TL_RX) && pkt_wanted(skb, past_link, false))
+		follow_rx(skb, bpf_ktime_get_ns(), 0);
 }
 
 static __always_inline void remember_gso_parent(struct tl_slot *v, __u64 now)

@@ -45,13 +45,21 @@ int BPF_PROG(on_skb_copy_datagram_iovec, const struct sk_buff *skb, int len)
 	return 0;
 }
 
-/* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context. A
- * macvtap's come from its lower device or a macvlan beside it (their receive, below): its
- * VM's writes are its RX (tx.bpf.c). */
+/* The VPN's write: tun_get_user hands a new skb to the stack in the writer's context; a
+ * kernel VPN's NAPI poll, the packet it decrypted. A macvtap's come from its lower device or
+ * a macvlan beside it (their receive, below): its VM's writes are its RX (tx.bpf.c). */
 static __always_inline int on_inject(const struct sk_buff *skb)
 {
-	if (tl_cfg.handoff != TL_HO_MACVTAP && is_target_dev(KREAD(struct sk_buff, skb, dev)))
-		follow_write(skb, true);
+	__u16 flags = 0;
+
+	if (tl_cfg.handoff == TL_HO_MACVTAP || !is_target_dev(KREAD(struct sk_buff, skb, dev)) ||
+	    !sample(TL_RX) || !pkt_wanted(skb, true, false))
+		return 0;
+	/* A kernel VPN's: from its arrival on the underlay (RX span `vpn`). */
+	follow_rx(skb,
+		  tl_cfg.handoff == TL_HO_UNDERLAY ? underlay_arrival(skb, &flags)
+						   : bpf_ktime_get_ns(),
+		  flags);
 	return 0;
 }
 
@@ -123,6 +131,8 @@ int BPF_PROG(on_netif_receive_skb, struct sk_buff *skb)
 		/* A veth's peer receives the very skb the device sent: its handoff. */
 		if (tl_cfg.handoff == TL_HO_PEER && tagged((__u64)skb))
 			note_handoff(skb);
+		else if (tl_cfg.handoff == TL_HO_UNDERLAY)
+			note_underlay_rx(skb); /* maybe a packet the VPN will decrypt */
 		return 0;
 	}
 	v = lookup(skb);

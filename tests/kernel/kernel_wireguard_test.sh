@@ -5,7 +5,9 @@
 # counter and the ping's RTT: TX packets equal wg0's tx_packets within 1 %; the `vpn` span
 # (xmit -> the same skb queued on the underlay veth) covers at least 95 % of them, with a
 # p50 above zero and below the ping's RTT; the kernel workers that sent them are named
-# (the wg-crypt-wg0 workqueue); no finding speaks of a ring. Then iperf3 TCP: with GSO on
+# (the wg-crypt-wg0 workqueue); no finding speaks of a ring. RX (the ping's replies):
+# packets equal wg0's rx_packets within 1 %, and `vpn` (the underlay's receive -> wg0's, the
+# decryption of the same skb) covers at least 95 % of them, above zero and below the RTT. Then iperf3 TCP: with GSO on
 # (wg0 segments TCP's super-packets itself, unseen) a warning says the figures cover part
 # of the traffic; with `ethtool -K wg0 tso off gso off` every packet is counted and followed. The
 # host's kernel has no WireGuard: Debian's 6.12 and 6.1 guests run this (tests/vm).
@@ -40,9 +42,10 @@ ip -n "$B" link set wg0 up
 ip netns exec "$A" ping -q -c 3 -i 0.2 -W 2 10.202.0.2 >/dev/null || fail "no ping through the tunnel"
 
 tx_packets() { ip -n "$A" -s -j link show wg0 | jq '.[0].stats64.tx.packets'; }
+rx_packets() { ip -n "$A" -s -j link show wg0 | jq '.[0].stats64.rx.packets'; }
 start_trace wg --netns "$A" --dev wg0 -d "$(dur 60)" --json "$WORK/wg.json"
 grep -q "kernel VPN device (wireguard)" "$WORK/wg.err" || fail "no note of the device's model: $(cat "$WORK/wg.err")"
-before=$(tx_packets)
+before=$(tx_packets) rx_before=$(rx_packets)
 ip netns exec "$A" ping -q -f -c 2000 -W 2 10.202.0.2 >"$WORK/ping.out" 2>&1 || fail "ping -f: $(cat "$WORK/ping.out")"
 ip netns exec "$B" iperf3 -s -1 -p 5301 >/dev/null 2>&1 &
 BG+=($!)
@@ -50,7 +53,7 @@ sleep "$(dur 0.5)"
 ip netns exec "$A" iperf3 -c 10.202.0.2 -p 5301 -u -b 20M -l 1000 -t 3 >"$WORK/iperf.out" 2>&1 ||
   fail "iperf3: $(tail -3 "$WORK/iperf.out")"
 sleep 1
-sent=$(($(tx_packets) - before))
+sent=$(($(tx_packets) - before)) received=$(($(rx_packets) - rx_before))
 kill -INT "$TRACE_PID"
 wait_trace
 [[ $TRACE_RC -eq 0 ]] || fail "tunlat exited $TRACE_RC: $(cat "$WORK/wg.err")"
@@ -79,6 +82,12 @@ done
 ((seen)) || fail "no reader of wg0 ran wg-crypt-wg0 last, says /proc/PID/comm"
 ! jq -r '.verdicts[]' "$J" | grep -qi "ring" || fail "a finding claims a ring: $(jq -r '.verdicts[]' "$J")"
 udp_sent=$sent
+rx=$(jq '.directions.rx.packets' "$J")
+awk -v g="$rx" -v w="$received" 'BEGIN { exit !(w >= 2000 && g >= w * 0.99 && g <= w * 1.01) }' ||
+  fail "RX packets $rx, wg0's own counter $received (within 1 %)"
+rx_vpn=$(jq '.directions.rx.spans.vpn.count' "$J") rx_p50=$(jq '.directions.rx.spans.vpn.p50_us' "$J")
+awk -v v="$rx_vpn" -v g="$rx" 'BEGIN { exit !(v >= g * 0.95) }' || fail "RX vpn span covers $rx_vpn of $rx packets (95 %)"
+awk -v p="$rx_p50" -v r="$rtt_us" 'BEGIN { exit !(p > 0 && p < r) }' || fail "RX vpn p50 $rx_p50 us, ping RTT avg $rtt_us us"
 
 # TCP, twice: GSO as it is (on), then off.
 tcp_run() { # tcp_run NAME: iperf3 TCP for 3 s traced; leaves the JSON in $WORK/NAME.json, sent in $sent
@@ -104,4 +113,4 @@ tcp_got=$(jq '.directions.tx.packets' "$WORK/nogso.json")
 tcp_vpn=$(jq '.directions.tx.spans.vpn.count' "$WORK/nogso.json")
 awk -v g="$tcp_got" -v w="$sent" -v v="$tcp_vpn" 'BEGIN { exit !(w > 1000 && g >= w * 0.99 && g <= w * 1.01 && v >= g * 0.95) }' ||
   fail "TCP with GSO off: TX packets $tcp_got, vpn span $tcp_vpn, wg0's counter $sent"
-pass "TX $got packets (wg0: $udp_sent); vpn span on $vpn, p50 ${p50} us (ping RTT ${rtt_us} us); workers: $workers; TCP: $gso_skbs GSO skbs told, gso off: $tcp_got packets (wg0: $sent), vpn on $tcp_vpn"
+pass "TX $got packets (wg0: $udp_sent); vpn span on $vpn, p50 ${p50} us (ping RTT ${rtt_us} us); workers: $workers; RX $rx (wg0: $received), vpn on $rx_vpn, p50 ${rx_p50} us; TCP: $gso_skbs GSO skbs told, gso off: $tcp_got packets (wg0: $sent), vpn on $tcp_vpn"

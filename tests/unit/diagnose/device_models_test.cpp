@@ -215,3 +215,31 @@ TEST(DeviceModel, AMacvtapsFramesStartAtXmitAndWaitInItsQueue) {
   EXPECT_EQ(path_label(Dir::Tx, DeviceKind::Tap, "tap0"), "host -> tap0 -> reader");
   EXPECT_EQ(path_label(Dir::Rx, DeviceKind::Tap, "tap0"), "writer -> tap0 -> host");
 }
+
+// A kernel VPN's RX packet is the skb its underlay received, decrypted in place: followed
+// from that arrival (its inject), `vpn` runs to the device's receive. One whose arrival was
+// not seen (TL_F_LATE_START: its inject is the device's own) counts, but has no `vpn`.
+TEST(DeviceModel, AKernelVpnsRxWaitsInVpnFromTheUnderlaysReceive) {
+  V1Pipeline p(options_of(DeviceKind::WireGuard));
+  uint64_t skb = 0x10000;
+  uint32_t gen = 1;
+  for (int i = 0; i < 120; i++, skb += 0x100, gen++) {
+    const uint64_t t = 1000 + i * 1000;
+    const uint16_t late = i < 20 ? TL_F_LATE_START : 0;
+    p.push(Ev{t, skb, gen, TL_INJECT, Dir::Rx, 0, 0, "", late});
+    p.push(Ev{t + (late ? 3 : 80), skb, gen, TL_RECEIVE, Dir::Rx});
+    p.push(Ev{t + (late ? 10 : 87), skb, gen, TL_DELIVER, Dir::Rx});
+  }
+  p.flush(3'000'000'000);
+  const Json doc = summarized(info_of(DeviceKind::WireGuard, "wg0"), p);
+  const Json& rx = doc["directions"]["rx"];
+  EXPECT_EQ(rx["packets"], 120);
+  ASSERT_TRUE(rx["spans"].contains("vpn")) << rx["spans"].dump();
+  EXPECT_FALSE(rx["spans"].contains("backlog"));
+  EXPECT_EQ(rx["spans"]["vpn"]["count"], 100);
+  EXPECT_NEAR(rx["spans"]["vpn"]["p50_us"].get<double>(), 80, 80 * 0.2);
+  EXPECT_EQ(rx["spans"]["total"]["count"], 100);
+  EXPECT_EQ(rx["spans"]["stack"]["count"], 120);  // the device's receive on: every packet
+  // On a tap the same flag means nothing: a VPN's write is where its RX starts.
+  EXPECT_EQ(spans_of(Dir::Rx, DeviceKind::Tap)[0].name, "backlog");
+}

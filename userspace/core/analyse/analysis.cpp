@@ -181,10 +181,14 @@ void Analysis::count(DirStats& s, const Journey& j) {
   if (j.xmit_rc) s.xmit_errors++;
 
   const auto spans = this->spans(j.dir);
+  // A kernel VPN's RX packet whose arrival on the underlay was not seen: its inject is the
+  // device's receive, which starts no span of its model.
+  const bool no_start =
+      j.dir == Dir::Rx && (j.flags & TL_F_LATE_START) && handoff_of(kind_) == Handoff::KernelVpn;
   int64_t total_ns = -1;  // the last span is the total
   for (size_t i = 0; i < spans.size(); i++) {
     const SpanDef& sd = spans[i];
-    uint64_t from = j.ts[sd.from], to = span_end(j, sd);
+    uint64_t from = no_start && sd.from == TL_INJECT ? 0 : j.ts[sd.from], to = span_end(j, sd);
     // A packet that left without a known entry (a segment a tbf made, first seen at xmit)
     // still ends the interval before the next one's service: it counts as not waiting.
     if (to) s.exits[i].add(from && from <= to ? from : to, to, j.len);

@@ -17,6 +17,8 @@ const char* role(Dir d) { return d == Dir::Tx ? "reader" : "writer"; }
 // A stage as a sentence names it: "the tun ring", "WireGuard's queues (...)", "the qdisc".
 std::string stage_phrase(Span stage, DeviceKind k) {
   if (stage == Span::Ring && !handoff_place(k).empty()) return std::string(handoff_place(k));
+  if (stage == Span::Backlog && handoff_of(k) == Handoff::KernelVpn)
+    return "the VPN's receive path (decryption, its NAPI poll)";
   return stage == Span::Qdisc ? "the qdisc" : std::string(span_name(stage, k));
 }
 // Is the stage a ring a process reads (tun, tap, macvtap), whose stalls are the reader's?

@@ -30,6 +30,10 @@ constexpr std::array<SpanDef, 4> kTxNone{{kTxSpans[0],
                                           {"handoff", TL_XMIT, TL_READ, false},
                                           {"after", TL_READ, TL_FREE, false},
                                           {"total", TL_QUEUE, TL_READ, false, TL_XMIT}}};
+// A kernel VPN's RX starts where its underlay received the packet it decrypts in place:
+// `vpn` (decryption, its NAPI poll, GRO) replaces the backlog, whose points it spans.
+constexpr std::array<SpanDef, 4> kRxKernelVpn{
+    {{"vpn", TL_INJECT, TL_RECEIVE, true}, kRxSpans[1], kRxSpans[2], kRxSpans[3]}};
 // A macvtap's TX is what its VM reads: it arrives from the lower device's receive (`xmit`:
 // the device has it) and waits in the macvtap's queue; no qdisc of ours is on its way.
 constexpr std::array<SpanDef, 4> kTxMacvtap{
@@ -71,7 +75,9 @@ bool carries_ethernet(DeviceKind k) {
 }
 
 ListView<SpanDef> spans_of(Dir d, DeviceKind k) {
-  if (d == Dir::Rx) return spans_of(Dir::Rx);
+  if (d == Dir::Rx)
+    return handoff_of(k) == Handoff::KernelVpn ? ListView<SpanDef>{kRxKernelVpn.data(), kRxKernelVpn.size()}
+                                               : spans_of(Dir::Rx);
   if (k == DeviceKind::Macvtap) return {kTxMacvtap.data(), kTxMacvtap.size()};
   switch (handoff_of(k)) {
     case Handoff::KernelVpn:

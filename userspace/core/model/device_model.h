@@ -31,7 +31,8 @@ bool carries_ethernet(DeviceKind k);
 
 // Direction d's spans on a device of kind k: the points of kTxSpans / kRxSpans, under the
 // names the device's model gives them; the handoff span is a queue stage only where
-// something takes packets from it.
+// something takes packets from it. A kernel VPN's RX `vpn` runs from the underlay's
+// receive (its `inject`) to the device's.
 ListView<SpanDef> spans_of(Dir d, DeviceKind k);
 
 // Which way direction d goes through device dev, as report headings say it: "host -> tap0 ->

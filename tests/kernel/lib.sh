@@ -104,14 +104,11 @@ quiet_ns() {
 make_tap_ns() {
   local ns=$1 dev=$2
   shift 2
-  ip netns add "$ns"
-  NSES+=("$ns")
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  quiet_ns "$ns"
   ip netns exec "$ns" "$TAPREADER" --dev "$dev" --ready-file "$WORK/$ns.pid" "$@" &
   BG+=($!)
   for _ in $(seq 50); do [[ -s $WORK/$ns.pid ]] && break; sleep 0.1; done
   [[ -s $WORK/$ns.pid ]] || fail "tapreader did not create $dev in $ns"
-  ip netns exec "$ns" ip link set lo up
   ip netns exec "$ns" ip addr add 1.1.1.2/30 dev "$dev"
   ip netns exec "$ns" ip link set "$dev" up
   ip netns exec "$ns" ip neigh replace 1.1.1.1 lladdr 11:11:11:11:11:11 dev "$dev" nud permanent

@@ -127,14 +127,20 @@ std::vector<Netns> all_netns() {
   return out;
 }
 
+// A copy of process pid's fd (pidfd_getfd, 5.6+), to ask the device it is attached to;
+// -1 where that is missing or refused.
+Fd fd_copy(pid_t pid, int fd) {
+  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  return Fd(pidfd.fd >= 0 ? static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.fd, fd, 0)) : -1);
+}
+
 // Is the tun fd `fd` of process pid attached to a device in the namespace of inode ns?
 // fdinfo names the device, but a name is per namespace, and the process may live in
 // another namespace than its device (slirp4netns opens a container's tap from the
 // host's): the fd itself answers, through a copy (pidfd_getfd, 5.6+) and TUNGETDEVNETNS
 // (5.7+). Where those are missing or refused, the process's own namespace is the guess.
 bool tun_fd_in_netns(pid_t pid, int fd, const std::string& base, uint64_t ns) {
-  Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-  Fd copy(pidfd.fd >= 0 ? static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.fd, fd, 0)) : -1);
+  Fd copy = fd_copy(pid, fd);
   Fd dev_ns(copy.fd >= 0 ? ioctl(copy.fd, TUNGETDEVNETNS) : -1);
   struct stat st {};
   if (dev_ns.fd >= 0 && fstat(dev_ns.fd, &st) == 0) return st.st_ino == ns;
@@ -303,26 +309,28 @@ std::vector<NetnsDevice> scan_tun_devices() {
 
 namespace {
 
-// fn(pid, fd, device name, /proc/PID) for each tun/tap fd of each process: fdinfo's iff.
-void for_tun_fds(const std::function<void(pid_t, int, const std::string&, const std::string&)>& fn) {
+// fn(pid, fd, /proc/PID) for each open fd of each process (tgid: threads share their fds).
+void for_each_fd(const std::function<void(pid_t, int, const std::string&)>& fn) {
   DirHandle proc(opendir("/proc"));
   if (!proc) return;
-  while (dirent* p = readdir(proc.get())) {  // processes (tgids): threads share their fds
+  while (dirent* p = readdir(proc.get())) {
     if (!all_digits(p->d_name)) continue;
     const std::string base = std::string("/proc/") + p->d_name;
     const pid_t pid = static_cast<pid_t>(std::stol(p->d_name));
-    DirHandle fds(opendir((base + "/fdinfo").c_str()));
+    DirHandle fds(opendir((base + "/fd").c_str()));
     if (!fds) continue;
-    while (dirent* f = readdir(fds.get())) {
-      if (!all_digits(f->d_name)) continue;
-      std::ifstream in(base + "/fdinfo/" + f->d_name);
-      for (std::string line; std::getline(in, line);)
-        if (line.rfind("iff:\t", 0) == 0) {
-          fn(pid, std::stoi(f->d_name), line.substr(5), base);
-          break;
-        }
-    }
+    while (dirent* f = readdir(fds.get()))
+      if (all_digits(f->d_name)) fn(pid, std::stoi(f->d_name), base);
   }
+}
+
+// fn(pid, fd, device name, /proc/PID) for each tun/tap fd of each process: fdinfo's iff.
+void for_tun_fds(const std::function<void(pid_t, int, const std::string&, const std::string&)>& fn) {
+  for_each_fd([&](pid_t pid, int fd, const std::string& base) {
+    std::ifstream in(base + "/fdinfo/" + std::to_string(fd));
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("iff:\t", 0) == 0) return fn(pid, fd, line.substr(5), base);
+  });
 }
 
 // The major number of macvtap's character devices (/proc/devices), 0 if it has none.
@@ -341,26 +349,16 @@ unsigned macvtap_major() {
 // NIC, /dev/tapN): its fdinfo names no device, the fd itself does (TUNGETIFF on a copy).
 void for_macvtap_fds(const std::function<void(pid_t, int, const std::string&, const std::string&)>& fn) {
   const unsigned major_no = macvtap_major();
-  DirHandle proc(major_no ? opendir("/proc") : nullptr);
-  if (!proc) return;
-  while (dirent* p = readdir(proc.get())) {
-    if (!all_digits(p->d_name)) continue;
-    const std::string base = std::string("/proc/") + p->d_name;
-    const pid_t pid = static_cast<pid_t>(std::stol(p->d_name));
-    DirHandle fds(opendir((base + "/fd").c_str()));
-    if (!fds) continue;
-    while (dirent* f = readdir(fds.get())) {
-      struct stat st {};
-      if (!all_digits(f->d_name) || stat((base + "/fd/" + f->d_name).c_str(), &st) != 0 ||
-          !S_ISCHR(st.st_mode) || major(st.st_rdev) != major_no)
-        continue;
-      const int fd = std::stoi(f->d_name);
-      Fd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
-      Fd copy(pidfd.fd >= 0 ? static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.fd, fd, 0)) : -1);
-      ifreq ifr{};
-      if (copy.fd >= 0 && ioctl(copy.fd, TUNGETIFF, &ifr) == 0) fn(pid, fd, ifr.ifr_name, base);
-    }
-  }
+  if (!major_no) return;
+  for_each_fd([&](pid_t pid, int fd, const std::string& base) {
+    struct stat st {};
+    if (stat((base + "/fd/" + std::to_string(fd)).c_str(), &st) != 0 || !S_ISCHR(st.st_mode) ||
+        major(st.st_rdev) != major_no)
+      return;
+    Fd copy = fd_copy(pid, fd);
+    ifreq ifr{};
+    if (copy.fd >= 0 && ioctl(copy.fd, TUNGETIFF, &ifr) == 0) fn(pid, fd, ifr.ifr_name, base);
+  });
 }
 
 Owner owner_of(pid_t pid, const std::string& base) {

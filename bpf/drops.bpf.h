@@ -10,6 +10,7 @@
 
 #include "common.bpf.h"
 #include "ring.bpf.h"
+#include "sock.bpf.h"
 
 /* The owners' sockets by inode, set by the loader after load (/proc/PID/fd). */
 struct {
@@ -18,15 +19,6 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } owner_socks SEC(".maps");
-
-/* The inode of sk's socket (what /proc/PID/fd shows as socket:[inode]), or 0. */
-static __always_inline __u64 sock_ino(const struct sock *sk)
-{
-	const struct socket *so = KREAD(struct sock, sk, sk_socket);
-
-	/* A socket sits at the start of its socket_alloc, its inode right after. */
-	return so ? KREAD(struct socket_alloc, so, vfs_inode.i_ino) : 0;
-}
 
 /*
  * A drop of an skb tunlat does not follow: sent if it happened on an owner's socket

@@ -134,15 +134,24 @@ struct tl_mon_stage_stats {
 	__u64 last_out_ns[TL_MON_STAGES]; /* bpf_ktime_get_ns of the last release here */
 };
 
-/* A drop of a packet of a watched device: counted per CPU under this key. */
+/* A drop of a packet of a watched device, or on its owners' sockets: counted per CPU
+ * under this key. */
 struct tl_mon_drop_key {
 	__u64 location; /* the kernel's return address at kfree_skb */
 	__u32 reason;	/* enum skb_drop_reason */
 	__u16 dev;	/* the device's index */
 	__u8 dir;	/* 0 TX, 1 RX */
-	__u8 pad;
+	__u8 scope;	/* enum tl_mon_drop_scope */
+};
+
+enum tl_mon_drop_scope {
+	TL_MON_SCOPE_DEVICE = 0,   /* a packet of the device, followed from its first point */
+	TL_MON_SCOPE_UNDERLAY = 1, /* on a socket of a process holding the device (its VPN):
+				    * RX when the kernel names the socket it was meant for (a
+				    * full receive buffer), TX when the skb is the socket's own */
 };
 
 #define TL_MON_DROP_KEYS 4096
+#define TL_MON_OWNER_SOCKS 1024
 
 #endif /* TUNLAT_MONITOR_H */

@@ -165,7 +165,13 @@ class Monitor : public prometheus::Collectable {
     }
     auto owners = find_all_owners(devs);
     std::lock_guard lock(mu_);
-    for (auto& [key, w] : watched_) w.owners = owners[{w.where.ns.inode, w.where.dev.name}];
+    std::vector<std::pair<uint64_t, uint32_t>> socks;  // the owners' sockets: their drops are the tunnel's
+    for (auto& [key, w] : watched_) {
+      w.owners = owners[{w.where.ns.inode, w.where.dev.name}];
+      for (const Owner& o : w.owners)
+        for (uint64_t ino : o.sockets) socks.emplace_back(ino, w.index);
+    }
+    probe_.set_owner_sockets(socks);
     owners_at_ = now;
   }
 
@@ -209,9 +215,9 @@ class Monitor : public prometheus::Collectable {
       std::string why = reason != reasons_.end() ? reason->second : std::to_string(d.key.reason);
       if (why.rfind("SKB_DROP_REASON_", 0) == 0) why.erase(0, 16);
       auto sym = symbols_.find(d.key.location);  // named above
-      snap.drops.push_back({row->second, d.key.dir, why,
-                            sym != symbols_.end() ? sym->second : fmt::format("{:#x}", d.key.location),
-                            d.count});
+      snap.drops.push_back(
+          {row->second, d.key.dir, d.key.scope == TL_MON_SCOPE_UNDERLAY ? "underlay" : "device", why,
+           sym != symbols_.end() ? sym->second : fmt::format("{:#x}", d.key.location), d.count});
     }
     return monitor_metrics(snap, births_);
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -23,7 +24,9 @@ struct MonitorProbe::Bpf {
   std::function<void()> destroy;
   bpf_object_skeleton* skeleton = nullptr;
   bpf_object* obj = nullptr;
-  bpf_map *devs = nullptr, *devptr = nullptr, *stats = nullptr, *stages = nullptr, *drops = nullptr;
+  bpf_map *devs = nullptr, *devptr = nullptr, *stats = nullptr, *stages = nullptr, *drops = nullptr,
+          *owner_socks = nullptr;
+  bpf_program *kfree_skb = nullptr, *kfree_skb_sk = nullptr;  // one of the two is attached
   volatile uint32_t* devgen = nullptr;  // the programs' generation of mon_devs (their device cache)
   ~Bpf() {
     if (destroy) destroy();
@@ -46,6 +49,9 @@ std::unique_ptr<MonitorProbe::Bpf> open_monitor(Skel* (*open)(), void (*destroy)
   b->stats = s->maps.mon_stats;
   b->stages = s->maps.mon_stages;
   b->drops = s->maps.mon_drops;
+  b->owner_socks = s->maps.mon_owner_socks;
+  b->kfree_skb = s->progs.mon_kfree_skb;
+  b->kfree_skb_sk = s->progs.mon_kfree_skb_sk;
   return b;
 }
 
@@ -68,6 +74,11 @@ MonitorProbe::MonitorProbe(const KernelBtf& btf, bool verbose) {
     const std::string sec = bpf_program__section_name(p), tp = sec.substr(sec.find('/') + 1);
     if (never_needed(tp) || !btf.has_tracepoint(tp)) bpf_program__set_autoload(p, false);
   }
+  // kfree_skb names the socket an skb was meant for from 6.11 on: a full receive buffer of
+  // the VPN's socket is found by it (as the tracer's drops elsewhere are).
+  const bool drop_sk = btf.tracepoint_args("kfree_skb") >= 4;
+  bpf_program__set_autoload(bpf_->kfree_skb_sk, drop_sk);
+  if (drop_sk) bpf_program__set_autoload(bpf_->kfree_skb, false);
   if (int err = bpf_object__load_skeleton(bpf_->skeleton)) throw Fatal(bpf_failure("load", err));
   if (int err = bpf_object__attach_skeleton(bpf_->skeleton)) throw Fatal(bpf_failure("attach", err));
   ncpu_ = std::max(1, libbpf_num_possible_cpus());
@@ -131,6 +142,23 @@ void MonitorProbe::watch(const std::vector<WatchedDevice>& devices) {
   for (uint64_t k : keys) bpf_map_delete_elem(ptr, &k);
   *bpf_->devgen = *bpf_->devgen + 1;  // and every CPU's cache of them
   watched_ = devices;
+}
+
+void MonitorProbe::set_owner_sockets(const std::vector<std::pair<uint64_t, uint32_t>>& socks) {
+  const int fd = bpf_map__fd(bpf_->owner_socks);
+  std::set<uint64_t> keep;
+  for (const auto& [ino, index] : socks) {
+    if (keep.size() >= TL_MON_OWNER_SOCKS) break;
+    keep.insert(ino);
+    bpf_map_update_elem(fd, &ino, &index, BPF_ANY);
+  }
+  uint64_t key = 0, next = 0;
+  std::vector<uint64_t> gone;
+  for (int r = bpf_map_get_next_key(fd, nullptr, &next); r == 0; r = bpf_map_get_next_key(fd, &key, &next)) {
+    if (!keep.count(next)) gone.push_back(next);
+    key = next;
+  }
+  for (uint64_t k : gone) bpf_map_delete_elem(fd, &k);
 }
 
 tl_mon_dev_stats MonitorProbe::read(uint32_t index) const {

@@ -41,6 +41,9 @@ class MonitorProbe {
   // The devices watched from now on, replacing the last set. An index new to the set has
   // its counters zeroed first: a device that came back (another ifindex) starts afresh.
   void watch(const std::vector<WatchedDevice>& devices);
+  // The sockets of the processes holding the devices (inode -> the device's index), from
+  // now on: a drop on one is the device's underlay's (scope underlay).
+  void set_owner_sockets(const std::vector<std::pair<uint64_t, uint32_t>>& socks);
   // What every CPU added up for the device at index, summed.
   tl_mon_dev_stats read(uint32_t index) const;
   // Its queue stages alone, summed (last_out_ns: the latest of the CPUs'): for polling.

@@ -394,7 +394,9 @@ std::map<std::pair<uint64_t, std::string>, std::vector<Owner>> find_all_owners(
       if (d.dev.name != name) continue;
       auto& owners = out[{d.ns.inode, name}];
       if (!owners.empty() && owners.back().pid == static_cast<uint32_t>(pid)) continue;
-      if (tun_fd_in_netns(pid, fd, base, d.ns.inode)) owners.push_back(owner_of(pid, base));
+      if (!tun_fd_in_netns(pid, fd, base, d.ns.inode)) continue;
+      owners.push_back(owner_of(pid, base));
+      owners.back().sockets = socket_inodes(base);
     }
   });
   return out;

@@ -52,7 +52,7 @@ struct NetnsDevice {
 std::vector<NetnsDevice> scan_tun_devices();
 
 // The processes holding each of devs, by (namespace inode, device name): one pass over
-// /proc for them all (find_owners is one pass per device). Without their sockets.
+// /proc for them all (find_owners is one pass per device), with their sockets.
 std::map<std::pair<uint64_t, std::string>, std::vector<Owner>> find_all_owners(
     const std::vector<NetnsDevice>& devs);
 

@@ -81,7 +81,7 @@ TEST(MonitorMetrics, CountersGaugesAndInfoCarryTheirLabels) {
 TEST(MonitorMetrics, DropLocationsBeyondTheMostFrequentAreOther) {
   MonitorSnapshot s = one_device();
   for (size_t i = 0; i < kMaxDropLocations + 5; i++)
-    s.drops.push_back({0, 1, "NO_SOCKET", "fn" + std::to_string(i), 100 - i});
+    s.drops.push_back({0, 1, "device", "NO_SOCKET", "fn" + std::to_string(i), 100 - i});
   const std::string t = text_of(s);
   const std::string row =
       R"(tunlat_drops_total{device="tap0",netns="vpn",direction="rx",reason="NO_SOCKET",location=)";
@@ -92,6 +92,21 @@ TEST(MonitorMetrics, DropLocationsBeyondTheMostFrequentAreOther) {
   EXPECT_TRUE(has(t, row + R"("other",scope="device"} 390)"));
 }
 
+// The VPN's socket dropping what the peer sent (a full receive buffer) is the tunnel's
+// loss too: its own series, scope underlay, beside the device's own drops.
+TEST(MonitorMetrics, DropsOnTheVpnsSocketsAreOfScopeUnderlay) {
+  MonitorSnapshot s = one_device();
+  s.drops.push_back({0, 1, "device", "NO_SOCKET", "ping_rcv", 5});
+  s.drops.push_back({0, 1, "underlay", "SOCKET_RCVBUFF", "udp_queue_rcv_one_skb", 700});
+  SeriesBirths births;
+  scrape(s, births);
+  const std::string t = scrape(s, births);
+  EXPECT_TRUE(has(t, R"(tunlat_drops_total{device="tap0",netns="vpn",direction="rx",reason="SOCKET_RCVBUFF",)"
+                     R"(location="udp_queue_rcv_one_skb",scope="underlay"} 700)"))
+      << t;
+  EXPECT_TRUE(has(t, R"(location="ping_rcv",scope="device"} 5)")) << t;
+}
+
 TEST(MonitorMetrics, ASpanWithoutPacketsHasNoHistogramYet) {
   const std::string t = text_of(one_device());
   EXPECT_EQ(t.find(R"(span="qdisc")"), std::string::npos) << "no packet passed the qdisc: no 116 lines";
@@ -100,7 +115,7 @@ TEST(MonitorMetrics, ASpanWithoutPacketsHasNoHistogramYet) {
 
 TEST(MonitorMetrics, LateSeriesAreBornAtZeroSoThatRateCountsTheirFirstPackets) {
   MonitorSnapshot s = one_device();
-  s.drops.push_back({0, 1, "NO_SOCKET", "ping_rcv", 5});
+  s.drops.push_back({0, 1, "device", "NO_SOCKET", "ping_rcv", 5});
   SeriesBirths births;
   const std::string ring_count =
       R"(tunlat_span_seconds_count{device="tap0",netns="vpn",direction="tx",span="ring"} )";

@@ -80,7 +80,7 @@ MetricFamily drops_family(const MonitorSnapshot& s, SeriesBirths& births) {
   MetricFamily f =
       family("tunlat_drops_total", "Packets of the device dropped, by reason and kernel location",
              MetricType::Counter);
-  std::map<std::tuple<size_t, int, std::string, std::string>, uint64_t> rows;
+  std::map<std::tuple<size_t, int, std::string, std::string, std::string>, uint64_t> rows;
   std::map<std::pair<size_t, int>, std::map<std::string, uint64_t>> by_location;
   for (const DropCount& d : s.drops) by_location[{d.device, d.dir}][d.location] += d.count;
   for (const DropCount& d : s.drops) {
@@ -92,17 +92,18 @@ MetricFamily drops_family(const MonitorSnapshot& s, SeriesBirths& births) {
     });
     bool top = false;
     for (size_t i = 0; i < order.size() && i < kMaxDropLocations; i++) top |= order[i].second == d.location;
-    rows[{d.device, d.dir, d.reason, top ? d.location : "other"}] += d.count;
+    rows[{d.device, d.dir, d.scope.empty() ? "device" : d.scope, d.reason, top ? d.location : "other"}] +=
+        d.count;
   }
   for (const auto& [key, n] : rows) {
-    const auto& [dev, dir, reason, location] = key;
+    const auto& [dev, dir, scope, reason, location] = key;
     if (dev >= s.devices.size()) continue;
-    const bool born = !births.shown_before(
-        series_key(s.devices[dev], {"drop", kDirNames[dir & 1], reason.c_str(), location.c_str()}));
+    const bool born = !births.shown_before(series_key(
+        s.devices[dev], {"drop", kDirNames[dir & 1], scope.c_str(), reason.c_str(), location.c_str()}));
     f.metric.push_back(counter(labels_of(s.devices[dev], {{"direction", kDirNames[dir & 1]},
                                                           {"reason", reason},
                                                           {"location", location},
-                                                          {"scope", "device"}}),
+                                                          {"scope", scope}}),
                                born ? 0.0 : static_cast<double>(n)));
   }
   return f;

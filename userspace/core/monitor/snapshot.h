@@ -38,6 +38,7 @@ struct MonitoredDevice {
 struct DropCount {
   size_t device = 0;  // index in MonitorSnapshot::devices
   int dir = 0;        // 0 TX, 1 RX
+  std::string scope;  // "device" (its own packets) | "underlay" (its VPN's sockets)
   std::string reason, location;
   uint64_t count = 0;
 };

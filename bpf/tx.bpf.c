@@ -28,25 +28,6 @@ static __always_inline bool skb_is_gso(const struct sk_buff *skb)
 	return KREAD(struct skb_shared_info, shinfo, gso_size) != 0;
 }
 
-/*
- * What a macvtap's VM wrote is queued on the lower device by the macvtap's xmit
- * (macvlan_queue_xmit): its RX ends here, as a forwarded packet's does. A new skb on a
- * macvtap starts at its link header: the summary comes from here too.
- */
-static __always_inline void vm_write_leaves(const struct sk_buff *skb, const struct net_device *dev)
-{
-	struct tl_slot *v;
-
-	if (!dev || !tagged((__u64)skb))
-		return;
-	v = lookup_in(skb, (__u64)KREAD(struct net_device, dev, nd_net.net));
-	if (!v || !(v->state & TL_ST_RX))
-		return;
-	send_sum(v, first_sum(v, skb), TL_DELIVER, TL_F_FORWARDED | TL_F_LAST, 0,
-		 KREAD(struct net_device, dev, ifindex));
-	v->skb = 0;
-}
-
 SEC("raw_tp/net_dev_queue")
 int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 {
@@ -57,26 +38,29 @@ int BPF_PROG(on_net_dev_queue, struct sk_buff *skb)
 	__u32 len;
 
 	if (!is_target_dev(dev)) {
-		if (tl_cfg.handoff == TL_HO_MACVTAP) {
-			vm_write_leaves(skb, dev);
-			return 0;
-		}
+		const bool macvtap = tl_cfg.handoff == TL_HO_MACVTAP;
+
 		/* A kernel VPN sends the packet it took from the device, encrypted in place: the
 		 * same skb, queued on the underlay. The tag spares the rest a lookup. */
 		if (tl_cfg.handoff == TL_HO_UNDERLAY && tagged((__u64)skb))
 			note_handoff(skb);
-		if (tl_cfg.sched)
+		if (tl_cfg.sched && !macvtap)
 			note_owner_io(TL_SEND, skb); /* the VPN's send on its underlay, maybe */
-		/* Only a packet that came in through the traced device can be forwarded out:
-		 * its skb_iif says so, which spares the lookup for everything else. */
-		if (KREAD(struct sk_buff, skb, skb_iif) != tl_cfg.ifindex || !dev)
+		/* Only a packet that came in through the traced device can be forwarded out: its
+		 * skb_iif says so, which spares the lookup for everything else. A macvtap's VM's
+		 * write, which its xmit queues on the lower device, carries none: its tag says. */
+		if (!dev || (macvtap ? !tagged((__u64)skb)
+				     : KREAD(struct sk_buff, skb, skb_iif) != tl_cfg.ifindex))
 			return 0;
 		/* It leaves in the netns of the device it is queued on. */
 		v = lookup_in(skb, (__u64)KREAD(struct net_device, dev, nd_net.net));
-		if (v && (v->state & TL_ST_RX) && !(v->state & TL_ST_DELIVER))
-			/* A packet the VPN wrote leaves through another device: delivered. */
-			send_last(v, TL_DELIVER, TL_F_FORWARDED,
-				  KREAD(struct net_device, dev, ifindex));
+		if (v && (v->state & TL_ST_RX) && !(v->state & TL_ST_DELIVER)) {
+			/* A packet written into the device leaves through another: delivered. One
+			 * the stack never received (a VM's write) sends its summary here. */
+			send_sum(v, first_sum(v, skb), TL_DELIVER, TL_F_FORWARDED | TL_F_LAST, 0,
+				 KREAD(struct net_device, dev, ifindex));
+			v->skb = 0;
+		}
 		return 0;
 	}
 	if (tl_cfg.handoff == TL_HO_MACVTAP) {

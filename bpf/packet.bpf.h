@@ -20,6 +20,7 @@
 struct pkt_scratch {
 	struct tl_cbpf m;
 	struct tl_sum sum;
+	__u16 ip_id;	  /* the IPv4 header's identification (0: none), beside sum */
 	__u32 last_v6[2]; /* the IPv6 hash pair this CPU sent the addresses of last */
 };
 
@@ -213,6 +214,7 @@ static __always_inline __u32 parse_sum(struct pkt_scratch *s)
 	__u32 n = m->caplen, off = 0, et, l3;
 
 	__builtin_memset(sum, 0, sizeof(*sum));
+	s->ip_id = 0;
 	if (tl_cfg.ether) {
 		if (n < 14)
 			return 0;
@@ -233,6 +235,7 @@ static __always_inline __u32 parse_sum(struct pkt_scratch *s)
 		__u32 ihl = (PB(l3) & 0xf) * 4, tot = m->wirelen - l3;
 
 		sum->proto = PB(l3 + 9);
+		s->ip_id = PB16(l3 + 4);
 		sum->saddr = PB32(l3 + 12);
 		sum->daddr = PB32(l3 + 16);
 		sum->saddr = __builtin_bswap32(sum->saddr); /* network order, as stored */
@@ -277,10 +280,10 @@ static __always_inline void send_addr6(struct pkt_scratch *s, __u32 l3)
 }
 
 /*
- * Reads skb's summary for its first record: s->sum, or NULL if there is none. An IPv6
- * packet's addresses go first in a record of their own.
+ * Reads skb's summary for its first record: s with s->sum and s->ip_id, or NULL if there
+ * is none. An IPv6 packet's addresses go first in a record of their own.
  */
-static __always_inline const struct tl_sum *pkt_summary(const struct sk_buff *skb, bool rx)
+static __always_inline const struct pkt_scratch *pkt_summary(const struct sk_buff *skb, bool rx)
 {
 	struct pkt_scratch *s = scratch();
 	__u32 l3;
@@ -290,7 +293,7 @@ static __always_inline const struct tl_sum *pkt_summary(const struct sk_buff *sk
 	l3 = parse_sum(s);
 	if (l3)
 		send_addr6(s, l3);
-	return &s->sum;
+	return s;
 }
 
 /* One record of a packet's first bytes (TL_BYTES): at..at + TL_BYTES_PER_RECORD of s's

@@ -81,7 +81,7 @@ static __always_inline void set_end(struct tl_record *r, __u8 point, __u16 flags
  * record: the slot's line copied whole, with the packet's summary if sum (its first
  * record), or the taking socket's state if tcp. Lost (and counted) if the ring is full.
  */
-static __always_inline void send_with(struct tl_slot *v, const struct tl_sum *sum,
+static __always_inline void send_with(struct tl_slot *v, const struct pkt_scratch *sum,
 				      const struct tl_tcp_sample *tcp, __u8 point, __u16 flags,
 				      __s32 code, __u64 aux)
 {
@@ -94,8 +94,10 @@ static __always_inline void send_with(struct tl_slot *v, const struct tl_sum *su
 		r->slot = *v;
 		set_end(r, point, flags, code, aux, id);
 		r->end.summary = sum ? TL_X_SUM : tcp ? TL_X_TCP : TL_X_NONE;
-		if (sum)
-			r->end.sum = *sum;
+		if (sum) {
+			r->end.sum = sum->sum;
+			r->end.ip_id = sum->ip_id;
+		}
 		else if (tcp)
 			r->end.tcp = *tcp;
 		ring_commit(ctl);
@@ -106,7 +108,7 @@ static __always_inline void send_with(struct tl_slot *v, const struct tl_sum *su
 	v->unsent = 0;
 }
 
-static __always_inline void send_sum(struct tl_slot *v, const struct tl_sum *sum, __u8 point,
+static __always_inline void send_sum(struct tl_slot *v, const struct pkt_scratch *sum, __u8 point,
 				     __u16 flags, __s32 code, __u64 aux)
 {
 	send_with(v, sum, NULL, point, flags, code, aux);
@@ -153,10 +155,10 @@ static __always_inline bool past_link(const struct tl_slot *v)
 /* The summary of skb if v's next record is its first (it starts with what is known of
  * the packet from the start): read when that record goes, not when the packet is first
  * seen, so that a GSO segment has its own. */
-static __always_inline const struct tl_sum *first_sum(const struct tl_slot *v,
+static __always_inline const struct pkt_scratch *first_sum(const struct tl_slot *v,
 						      const struct sk_buff *skb)
 {
-	const struct tl_sum *sum;
+	const struct pkt_scratch *sum;
 
 	if (!(v->start_flags & TL_F_FIRST) || !v->unsent)
 		return NULL;

@@ -236,7 +236,7 @@ struct tl_end {
 	__u8 point;   /* enum tl_point; TL_COMM; TL_POINT_COUNT: none, stages only */
 	__u8 summary; /* enum tl_extra: what the union holds besides comm */
 	__u16 flags;
-	__u16 pad1;
+	__u16 ip_id; /* summary == TL_X_SUM: the IPv4 header's identification (0: none) */
 	union {
 		char comm[TL_COMM_LEN];	  /* TL_COMM only */
 		struct tl_sum sum;	  /* summary == TL_X_SUM only */

@@ -49,6 +49,7 @@ void Correlator::push(const PacketPass& e) {
   if (e.summary) {
     j.sum = *e.summary;
     j.payload = e.payload;
+    j.ip_id = e.ip_id;
   }
   switch (e.point) {
     case TL_READ:

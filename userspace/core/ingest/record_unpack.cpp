@@ -106,6 +106,7 @@ void unpack_record(const tl_record& r, std::vector<Event>& out, FlowIds* flows) 
         ps.win = (sum.proto == 1 || sum.proto == 58) ? sum.sport : sum.win;
         ps.tcp_flags = sum.tcp_flags;
         set_summary(e, ps, sum.payload);
+        e.ip_id = end.ip_id;
       }
     }
     out.push_back(e);

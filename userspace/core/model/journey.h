@@ -39,6 +39,7 @@ struct Journey {
   // Who the packet is (PacketPass::summary); sum.flow 0: its first pass said nothing.
   PacketSummary sum{};
   uint32_t payload = 0;  // TCP/UDP payload bytes
+  uint16_t ip_id = 0;    // the IPv4 header's identification (0: none, or not known)
   // RX TCP: the local socket's state as it took the segment (TL_F_TCP_SAMPLE).
   tl_tcp_sample tcp{};
   bool has_tcp = false;

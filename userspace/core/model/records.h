@@ -35,6 +35,7 @@ struct PacketPass {
   // The packet's first pass: who it is (TL_F_SUMMARY), its TCP/UDP payload bytes.
   std::optional<PacketSummary> summary;
   uint32_t payload = 0;
+  uint16_t ip_id = 0;  // with summary: the IPv4 header's identification (0: none)
   // TAKEN: the local TCP socket's state as it took the segment (TL_F_TCP_SAMPLE).
   std::optional<tl_tcp_sample> tcp;
 };
@@ -112,10 +113,12 @@ inline PacketPass packet_pass_of(const Event& e) {
                static_cast<uint16_t>(e.flags & ~TL_F_UPGRADE),
                std::nullopt,
                0,
+               0,
                std::nullopt};
   if (e.flags & TL_F_SUMMARY) {
     p.summary = summary_of(e);
     p.payload = static_cast<uint32_t>(e.aux);
+    p.ip_id = e.ip_id;
   }
   if (e.flags & TL_F_TCP_SAMPLE) p.tcp = tcp_sample_of(e);
   return p;

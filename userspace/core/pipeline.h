@@ -11,6 +11,7 @@
 #include "core/correlate/correlator.h"
 #include "core/correlate/reorder.h"
 #include "core/model/records.h"
+#include "core/tunnel/tunnel_end.h"
 
 namespace tunlat {
 
@@ -39,14 +40,16 @@ class Pipeline {
     Analysis* analysis;
     void operator()(const PointPass& p) const { analysis->on_pass(p); }
   };
-  // Journeys go to the packet analysis and to the VPN's.
+  // Journeys go to the packet analysis, to the VPN's, and to a tunnel's end if any.
   struct Fanout : JourneySink {
     Analysis* analysis;
     VpnAnalysis* vpn;
+    JourneySink* tunnel = nullptr;
     Fanout(Analysis* a, VpnAnalysis* v) : analysis(a), vpn(v) {}
     void on_journey(const Journey& j, End how) override {
       analysis->on_journey(j, how);
       vpn->on_journey(j, how);
+      if (tunnel) tunnel->on_journey(j, how);
     }
   };
 
@@ -82,6 +85,13 @@ class Pipeline {
   // The owners' sockets when the trace started (TraceInfo's owners): the VPN's underlay.
   // Before the first event.
   void set_underlay_sockets(const std::vector<uint64_t>& inodes) { vpn_.set_underlay_sockets(inodes); }
+
+  // Where the packets and the VPN's pairs go when this device is one end of a traced
+  // tunnel (core/tunnel/): nowhere unless set. Before the first event.
+  void set_tunnel_end(TunnelEnd* end) {
+    fanout_.tunnel = end;
+    vpn_.set_pair_sink(end);
+  }
 
   uint64_t seen() const { return seen_; }
   uint64_t late() const {

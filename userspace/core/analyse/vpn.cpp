@@ -35,8 +35,8 @@ void VpnAnalysis::on_read(const UnderlayRead& r) {
 
 void VpnAnalysis::on_pass(const PacketPass& p) {
   if (!is_owner(p.pid)) return;
-  if (p.point == TL_READ) take_in(Dir::Tx, Move{p.ts_ns, p.pid, p.tid});
-  if (p.point == TL_INJECT) pass_on(Dir::Rx, Move{p.ts_ns, p.pid, p.tid});
+  if (p.point == TL_READ) take_in(Dir::Tx, Move{p.ts_ns, p.pid, p.tid, p.skb, p.gen});
+  if (p.point == TL_INJECT) pass_on(Dir::Rx, Move{p.ts_ns, p.pid, p.tid, p.skb, p.gen});
 }
 
 void VpnAnalysis::set_underlay_sockets(const std::vector<uint64_t>& inodes) {
@@ -69,11 +69,11 @@ void VpnAnalysis::queue_in(Queues& qs, std::pair<uint32_t, int> key, const Move&
     q.pop_front();
     p.unpaired_ins++;
   }
-  q.push_back({e.ts_ns, e.tid});
+  q.push_back({e.ts_ns, e.tid, e.skb, e.gen});
 }
 
 // The oldest packet waiting in the queue pairs with this one passed on.
-void VpnAnalysis::pair_out(Queues& qs, std::pair<uint32_t, int> key, const Move& e, Pairing& p) {
+void VpnAnalysis::pair_out(Queues& qs, int way, std::pair<uint32_t, int> key, const Move& e, Pairing& p) {
   auto it = qs.find(key);
   if (it == qs.end() || it->second.empty() || it->second.front().ts_ns > e.ts_ns) {
     p.unpaired_outs++;
@@ -85,6 +85,12 @@ void VpnAnalysis::pair_out(Queues& qs, std::pair<uint32_t, int> key, const Move&
   if (q.front().tid == e.tid) p.same_thread++;
   p.cost.add(e.ts_ns - q.front().ts_ns);
   if (!timeline_.empty()) timeline_.split(e.tid, q.front().ts_ns, e.ts_ns, p.passer);
+  if (pair_sink_) {
+    const In& in = q.front();
+    const bool tx = key.second == static_cast<int>(Dir::Tx);
+    pair_sink_->on_pair(VpnPair{tx ? Dir::Tx : Dir::Rx, way, tx ? in.skb : e.skb, tx ? in.gen : e.gen,
+                                in.ts_ns, e.ts_ns});
+  }
   q.pop_front();
 }
 
@@ -100,8 +106,8 @@ void VpnAnalysis::pass_on(Dir d, const Move& e) {
   PairStats& p = stats_.cost[static_cast<int>(d)];
   p.outs++;
   if (d == Dir::Rx) stats_.moved++;
-  pair_out(waiting_[0], {e.pid, static_cast<int>(d)}, e, p.by[0]);
-  pair_out(waiting_[1], {e.tid, static_cast<int>(d)}, e, p.by[1]);
+  pair_out(waiting_[0], 0, {e.pid, static_cast<int>(d)}, e, p.by[0]);
+  pair_out(waiting_[1], 1, {e.tid, static_cast<int>(d)}, e, p.by[1]);
 }
 
 void VpnAnalysis::on_journey(const Journey& j, End) {

@@ -85,6 +85,21 @@ struct VpnFigures {
   double own_threads_share = 0;    // of the ring wait: the VPN's other threads ran instead
 };
 
+// A pair as it is made: a packet's time at its VPN, for the tunnel (core/tunnel/). The
+// device's side names the packet: TX its read (in_ts), RX its write (out_ts).
+struct VpnPair {
+  Dir dir;
+  int way;  // as PairStats::by: 0 per process, 1 per thread
+  uint64_t skb;
+  uint32_t gen;
+  uint64_t in_ts, out_ts;
+};
+class VpnPairSink {
+ public:
+  virtual ~VpnPairSink() = default;
+  virtual void on_pair(const VpnPair& p) = 0;
+};
+
 class VpnAnalysis : public JourneySink {
  public:
   // In arrival order: the owners' doings, packets entering or leaving a VPN (passes at
@@ -100,6 +115,8 @@ class VpnAnalysis : public JourneySink {
   // The inodes of the sockets the owners held when the trace started: their underlay.
   // Sends from other sockets are left out (PairStats::other_sockets); none known: all count.
   void set_underlay_sockets(const std::vector<uint64_t>& inodes);
+  // Where each pair goes as it is made (nowhere unless set).
+  void set_pair_sink(VpnPairSink* sink) { pair_sink_ = sink; }
   bool has_sched() const { return !timeline_.empty(); }
   const SchedTimeline& timeline() const { return timeline_; }
   const VpnStats& stats() const { return stats_; }
@@ -109,14 +126,19 @@ class VpnAnalysis : public JourneySink {
 
  private:
   // A packet taken in or passed on: when, and by whom.
+  // skb, gen: the device's packet (TX read, RX write), else 0.
   struct Move {
     uint64_t ts_ns;
     uint32_t pid, tid;
+    uint64_t skb = 0;
+    uint32_t gen = 0;
   };
   // A packet taken in, waiting to be passed on.
   struct In {
     uint64_t ts_ns;
     uint32_t tid;
+    uint64_t skb;
+    uint32_t gen;
   };
   static constexpr size_t kMaxWaiting = 4096;                         // per queue
   static constexpr size_t kMaxQueues = 1024;                          // per way of pairing
@@ -124,7 +146,7 @@ class VpnAnalysis : public JourneySink {
   void take_in(Dir d, const Move& e);
   void pass_on(Dir d, const Move& e);
   static void queue_in(Queues& qs, std::pair<uint32_t, int> key, const Move& e, Pairing& p);
-  void pair_out(Queues& qs, std::pair<uint32_t, int> key, const Move& e, Pairing& p);
+  void pair_out(Queues& qs, int way, std::pair<uint32_t, int> key, const Move& e, Pairing& p);
   void note_owner(uint32_t pid) {
     if (owner_pids_.size() < 1024) owner_pids_[pid] = true;
   }
@@ -140,6 +162,7 @@ class VpnAnalysis : public JourneySink {
   std::array<Queues, 2> waiting_;        // as PairStats::by: per (pid, dir), per (tid, dir)
   std::set<uint64_t> underlay_;
   std::map<uint32_t, std::array<char, TL_COMM_LEN>> comms_;
+  VpnPairSink* pair_sink_ = nullptr;
 };
 
 }  // namespace tunlat

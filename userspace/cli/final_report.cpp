@@ -3,6 +3,7 @@
 #include "cli/final_report.h"
 
 #include <fmt/format.h>
+#include <fmt/ostream.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,7 +14,9 @@
 
 #include "core/diagnose/findings.h"
 #include "core/report/summary.h"
+#include "core/format/format.h"
 #include "core/report/text_report.h"
+#include "core/report/tunnel_report.h"
 #include "core/report/visual.h"
 #include "fatal.h"
 
@@ -80,11 +83,44 @@ std::unique_ptr<Visuals> prepare_visuals(const VisualArgs& v, Pipeline& pipeline
   return visuals;
 }
 
+namespace {
+
+// The diagnosis runs here, not in the summary: report/ only writes down what it found.
+Json device_summary(const TraceInfo& info, const Pipeline& pipeline) {
+  const std::vector<Finding> findings = diagnose(info, pipeline.analysis(), &pipeline.vpn());
+  return summarize(info, pipeline, findings_json(findings));
+}
+
+}  // namespace
+
+void finish_reports(const std::vector<EndReport>& ends, bool one_clock, uint64_t stall_ns,
+                    const std::string& json_path) {
+  Json devices = Json::array();
+  for (const EndReport& e : ends) {
+    Json doc = device_summary(*e.info, *e.pipeline);
+    fmt::print(std::cout, "\n=== {} ===\n", term_safe(e.label));
+    render_report(std::cout, doc);
+    Json labelled{{"label", e.label}};
+    for (auto& [k, v] : doc.items()) labelled[k] = std::move(v);
+    devices.push_back(std::move(labelled));
+  }
+  Json tunnel = nullptr;
+  if (ends.size() == 2 && ends[0].tunnel && ends[1].tunnel) {
+    std::array<TunnelSide, 2> sides;
+    for (size_t i = 0; i < 2; i++) {
+      ends[i].tunnel->finish(ends[i].pipeline->vpn());
+      sides[i] = TunnelSide{ends[i].label, ends[i].tunnel, &ends[i].pipeline->vpn(), ends[i].info->clock_offset_ns};
+    }
+    tunnel = tunnel_json(match_tunnel(sides[0], sides[1], one_clock, stall_ns), stall_ns);
+    render_tunnel(std::cout, tunnel);
+  }
+  std::cout.flush();
+  if (!json_path.empty()) write_json(json_path, Json{{"devices", std::move(devices)}, {"tunnel", std::move(tunnel)}});
+}
+
 void finish_report(const TraceInfo& info, const Pipeline& pipeline, const std::string& json_path,
                    const VisualArgs& v, Visuals* visuals) {
-  // The diagnosis runs here, not in the summary: report/ only writes down what it found.
-  const std::vector<Finding> findings = diagnose(info, pipeline.analysis(), &pipeline.vpn());
-  Json doc = summarize(info, pipeline, findings_json(findings));
+  Json doc = device_summary(info, pipeline);
   std::cout << "\n";
   render_report(std::cout, doc);
   std::cout.flush();

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/analyse/visuals.h"
 #include "core/model/trace_info.h"
@@ -29,5 +30,20 @@ std::unique_ptr<Visuals> prepare_visuals(const VisualArgs& v, Pipeline& pipeline
 // json_path unless it is empty, and the visual files (visuals: from prepare_visuals).
 void finish_report(const TraceInfo& info, const Pipeline& pipeline, const std::string& json_path,
                    const VisualArgs& v = {}, Visuals* visuals = nullptr);
+
+// One end of a traced tunnel, or one of several devices: its label as given ("accA/tap0"),
+// its trace, and its packets for the tunnel (nullptr: not an end).
+struct EndReport {
+  std::string label;
+  const TraceInfo* info;
+  const Pipeline* pipeline;
+  TunnelEnd* tunnel;
+};
+
+// Several devices, their pipelines flushed: each one's report under its label, then, for
+// two ends, the tunnel's (one_clock: both traced here at once, else two recordings). The
+// JSON: {"devices": [each one's summary, with "label"], "tunnel": {...} or null}.
+void finish_reports(const std::vector<EndReport>& ends, bool one_clock, uint64_t stall_ns,
+                    const std::string& json_path);
 
 }  // namespace tunlat

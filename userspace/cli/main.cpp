@@ -76,7 +76,13 @@ int main(int argc, char** argv) {
 
   TraceArgs t;
   auto* trace = app.add_subcommand("trace", "trace a live tun/tap device");
-  trace->add_option("--dev", t.dev, "device to trace (e.g. tap0)")->required()->check(kNonEmpty);
+  trace
+      ->add_option("--dev", t.devs,
+                   "device to trace (e.g. tap0), or NETNS/DEV; repeatable: two are the ends of a tunnel, "
+                   "traced as one")
+      ->check(kNonEmpty);
+  trace->add_option("--pid", t.pid, "also trace every tun/tap device process PID holds (e.g. a VPN's)")
+      ->check(CLI::Range(1u, 4194304u));
   trace
       ->add_option("--netns", t.netns,
                    "its network namespace: a name (ip netns), a path or a pid (default: own)")
@@ -118,11 +124,15 @@ int main(int argc, char** argv) {
   tunlat trace --dev tap99                         until Ctrl-C
   tunlat trace --netns vpnA --dev tap0 -d 10 -i 2  10 s, live every 2 s
   tunlat trace --netns 4252 --dev tun0 --json s.json  netns of pid 4252
-  tunlat trace --dev tun0 'tcp port 5201'          one flow only)");
+  tunlat trace --dev tun0 'tcp port 5201'          one flow only
+  tunlat trace --dev accA/tap0 --dev accB/tap0     both ends of a tunnel, one timeline
+  tunlat trace --pid $(pidof openvpn)              the devices a VPN holds)");
 
   ReportArgs r;
   auto* report = app.add_subcommand("report", "analyse a recording made with trace --record");
   report->add_option("FILE", r.recording, "recording file")->required()->check(kNonEmpty);
+  report->add_option("OTHER", r.second, "the recording of the tunnel's other end: both merged into one timeline")
+      ->check(kNonEmpty);
   report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE")->check(kNonEmpty);
   report->add_option("--stall-ms", r.stall_ms, "as for trace")
       ->capture_default_str()
@@ -132,7 +142,8 @@ int main(int argc, char** argv) {
   report->footer(R"(Examples:
   tunlat report tap0.tlrec                    the same report as the live trace
   tunlat report tap0.tlrec --json out.json    and its JSON
-  tunlat report tap0.tlrec --html r.html --svg f.svg --perfetto t.json)");
+  tunlat report tap0.tlrec --html r.html --svg f.svg --perfetto t.json
+  tunlat report a.tlrec b.tlrec               a tunnel's two ends, recorded apart)");
 
   MonitorArgs m;
   auto* monitor =

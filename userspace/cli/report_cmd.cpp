@@ -13,7 +13,63 @@
 
 namespace tunlat {
 
+namespace {
+
+// The underlay sockets and the device's spans, from the recording's header, before its events.
+void prepare(Pipeline& pipeline, const TraceInfo& info) {
+  std::vector<uint64_t> sockets;
+  for (const Owner& o : info.owners) sockets.insert(sockets.end(), o.sockets.begin(), o.sockets.end());
+  pipeline.set_underlay_sockets(sockets);
+  pipeline.analysis().set_device_kind(info.kind);
+}
+
+// "accA/tap0": where the recording's device was, as a trace names it.
+std::string label_of(const TraceInfo& info) {
+  return info.netns_name.empty() ? info.dev_name : info.netns_name + "/" + info.dev_name;
+}
+
+// Both ends of a tunnel, each recorded by its own trace (two hosts, or two runs): each
+// one's report, then the tunnel's, their clocks' offset estimated from the packets.
+int report_tunnel(const ReportArgs& a) {
+  if (a.visual.any() || !a.pcapng.path.empty())
+    throw Fatal("--html, --svg, --folded, --perfetto and --pcapng take one recording", kExitUsage);
+  if (!a.json_path.empty() && (a.json_path == a.recording || a.json_path == a.second))
+    throw Fatal("--json would overwrite a recording", kExitUsage);
+  PipelineOptions po;
+  po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
+  std::array<std::unique_ptr<Pipeline>, 2> pipelines;
+  std::array<std::unique_ptr<TunnelEnd>, 2> ends;
+  std::array<ReadResult, 2> results;
+  const std::array<const std::string*, 2> files{&a.recording, &a.second};
+  for (size_t i = 0; i < 2; i++) {
+    pipelines[i] = std::make_unique<Pipeline>(po);
+    Pipeline& p = *pipelines[i];
+    try {
+      results[i] = read_recording_file(
+          *files[i], [&](const Event& e) { p.push(e); },
+          [&](const TraceInfo& info) {
+            prepare(p, info);
+            ends[i] = std::make_unique<TunnelEnd>(p.analysis().flows(), info.kind);
+            p.set_tunnel_end(ends[i].get());
+          });
+    } catch (const RecordingError& e) {
+      throw Fatal(e.what());
+    }
+    if (results[i].truncated) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(results[i].warning));
+    p.flush(results[i].info.end_ns, results[i].info.start_ns);
+  }
+  std::array<std::string, 2> labels{label_of(results[0].info), label_of(results[1].info)};
+  if (labels[0] == labels[1]) labels = {a.recording, a.second};  // tap0 on two hosts
+  std::vector<EndReport> reports;
+  for (size_t i = 0; i < 2; i++) reports.push_back({labels[i], &results[i].info, pipelines[i].get(), ends[i].get()});
+  finish_reports(reports, false, po.stall_ns, a.json_path);
+  return kExitOk;
+}
+
+}  // namespace
+
 int run_report(const ReportArgs& a) {
+  if (!a.second.empty()) return report_tunnel(a);
   check_distinct_outputs({{"--json", a.json_path, "the JSON summary"},
                           {"--folded", a.visual.folded_path, "the folded stacks"},
                           {"--svg", a.visual.svg_path, "the flame graph"},
@@ -41,13 +97,7 @@ int run_report(const ReportArgs& a) {
   try {
     r = read_recording_file(
         a.recording, [&](const Event& e) { pipeline.push(e); },
-        [&](const TraceInfo& info) {  // the owners' sockets: their underlay
-          std::vector<uint64_t> sockets;
-          for (const Owner& o : info.owners)
-            sockets.insert(sockets.end(), o.sockets.begin(), o.sockets.end());
-          pipeline.set_underlay_sockets(sockets);
-          pipeline.analysis().set_device_kind(info.kind);  // its spans, before its events
-        });
+        [&](const TraceInfo& info) { prepare(pipeline, info); });
   } catch (const RecordingError& e) {
     throw Fatal(e.what());
   }

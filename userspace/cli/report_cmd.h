@@ -11,6 +11,7 @@ namespace tunlat {
 
 struct ReportArgs {
   std::string recording;
+  std::string second;  // the tunnel's other end, recorded apart: the two are merged
   std::string json_path;
   double stall_ms = 200;  // as trace's
   VisualArgs visual;

@@ -109,50 +109,68 @@ struct Capture {
   }
 };
 
-void announce(const TraceArgs& a, const Netns& ns, const Device& dev, const TraceInfo& info) {
+// One traced device: its trace from the kernel to its report.
+struct Traced {
+  Traced(const PipelineOptions& o, std::string l) : label(std::move(l)), capture(o) {}
+  std::string label;  // as the user named it: "tap0", "accA/tap0"
+  Netns ns;
+  Device dev;
+  TraceInfo info;
+  Capture capture;
+  std::unique_ptr<Tracer> tracer;
+  std::unique_ptr<DeviceWatch> watch;
+  std::unique_ptr<TunnelEnd> tunnel;  // with two devices: an end of the tunnel
+};
+
+void announce(const TraceArgs& a, const Traced& t) {
   std::string owners;
-  for (auto& o : info.owners)
+  for (auto& o : t.info.owners)
     owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", term_safe(o.comm), o.pid);
-  fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", term_safe(dev.name),
-             device_kind_name(dev.kind), dev.ifindex, ns.name.empty() ? "" : ", netns " + term_safe(ns.name),
+  fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", term_safe(t.dev.name),
+             device_kind_name(t.dev.kind), t.dev.ifindex, t.ns.name.empty() ? "" : ", netns " + term_safe(t.ns.name),
              owners.empty() ? "no process" : owners,
              a.duration_s > 0 ? fmt::format("for {:g} s", a.duration_s) : "Ctrl-C to stop");
 }
 
-// Live blocks every interval until the duration, a signal or the device's end. Returns
-// the exit code: the device vanishing is a failure, whose report is printed all the same.
-int live_loop(const TraceArgs& a, TraceInfo& info, Tracer& tracer, Capture& capture,
-              const DeviceWatch& watch) {
-  const Pipeline& pipeline = capture.pipeline;
+// Live blocks every interval until the duration, a signal or a device's end (one block
+// per device, each under its label when there are several). Returns the exit code: a
+// device vanishing is a failure, whose report is printed all the same.
+int live_loop(const TraceArgs& a, uint64_t start_ns, std::vector<std::unique_ptr<Traced>>& traced) {
   const uint64_t interval_ns = static_cast<uint64_t>(a.interval_s * 1e9);
-  const uint64_t deadline = a.duration_s > 0 ? info.start_ns + static_cast<uint64_t>(a.duration_s * 1e9) : 0;
-  uint64_t next_tick = info.start_ns + interval_ns, last_tick = info.start_ns;
-  std::array<DirStats, 2> before;  // totals at the last live block
+  const uint64_t deadline = a.duration_s > 0 ? start_ns + static_cast<uint64_t>(a.duration_s * 1e9) : 0;
+  uint64_t next_tick = start_ns + interval_ns, last_tick = start_ns;
+  std::vector<std::array<DirStats, 2>> before(traced.size());  // totals at the last live block
+  const int poll_ms = Tracer::kPollMs / static_cast<int>(traced.size());
   while (!g_stop) {
-    tracer.poll(Tracer::kPollMs);
-    capture.tick();
+    for (auto& t : traced) {
+      t->tracer->poll(poll_ms);
+      t->capture.tick();
+    }
     uint64_t now = now_ns(CLOCK_MONOTONIC);
     if (now >= next_tick) {
-      if (!a.quiet) {
+      for (size_t i = 0; i < traced.size() && !a.quiet; i++) {
+        const Pipeline& pipeline = traced[i]->capture.pipeline;
         std::array<DirStats, 2> delta;
         for (Dir d : kDirs) {
           const DirStats& total = pipeline.analysis().total(d);
-          delta[static_cast<int>(d)] = since(total, before[static_cast<int>(d)]);
-          before[static_cast<int>(d)] = total;
+          delta[static_cast<int>(d)] = since(total, before[i][static_cast<int>(d)]);
+          before[i][static_cast<int>(d)] = total;
         }
+        if (traced.size() > 1) fmt::print(std::cout, "{}:\n", term_safe(traced[i]->label));
         // Passes reach the analysis up to ~0.3 s late (rings, holdback, reorder window).
         const LiveStall stall = pipeline.analysis().stuck_now(now, kLiveLagNs);
-        render_live(std::cout, delta, (now - info.start_ns) / 1e9, (now - last_tick) / 1e9, tracer.lost(),
+        render_live(std::cout, delta, (now - start_ns) / 1e9, (now - last_tick) / 1e9, traced[i]->tracer->lost(),
                     pipeline.analysis().device_kind(), stall);
-        auto [flow, packets] = capture.pipeline.analysis().flows().busiest_since_last();
+        auto [flow, packets] = traced[i]->capture.pipeline.analysis().flows().busiest_since_last();
         if (flow) fmt::print(std::cout, "  {}\n", live_flow_line(*flow, packets));
       }
       last_tick = now;
       next_tick = now + interval_ns;
-      if (!watch.alive()) {
+      for (auto& t : traced) {
+        if (t->watch->alive()) continue;
         fmt::print(stderr, "tunlat: device {} vanished after {:.1f} s; reporting what was captured\n",
-                   term_safe(info.dev_name), (now - info.start_ns) / 1e9);
-        info.device_vanished = true;
+                   term_safe(t->label), (now - start_ns) / 1e9);
+        t->info.device_vanished = true;
         return kExitFailure;
       }
     }
@@ -296,27 +314,84 @@ uint32_t bpf_handoff(DeviceKind k) {
   }
 }
 
-}  // namespace
+// A device to trace, as the user named it.
+struct Target {
+  std::string label;
+  Netns ns;
+  Device dev;
+};
 
-int run_trace(const TraceArgs& a) {
-  check_outputs(a);
-  check_privileges();
-  const Netns ns = resolve_netns(a.netns);
-  const Device dev = resolve_device(ns, a.dev);
+// Each --dev: DEV in --netns, or NETNS/DEV (the last '/' splits: a netns may be a path);
+// then each tun/tap device --pid holds, named NETNS/DEV (its netns's `ip netns` name or
+// its pid's).
+std::vector<Target> resolve_targets(const TraceArgs& a) {
+  std::vector<Target> out;
+  for (const std::string& spec : a.devs) {
+    const size_t slash = spec.rfind('/');
+    if (slash == 0 || slash + 1 == spec.size())
+      throw Fatal(fmt::format("bad --dev '{}': give DEV or NETNS/DEV", term_safe(spec)), kExitUsage);
+    if (slash != std::string::npos && !a.netns.empty())
+      throw Fatal(fmt::format("--dev '{}' names its netns: give --netns only with plain device names",
+                              term_safe(spec)),
+                  kExitUsage);
+    Target t;
+    t.label = spec;
+    t.ns = resolve_netns(slash == std::string::npos ? a.netns : spec.substr(0, slash));
+    t.dev = resolve_device(t.ns, slash == std::string::npos ? spec : spec.substr(slash + 1));
+    out.push_back(std::move(t));
+  }
+  if (a.pid) {
+    const std::vector<NetnsDevice> held = devices_held_by(a.pid);
+    if (held.empty()) throw Fatal(fmt::format("process {} holds no tun/tap device", a.pid));
+    for (const NetnsDevice& d : held)
+      out.push_back({(d.ns.name.empty() ? std::to_string(a.pid) : d.ns.name) + "/" + d.dev.name, d.ns, d.dev});
+  }
+  for (size_t i = 0; i < out.size(); i++)
+    for (size_t k = 0; k < i; k++)
+      if (out[k].ns.inode == out[i].ns.inode && out[k].dev.ifindex == out[i].dev.ifindex)
+        throw Fatal(fmt::format("{} and {} are the same device", term_safe(out[k].label), term_safe(out[i].label)),
+                    kExitUsage);
+  return out;
+}
+
+// Several devices: what writes one device's events or pictures is refused before the trace.
+void check_one_device_outputs(const TraceArgs& a) {
+  for (auto [flag, path] : {std::pair<const char*, const std::string*>{"--record", &a.record_path},
+                            {"--pcapng", &a.pcapng.path},
+                            {"--html", &a.visual.html_path},
+                            {"--svg", &a.visual.svg_path},
+                            {"--folded", &a.visual.folded_path},
+                            {"--perfetto", &a.visual.perfetto_path}})
+    if (!path->empty())
+      throw Fatal(fmt::format("{} takes one device: trace each end with its own --record, then `tunlat "
+                              "report A.tlrec B.tlrec` for the tunnel",
+                              flag),
+                  kExitUsage);
+}
+
+// Loads and attaches the BPF side for one device; its events go to its own pipeline.
+std::unique_ptr<Traced> attach(const TraceArgs& a, Target target, const KernelBtf& btf, bool tunnel_end) {
   PipelineOptions po;
   po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
-  po.kind = dev.kind;
-  Capture capture(po);
-  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, capture.pipeline);
-  KernelBtf btf;
-  TraceInfo info = describe(ns, dev, btf, a.sample);
+  po.kind = target.dev.kind;
+  auto t = std::make_unique<Traced>(po, target.label);
+  t->ns = std::move(target.ns);
+  t->dev = std::move(target.dev);
+  const Netns& ns = t->ns;
+  const Device& dev = t->dev;
+  Pipeline& pipeline = t->capture.pipeline;
+  t->info = describe(ns, dev, btf, a.sample);
+  if (tunnel_end) {
+    t->tunnel = std::make_unique<TunnelEnd>(pipeline.analysis().flows(), dev.kind);
+    pipeline.set_tunnel_end(t->tunnel.get());
+  }
   // As tcpdump -i sees them: from Ethernet (tap, veth) or from IP (tun, WireGuard).
   const bool ether = carries_ethernet(dev.kind);
   std::vector<tl_cbpf_insn> filter;
   if (!a.filter.empty()) {
     std::string err;
     if (!compile_filter(a.filter, ether, filter, err)) throw Fatal("bad filter: " + err, kExitUsage);
-    info.filter = a.filter;
+    t->info.filter = a.filter;
   }
 
   std::vector<std::string> warnings;
@@ -329,45 +404,76 @@ int run_trace(const TraceArgs& a) {
   topts.handoff = bpf_handoff(dev.kind);
   topts.mac = dev.mac;
   topts.sched = a.sched;
-  for (const Owner& o : info.owners) {
+  for (const Owner& o : t->info.owners) {
     topts.owner_tgids.push_back(o.pid);
     topts.owner_sockets.insert(topts.owner_sockets.end(), o.sockets.begin(), o.sockets.end());
   }
   topts.ether = ether;
   topts.filter = filter;
   if (!a.pcapng.path.empty()) topts.pcap_snap = a.pcapng.snaplen;
-  capture.pipeline.set_underlay_sockets(topts.owner_sockets);
-  Tracer tracer(
-      topts, btf, [&](const Event& e) { capture.push(e); }, warnings);
+  pipeline.set_underlay_sockets(topts.owner_sockets);
+  Capture& capture = t->capture;
+  t->tracer = std::make_unique<Tracer>(
+      topts, btf, [&capture](const Event& e) { capture.push(e); }, warnings);
   for (auto& w : warnings) fmt::print(stderr, "tunlat: warning: {}\n", term_safe(w));
-  info.sched = tracer.sched_status();
-  info.host_retransmits = tracer.host_retransmits_status();
-  if (a.verbose) fmt::print(stderr, "tunlat: the VPN's scheduling: {}\n", term_safe(info.sched));
+  t->info.sched = t->tracer->sched_status();
+  t->info.host_retransmits = t->tracer->host_retransmits_status();
+  if (a.verbose) fmt::print(stderr, "tunlat: the VPN's scheduling: {}\n", term_safe(t->info.sched));
   bool learnt = false;
-  in_netns(ns, [&] { learnt = tracer.learn_device(); });
+  in_netns(ns, [&] { learnt = t->tracer->learn_device(); });
   if (a.verbose)
     fmt::print(stderr, "tunlat: {}\n",
                learnt ? "found the device's net_device before its first packet"
                       : "the device's net_device is learnt from its first packet");
-  DeviceWatch watch(ns, dev.ifindex);
+  t->watch = std::make_unique<DeviceWatch>(ns, dev.ifindex);
+  return t;
+}
+
+}  // namespace
+
+int run_trace(const TraceArgs& a) {
+  check_outputs(a);
+  if (a.devs.empty() && !a.pid) throw Fatal("give the device to trace: --dev DEV, or --pid PID", kExitUsage);
+  check_privileges();
+  std::vector<Target> targets = resolve_targets(a);
+  if (targets.size() > 1) check_one_device_outputs(a);
+  KernelBtf btf;
+  std::vector<std::unique_ptr<Traced>> traced;
+  for (Target& target : targets) traced.push_back(attach(a, std::move(target), btf, targets.size() == 2));
+  Traced& first = *traced.front();
+  Capture& capture = first.capture;
+  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, capture.pipeline);
   install_signals();
 
-  info.start_ns = now_ns(CLOCK_MONOTONIC);
-  info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(info.start_ns);
+  const uint64_t start_ns = now_ns(CLOCK_MONOTONIC);
+  for (auto& t : traced) {
+    t->info.start_ns = start_ns;
+    t->info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(start_ns);
+  }
   capture.record_path = a.record_path;
-  if (!a.record_path.empty()) capture.recorder = std::make_unique<RecordingWriter>(a.record_path, info);
+  if (!a.record_path.empty()) capture.recorder = std::make_unique<RecordingWriter>(a.record_path, first.info);
   std::unique_ptr<PcapngFile> pcapng;
   if (!a.pcapng.path.empty())
-    pcapng = std::make_unique<PcapngFile>(a.pcapng, capture.pipeline, info, live_location_names());
-  announce(a, ns, dev, info);
-  note_kind(dev);
+    pcapng = std::make_unique<PcapngFile>(a.pcapng, capture.pipeline, first.info, live_location_names());
+  for (auto& t : traced) {
+    announce(a, *t);
+    note_kind(t->dev);
+  }
 
-  int rc = live_loop(a, info, tracer, capture, watch);
-  end_capture(a, info, tracer, capture);
-  finish_report(info, capture.pipeline, a.json_path, a.visual, visuals.get());
+  int rc = live_loop(a, start_ns, traced);
+  for (auto& t : traced) end_capture(a, t->info, *t->tracer, t->capture);
+  if (traced.size() == 1) {
+    finish_report(first.info, capture.pipeline, a.json_path, a.visual, visuals.get());
+  } else {
+    std::vector<EndReport> ends;
+    for (auto& t : traced) ends.push_back({t->label, &t->info, &t->capture.pipeline, t->tunnel.get()});
+    finish_reports(ends, true, static_cast<uint64_t>(a.stall_ms * 1e6), a.json_path);
+  }
   if (pcapng) pcapng->finish();
-  if (info.events_lost)
-    fmt::print(stderr, "tunlat: warning: {} events lost (kernel rings full)\n", info.events_lost);
+  for (auto& t : traced)
+    if (t->info.events_lost)
+      fmt::print(stderr, "tunlat: warning: {}{} events lost (kernel rings full)\n",
+                 traced.size() > 1 ? term_safe(t->label) + ": " : "", t->info.events_lost);
   // The report is whole, but the recording asked for is not: a failure a script must see.
   if (capture.record_failed) rc = kExitFailure;
   return rc;

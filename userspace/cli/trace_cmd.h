@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cli/final_report.h"
 #include "cli/pcapng_out.h"
@@ -11,8 +12,9 @@
 namespace tunlat {
 
 struct TraceArgs {
-  std::string dev;
-  std::string netns;
+  std::vector<std::string> devs;  // DEV, or NETNS/DEV; several: each its own report
+  std::string netns;              // of a plain DEV
+  uint32_t pid = 0;               // also every tun/tap device this process holds
   double duration_s = 0;  // 0 = until Ctrl-C / SIGTERM
   double interval_s = 1;
   std::string json_path;

@@ -134,17 +134,21 @@ Fd fd_copy(pid_t pid, int fd) {
   return Fd(pidfd.fd >= 0 ? static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.fd, fd, 0)) : -1);
 }
 
-// Is the tun fd `fd` of process pid attached to a device in the namespace of inode ns?
-// fdinfo names the device, but a name is per namespace, and the process may live in
-// another namespace than its device (slirp4netns opens a container's tap from the
-// host's): the fd itself answers, through a copy (pidfd_getfd, 5.6+) and TUNGETDEVNETNS
-// (5.7+). Where those are missing or refused, the process's own namespace is the guess.
-bool tun_fd_in_netns(pid_t pid, int fd, const std::string& base, uint64_t ns) {
+// The inode of the namespace the device of process pid's tun fd `fd` lives in. fdinfo
+// names the device, but a name is per namespace, and the process may live in another
+// namespace than its device (slirp4netns opens a container's tap from the host's): the fd
+// itself answers, through a copy (pidfd_getfd, 5.6+) and TUNGETDEVNETNS (5.7+). Where
+// those are missing or refused, the process's own namespace is the guess.
+uint64_t tun_fd_netns(pid_t pid, int fd, const std::string& base) {
   Fd copy = fd_copy(pid, fd);
   Fd dev_ns(copy.fd >= 0 ? ioctl(copy.fd, TUNGETDEVNETNS) : -1);
   struct stat st {};
-  if (dev_ns.fd >= 0 && fstat(dev_ns.fd, &st) == 0) return st.st_ino == ns;
-  return inode_of(base + "/ns/net") == ns;
+  if (dev_ns.fd >= 0 && fstat(dev_ns.fd, &st) == 0) return st.st_ino;
+  return inode_of(base + "/ns/net");
+}
+
+bool tun_fd_in_netns(pid_t pid, int fd, const std::string& base, uint64_t ns) {
+  return tun_fd_netns(pid, fd, base) == ns;
 }
 
 }  // namespace
@@ -383,6 +387,28 @@ std::vector<Owner> find_owners(const Netns& ns, const Device& dev) {
     for_macvtap_fds(take);
   else
     for_tun_fds(take);
+  return out;
+}
+
+std::vector<NetnsDevice> devices_held_by(uint32_t pid) {
+  const std::string base = "/proc/" + std::to_string(pid);
+  struct stat st {};
+  if (stat(base.c_str(), &st) != 0) throw Fatal(fmt::format("no process {}", pid), kExitUsage);
+  // Each tun fd's device, by (its namespace's inode, its name); then where those are.
+  std::set<std::pair<uint64_t, std::string>> held;
+  DirHandle fds(opendir((base + "/fd").c_str()));
+  if (!fds) throw Fatal(fmt::format("cannot read the fds of process {}: {}", pid, std::strerror(errno)));
+  while (dirent* f = readdir(fds.get())) {
+    if (!all_digits(f->d_name)) continue;
+    std::ifstream in(base + "/fdinfo/" + f->d_name);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("iff:\t", 0) != 0) continue;
+      held.insert({tun_fd_netns(static_cast<pid_t>(pid), std::stoi(f->d_name), base), line.substr(5)});
+    }
+  }
+  std::vector<NetnsDevice> out;
+  for (NetnsDevice& d : scan_tun_devices())
+    if (held.count({d.ns.inode, d.dev.name})) out.push_back(std::move(d));
   return out;
 }
 

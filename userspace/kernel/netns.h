@@ -51,6 +51,9 @@ struct NetnsDevice {
 // processes hold (/proc/PID/ns/net), each namespace once (by inode, named first).
 std::vector<NetnsDevice> scan_tun_devices();
 
+// The tun/tap devices process pid holds (its tun fds), in the namespaces they live in,
+// each once. Throws Fatal if there is no such process.
+std::vector<NetnsDevice> devices_held_by(uint32_t pid);
 // The processes holding each of devs, by (namespace inode, device name): one pass over
 // /proc for them all (find_owners is one pass per device), with their sockets.
 std::map<std::pair<uint64_t, std::string>, std::vector<Owner>> find_all_owners(

@@ -97,8 +97,7 @@ static __always_inline void send_with(struct tl_slot *v, const struct pkt_scratc
 		if (sum) {
 			r->end.sum = sum->sum;
 			r->end.ip_id = sum->ip_id;
-		}
-		else if (tcp)
+		} else if (tcp)
 			r->end.tcp = *tcp;
 		ring_commit(ctl);
 	}
@@ -156,7 +155,7 @@ static __always_inline bool past_link(const struct tl_slot *v)
  * the packet from the start): read when that record goes, not when the packet is first
  * seen, so that a GSO segment has its own. */
 static __always_inline const struct pkt_scratch *first_sum(const struct tl_slot *v,
-						      const struct sk_buff *skb)
+							   const struct sk_buff *skb)
 {
 	const struct pkt_scratch *sum;
 

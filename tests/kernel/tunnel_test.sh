@@ -65,7 +65,8 @@ awk -v t="$transit_p50" -v d="$tcpdump_p50" 'BEGIN { exit !(t >= 0.9 * d && t <=
 
 # The same run from its two recordings: the transit within 5 % of the one trace's, the
 # clocks' offset (the same host's) within 100 us of zero.
-"$TUNLAT" report "$WORK/a.tlrec" "$WORK/b.tlrec" --json "$WORK/merged.json" >"$WORK/merged.txt" 2>&1 ||
+"$TUNLAT" report "$WORK/a.tlrec" "$WORK/b.tlrec" --json "$WORK/merged.json" --html "$WORK/merged.html" \
+  --perfetto "$WORK/merged.perfetto.json" >"$WORK/merged.txt" 2>&1 ||
   fail "report of two recordings: $(tail -3 "$WORK/merged.txt")"
 M=$WORK/merged.json
 jq_eq "$M" .tunnel.one_clock false
@@ -75,6 +76,24 @@ echo "merged: transit p50 $merged_p50 us, offset $offset +/- $(jq .tunnel.clock_
 awk -v m="$merged_p50" -v t="$transit_p50" 'BEGIN { exit !(m >= 0.95 * t && m <= 1.05 * t) }' ||
   fail "merged transit p50 $merged_p50 us, the trace's $transit_p50 us"
 awk -v o="$offset" 'BEGIN { exit !(o >= -100 && o <= 100) }' || fail "clock offset $offset us on one host"
+# One page and one Perfetto trace for both ends: the tunnel's section, each end's own
+# flame graph and tracks.
+grep -q '<section id="tunnel">' "$WORK/merged.html" || fail "no tunnel section in the HTML"
+[[ $(grep -o '<svg id="tunlat-flame-[12]" class="tunlat-flame"' "$WORK/merged.html" | sort -u | wc -l) == 2 ]] ||
+  fail "the HTML has not one flame graph per end"
+for ns in "$(jq -r '.devices[0].device.netns' "$J")" "$(jq -r '.devices[1].device.netns' "$J")"; do
+  jq -e --arg l "$ns/tap0 TX" '[.traceEvents[] | select(.name == "process_name") | .args.name |
+    startswith($l)] | any' "$WORK/merged.perfetto.json" >/dev/null || fail "no Perfetto track of $ns/tap0"
+done
+if command -v chromium >/dev/null; then
+  chromium --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run \
+    --user-data-dir="$WORK/chromium" --enable-logging=stderr --v=0 --dump-dom "file://$WORK/merged.html" \
+    >"$WORK/dom.html" 2>"$WORK/dom.err" || fail "chromium: $(tail -3 "$WORK/dom.err")"
+  ! grep -E "Uncaught|:CONSOLE" "$WORK/dom.err" || fail "console output loading the tunnel's page"
+  [[ $(grep -o 'data-ready="1"' "$WORK/dom.html" | wc -l) == 2 ]] || fail "not both flame graphs' scripts ran"
+fi
+"$TUNLAT" report "$WORK/a.tlrec" "$WORK/b.tlrec" --svg "$WORK/x.svg" 2>"$WORK/svg.err" && fail "--svg of two recordings"
+[[ $(wc -l <"$WORK/svg.err") == 1 ]] || fail "--svg of two: $(cat "$WORK/svg.err")"
 
 # B's VPN stopped 1 s while A sends: the tunnel's finding names it, in the underlay (its
 # socket queue). Beside it, --pid of A's openvpn traces A's tap0.

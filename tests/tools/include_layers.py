@@ -29,8 +29,9 @@ ALLOWED = {
     "correlate": {"model"},
     "analyse": {"model", "ingest", "record", "correlate"},
     "diagnose": {"model", "analyse", "format"},
-    "pipeline": {"model", "ingest", "record", "correlate", "analyse"},
-    "report": {"model", "correlate", "analyse", "diagnose", "format", "pipeline"},
+    "tunnel": {"model", "correlate", "analyse"},
+    "pipeline": {"model", "ingest", "record", "correlate", "analyse", "tunnel"},
+    "report": {"model", "correlate", "analyse", "diagnose", "format", "pipeline", "tunnel"},
     "monitor": set(),
 }
 OUTSIDE = ("cli/", "kernel/")

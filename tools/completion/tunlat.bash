@@ -9,7 +9,7 @@
 
 # The options of each subcommand.
 _tunlat_visual='--folded --svg --html --perfetto --flame-by --perfetto-packets --pcapng --snaplen'
-_tunlat_trace_opts="-h --help --dev --netns -d --duration -i --interval --json --record --sample
+_tunlat_trace_opts="-h --help --dev --netns --pid -d --duration -i --interval --json --record --sample
   --stall-ms --filter -q --quiet --no-sched --sched -v --verbose $_tunlat_visual"
 _tunlat_report_opts="-h --help --json --stall-ms $_tunlat_visual"
 _tunlat_monitor_opts="-h --help --dev --netns --listen --stall-ms --scan -d --duration -v --verbose"

@@ -13,8 +13,8 @@
 #include <stdexcept>
 
 #include "core/diagnose/findings.h"
-#include "core/report/summary.h"
 #include "core/format/format.h"
+#include "core/report/summary.h"
 #include "core/report/text_report.h"
 #include "core/report/tunnel_report.h"
 #include "core/report/visual.h"
@@ -94,14 +94,15 @@ Json device_summary(const TraceInfo& info, const Pipeline& pipeline) {
 }  // namespace
 
 void finish_reports(const std::vector<EndReport>& ends, bool one_clock, uint64_t stall_ns,
-                    const std::string& json_path) {
+                    const std::string& json_path, const VisualArgs& v) {
+  std::vector<Json> docs;
   Json devices = Json::array();
   for (const EndReport& e : ends) {
-    Json doc = device_summary(*e.info, *e.pipeline);
+    docs.push_back(device_summary(*e.info, *e.pipeline));
     fmt::print(std::cout, "\n=== {} ===\n", term_safe(e.label));
-    render_report(std::cout, doc);
+    render_report(std::cout, docs.back());
     Json labelled{{"label", e.label}};
-    for (auto& [k, v] : doc.items()) labelled[k] = std::move(v);
+    for (auto& [k, val] : docs.back().items()) labelled[k] = val;
     devices.push_back(std::move(labelled));
   }
   Json tunnel = nullptr;
@@ -109,13 +110,28 @@ void finish_reports(const std::vector<EndReport>& ends, bool one_clock, uint64_t
     std::array<TunnelSide, 2> sides;
     for (size_t i = 0; i < 2; i++) {
       ends[i].tunnel->finish(ends[i].pipeline->vpn());
-      sides[i] = TunnelSide{ends[i].label, ends[i].tunnel, &ends[i].pipeline->vpn(), ends[i].info->clock_offset_ns};
+      sides[i] =
+          TunnelSide{ends[i].label, ends[i].tunnel, &ends[i].pipeline->vpn(), ends[i].info->clock_offset_ns};
     }
     tunnel = tunnel_json(match_tunnel(sides[0], sides[1], one_clock, stall_ns), stall_ns);
     render_tunnel(std::cout, tunnel);
   }
   std::cout.flush();
-  if (!json_path.empty()) write_json(json_path, Json{{"devices", std::move(devices)}, {"tunnel", std::move(tunnel)}});
+  if (!json_path.empty()) write_json(json_path, Json{{"devices", std::move(devices)}, {"tunnel", tunnel}});
+  if (v.html_path.empty() && v.perfetto_path.empty()) return;
+  const FlameBy by = flame_by(v);
+  std::vector<VisualInput> ins;
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < ends.size(); i++) {
+    ends[i].visuals->finish();
+    ins.push_back(
+        VisualInput{docs[i], *ends[i].info, ends[i].pipeline->analysis(), *ends[i].visuals, by.keys});
+    labels.push_back(ends[i].label);
+  }
+  if (!v.html_path.empty())
+    write_file(v.html_path, [&](std::ostream& out) { write_tunnel_html(out, ins, labels, tunnel); });
+  if (!v.perfetto_path.empty())
+    write_file(v.perfetto_path, [&](std::ostream& out) { write_perfetto(out, ins, labels); });
 }
 
 void finish_report(const TraceInfo& info, const Pipeline& pipeline, const std::string& json_path,

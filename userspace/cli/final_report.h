@@ -38,12 +38,14 @@ struct EndReport {
   const TraceInfo* info;
   const Pipeline* pipeline;
   TunnelEnd* tunnel;
+  Visuals* visuals;  // from prepare_visuals: with --html or --perfetto
 };
 
 // Several devices, their pipelines flushed: each one's report under its label, then, for
 // two ends, the tunnel's (one_clock: both traced here at once, else two recordings). The
-// JSON: {"devices": [each one's summary, with "label"], "tunnel": {...} or null}.
+// JSON: {"devices": [each one's summary, with "label"], "tunnel": {...} or null}; one HTML
+// page and one Perfetto trace for them all (--svg and --folded draw one device: refused).
 void finish_reports(const std::vector<EndReport>& ends, bool one_clock, uint64_t stall_ns,
-                    const std::string& json_path);
+                    const std::string& json_path, const VisualArgs& v);
 
 }  // namespace tunlat

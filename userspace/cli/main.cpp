@@ -131,7 +131,9 @@ int main(int argc, char** argv) {
   ReportArgs r;
   auto* report = app.add_subcommand("report", "analyse a recording made with trace --record");
   report->add_option("FILE", r.recording, "recording file")->required()->check(kNonEmpty);
-  report->add_option("OTHER", r.second, "the recording of the tunnel's other end: both merged into one timeline")
+  report
+      ->add_option("OTHER", r.second,
+                   "the recording of the tunnel's other end: both merged into one timeline")
       ->check(kNonEmpty);
   report->add_option("--json", r.json_path, "write the tunlat/v1 JSON summary to FILE")->check(kNonEmpty);
   report->add_option("--stall-ms", r.stall_ms, "as for trace")

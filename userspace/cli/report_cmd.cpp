@@ -31,19 +31,24 @@ std::string label_of(const TraceInfo& info) {
 // Both ends of a tunnel, each recorded by its own trace (two hosts, or two runs): each
 // one's report, then the tunnel's, their clocks' offset estimated from the packets.
 int report_tunnel(const ReportArgs& a) {
-  if (a.visual.any() || !a.pcapng.path.empty())
-    throw Fatal("--html, --svg, --folded, --perfetto and --pcapng take one recording", kExitUsage);
-  if (!a.json_path.empty() && (a.json_path == a.recording || a.json_path == a.second))
-    throw Fatal("--json would overwrite a recording", kExitUsage);
+  if (!a.visual.svg_path.empty() || !a.visual.folded_path.empty() || !a.pcapng.path.empty())
+    throw Fatal("--svg, --folded and --pcapng take one recording: --html draws both", kExitUsage);
+  const std::vector<Output> outputs{{"--json", a.json_path, "the JSON summary"},
+                                    {"--html", a.visual.html_path, "the HTML report"},
+                                    {"--perfetto", a.visual.perfetto_path, "the Perfetto trace"}};
+  check_distinct_outputs(outputs, a.recording, "the first recording");
+  check_distinct_outputs(outputs, a.second, "the second recording");
   PipelineOptions po;
   po.stall_ns = static_cast<uint64_t>(a.stall_ms * 1e6);
   std::array<std::unique_ptr<Pipeline>, 2> pipelines;
   std::array<std::unique_ptr<TunnelEnd>, 2> ends;
   std::array<ReadResult, 2> results;
+  std::array<std::unique_ptr<Visuals>, 2> visuals;
   const std::array<const std::string*, 2> files{&a.recording, &a.second};
   for (size_t i = 0; i < 2; i++) {
     pipelines[i] = std::make_unique<Pipeline>(po);
     Pipeline& p = *pipelines[i];
+    visuals[i] = prepare_visuals(a.visual, p);
     try {
       results[i] = read_recording_file(
           *files[i], [&](const Event& e) { p.push(e); },
@@ -61,8 +66,9 @@ int report_tunnel(const ReportArgs& a) {
   std::array<std::string, 2> labels{label_of(results[0].info), label_of(results[1].info)};
   if (labels[0] == labels[1]) labels = {a.recording, a.second};  // tap0 on two hosts
   std::vector<EndReport> reports;
-  for (size_t i = 0; i < 2; i++) reports.push_back({labels[i], &results[i].info, pipelines[i].get(), ends[i].get()});
-  finish_reports(reports, false, po.stall_ns, a.json_path);
+  for (size_t i = 0; i < 2; i++)
+    reports.push_back({labels[i], &results[i].info, pipelines[i].get(), ends[i].get(), visuals[i].get()});
+  finish_reports(reports, false, po.stall_ns, a.json_path, a.visual);
   return kExitOk;
 }
 

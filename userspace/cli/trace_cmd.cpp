@@ -127,7 +127,8 @@ void announce(const TraceArgs& a, const Traced& t) {
   for (auto& o : t.info.owners)
     owners += fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", term_safe(o.comm), o.pid);
   fmt::print(stderr, "tunlat: tracing {} ({}, ifindex {}{}), held by {}; {}\n", term_safe(t.dev.name),
-             device_kind_name(t.dev.kind), t.dev.ifindex, t.ns.name.empty() ? "" : ", netns " + term_safe(t.ns.name),
+             device_kind_name(t.dev.kind), t.dev.ifindex,
+             t.ns.name.empty() ? "" : ", netns " + term_safe(t.ns.name),
              owners.empty() ? "no process" : owners,
              a.duration_s > 0 ? fmt::format("for {:g} s", a.duration_s) : "Ctrl-C to stop");
 }
@@ -159,8 +160,8 @@ int live_loop(const TraceArgs& a, uint64_t start_ns, std::vector<std::unique_ptr
         if (traced.size() > 1) fmt::print(std::cout, "{}:\n", term_safe(traced[i]->label));
         // Passes reach the analysis up to ~0.3 s late (rings, holdback, reorder window).
         const LiveStall stall = pipeline.analysis().stuck_now(now, kLiveLagNs);
-        render_live(std::cout, delta, (now - start_ns) / 1e9, (now - last_tick) / 1e9, traced[i]->tracer->lost(),
-                    pipeline.analysis().device_kind(), stall);
+        render_live(std::cout, delta, (now - start_ns) / 1e9, (now - last_tick) / 1e9,
+                    traced[i]->tracer->lost(), pipeline.analysis().device_kind(), stall);
         auto [flow, packets] = traced[i]->capture.pipeline.analysis().flows().busiest_since_last();
         if (flow) fmt::print(std::cout, "  {}\n", live_flow_line(*flow, packets));
       }
@@ -344,29 +345,31 @@ std::vector<Target> resolve_targets(const TraceArgs& a) {
     const std::vector<NetnsDevice> held = devices_held_by(a.pid);
     if (held.empty()) throw Fatal(fmt::format("process {} holds no tun/tap device", a.pid));
     for (const NetnsDevice& d : held)
-      out.push_back({(d.ns.name.empty() ? std::to_string(a.pid) : d.ns.name) + "/" + d.dev.name, d.ns, d.dev});
+      out.push_back(
+          {(d.ns.name.empty() ? std::to_string(a.pid) : d.ns.name) + "/" + d.dev.name, d.ns, d.dev});
   }
   for (size_t i = 0; i < out.size(); i++)
     for (size_t k = 0; k < i; k++)
       if (out[k].ns.inode == out[i].ns.inode && out[k].dev.ifindex == out[i].dev.ifindex)
-        throw Fatal(fmt::format("{} and {} are the same device", term_safe(out[k].label), term_safe(out[i].label)),
-                    kExitUsage);
+        throw Fatal(
+            fmt::format("{} and {} are the same device", term_safe(out[k].label), term_safe(out[i].label)),
+            kExitUsage);
   return out;
 }
 
 // Several devices: what writes one device's events or pictures is refused before the trace.
 void check_one_device_outputs(const TraceArgs& a) {
-  for (auto [flag, path] : {std::pair<const char*, const std::string*>{"--record", &a.record_path},
-                            {"--pcapng", &a.pcapng.path},
-                            {"--html", &a.visual.html_path},
-                            {"--svg", &a.visual.svg_path},
-                            {"--folded", &a.visual.folded_path},
-                            {"--perfetto", &a.visual.perfetto_path}})
+  for (auto [flag, path] :
+       {std::pair<const char*, const std::string*>{"--record", &a.record_path}, {"--pcapng", &a.pcapng.path}})
     if (!path->empty())
-      throw Fatal(fmt::format("{} takes one device: trace each end with its own --record, then `tunlat "
+      throw Fatal(fmt::format("{} takes one device: trace each end with its own {}, then `tunlat "
                               "report A.tlrec B.tlrec` for the tunnel",
-                              flag),
+                              flag, flag),
                   kExitUsage);
+  for (auto [flag, path] : {std::pair<const char*, const std::string*>{"--svg", &a.visual.svg_path},
+                            {"--folded", &a.visual.folded_path}})
+    if (!path->empty())
+      throw Fatal(fmt::format("{} draws one device: --html draws each of several", flag), kExitUsage);
 }
 
 // Loads and attaches the BPF side for one device; its events go to its own pipeline.
@@ -442,7 +445,8 @@ int run_trace(const TraceArgs& a) {
   for (Target& target : targets) traced.push_back(attach(a, std::move(target), btf, targets.size() == 2));
   Traced& first = *traced.front();
   Capture& capture = first.capture;
-  std::unique_ptr<Visuals> visuals = prepare_visuals(a.visual, capture.pipeline);
+  std::vector<std::unique_ptr<Visuals>> visuals;
+  for (auto& t : traced) visuals.push_back(prepare_visuals(a.visual, t->capture.pipeline));
   install_signals();
 
   const uint64_t start_ns = now_ns(CLOCK_MONOTONIC);
@@ -463,11 +467,13 @@ int run_trace(const TraceArgs& a) {
   int rc = live_loop(a, start_ns, traced);
   for (auto& t : traced) end_capture(a, t->info, *t->tracer, t->capture);
   if (traced.size() == 1) {
-    finish_report(first.info, capture.pipeline, a.json_path, a.visual, visuals.get());
+    finish_report(first.info, capture.pipeline, a.json_path, a.visual, visuals.front().get());
   } else {
     std::vector<EndReport> ends;
-    for (auto& t : traced) ends.push_back({t->label, &t->info, &t->capture.pipeline, t->tunnel.get()});
-    finish_reports(ends, true, static_cast<uint64_t>(a.stall_ms * 1e6), a.json_path);
+    for (size_t i = 0; i < traced.size(); i++)
+      ends.push_back({traced[i]->label, &traced[i]->info, &traced[i]->capture.pipeline,
+                      traced[i]->tunnel.get(), visuals[i].get()});
+    finish_reports(ends, true, static_cast<uint64_t>(a.stall_ms * 1e6), a.json_path, a.visual);
   }
   if (pcapng) pcapng->finish();
   for (auto& t : traced)

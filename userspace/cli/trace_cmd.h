@@ -15,7 +15,7 @@ struct TraceArgs {
   std::vector<std::string> devs;  // DEV, or NETNS/DEV; several: each its own report
   std::string netns;              // of a plain DEV
   uint32_t pid = 0;               // also every tun/tap device this process holds
-  double duration_s = 0;  // 0 = until Ctrl-C / SIGTERM
+  double duration_s = 0;          // 0 = until Ctrl-C / SIGTERM
   double interval_s = 1;
   std::string json_path;
   std::string record_path;  // every event, for `tunlat report`

@@ -99,10 +99,13 @@ TEST(Tunnel, APacketHasOneNameAtBothEnds) {
   Ends e;
   const FlowKey& ka = e.flows_a.flows().at(1).key;
   const FlowKey& kb = e.flows_b.flows().at(7).key;
-  EXPECT_EQ(inner_id(ka, Dir::Tx, journey(Dir::Tx, 1, 5, 1, 0)), inner_id(kb, Dir::Rx, journey(Dir::Rx, 7, 5, 2, 0)));
-  EXPECT_NE(inner_id(ka, Dir::Tx, journey(Dir::Tx, 1, 5, 1, 0)), inner_id(kb, Dir::Rx, journey(Dir::Rx, 7, 6, 2, 0)));
+  EXPECT_EQ(inner_id(ka, Dir::Tx, journey(Dir::Tx, 1, 5, 1, 0)),
+            inner_id(kb, Dir::Rx, journey(Dir::Rx, 7, 5, 2, 0)));
+  EXPECT_NE(inner_id(ka, Dir::Tx, journey(Dir::Tx, 1, 5, 1, 0)),
+            inner_id(kb, Dir::Rx, journey(Dir::Rx, 7, 6, 2, 0)));
   // The reverse direction is another packet: B's reply is not A's segment.
-  EXPECT_NE(inner_id(ka, Dir::Tx, journey(Dir::Tx, 1, 5, 1, 0)), inner_id(ka, Dir::Rx, journey(Dir::Rx, 1, 5, 1, 0)));
+  EXPECT_NE(inner_id(ka, Dir::Tx, journey(Dir::Tx, 1, 5, 1, 0)),
+            inner_id(ka, Dir::Rx, journey(Dir::Rx, 1, 5, 1, 0)));
 }
 
 TEST(Tunnel, SegmentsAddUpToTheTransit) {
@@ -133,7 +136,7 @@ TEST(Tunnel, SegmentsAddUpToTheTransit) {
 
 TEST(Tunnel, AnArrivalTakesTheCopySentLastBeforeIt) {
   Ends e;
-  send_at_a(e, 1, 1'000'000, 10 * kUs, 10 * kUs, 0x10);               // lost
+  send_at_a(e, 1, 1'000'000, 10 * kUs, 10 * kUs, 0x10);                  // lost
   send_at_a(e, 1, 1'000'000 + 300'000 * kUs, 10 * kUs, 10 * kUs, 0x11);  // sent again
   receive_at_b(e, 1, 1'000'000 + 300'000 * kUs + 70 * kUs, 5 * kUs, 2 * kUs, 0x20);
   const TunnelPath& p = match(e).paths[0];
@@ -147,7 +150,8 @@ TEST(Tunnel, TwoClocksTheOffsetFromTheLeastDelaysBothWays) {
   for (uint32_t i = 0; i < 50; i++) {
     const uint64_t t = 1'000'000 + i * 1000 * kUs;
     send_at_a(e, i, t, 10 * kUs, 10 * kUs, 0x100 + i);
-    receive_at_b(e, i, skew + t + 20 * kUs + (30 + i) * kUs, 5 * kUs, 2 * kUs, 0x900 + i);  // underlay >= 30 us
+    receive_at_b(e, i, skew + t + 20 * kUs + (30 + i) * kUs, 5 * kUs, 2 * kUs,
+                 0x900 + i);  // underlay >= 30 us
     // B's reply: its own TX, A's RX, underlay >= 40 us the other way.
     Journey j = journey(Dir::Tx, 7, 10000 + i, 0x500 + i, kVpnB);
     j.ts[TL_QUEUE] = j.ts[TL_XMIT] = skew + t + 500 * kUs;

@@ -88,8 +88,8 @@ void VpnAnalysis::pair_out(Queues& qs, int way, std::pair<uint32_t, int> key, co
   if (pair_sink_) {
     const In& in = q.front();
     const bool tx = key.second == static_cast<int>(Dir::Tx);
-    pair_sink_->on_pair(VpnPair{tx ? Dir::Tx : Dir::Rx, way, tx ? in.skb : e.skb, tx ? in.gen : e.gen,
-                                in.ts_ns, e.ts_ns});
+    pair_sink_->on_pair(
+        VpnPair{tx ? Dir::Tx : Dir::Rx, way, tx ? in.skb : e.skb, tx ? in.gen : e.gen, in.ts_ns, e.ts_ns});
   }
   q.pop_front();
 }

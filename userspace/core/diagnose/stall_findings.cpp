@@ -64,9 +64,10 @@ std::string idle_remedy(const Stall& st) {
     hole |= ph.kind == PhaseKind::Hole;
   }
   const std::string far_end =
-      "trace the far end's device too (tunlat trace --netns <ns> --dev <dev> on that host): a stopped or "
-      "descheduled VPN shows there as a stall, the lost segments as drops on its underlay socket "
-      "(SOCKET_RCVBUFF: its receive buffer was full)";
+      "trace both ends of the tunnel (tunlat trace --dev <ns>/<dev> --dev <ns>/<dev>, or --record on each "
+      "host and tunlat report A B): the tunnel's findings name the segment the data stood in and whose "
+      "process held it; a stopped or descheduled VPN shows at its end as a stall, the lost segments as "
+      "drops on its underlay socket (SOCKET_RCVBUFF: its receive buffer was full)";
   if (silent && hole)
     return "the far side stopped answering, and the head of the flight sent meanwhile was lost beyond the "
            "device (the hole): TCP sends it again only when its backed-off timer fires; " +

@@ -40,11 +40,11 @@ struct Event {
   uint32_t len;  // skb->len
   int32_t code;  // TL_FREE+TL_F_DROP: enum skb_drop_reason; TL_XMIT_DONE: rc
   uint16_t cpu;
-  uint8_t point;   // enum tl_point
-  uint8_t dir;     // enum tl_dir
-  uint16_t flags;  // enum tl_flags and EventFlags
-  uint16_t ip_id;  // TL_F_SUMMARY: the IPv4 header's identification; 0: none, or a file
-                   // written before it was recorded (the field was padding, always 0)
+  uint8_t point;           // enum tl_point
+  uint8_t dir;             // enum tl_dir
+  uint16_t flags;          // enum tl_flags and EventFlags
+  uint16_t ip_id;          // TL_F_SUMMARY: the IPv4 header's identification; 0: none, or a file
+                           // written before it was recorded (the field was padding, always 0)
   char comm[TL_COMM_LEN];  // TL_COMM, TL_SCHED: a comm; TL_F_SUMMARY: a PacketSummary;
                            // TL_F_TCP_SAMPLE: a tl_tcp_sample
 };

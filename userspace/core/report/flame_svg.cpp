@@ -126,7 +126,8 @@ void emit(std::ostream& out, const Node& n, double scale, int levels, uint64_t t
 // Zoom, reset, search and the details line; CDATA so that it parses as XML and inside HTML.
 constexpr const char* kScript = R"JS(<script type="text/ecmascript"><![CDATA[
 (function () {
-  var svg = document.getElementById('tunlat-flame');
+  // This script's graph: the first not set up yet (scripts run as the page is read).
+  var svg = document.querySelector('svg.tunlat-flame:not([data-ready])');
   if (!svg) return;
   var W = +svg.getAttribute('data-width'), M = +svg.getAttribute('data-margin');
   var total = +svg.getAttribute('data-total');
@@ -189,8 +190,11 @@ constexpr const char* kScript = R"JS(<script type="text/ecmascript"><![CDATA[
     var t = window.prompt('Search frames (regular expression)', '');
     if (t !== null) search(t);
   });
-  window.tunlatFlameSearch = search;
-  window.tunlatFlameReset = reset;
+  (window.tunlatFlames = window.tunlatFlames || {})[svg.id] = {search: search, reset: reset};
+  if (!window.tunlatFlameSearch) {  // the page's first graph: for older pages' scripts
+    window.tunlatFlameSearch = search;
+    window.tunlatFlameReset = reset;
+  }
   svg.setAttribute('data-ready', '1');  // tests: the script ran to its end
 })();
 ]]></script>
@@ -199,19 +203,18 @@ constexpr const char* kScript = R"JS(<script type="text/ecmascript"><![CDATA[
 }  // namespace
 
 void write_flame_svg(std::ostream& out, const std::vector<FlameLeaf>& leaves, DeviceKind kind,
-                     const std::string& title, bool standalone) {
+                     const std::string& title, bool standalone, const std::string& id) {
   Node root = build(leaves);
   place(root, 0);
   const int levels = std::max(depth(root), 1);
   const double height = kTop + levels * kFrameH + kBottom;
   const double scale = root.us ? (kWidth - 2 * kMargin) / static_cast<double>(root.us) : 0;
   if (standalone) out << "<?xml version=\"1.0\" standalone=\"no\"?>\n";
-  fmt::print(
-      out,
-      "<svg id=\"tunlat-flame\" xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" "
-      "height=\"{1}\" viewBox=\"0 0 {0} {1}\" data-width=\"{0}\" data-margin=\"{2}\" data-total=\"{3}\" "
-      "font-family=\"Verdana, sans-serif\" font-size=\"12\">\n",
-      kWidth, height, kMargin, root.us);
+  fmt::print(out,
+             "<svg id=\"{4}\" class=\"tunlat-flame\" xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" "
+             "width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" data-width=\"{0}\" data-margin=\"{2}\" "
+             "data-total=\"{3}\" font-family=\"Verdana, sans-serif\" font-size=\"12\">\n",
+             kWidth, height, kMargin, root.us, escape_markup(id));
   fmt::print(out,
              "<style>g.f {{ cursor: pointer; }} g.f:hover rect {{ stroke: #000; stroke-width: 0.5; }} "
              "text {{ fill: #000; }} .ctl {{ cursor: pointer; fill: #1a5fb4; }}</style>\n"

@@ -10,6 +10,7 @@
 #include "core/format/format.h"
 #include "core/report/html_charts.h"
 #include "core/report/summary.h"
+#include "core/report/tunnel_report.h"
 #include "core/report/visual.h"
 
 namespace tunlat {
@@ -83,8 +84,8 @@ void stall_rows(std::ostream& out, const Json& s) {
                h(str(t["hole_resent_s"])), h(format_duration_us(num(t, "backoff_ms") * 1e3)));
 }
 
-void findings(std::ostream& out, const Json& doc) {
-  out << "<section id=\"findings\"><h2>Findings</h2>\n<ul>\n";
+void findings(std::ostream& out, const Json& doc, const std::string& sfx) {
+  out << "<section id=\"findings" << sfx << "\"><h2>Findings</h2>\n<ul>\n";
   for (const Json& v : doc["verdicts"]) out << "<li>" << h(str(v)) << "</li>\n";
   if (doc["verdicts"].empty()) out << "<li>Nothing stands out: no span or drop calls for attention.</li>\n";
   uint64_t drops = 0;
@@ -154,30 +155,32 @@ void direction_section(std::ostream& out, const Json& doc, Dir dir) {
   if (!notes.empty()) out << "<p class=\"note\">notes: " << h(notes) << "</p>\n";
 }
 
-void directions_section(std::ostream& out, const Json& doc) {
-  out << "<section id=\"summary\"><h2>Summary</h2>\n";
+void directions_section(std::ostream& out, const Json& doc, const std::string& sfx) {
+  out << "<section id=\"summary" << sfx << "\"><h2>Summary</h2>\n";
   direction_section(out, doc, Dir::Tx);
   direction_section(out, doc, Dir::Rx);
   out << "</section>\n";
 }
 
-void flame(std::ostream& out, const VisualInput& in) {
-  out << "<section id=\"flame\"><h2>Where packet-time goes</h2>\n<p class=\"note\">A flame graph of "
+void flame(std::ostream& out, const VisualInput& in, const std::string& sfx) {
+  out << "<section id=\"flame" << sfx
+      << "\"><h2>Where packet-time goes</h2>\n<p class=\"note\">A flame graph of "
          "packet-time: "
          "each frame is as wide as the time packets spent under it (the stages, which do not overlap, summed "
          "over "
          "packets). Hover for numbers, click to zoom. <label>Search <input type=\"search\" "
-         "id=\"flame-search\" "
-         "placeholder=\"regular expression\"></label></p>\n";
+         "id=\"flame-search"
+      << sfx << "\" data-flame=\"tunlat-flame" << sfx
+      << "\" placeholder=\"regular expression\"></label></p>\n";
   write_flame_svg(out, flame_leaves(in.visuals.flame(), in.info.dev_name, in.info.kind, in.flame_by),
-                  in.info.kind, "where packet-time goes on " + in.info.dev_name, false);
+                  in.info.kind, "where packet-time goes on " + in.info.dev_name, false, "tunlat-flame" + sfx);
   out << "</section>\n";
 }
 
 const char* kPalette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#b07aa1", "#9c755f"};
 
-void timeline(std::ostream& out, const VisualInput& in) {
-  out << "<section id=\"timeline\"><h2>Over time</h2>\n";
+void timeline(std::ostream& out, const VisualInput& in, const std::string& sfx) {
+  out << "<section id=\"timeline" << sfx << "\"><h2>Over time</h2>\n";
   const Timeline& t = in.visuals.timeline();
   if (t.empty()) {
     out << "<p class=\"note\">No packets: nothing to draw.</p></section>\n";
@@ -249,8 +252,9 @@ void timeline(std::ostream& out, const VisualInput& in) {
   out << "</section>\n";
 }
 
-void gaps(std::ostream& out, const VisualInput& in) {
-  out << "<section id=\"gaps\"><h2>Pacing: gaps between consecutive packets at each point</h2>\n";
+void gaps(std::ostream& out, const VisualInput& in, const std::string& sfx) {
+  out << "<section id=\"gaps" << sfx
+      << "\"><h2>Pacing: gaps between consecutive packets at each point</h2>\n";
   for (Dir d : kDirs) {
     const DirStats& s = in.analysis.total(d);
     if (!s.packets) continue;
@@ -266,8 +270,8 @@ void gaps(std::ostream& out, const VisualInput& in) {
   out << "</section>\n";
 }
 
-void flows(std::ostream& out, const Json& doc) {
-  out << "<section id=\"flows\"><h2>Flows</h2>\n";
+void flows(std::ostream& out, const Json& doc, const std::string& sfx) {
+  out << "<section id=\"flows" << sfx << "\"><h2>Flows</h2>\n";
   const Json& flows = doc["tcp"]["flows"];
   if (!flows.is_array() || flows.empty()) {
     out << "<p class=\"note\">No flow data in this trace (the flow analysis fills "
@@ -293,22 +297,26 @@ void flows(std::ostream& out, const Json& doc) {
   out << "</table></section>\n";
 }
 
-}  // namespace
+// The page's head, up to its <main>.
+void page_head(std::ostream& out, const std::string& title) {
+  fmt::print(out,
+             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+             "<title>tunlat report: {}</title>\n<style>{}</style></head>\n<body><main>\n",
+             h(title), kStyle);
+}
 
-void write_html(std::ostream& out, const VisualInput& in) {
+// One device's report: its heading (h1 on a page of its own, h2 among others), what it
+// was, its sections. sfx makes its ids unique on a page of several devices.
+void device_body(std::ostream& out, const VisualInput& in, const std::string& label, const std::string& sfx) {
   const Json& doc = in.summary;
   const Json& dev = doc["device"];
   std::string owners;
   for (const Json& o : doc["owners"])
     owners +=
         fmt::format("{}{} (pid {})", owners.empty() ? "" : ", ", str(o["comm"]), o["pid"].get<uint32_t>());
-  fmt::print(out,
-             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-             "<title>tunlat report: {}</title>\n<style>{}</style></head>\n<body><main>\n",
-             h(str(dev["name"])), kStyle);
-  fmt::print(out, "<h1>tunlat: {} ({}, ifindex {}, netns {})</h1>\n", h(str(dev["name"])),
-             h(str(dev["kind"])), dev["ifindex"].get<uint32_t>(),
+  fmt::print(out, "<h1 id=\"device{}\">tunlat: {} ({}, ifindex {}, netns {})</h1>\n", sfx,
+             h(label.empty() ? str(dev["name"]) : label), h(str(dev["kind"])), dev["ifindex"].get<uint32_t>(),
              h(dev["netns"].is_string() ? str(dev["netns"]) : "own"));
   fmt::print(
       out, "<p class=\"meta\">started {}, {:.2f} s, {} events, {} lost, kernel {}; device held by {}{}</p>\n",
@@ -318,25 +326,87 @@ void write_html(std::ostream& out, const VisualInput& in) {
       doc["sample"].get<uint32_t>() > 1
           ? h(fmt::format("; sampled 1 packet in {}", doc["sample"].get<uint32_t>()))
           : "");
-  out << "<nav><a href=\"#findings\">findings</a><a href=\"#summary\">summary</a><a href=\"#flame\">flame "
-         "graph</a>"
-         "<a href=\"#timeline\">over time</a><a href=\"#gaps\">pacing</a><a "
-         "href=\"#flows\">flows</a></nav>\n";
-  findings(out, doc);
-  directions_section(out, doc);
-  flame(out, in);
-  timeline(out, in);
-  gaps(out, in);
-  flows(out, doc);
+  fmt::print(out,
+             "<nav><a href=\"#findings{0}\">findings</a><a href=\"#summary{0}\">summary</a><a "
+             "href=\"#flame{0}\">flame graph</a><a href=\"#timeline{0}\">over time</a><a "
+             "href=\"#gaps{0}\">pacing</a><a href=\"#flows{0}\">flows</a></nav>\n",
+             sfx);
+  findings(out, doc, sfx);
+  directions_section(out, doc, sfx);
+  flame(out, in, sfx);
+  timeline(out, in, sfx);
+  gaps(out, in, sfx);
+  flows(out, doc, sfx);
+}
+
+void page_tail(std::ostream& out, const Json& doc) {
   fmt::print(
       out,
       "<p class=\"note\">Written by tunlat {}. Self-contained: this page loads nothing from the network."
       "</p>\n</main>\n",
       h(str(doc["tunlat_version"])));
-  // The search box drives the flame graph's own search (its script defines the function).
-  out << "<script>\n(function () {\n  var box = document.getElementById('flame-search');\n"
-         "  if (box && window.tunlatFlameSearch) box.addEventListener('input', function () { "
-         "window.tunlatFlameSearch(box.value); });\n})();\n</script>\n</body></html>\n";
+  // Each search box drives its flame graph's own search (the graph's script registers it).
+  out << "<script>\n(function () {\n  document.querySelectorAll('input[data-flame]').forEach(function (box) "
+         "{\n"
+         "    box.addEventListener('input', function () {\n"
+         "      var f = (window.tunlatFlames || {})[box.getAttribute('data-flame')];\n"
+         "      if (f) f.search(box.value);\n    });\n  });\n})();\n</script>\n</body></html>\n";
+}
+
+// The tunnel's section: each path's segments, its findings.
+void tunnel_section(std::ostream& out, const Json& t) {
+  out << "<section id=\"tunnel\"><h2>The tunnel</h2>\n";
+  if (!t["one_clock"].get<bool>())
+    fmt::print(out, "<p class=\"meta\">Two recordings: the second clock {}.</p>\n",
+               t["clock_offset_us"].is_null()
+                   ? std::string("unknown (no packets matched both ways)")
+                   : h(fmt::format("{:+.0f} us from the first's, +/- {:.0f} us",
+                                   t["clock_offset_us"].get<double>(), t["clock_error_us"].get<double>())));
+  for (const Json& p : t["paths"]) {
+    const std::string from = str(p["from"]), to = str(p["to"]);
+    fmt::print(
+        out, "<h3>{} &rarr; {}</h3>\n<p>{} packets left {}, {} found at {}, {} timed in every segment</p>\n",
+        h(from), h(to), p["packets"].get<uint64_t>(), h(from), p["matched"].get<uint64_t>(), h(to),
+        p["timed"].get<uint64_t>());
+    if (!p["timed"].get<uint64_t>()) continue;
+    out << "<table><tr><th>segment</th><th>p50</th><th>p90</th><th>p99</th><th>max</th><th>mean</th></tr>\n";
+    auto row = [&](const std::string& name, const Json& s) {
+      fmt::print(out, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                 h(name), format_duration_us(s["p50"].get<double>()),
+                 format_duration_us(s["p90"].get<double>()), format_duration_us(s["p99"].get<double>()),
+                 format_duration_us(s["max"].get<double>()), format_duration_us(s["mean"].get<double>()));
+    };
+    for (size_t i = 0; i < kSegments; i++)
+      row(segment_place(static_cast<Segment>(i), from, to), p["segments"][i]);
+    row("transit", p["transit"]);
+    out << "</table>\n";
+  }
+  out << "<ul>\n";
+  for (const Json& f : t["findings"]) out << "<li>" << h(str(f["summary"])) << "</li>\n";
+  if (t["findings"].empty()) out << "<li>No packet stood as long as a stall in any segment.</li>\n";
+  out << "</ul></section>\n";
+}
+
+}  // namespace
+
+void write_html(std::ostream& out, const VisualInput& in) {
+  page_head(out, str(in.summary["device"]["name"]));
+  device_body(out, in, "", "");
+  page_tail(out, in.summary);
+}
+
+void write_tunnel_html(std::ostream& out, const std::vector<VisualInput>& ins,
+                       const std::vector<std::string>& labels, const Json& tunnel) {
+  std::string title;
+  for (const std::string& l : labels) title += (title.empty() ? "" : " <-> ") + l;
+  page_head(out, title);
+  fmt::print(out, "<h1>tunlat: {}</h1>\n<nav>", h(title));
+  for (size_t i = 0; i < labels.size(); i++)
+    fmt::print(out, "<a href=\"#device-{}\">{}</a>", i + 1, h(labels[i]));
+  out << "</nav>\n";
+  if (tunnel.is_object()) tunnel_section(out, tunnel);
+  for (size_t i = 0; i < ins.size(); i++) device_body(out, ins[i], labels[i], fmt::format("-{}", i + 1));
+  page_tail(out, ins.front().summary);
 }
 
 }  // namespace tunlat

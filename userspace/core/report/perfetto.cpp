@@ -13,9 +13,12 @@ namespace tunlat {
 
 namespace {
 
-// One synthetic process per direction holds the span tracks; far above any pid_max, so
-// they never collide with the real processes named in the metadata.
-constexpr uint64_t kDirPid[2] = {1'000'000'001, 1'000'000'002};
+// One synthetic process per device and direction holds the span tracks; far above any
+// pid_max, so they never collide with the real processes named in the metadata.
+struct Tracks {
+  uint64_t pid[2];
+  explicit Tracks(size_t end) : pid{1'000'000'001 + 2 * end, 1'000'000'002 + 2 * end} {}
+};
 
 std::string quoted(const std::string& s) {
   return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -46,7 +49,7 @@ std::string who(const Visuals& v, uint32_t pid, uint32_t tid) {
   return fmt::format("{} (pid {}, tid {})", comm, pid, tid);
 }
 
-void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint64_t id) {
+void packet_events(Writer& w, const VisualInput& in, const Tracks& tr, const PacketTrace& p, uint64_t id) {
   const int d = static_cast<int>(p.dir);
   const auto spans = spans_of(p.dir, in.info.kind);
   const std::string_view cat = dir_name(p.dir);
@@ -70,10 +73,10 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
     }
     w.event(
         fmt::format("\"ph\":\"b\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}{}",
-                    track, sd.name, id, kDirPid[d], kDirPid[d], w.ts(from), args));
+                    track, sd.name, id, tr.pid[d], tr.pid[d], w.ts(from), args));
     w.event(
         fmt::format("\"ph\":\"e\",\"cat\":\"{}\",\"name\":\"{}\",\"id\":{},\"pid\":{},\"tid\":{},\"ts\":{}",
-                    track, sd.name, id, kDirPid[d], kDirPid[d], w.ts(to)));
+                    track, sd.name, id, tr.pid[d], tr.pid[d], w.ts(to)));
   }
   // The VPN's read() (TX) or write() (RX) on its own thread's track.
   const int at = p.dir == Dir::Tx ? TL_READ : TL_INJECT;
@@ -85,7 +88,7 @@ void packet_events(Writer& w, const VisualInput& in, const PacketTrace& p, uint6
 
 // A counter holds its value until the next sample: only changes are written, which keeps
 // quiet stretches (and an idle direction) out of the file.
-void counters(Writer& w, const Timeline& t, DeviceKind kind) {
+void counters(Writer& w, const Tracks& tr, const Timeline& t, DeviceKind kind) {
   const double secs = t.bin_ns() / 1e9;
   std::string last[2][2];
   for (size_t b = 0; b < t.bins().size(); b++) {
@@ -103,51 +106,48 @@ void counters(Writer& w, const Timeline& t, DeviceKind kind) {
                                bin.waiting_ns[di][s] / static_cast<double>(t.bin_ns()));
       if (pps != last[di][0])
         w.event(fmt::format("\"ph\":\"C\",\"name\":\"packets/s\",\"pid\":{},\"ts\":{},\"args\":{{{}}}",
-                            kDirPid[di], w.ts(at), pps));
+                            tr.pid[di], w.ts(at), pps));
       if (waiting != last[di][1])
         w.event(fmt::format("\"ph\":\"C\",\"name\":\"packets waiting\",\"pid\":{},\"ts\":{},\"args\":{{{}}}",
-                            kDirPid[di], w.ts(at), waiting));
+                            tr.pid[di], w.ts(at), waiting));
       last[di][0] = std::move(pps);
       last[di][1] = std::move(waiting);
     }
   }
 }
 
-}  // namespace
+// The earliest time any of the ends saw: the trace's zero.
+uint64_t base_of(const std::vector<VisualInput>& ins) {
+  uint64_t base = 0;
+  for (const VisualInput& in : ins) {
+    const Timeline& t = in.visuals.timeline();
+    auto earlier = [&](uint64_t ts) {
+      if (ts && (!base || ts < base)) base = ts;
+    };
+    earlier(in.info.start_ns);
+    if (!t.empty()) earlier(t.start_ns());
+    for (const PacketTrace& p : in.visuals.packets())
+      for (uint64_t ts : p.ts) earlier(ts);
+  }
+  return base;
+}
 
-size_t write_perfetto(std::ostream& out, const VisualInput& in) {
+// One device's tracks; label (several devices) starts their names.
+void end_events(Writer& w, const VisualInput& in, const Tracks& tr, const std::string& label, uint64_t base,
+                const std::string& limit_note, uint64_t& id) {
   const Visuals& v = in.visuals;
-  const Timeline& t = v.timeline();
-  uint64_t base = in.info.start_ns;
-  if (!t.empty() && (!base || t.start_ns() < base)) base = t.start_ns();
-  for (const PacketTrace& p : v.packets())
-    for (uint64_t ts : p.ts)
-      if (ts && ts < base) base = ts;
-
   const size_t left_out = v.packets_not_kept();
-  const std::string limit_note =
-      left_out ? fmt::format(
-                     "per-packet slices for the first {} packets only ({} more left out: "
-                     "--perfetto-packets N raises the limit); counters cover the whole trace",
-                     v.packet_limit(), left_out)
-               : std::string("every packet of the trace has its slices");
   const std::string& dev = in.info.dev_name;
-  fmt::print(
-      out,
-      "{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"tool\":\"tunlat {}\",\"device\":{},\"packet_limit\":{},"
-      "\"packets_kept\":{},\"packets_left_out\":{},\"note\":{}}},\n\"traceEvents\":[",
-      in.info.tunlat_version, quoted(dev), v.packet_limit(), v.packets().size(), left_out,
-      quoted(limit_note));
-  Writer w(out, base);
-
+  const std::string prefix = label.empty() ? "" : label + " ";
   // Names: the direction processes, and the VPN's processes and threads.
   for (int d = 0; d < 2; d++) {
     const Dir dir = d ? Dir::Rx : Dir::Tx;
     w.event(fmt::format("\"ph\":\"M\",\"name\":\"process_name\",\"pid\":{},\"args\":{{\"name\":{}}}",
-                        kDirPid[d], quoted((d ? "RX: " : "TX: ") + path_label(dir, in.info.kind, dev))));
+                        tr.pid[d],
+                        quoted(prefix + (d ? "RX: " : "TX: ") + path_label(dir, in.info.kind, dev))));
     w.event(
         fmt::format("\"ph\":\"M\",\"name\":\"process_sort_index\",\"pid\":{},\"args\":{{\"sort_index\":{}}}",
-                    kDirPid[d], d - 10));
+                    tr.pid[d], static_cast<int64_t>(tr.pid[d] - 1'000'000'001) - 10));
   }
   std::set<uint32_t> named;  // a VPN is often both the reader and the writer
   for (const char* dir : {"tx", "rx"})
@@ -161,18 +161,17 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
                     pc.first, tid, quoted(pc.second)));
   // The limit, stated where the trace is looked at too: an instant at the start.
   w.event(fmt::format("\"ph\":\"i\",\"s\":\"p\",\"name\":\"tunlat: {}\",\"pid\":{},\"tid\":{},\"ts\":{}",
-                      left_out ? "packet limit" : "all packets", kDirPid[0], kDirPid[0], w.ts(base)) +
+                      left_out ? "packet limit" : "all packets", tr.pid[0], tr.pid[0], w.ts(base)) +
           ",\"args\":{\"note\":" + quoted(limit_note) + "}");
 
-  uint64_t id = 1;
-  for (const PacketTrace& p : v.packets()) packet_events(w, in, p, id++);
-  counters(w, t, in.info.kind);
+  for (const PacketTrace& p : v.packets()) packet_events(w, in, tr, p, id++);
+  counters(w, tr, v.timeline(), in.info.kind);
   for (const DropMark& d : v.drops())
     w.event(
         fmt::format("\"ph\":\"i\",\"s\":\"p\",\"cat\":\"drop\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{},"
                     "\"args\":{{\"location\":{}}}",
-                    quoted("drop " + in.info.drop_reason_name(d.reason)), kDirPid[static_cast<int>(d.dir)],
-                    kDirPid[static_cast<int>(d.dir)], w.ts(d.ts), quoted(in.info.location_name(d.location))));
+                    quoted("drop " + in.info.drop_reason_name(d.reason)), tr.pid[static_cast<int>(d.dir)],
+                    tr.pid[static_cast<int>(d.dir)], w.ts(d.ts), quoted(in.info.location_name(d.location))));
   // Stalls (summary "stalls": whatever objects with start_s and duration_ms it holds).
   for (const Json& s : in.summary["stalls"]) {
     if (!s.is_object() || !s.contains("start_s") || !s.contains("duration_ms")) continue;
@@ -182,7 +181,7 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
     w.event(
         fmt::format("\"ph\":\"X\",\"cat\":\"stall\",\"name\":\"stall\",\"pid\":{},\"tid\":{},\"ts\":{:.3f},"
                     "\"dur\":{:.3f},\"args\":{}",
-                    kDirPid[d], kDirPid[d], std::max(0.0, start_us), s["duration_ms"].get<double>() * 1e3,
+                    tr.pid[d], tr.pid[d], std::max(0.0, start_us), s["duration_ms"].get<double>() * 1e3,
                     s.dump(-1, ' ', false, Json::error_handler_t::replace)));
     // An idle stall's phases, nested in it, and each send of the hole by TCP's timer.
     const double shift_us = (in.info.start_ns - base) / 1e3;
@@ -196,7 +195,7 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
             "\"ph\":\"X\",\"cat\":\"stall_phase\",\"name\":{},\"pid\":{},\"tid\":{},\"ts\":{:.3f},\"dur\":{:."
             "3f},"
             "\"args\":{}",
-            quoted(ph["kind"].get<std::string>()), kDirPid[d], kDirPid[d],
+            quoted(ph["kind"].get<std::string>()), tr.pid[d], tr.pid[d],
             std::max(0.0, ph["start_s"].get<double>() * 1e6 + shift_us),
             ph["duration_ms"].get<double>() * 1e3, ph.dump(-1, ' ', false, Json::error_handler_t::replace)));
       }
@@ -207,8 +206,41 @@ size_t write_perfetto(std::ostream& out, const VisualInput& in) {
           w.event(fmt::format(
               "\"ph\":\"i\",\"s\":\"t\",\"cat\":\"stall_phase\",\"name\":\"hole sent again\",\"pid\":{},"
               "\"tid\":{},\"ts\":{:.3f}",
-              kDirPid[d], kDirPid[d], std::max(0.0, t.get<double>() * 1e6 + shift_us)));
+              tr.pid[d], tr.pid[d], std::max(0.0, t.get<double>() * 1e6 + shift_us)));
   }
+}
+
+}  // namespace
+
+size_t write_perfetto(std::ostream& out, const VisualInput& in) { return write_perfetto(out, {in}, {""}); }
+
+size_t write_perfetto(std::ostream& out, const std::vector<VisualInput>& ins,
+                      const std::vector<std::string>& labels) {
+  const uint64_t base = base_of(ins);
+  size_t left_out = 0, limit = 0, kept = 0;
+  Json devices = Json::array();
+  for (size_t i = 0; i < ins.size(); i++) {
+    left_out += ins[i].visuals.packets_not_kept();
+    kept += ins[i].visuals.packets().size();
+    limit = ins[i].visuals.packet_limit();
+    devices.push_back(labels[i].empty() ? ins[i].info.dev_name : labels[i]);
+  }
+  const std::string limit_note =
+      left_out ? fmt::format(
+                     "per-packet slices for the first {} packets only ({} more left out: "
+                     "--perfetto-packets N raises the limit); counters cover the whole trace",
+                     limit, left_out)
+               : std::string("every packet of the trace has its slices");
+  fmt::print(
+      out,
+      "{{\"displayTimeUnit\":\"ns\",\"otherData\":{{\"tool\":\"tunlat {}\",\"{}\":{},\"packet_limit\":{},"
+      "\"packets_kept\":{},\"packets_left_out\":{},\"note\":{}}},\n\"traceEvents\":[",
+      ins.front().info.tunlat_version, ins.size() == 1 ? "device" : "devices",
+      ins.size() == 1 ? quoted(ins.front().info.dev_name) : devices.dump(), limit, kept, left_out,
+      quoted(limit_note));
+  Writer w(out, base);
+  uint64_t id = 1;
+  for (size_t i = 0; i < ins.size(); i++) end_events(w, ins[i], Tracks(i), labels[i], base, limit_note, id);
   out << "\n]}\n";
   return left_out;
 }

@@ -49,8 +49,10 @@ std::string segment_words(Segment s, const std::string& from, const std::string&
 double us(double ns) { return ns / 1e3; }
 
 Json histogram_json(const Histogram& h) {
-  return Json{{"p50", us(static_cast<double>(h.quantile(0.5)))}, {"p90", us(static_cast<double>(h.quantile(0.9)))},
-              {"p99", us(static_cast<double>(h.quantile(0.99)))}, {"max", us(static_cast<double>(h.max()))},
+  return Json{{"p50", us(static_cast<double>(h.quantile(0.5)))},
+              {"p90", us(static_cast<double>(h.quantile(0.9)))},
+              {"p99", us(static_cast<double>(h.quantile(0.99)))},
+              {"max", us(static_cast<double>(h.max()))},
               {"mean", us(h.mean())}};
 }
 
@@ -96,7 +98,8 @@ std::vector<Finding> tunnel_findings(const TunnelResult& r, uint64_t stall_ns) {
       f.kind = FindingKind::Stall;
       f.severity = Severity::Warning;
       f.weight = static_cast<double>(w.ns);
-      f.evidence = Json{{"packets", p.over_stall[i]}, {"max_us", us(static_cast<double>(w.ns))},
+      f.evidence = Json{{"packets", p.over_stall[i]},
+                        {"max_us", us(static_cast<double>(w.ns))},
                         {"threshold_us", us(static_cast<double>(stall_ns))}};
       const std::string who = process_name(side, w);
       const std::string state = holder_state(side, w, f.evidence);
@@ -109,9 +112,11 @@ std::vector<Finding> tunnel_findings(const TunnelResult& r, uint64_t stall_ns) {
         holder = who.empty() ? "" : fmt::format(": its reader, {}", who);
       else if (!who.empty())
         holder = fmt::format(": {}'s VPN, {}{}", side.name, who, state.empty() ? "" : ", was " + state);
-      f.verdict = fmt::format("{} -> {}: {} packet{} stood {} or more in {}, up to {}{}", p.from->name, p.to->name,
-                              p.over_stall[i], p.over_stall[i] == 1 ? "" : "s", format_duration_us(us(static_cast<double>(stall_ns))),
-                              segment_words(s, p.from->name, p.to->name), format_duration_us(us(static_cast<double>(w.ns))), holder);
+      f.verdict = fmt::format("{} -> {}: {} packet{} stood {} or more in {}, up to {}{}", p.from->name,
+                              p.to->name, p.over_stall[i], p.over_stall[i] == 1 ? "" : "s",
+                              format_duration_us(us(static_cast<double>(stall_ns))),
+                              segment_words(s, p.from->name, p.to->name),
+                              format_duration_us(us(static_cast<double>(w.ns))), holder);
       out.push_back(std::move(f));
     }
   }
@@ -153,29 +158,32 @@ Json tunnel_json(const TunnelResult& r, uint64_t stall_ns) {
 
 void render_tunnel(std::ostream& out, const Json& t) {
   fmt::print(out, "\nTunnel{}\n",
-             t["one_clock"].get<bool>()
-                 ? " (both ends on this host's clock)"
-                 : t["clock_offset_us"].is_null()
-                       ? " (clock offset unknown: no packets matched both ways)"
-                       : fmt::format(" (the second end's clock {:+.0f} us from the first's, +/- {:.0f} us)",
-                                     t["clock_offset_us"].get<double>(), t["clock_error_us"].get<double>()));
+             t["one_clock"].get<bool>() ? " (both ends on this host's clock)"
+             : t["clock_offset_us"].is_null()
+                 ? " (clock offset unknown: no packets matched both ways)"
+                 : fmt::format(" (the second end's clock {:+.0f} us from the first's, +/- {:.0f} us)",
+                               t["clock_offset_us"].get<double>(), t["clock_error_us"].get<double>()));
   for (const Json& p : t["paths"]) {
     const auto packets = p["packets"].get<uint64_t>(), matched = p["matched"].get<uint64_t>();
-    const std::string from = term_safe(p["from"].get<std::string>()), to = term_safe(p["to"].get<std::string>());
-    fmt::print(out, "  {} -> {}: {} packets left {}, {} found at {} ({:.1f} %), {} with every segment timed\n",
+    const std::string from = term_safe(p["from"].get<std::string>()),
+                      to = term_safe(p["to"].get<std::string>());
+    fmt::print(out,
+               "  {} -> {}: {} packets left {}, {} found at {} ({:.1f} %), {} with every segment timed\n",
                from, to, packets, from, matched, to, packets ? 100.0 * matched / packets : 0.0,
                p["timed"].get<uint64_t>());
     if (!p["timed"].get<uint64_t>()) continue;
     size_t width = 8;
     for (size_t i = 0; i < kSegments; i++)
       width = std::max(width, segment_place(static_cast<Segment>(i), from, to).size());
-    fmt::print(out, "    {:<{}} {:>10} {:>10} {:>10} {:>10}\n", "segment", width, "p50", "p99", "max", "mean");
+    fmt::print(out, "    {:<{}} {:>10} {:>10} {:>10} {:>10}\n", "segment", width, "p50", "p99", "max",
+               "mean");
     auto row = [&](const std::string& name, const Json& h) {
-      fmt::print(out, "    {:<{}} {:>10} {:>10} {:>10} {:>10}\n", name, width, format_duration_us(h["p50"].get<double>()),
-                 format_duration_us(h["p99"].get<double>()), format_duration_us(h["max"].get<double>()),
-                 format_duration_us(h["mean"].get<double>()));
+      fmt::print(out, "    {:<{}} {:>10} {:>10} {:>10} {:>10}\n", name, width,
+                 format_duration_us(h["p50"].get<double>()), format_duration_us(h["p99"].get<double>()),
+                 format_duration_us(h["max"].get<double>()), format_duration_us(h["mean"].get<double>()));
     };
-    for (size_t i = 0; i < kSegments; i++) row(segment_place(static_cast<Segment>(i), from, to), p["segments"][i]);
+    for (size_t i = 0; i < kSegments; i++)
+      row(segment_place(static_cast<Segment>(i), from, to), p["segments"][i]);
     row("transit", p["transit"]);
   }
   for (const Json& f : t["findings"]) fmt::print(out, "  ! {}\n", f["summary"].get<std::string>());

@@ -7,8 +7,8 @@
 namespace tunlat {
 
 std::string_view segment_name(Segment s) {
-  static constexpr std::array<std::string_view, kSegments> names{"from_device", "from_vpn", "underlay", "to_vpn",
-                                                                 "to_device"};
+  static constexpr std::array<std::string_view, kSegments> names{"from_device", "from_vpn", "underlay",
+                                                                 "to_vpn", "to_device"};
   return names[static_cast<size_t>(s)];
 }
 
@@ -23,7 +23,8 @@ struct Matched {
 // again, datagrams without an IPv4 id), in order of time. Where more copies left than
 // arrived (one was lost, then sent again), each arrival takes the copy sent last before
 // it: rx_shift_ns puts rx's times on tx's clock, near enough to order a resend.
-std::vector<Matched> match(const std::vector<EndPacket>& tx, const std::vector<EndPacket>& rx, int64_t rx_shift_ns) {
+std::vector<Matched> match(const std::vector<EndPacket>& tx, const std::vector<EndPacket>& rx,
+                           int64_t rx_shift_ns) {
   auto sorted = [](const std::vector<EndPacket>& v) {
     std::vector<const EndPacket*> out;
     out.reserve(v.size());
@@ -81,18 +82,19 @@ void add_packet(TunnelPath& p, const Matched& x, int64_t from_shift, int64_t to_
   const EndPacket& t = *x.to;
   if (!f.from_ns || !f.to_ns || !f.vpn_ns || !t.from_ns || !t.to_ns || !t.vpn_ns) return;
   auto ns = [](uint64_t v) { return static_cast<int64_t>(v); };
-  const std::array<int64_t, kSegments> seg{
-      ns(f.to_ns) - ns(f.from_ns), ns(f.vpn_ns) - ns(f.to_ns),
-      ns(t.vpn_ns) + to_shift - ns(f.vpn_ns) - from_shift, ns(t.from_ns) - ns(t.vpn_ns), ns(t.to_ns) - ns(t.from_ns)};
+  const std::array<int64_t, kSegments> seg{ns(f.to_ns) - ns(f.from_ns), ns(f.vpn_ns) - ns(f.to_ns),
+                                           ns(t.vpn_ns) + to_shift - ns(f.vpn_ns) - from_shift,
+                                           ns(t.from_ns) - ns(t.vpn_ns), ns(t.to_ns) - ns(t.from_ns)};
   if (std::any_of(seg.begin(), seg.end(), [](int64_t v) { return v < 0; })) return;
   p.timed++;
   p.transit.add(static_cast<uint64_t>(ns(t.to_ns) + to_shift - ns(f.from_ns) - from_shift));
   // Whose turn it was in each segment, and when its wait began on that end's clock.
-  const std::array<SegmentWorst, kSegments> who{{{0, f.from_ns, f.vpn_pid, f.vpn_tid},
-                                                 {0, f.to_ns, f.vpn_pid, f.vpn_tid},
-                                                 {0, t.vpn_ns - static_cast<uint64_t>(seg[2]), t.vpn_pid, t.vpn_tid},
-                                                 {0, t.vpn_ns, t.vpn_pid, t.vpn_tid},
-                                                 {0, t.from_ns, t.app_pid, 0}}};
+  const std::array<SegmentWorst, kSegments> who{
+      {{0, f.from_ns, f.vpn_pid, f.vpn_tid},
+       {0, f.to_ns, f.vpn_pid, f.vpn_tid},
+       {0, t.vpn_ns - static_cast<uint64_t>(seg[2]), t.vpn_pid, t.vpn_tid},
+       {0, t.vpn_ns, t.vpn_pid, t.vpn_tid},
+       {0, t.from_ns, t.app_pid, 0}}};
   for (size_t s = 0; s < kSegments; s++) {
     const auto v = static_cast<uint64_t>(seg[s]);
     p.segments[s].add(v);

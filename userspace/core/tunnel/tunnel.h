@@ -38,7 +38,7 @@ struct TunnelSide {
 // The packet that waited longest in a segment, on its holder's clock.
 struct SegmentWorst {
   uint64_t ns = 0;
-  uint64_t from_ns = 0;  // when its wait began, on the holder's end's clock
+  uint64_t from_ns = 0;       // when its wait began, on the holder's end's clock
   uint32_t pid = 0, tid = 0;  // the process whose turn it was (0: the host's stack)
 };
 

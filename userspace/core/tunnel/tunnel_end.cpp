@@ -73,7 +73,9 @@ void TunnelEnd::on_pair(const VpnPair& p) {
 }
 
 void TunnelEnd::finish(const VpnAnalysis& vpn) {
-  auto by_packet = [](const auto& x, const auto& y) { return x.skb != y.skb ? x.skb < y.skb : x.gen < y.gen; };
+  auto by_packet = [](const auto& x, const auto& y) {
+    return x.skb != y.skb ? x.skb < y.skb : x.gen < y.gen;
+  };
   for (Dir d : kDirs) {
     const int di = static_cast<int>(d);
     auto& staged = staged_[di];

@@ -21,11 +21,11 @@ uint64_t inner_id(const FlowKey& k, Dir d, const Journey& j);
 
 // A packet at one end, its times on that end's clock.
 struct EndPacket {
-  uint64_t id = 0;                  // inner_id
-  uint64_t from_ns = 0, to_ns = 0;  // at the device: TX its `total` (queue -> read), RX
-                                    // inject -> a TCP socket took it, else delivered; 0: not seen
-  uint64_t vpn_ns = 0;  // TX: its VPN's underlay send, RX: the underlay read it came from,
-                        // as the VPN's pairing says (0: not paired)
+  uint64_t id = 0;                    // inner_id
+  uint64_t from_ns = 0, to_ns = 0;    // at the device: TX its `total` (queue -> read), RX
+                                      // inject -> a TCP socket took it, else delivered; 0: not seen
+  uint64_t vpn_ns = 0;                // TX: its VPN's underlay send, RX: the underlay read it came from,
+                                      // as the VPN's pairing says (0: not paired)
   uint32_t vpn_pid = 0, vpn_tid = 0;  // TX its reader, RX its writer
   uint32_t app_pid = 0;               // RX: the application that read it (0: none seen)
 };
@@ -59,7 +59,7 @@ class TunnelEnd : public JourneySink, public VpnPairSink {
   };
   const FlowTable& flows_;
   DeviceKind kind_;
-  std::array<std::vector<Staged>, 2> staged_;             // by Dir
+  std::array<std::vector<Staged>, 2> staged_;              // by Dir
   std::array<std::array<std::vector<Pair>, 2>, 2> pairs_;  // by Dir, way
   std::array<std::vector<EndPacket>, 2> done_;
   uint64_t not_kept_ = 0;

@@ -16,6 +16,7 @@
 
 #include "cli/final_report.h"
 #include "cli/outputs.h"
+#include "cli/trace_targets.h"
 #include "core/filter/pcap_filter.h"
 #include "core/format/format.h"
 #include "core/pipeline.h"
@@ -315,48 +316,6 @@ uint32_t bpf_handoff(DeviceKind k) {
   }
 }
 
-// A device to trace, as the user named it.
-struct Target {
-  std::string label;
-  Netns ns;
-  Device dev;
-};
-
-// Each --dev: DEV in --netns, or NETNS/DEV (the last '/' splits: a netns may be a path);
-// then each tun/tap device --pid holds, named NETNS/DEV (its netns's `ip netns` name or
-// its pid's).
-std::vector<Target> resolve_targets(const TraceArgs& a) {
-  std::vector<Target> out;
-  for (const std::string& spec : a.devs) {
-    const size_t slash = spec.rfind('/');
-    if (slash == 0 || slash + 1 == spec.size())
-      throw Fatal(fmt::format("bad --dev '{}': give DEV or NETNS/DEV", term_safe(spec)), kExitUsage);
-    if (slash != std::string::npos && !a.netns.empty())
-      throw Fatal(fmt::format("--dev '{}' names its netns: give --netns only with plain device names",
-                              term_safe(spec)),
-                  kExitUsage);
-    Target t;
-    t.label = spec;
-    t.ns = resolve_netns(slash == std::string::npos ? a.netns : spec.substr(0, slash));
-    t.dev = resolve_device(t.ns, slash == std::string::npos ? spec : spec.substr(slash + 1));
-    out.push_back(std::move(t));
-  }
-  if (a.pid) {
-    const std::vector<NetnsDevice> held = devices_held_by(a.pid);
-    if (held.empty()) throw Fatal(fmt::format("process {} holds no tun/tap device", a.pid));
-    for (const NetnsDevice& d : held)
-      out.push_back(
-          {(d.ns.name.empty() ? std::to_string(a.pid) : d.ns.name) + "/" + d.dev.name, d.ns, d.dev});
-  }
-  for (size_t i = 0; i < out.size(); i++)
-    for (size_t k = 0; k < i; k++)
-      if (out[k].ns.inode == out[i].ns.inode && out[k].dev.ifindex == out[i].dev.ifindex)
-        throw Fatal(
-            fmt::format("{} and {} are the same device", term_safe(out[k].label), term_safe(out[i].label)),
-            kExitUsage);
-  return out;
-}
-
 // Several devices: what writes one device's events or pictures is refused before the trace.
 void check_one_device_outputs(const TraceArgs& a) {
   for (auto [flag, path] :
@@ -438,7 +397,7 @@ int run_trace(const TraceArgs& a) {
   check_outputs(a);
   if (a.devs.empty() && !a.pid) throw Fatal("give the device to trace: --dev DEV, or --pid PID", kExitUsage);
   check_privileges();
-  std::vector<Target> targets = resolve_targets(a);
+  std::vector<Target> targets = resolve_targets(a.devs, a.netns, a.pid);
   if (targets.size() > 1) check_one_device_outputs(a);
   KernelBtf btf;
   std::vector<std::unique_ptr<Traced>> traced;

@@ -34,7 +34,7 @@ struct EndPacket {
 // Pipeline::set_tunnel_end). Bounded: the first kMaxPackets packets per direction.
 class TunnelEnd : public JourneySink, public VpnPairSink {
  public:
-  static constexpr size_t kMaxPackets = size_t{1} << 21;
+  static constexpr size_t kMaxPackets = size_t{1} << 20;  // ~110 MB per end and direction
 
   TunnelEnd(const FlowTable& flows, DeviceKind kind) : flows_(flows), kind_(kind) {}
   void on_journey(const Journey& j, End how) override;

@@ -140,5 +140,5 @@ jq_eq "$J" '[.tcp.flows[] | select(.protocol != "TCP" or (.peer | endswith(":520
 sent=$(($(cat "$WORK/filtered_nosched.tcp1") - $(cat "$WORK/filtered_nosched.tcp0")))
 within "$(jq '.directions.tx.packets' "$J")" "$sent" 2 "filtered, --no-sched: TX packets against TcpOutSegs"
 within "$(jq '.directions.tx.spans.ring.count' "$J")" "$(jq '.directions.tx.packets' "$J")" 1 \
-  "filtered, --no-sched: packets read against packets followed"
+  "filtered, --no-sched: packets read against packets followed (TX anomalies $(jq -c .directions.tx.anomalies "$J"), correlation $(jq -c .correlation "$J"), dropped $(jq -c .directions.tx.dropped "$J"))"
 pass "flows named and counted, filter follows one flow, nonsense refused"

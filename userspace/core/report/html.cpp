@@ -360,7 +360,7 @@ void tunnel_section(std::ostream& out, const Json& t) {
     fmt::print(out, "<p class=\"meta\">Two recordings: the second clock {}.</p>\n",
                t["clock_offset_us"].is_null()
                    ? std::string("unknown (no packets matched both ways)")
-                   : h(fmt::format("{:+.0f} us from the first's, +/- {:.0f} us",
+                   : h(fmt::format("{:+.1f} us from the first's, +/- {:.1f} us",
                                    t["clock_offset_us"].get<double>(), t["clock_error_us"].get<double>())));
   for (const Json& p : t["paths"]) {
     const std::string from = str(p["from"]), to = str(p["to"]);

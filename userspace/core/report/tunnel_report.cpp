@@ -161,7 +161,7 @@ void render_tunnel(std::ostream& out, const Json& t) {
              t["one_clock"].get<bool>() ? " (both ends on this host's clock)"
              : t["clock_offset_us"].is_null()
                  ? " (clock offset unknown: no packets matched both ways)"
-                 : fmt::format(" (the second end's clock {:+.0f} us from the first's, +/- {:.0f} us)",
+                 : fmt::format(" (the second end's clock {:+.1f} us from the first's, +/- {:.1f} us)",
                                t["clock_offset_us"].get<double>(), t["clock_error_us"].get<double>()));
   for (const Json& p : t["paths"]) {
     const auto packets = p["packets"].get<uint64_t>(), matched = p["matched"].get<uint64_t>();

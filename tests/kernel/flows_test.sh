@@ -29,7 +29,8 @@ run() {
     ip netns exec "$LAB_PEER_NS" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
     sleep 0.5
     args=(trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 6 --json "$WORK/$NAME.json" --record "$WORK/$NAME.tlrec")
-    [[ -n $OPTION ]] && args+=("$OPTION")
+    read -r -a extra <<<"$OPTION"
+    args+=("${extra[@]}")
     [[ -n $FILTER ]] && args+=("$FILTER")
     "$TUNLAT" "${args[@]}" >"$WORK/$NAME.txt" 2>"$WORK/$NAME.err" &
     tp=$!
@@ -134,11 +135,11 @@ copied=$(TUNLAT_TEST_MISSING_BTF=rdonly_untrusted_mem "$TUNLAT" trace --dev lo -
   grep -c "filter reads a copy" || true)
 [[ $copied == 1 ]] || fail "the filter does not read a copy when the kernel cannot load anywhere"
 echo "the filter reads packets in place on this kernel: $([[ $in_place == 1 ]] && echo yes || echo no)"
-TUNLAT_TEST_MISSING_BTF=rdonly_untrusted_mem run filtered_nosched 'tcp port 5201' --no-sched
+TUNLAT_TEST_MISSING_BTF=rdonly_untrusted_mem run filtered_nosched 'tcp port 5201' '--no-sched -v'
 J=$WORK/filtered_nosched.json
 jq_eq "$J" '[.tcp.flows[] | select(.protocol != "TCP" or (.peer | endswith(":5201") | not))] | length' 0
 sent=$(($(cat "$WORK/filtered_nosched.tcp1") - $(cat "$WORK/filtered_nosched.tcp0")))
 within "$(jq '.directions.tx.packets' "$J")" "$sent" 2 "filtered, --no-sched: TX packets against TcpOutSegs"
 within "$(jq '.directions.tx.spans.ring.count' "$J")" "$(jq '.directions.tx.packets' "$J")" 1 \
-  "filtered, --no-sched: packets read against packets followed (TX anomalies $(jq -c .directions.tx.anomalies "$J"), correlation $(jq -c .correlation "$J"), dropped $(jq -c .directions.tx.dropped "$J"))"
+  "filtered, --no-sched: packets read against packets followed (TX anomalies $(jq -c .directions.tx.anomalies "$J"), correlation $(jq -c .correlation "$J"), dropped $(jq -c .directions.tx.dropped "$J"); $(grep -h "joined\|spilled" "$WORK/filtered_nosched.err" | tr "\n" " "))"
 pass "flows named and counted, filter follows one flow, nonsense refused"

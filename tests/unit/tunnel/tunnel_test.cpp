@@ -139,7 +139,8 @@ TEST(Tunnel, AnArrivalTakesTheCopySentLastBeforeIt) {
   send_at_a(e, 1, 1'000'000, 10 * kUs, 10 * kUs, 0x10);                  // lost
   send_at_a(e, 1, 1'000'000 + 300'000 * kUs, 10 * kUs, 10 * kUs, 0x11);  // sent again
   receive_at_b(e, 1, 1'000'000 + 300'000 * kUs + 70 * kUs, 5 * kUs, 2 * kUs, 0x20);
-  const TunnelPath& p = match(e).paths[0];
+  const TunnelResult r = match(e);
+  const TunnelPath& p = r.paths[0];
   EXPECT_EQ(p.matched, 1u);
   EXPECT_EQ(p.transit.max(), (10 + 10 + 50 + 5 + 2) * kUs);
 }

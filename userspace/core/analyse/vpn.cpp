@@ -69,7 +69,7 @@ void VpnAnalysis::queue_in(Queues& qs, std::pair<uint32_t, int> key, const Move&
     q.pop_front();
     p.unpaired_ins++;
   }
-  q.push_back({e.ts_ns, e.tid, e.skb, e.gen});
+  q.push_back({e.ts_ns, e.skb, e.tid, e.gen});
 }
 
 // The oldest packet waiting in the queue pairs with this one passed on.

@@ -133,11 +133,11 @@ class VpnAnalysis : public JourneySink {
     uint64_t skb = 0;
     uint32_t gen = 0;
   };
-  // A packet taken in, waiting to be passed on.
+  // A packet taken in, waiting to be passed on (24 bytes: deques of them are the hot path).
   struct In {
     uint64_t ts_ns;
-    uint32_t tid;
     uint64_t skb;
+    uint32_t tid;
     uint32_t gen;
   };
   static constexpr size_t kMaxWaiting = 4096;                         // per queue

@@ -141,6 +141,14 @@ wait_trace() {
   wait "$TRACE_PID" || TRACE_RC=$?
 }
 
+# openvpn_lab NAME ARGS SCRIPT: runs SCRIPT (bash) against a fresh OpenVPN tap lab
+# (tools/lab.sh; ARGS, maybe "", go to side a's openvpn), its output in $WORK/NAME.lab.
+openvpn_lab() {
+  local name=$1 args=$2 script=$3
+  LAB_OPENVPN_ARGS=$args "$(dirname "${BASH_SOURCE[0]}")/../../tools/lab.sh" openvpn-tap -- bash -c "$script" \
+    >"$WORK/$name.lab" 2>&1 || fail "lab $name: $(tail -5 "$WORK/$name.lab")"
+}
+
 # jq_eq FILE FILTER WANT: asserts a JSON value.
 jq_eq() {
   local got

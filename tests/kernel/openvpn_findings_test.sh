@@ -7,18 +7,11 @@
 source "$(dirname "$0")/lib.sh"
 require_bpf
 command -v openvpn >/dev/null && command -v iperf3 >/dev/null || skip "openvpn or iperf3 missing"
-LAB=$(dirname "$0")/../../tools/lab.sh
 export TUNLAT WORK
 
-# lab NAME [openvpn args] -- SCRIPT: runs SCRIPT (bash) against a fresh OpenVPN tap lab.
-lab() {
-  local name=$1 args=$2 script=$3
-  LAB_OPENVPN_ARGS=$args "$LAB" openvpn-tap -- bash -c "$script" >"$WORK/$name.lab" 2>&1 ||
-    fail "lab $name: $(tail -5 "$WORK/$name.lab")"
-}
 
 # 9 and 3: one plain transfer, then one whose sending VPN stops 2 s in the middle.
-lab plain "" '
+openvpn_lab plain "" '
   "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 4 --json "$WORK/plain.json" >/dev/null 2>"$WORK/plain.err" &
   sleep 1
   ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 2 >/dev/null
@@ -31,7 +24,7 @@ J=$WORK/plain.json
 jq_eq "$J" '[.findings[] | select((.kind == "drops" and .severity != "info") or .kind == "stall")] | length' 0
 jq_eq "$J" '[.findings[] | select(.severity == "critical")] | length' 0
 
-lab stop "" '
+openvpn_lab stop "" '
   "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 6 --json "$WORK/stop.json" >/dev/null 2>"$WORK/stop.err" &
   sleep 1
   ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 4 >/dev/null &
@@ -51,7 +44,7 @@ jq_eq "$J" '.findings[0].kind' stall
 jq_eq "$J" '.findings[0].severity' critical
 
 # 2: openvpn --shaper 200000 (bytes/s): it reads a ~1500-byte packet every ~7.5 ms.
-lab shaper "--shaper 200000" '
+openvpn_lab shaper "--shaper 200000" '
   "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/shaper.json" >/dev/null 2>"$WORK/shaper.err" &
   sleep 1
   ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 3 >/dev/null
@@ -65,7 +58,7 @@ jq -e '[.findings[] | select(.kind == "pacing") | .summary | test("openvpn \\(pi
   >/dev/null || fail "no paced-reader finding: $(jq -c '[.findings[].summary]' "$J")"
 
 # 6: a tbf at 4 Mbit/s on the tap: the qdisc holds the queue and sets the pace.
-lab tbf "" '
+openvpn_lab tbf "" '
   ip netns exec "$LAB_NS" tc qdisc add dev "$LAB_DEV" root tbf rate 4mbit burst 4kb latency 400ms
   "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/tbf.json" >/dev/null 2>"$WORK/tbf.err" &
   sleep 1
@@ -84,7 +77,7 @@ awk -v r="$rate" 'BEGIN { exit !(r >= 3.4 && r <= 4.6) }' || fail "tbf lets ${ra
 # the head of the flight, and TCP's recovery then waits for a backed-off RTO, seconds
 # after the VPN is back (stalls of 2.5 and 4.5 s measured, one ended by the test's FIN).
 # The transfer goes on 3.5 s after the VPN continues.
-lab idle "" '
+openvpn_lab idle "" '
   "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 9 --json "$WORK/idle.json" >/dev/null 2>"$WORK/idle.err" &
   sleep 1
   ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 6 -w 64K >/dev/null &

@@ -7,18 +7,13 @@
 source "$(dirname "$0")/lib.sh"
 require_bpf
 for c in openvpn iperf3 tcpdump python3; do command -v $c >/dev/null || skip "$c missing"; done
-LAB=$(dirname "$0")/../../tools/lab.sh
 VIEW=$(dirname "$0")/tcp_stall_view.py
 export TUNLAT WORK
 
-lab() {
-  local name=$1 script=$2
-  "$LAB" openvpn-tap -- bash -c "$script" >"$WORK/$name.lab" 2>&1 || fail "lab $name: $(tail -5 "$WORK/$name.lab")"
-}
 
 # A plain transfer: no stall; of drops, only the ordinary ones (IPv6 multicast nobody
 # joined, segments of the closed connection), as one info line.
-lab plain '
+openvpn_lab plain "" '
   "$TUNLAT" trace -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 9 --json "$WORK/plain.json" >/dev/null 2>"$WORK/plain.err" &
   sleep 1
   ip netns exec "$LAB_NS" iperf3 -c "$LAB_PEER_IP" -t 6 >/dev/null
@@ -33,7 +28,7 @@ jq -e '[.findings[] | select(.kind == "ordinary_drops")] | length <= 1' "$J" >/d
 jq_eq "$J" '[.findings[] | select(.severity != "info" and (.kind == "stall" or .kind == "drops" or .kind == "ordinary_drops" or .kind == "timeouts"))] | length' 0
 
 # The receiving VPN stopped 2 s, 1.5 s into the transfer, with tcpdump on both taps.
-lab stop '
+openvpn_lab stop "" '
   ip netns exec "$LAB_NS" tcpdump -i "$LAB_DEV" -s 96 -w "$WORK/a.pcap" 2>/dev/null &
   A=$!
   ip netns exec "$LAB_PEER_NS" tcpdump -i tap0 -s 96 -w "$WORK/b.pcap" 2>/dev/null &

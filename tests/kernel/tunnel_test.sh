@@ -9,18 +9,13 @@ source "$(dirname "$0")/lib.sh"
 require_bpf
 command -v openvpn >/dev/null && command -v iperf3 >/dev/null || skip "openvpn or iperf3 missing"
 command -v tcpdump >/dev/null && command -v nstat >/dev/null || skip "tcpdump or nstat missing"
-LAB=$(dirname "$0")/../../tools/lab.sh
 DELAYS=$(dirname "$0")/tunnel_delays.py
 export TUNLAT WORK
 
-lab() {
-  local name=$1 script=$2
-  "$LAB" openvpn-tap -- bash -c "$script" >"$WORK/$name.lab" 2>&1 || fail "lab $name: $(tail -5 "$WORK/$name.lab")"
-}
 
 # One transfer at 100 Mbit/s: the two-device trace, each end recorded by a trace of its
 # own, tcpdump on both taps; the UDP sockets' own drop counts around it.
-lab run '
+openvpn_lab run "" '
   for ns in "$LAB_NS" "$LAB_PEER_NS"; do ip netns exec "$ns" nstat -n; done
   "$TUNLAT" trace -q --dev "$LAB_NS/tap0" --dev "$LAB_PEER_NS/tap0" -d 6 --json "$WORK/both.json" \
     >"$WORK/both.txt" 2>"$WORK/both.err" & t1=$!
@@ -97,7 +92,7 @@ fi
 
 # B's VPN stopped 1 s while A sends: the tunnel's finding names it, in the underlay (its
 # socket queue). Beside it, --pid of A's openvpn traces A's tap0.
-lab stop '
+openvpn_lab stop "" '
   "$TUNLAT" trace -q --dev "$LAB_NS/tap0" --dev "$LAB_PEER_NS/tap0" -d 6 --json "$WORK/stop.json" \
     >"$WORK/stop.txt" 2>"$WORK/stop.err" & t1=$!
   "$TUNLAT" trace -q --pid "$LAB_OWNER_PID" -d 6 --json "$WORK/pid.json" >/dev/null 2>"$WORK/pid.err" & t2=$!

@@ -7,7 +7,6 @@
 # sleeping, and a timer-paced finding.
 source "$(dirname "$0")/lib.sh"
 require_bpf
-LAB=$(dirname "$0")/../../tools/lab.sh
 export TUNLAT WORK
 [[ $(nproc) -ge 2 ]] || skip "needs 2 CPUs (the hog and the VPN on one, the rest on the other)"
 
@@ -27,20 +26,15 @@ jq -e '[.findings[] | select(.kind == "timer_paced" and .evidence.regular)] | le
 poll_period=$(jq '[.findings[] | select(.kind == "timer_paced")][0].evidence.sleep_p50_us' "$J")
 
 command -v openvpn >/dev/null && command -v iperf3 >/dev/null || skip "openvpn or iperf3 missing (poll reader passed)"
+export LAB_NS_PREFIX=$PFX
 
-# lab NAME [openvpn args] -- SCRIPT: runs SCRIPT (bash) against a fresh OpenVPN tap lab.
-lab() {
-  local name=$1 args=$2 script=$3
-  LAB_NS_PREFIX=$PFX LAB_OPENVPN_ARGS=$args "$LAB" openvpn-tap -- bash -c "$script" >"$WORK/$name.lab" 2>&1 ||
-    fail "lab $name: $(tail -5 "$WORK/$name.lab")"
-}
 # Everything of the lab but the traced OpenVPN goes to CPU 0.
 PIN='for p in $(ip netns pids "$LAB_PEER_NS") $(ip netns pids "$LAB_NS"); do taskset -apc 0 $p >/dev/null; done
      taskset -apc 1 "$LAB_OWNER_PID" >/dev/null'
 
 # 1: hogs on the VPN's CPU: two, so that the VPN gets a third of it and waits the rest.
 ln -sf "$(command -v yes)" "$WORK/cpuhog"
-lab hog "" "$PIN"'
+openvpn_lab hog "" "$PIN"'
   taskset -c 1 "$WORK/cpuhog" >/dev/null & HOG=$!
   taskset -c 1 "$WORK/cpuhog" >/dev/null & HOG2=$!
   "$TUNLAT" trace --sched -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 4 --json "$WORK/hog.json" >"$WORK/hog.txt" 2>"$WORK/hog.err" &
@@ -58,7 +52,7 @@ jq -e '[.findings[] | select(.kind == "cpu_contention" and (.summary | test("cpu
   fail "no contention finding naming the hog: $(jq -c '[.findings[].summary]' "$J")"
 
 # 2: alone at full load; iperf3's rate against the capacity tunlat estimates.
-lab load "" "$PIN"'
+openvpn_lab load "" "$PIN"'
   "$TUNLAT" trace --sched -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/load.json" >"$WORK/load.txt" 2>"$WORK/load.err" &
   T=$!
   sleep 1
@@ -83,7 +77,7 @@ awk -v c="$cap" -v w="$want" 'BEGIN { exit !(c >= w * 0.75 && c <= w * 1.25) }' 
   fail "capacity $cap Mbit/s; iperf3 measured $iperf Mbit/s with the VPN on $share of a core: want $want +-25 %"
 
 # 3: stopped for 1 s in the middle of a transfer.
-lab stop "" '
+openvpn_lab stop "" '
   "$TUNLAT" trace --sched -q --netns "$LAB_NS" --dev "$LAB_DEV" -d 5 --json "$WORK/stop.json" >/dev/null 2>"$WORK/stop.err" &
   T=$!
   sleep 1

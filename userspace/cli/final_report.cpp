@@ -73,6 +73,8 @@ void write_visuals(const TraceInfo& info, const Pipeline& pipeline, const Json& 
 
 }  // namespace
 
+void check_visuals(const VisualArgs& v) { flame_by(v); }
+
 std::unique_ptr<Visuals> prepare_visuals(const VisualArgs& v, Pipeline& pipeline) {
   flame_by(v);  // a usage error before tracing starts, not after
   if (!v.any()) return nullptr;

@@ -22,6 +22,9 @@ struct VisualArgs {
   }
 };
 
+// A bad --flame-by is a usage error (Fatal): checked before anything is attached.
+void check_visuals(const VisualArgs& v);
+
 // Checks the visual options before anything starts (a bad --flame-by is a usage error)
 // and, when a visual output is asked for, attaches what gathers its data to the pipeline.
 std::unique_ptr<Visuals> prepare_visuals(const VisualArgs& v, Pipeline& pipeline);

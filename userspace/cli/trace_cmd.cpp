@@ -399,6 +399,7 @@ int run_trace(const TraceArgs& a) {
   check_privileges();
   std::vector<Target> targets = resolve_targets(a.devs, a.netns, a.pid);
   if (targets.size() > 1) check_one_device_outputs(a);
+  check_visuals(a.visual);
   KernelBtf btf;
   std::vector<std::unique_ptr<Traced>> traced;
   for (Target& target : targets) traced.push_back(attach(a, std::move(target), btf, targets.size() == 2));
@@ -409,9 +410,10 @@ int run_trace(const TraceArgs& a) {
   install_signals();
 
   const uint64_t start_ns = now_ns(CLOCK_MONOTONIC);
+  const int64_t clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(start_ns);
   for (auto& t : traced) {
     t->info.start_ns = start_ns;
-    t->info.clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(start_ns);
+    t->info.clock_offset_ns = clock_offset_ns;
   }
   capture.record_path = a.record_path;
   if (!a.record_path.empty()) capture.recorder = std::make_unique<RecordingWriter>(a.record_path, first.info);

@@ -410,7 +410,8 @@ int run_trace(const TraceArgs& a) {
   install_signals();
 
   const uint64_t start_ns = now_ns(CLOCK_MONOTONIC);
-  const int64_t clock_offset_ns = static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(start_ns);
+  const int64_t clock_offset_ns =
+      static_cast<int64_t>(now_ns(CLOCK_REALTIME)) - static_cast<int64_t>(start_ns);
   for (auto& t : traced) {
     t->info.start_ns = start_ns;
     t->info.clock_offset_ns = clock_offset_ns;

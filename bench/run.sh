@@ -122,8 +122,11 @@ inner() {
         wait_for_line "$d/tracer.out" '^floor: tracing' 100 "$TR_PID" \
           || die "$lab: bench/floor did not start" "$d/tracer.err"
         ;;
-      monitor)
-        "$TUNLAT" monitor --dev "$LAB_NS/$LAB_DEV" --listen "127.0.0.1:$((PORT + 1000))" \
+      monitor | monitor-idle | monitor-before)
+        local mdev=$LAB_NS/$LAB_DEV mbin=$TUNLAT
+        [[ $v == monitor-idle ]] && mdev=$idle_ns/$idle_dev
+        [[ $v == monitor-before ]] && mbin=$TUNLAT_BEFORE
+        "$mbin" monitor --dev "$mdev" --listen "127.0.0.1:$((PORT + 1000))" \
           </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!
         CUR_PIDS+=("$TR_PID")
@@ -292,11 +295,13 @@ inner() {
   # tunlat --no-sched and tunlat --pcapng; then tunlat and the floor's scheduler programs with a process pair
   # switching contexts beside the lab (switches tunlat does not follow).
   [[ ${BENCH_NO_STATS:-0} == 1 ]] && wls=() # --no-stats
+  # BENCH_STATS_VARIANTS: these instead, e.g. "floor monitor" (runs.jsonl has their figures).
+  local stats_variants=${BENCH_STATS_VARIANTS:-tunlat bpftrace floor tunlat-idle bpftrace-idle tunlat-nomatch tunlat-nosched tunlat-pcapng}
   for wl in "${wls[@]}"; do
-    for v in tunlat bpftrace floor tunlat-idle bpftrace-idle tunlat-nomatch tunlat-nosched tunlat-pcapng; do
+    for v in $stats_variants; do
       measure "$wl" "$v" 0 1
     done
-    if [[ -n ${SWITCHER:-} && -n ${FLOOR:-} ]]; then
+    if [[ -z ${BENCH_STATS_VARIANTS:-} && -n ${SWITCHER:-} && -n ${FLOOR:-} ]]; then
       for v in tunlat-cs floor-sched-cs; do measure "$wl" "$v" 0 1; done
     fi
   done

@@ -122,11 +122,12 @@ inner() {
         wait_for_line "$d/tracer.out" '^floor: tracing' 100 "$TR_PID" \
           || die "$lab: bench/floor did not start" "$d/tracer.err"
         ;;
-      monitor | monitor-idle | monitor-before)
-        local mdev=$LAB_NS/$LAB_DEV mbin=$TUNLAT
+      monitor | monitor-idle | monitor-before | monitor-s[0-9]*)
+        local mdev=$LAB_NS/$LAB_DEV mbin=$TUNLAT margs=()
         [[ $v == monitor-idle ]] && mdev=$idle_ns/$idle_dev
         [[ $v == monitor-before ]] && mbin=$TUNLAT_BEFORE
-        "$mbin" monitor --dev "$mdev" --listen "127.0.0.1:$((PORT + 1000))" \
+        [[ $v == monitor-s[0-9]* ]] && margs=(--sample "${v#monitor-s}")
+        "$mbin" monitor --dev "$mdev" "${margs[@]}" --listen "127.0.0.1:$((PORT + 1000))" \
           </dev/null >"$d/tracer.out" 2>"$d/tracer.err" &
         TR_PID=$!
         CUR_PIDS+=("$TR_PID")

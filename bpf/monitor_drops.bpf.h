@@ -27,8 +27,9 @@ struct {
 	__type(value, __u32);
 } mon_owner_socks SEC(".maps");
 
+/* n: the packets the drop stands for (a followed packet's, when 1 in n is followed). */
 static __always_inline void count_drop(__u64 location, __u32 reason, __u16 dev, __u8 dir,
-				       __u8 scope)
+				       __u8 scope, __u64 n)
 {
 	struct tl_mon_drop_key k = {
 		.location = location,
@@ -37,12 +38,12 @@ static __always_inline void count_drop(__u64 location, __u32 reason, __u16 dev, 
 		.dir = dir,
 		.scope = scope,
 	};
-	__u64 one = 1, *n = bpf_map_lookup_elem(&mon_drops, &k);
+	__u64 *count = bpf_map_lookup_elem(&mon_drops, &k);
 
-	if (n)
-		*n += 1;
+	if (count)
+		*count += n;
 	else
-		bpf_map_update_elem(&mon_drops, &k, &one, BPF_NOEXIST);
+		bpf_map_update_elem(&mon_drops, &k, &n, BPF_NOEXIST);
 }
 
 /*
@@ -59,7 +60,7 @@ static __always_inline void underlay_drop(const struct sk_buff *skb, const struc
 	__u32 *dev = ino ? bpf_map_lookup_elem(&mon_owner_socks, &ino) : NULL;
 
 	if (dev && *dev < TL_MON_DEVS)
-		count_drop(location, reason, *dev, rx_sk ? 1 : 0, TL_MON_SCOPE_UNDERLAY);
+		count_drop(location, reason, *dev, rx_sk ? 1 : 0, TL_MON_SCOPE_UNDERLAY, 1);
 }
 
 #endif /* TUNLAT_MONITOR_DROPS_BPF_H */

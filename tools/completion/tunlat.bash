@@ -12,7 +12,7 @@ _tunlat_visual='--folded --svg --html --perfetto --flame-by --perfetto-packets -
 _tunlat_trace_opts="-h --help --dev --netns --pid -d --duration -i --interval --json --record --sample
   --stall-ms --filter -q --quiet --no-sched --sched -v --verbose $_tunlat_visual"
 _tunlat_report_opts="-h --help --json --stall-ms $_tunlat_visual"
-_tunlat_monitor_opts="-h --help --dev --netns --listen --stall-ms --scan -d --duration -v --verbose"
+_tunlat_monitor_opts="-h --help --dev --netns --listen --stall-ms --scan --sample -d --duration -v --verbose"
 
 # _tunlat_devices [NETNS]: the tun/tap devices of NETNS (a name, a path or a pid, as --netns
 # takes it; empty: the shell's own namespace), or every device if it has none (tunlat

@@ -171,6 +171,12 @@ int main(int argc, char** argv) {
       ->check(kSeconds);
   monitor->add_option("-d,--duration", m.duration_s, "stop after SECONDS (default: SIGINT/SIGTERM)")
       ->check(kSeconds);
+  monitor
+      ->add_option("--sample", m.sample,
+                   "follow 1 packet in N per CPU and direction (and every one at a trickle): later points, "
+                   "spans, stages and drops are then estimates; queue, xmit, inject and bytes stay exact")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
   monitor->add_flag("-v,--verbose", m.verbose, "show libbpf's messages and each device as it is watched");
   monitor->footer(R"(Examples:
   tunlat monitor                                  every tun/tap device, at 127.0.0.1:9477/metrics

@@ -96,7 +96,7 @@ double cpu_seconds(uint32_t pid) {
 class Monitor : public prometheus::Collectable {
  public:
   Monitor(const MonitorArgs& a, const KernelBtf& btf)
-      : args_(a), probe_(btf, a.verbose), reasons_(btf.drop_reasons()) {}
+      : args_(a), probe_(btf, a.verbose, a.sample), reasons_(btf.drop_reasons()) {}
 
   // Looks for devices: new ones are watched, gone ones let go.
   void rescan() {
@@ -178,6 +178,7 @@ class Monitor : public prometheus::Collectable {
   std::vector<prometheus::MetricFamily> Collect() const override {
     MonitorSnapshot snap;
     snap.version = TUNLAT_VERSION;
+    snap.sample = args_.sample;
     std::lock_guard lock(mu_);
     std::map<uint32_t, size_t> row_of;  // a device's index -> its row
     for (const auto& [key, w] : watched_) {

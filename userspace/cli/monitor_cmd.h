@@ -15,6 +15,7 @@ struct MonitorArgs {
   double stall_ms = 200;  // a stage holding packets and releasing none this long stalls
   double duration_s = 0;  // 0: until SIGINT/SIGTERM
   double scan_s = 1;      // how often devices are looked for
+  uint32_t sample = 1;    // follow 1 packet in this many (bpf/monitor.bpf.c)
   bool verbose = false;
 };
 

@@ -27,6 +27,7 @@ struct MonitorProbe::Bpf {
   bpf_map *devs = nullptr, *devptr = nullptr, *stats = nullptr, *stages = nullptr, *drops = nullptr,
           *owner_socks = nullptr;
   bpf_program *kfree_skb = nullptr, *kfree_skb_sk = nullptr;  // one of the two is attached
+  bpf_program* qdisc_dequeue = nullptr;                       // with --sample only
   volatile uint32_t* devgen = nullptr;  // the programs' generation of mon_devs (their device cache)
   ~Bpf() {
     if (destroy) destroy();
@@ -36,9 +37,10 @@ struct MonitorProbe::Bpf {
 namespace {
 
 template <class Skel>
-std::unique_ptr<MonitorProbe::Bpf> open_monitor(Skel* (*open)(), void (*destroy)(Skel*)) {
+std::unique_ptr<MonitorProbe::Bpf> open_monitor(Skel* (*open)(), void (*destroy)(Skel*), uint32_t sample) {
   Skel* s = open();
   if (!s) throw Fatal(fmt::format("cannot open BPF object: {}", std::strerror(errno)));
+  s->rodata->mon_sample = std::max<uint32_t>(1, sample);
   auto b = std::make_unique<MonitorProbe::Bpf>();
   b->destroy = [s, destroy] { destroy(s); };
   b->skeleton = s->skeleton;
@@ -52,6 +54,7 @@ std::unique_ptr<MonitorProbe::Bpf> open_monitor(Skel* (*open)(), void (*destroy)
   b->owner_socks = s->maps.mon_owner_socks;
   b->kfree_skb = s->progs.mon_kfree_skb;
   b->kfree_skb_sk = s->progs.mon_kfree_skb_sk;
+  b->qdisc_dequeue = s->progs.mon_qdisc_dequeue;
   return b;
 }
 
@@ -61,12 +64,12 @@ bool never_needed(const std::string& tp) { return tp == "netif_rx_entry"; }
 
 }  // namespace
 
-MonitorProbe::MonitorProbe(const KernelBtf& btf, bool verbose) {
+MonitorProbe::MonitorProbe(const KernelBtf& btf, bool verbose, uint32_t sample) {
   libbpf_log_to_stderr(verbose);
   btf.require_supported();
   const bool fast = btf.has_kfunc("bpf_rdonly_cast");
-  bpf_ = fast ? open_monitor(tunlat_monitor_bpf__open, tunlat_monitor_bpf__destroy)
-              : open_monitor(tunlat_monitor_bpf_compat__open, tunlat_monitor_bpf_compat__destroy);
+  bpf_ = fast ? open_monitor(tunlat_monitor_bpf__open, tunlat_monitor_bpf__destroy, sample)
+              : open_monitor(tunlat_monitor_bpf_compat__open, tunlat_monitor_bpf_compat__destroy, sample);
   variant_ =
       fast ? "tunlat_monitor_bpf (bpf_rdonly_cast views)" : "tunlat_monitor_bpf_compat (CO-RE probe reads)";
   bpf_program* p = nullptr;
@@ -79,6 +82,8 @@ MonitorProbe::MonitorProbe(const KernelBtf& btf, bool verbose) {
   const bool drop_sk = btf.tracepoint_args("kfree_skb") >= 4;
   bpf_program__set_autoload(bpf_->kfree_skb_sk, drop_sk);
   if (drop_sk) bpf_program__set_autoload(bpf_->kfree_skb, false);
+  // Every packet followed: no segment needs to know whether its parent is.
+  if (sample <= 1) bpf_program__set_autoload(bpf_->qdisc_dequeue, false);
   if (int err = bpf_object__load_skeleton(bpf_->skeleton)) throw Fatal(bpf_failure("load", err));
   if (int err = bpf_object__attach_skeleton(bpf_->skeleton)) throw Fatal(bpf_failure("attach", err));
   ncpu_ = std::max(1, libbpf_num_possible_cpus());

@@ -32,8 +32,9 @@ struct MonitorDrop {
 
 class MonitorProbe {
  public:
-  // Loads and attaches the programs. Throws Fatal with libbpf's reason and a hint.
-  MonitorProbe(const KernelBtf& btf, bool verbose);
+  // Loads and attaches the programs, following 1 packet in `sample` (bpf/monitor.bpf.c).
+  // Throws Fatal with libbpf's reason and a hint.
+  MonitorProbe(const KernelBtf& btf, bool verbose, uint32_t sample = 1);
   ~MonitorProbe();
   MonitorProbe(const MonitorProbe&) = delete;
   MonitorProbe& operator=(const MonitorProbe&) = delete;

@@ -74,8 +74,15 @@ TEST(MonitorMetrics, CountersGaugesAndInfoCarryTheirLabels) {
       has(t, R"(tunlat_owner_cpu_seconds_total{device="tap0",netns="vpn",pid="42",comm="openvpn"} 3.5)"));
   EXPECT_TRUE(has(t, "tunlat_devices 1"));
   EXPECT_TRUE(has(t, R"(tunlat_build_info{version="9.9"} 1)"));
+  EXPECT_TRUE(has(t, "tunlat_sample_packets 1"));
   EXPECT_TRUE(has(t, "# TYPE tunlat_span_seconds histogram"));
   EXPECT_TRUE(has(t, "# TYPE tunlat_packets_total counter"));
+}
+
+TEST(MonitorMetrics, SamplingIsExported) {
+  MonitorSnapshot s = one_device();
+  s.sample = 8;
+  EXPECT_TRUE(has(text_of(s), "tunlat_sample_packets 8"));
 }
 
 TEST(MonitorMetrics, DropLocationsBeyondTheMostFrequentAreOther) {

@@ -180,11 +180,17 @@ std::vector<MetricFamily> monitor_metrics(const MonitorSnapshot& s, SeriesBirths
   devices.metric.push_back(gauge({}, static_cast<double>(s.devices.size())));
   MetricFamily build = family("tunlat_build_info", "tunlat's version", MetricType::Gauge);
   build.metric.push_back(gauge({{"version", s.version}}, 1));
+  MetricFamily sample =
+      family("tunlat_sample_packets",
+             "1 packet in this many is followed under load (--sample): spans, the points after "
+             "xmit and inject, stages, device drops and lost records are then estimates",
+             MetricType::Gauge);
+  sample.metric.push_back(gauge({}, static_cast<double>(s.sample)));
   MetricFamily drops = drops_family(s, births);
   births.next_scrape();
   return {std::move(spans),   std::move(packets), std::move(bytes),     std::move(stalls),
           std::move(stall_s), std::move(queued),  std::move(owner_cpu), std::move(drops),
-          std::move(lost),    std::move(devices), std::move(build)};
+          std::move(lost),    std::move(devices), std::move(build),     std::move(sample)};
 }
 
 }  // namespace tunlat

@@ -47,6 +47,7 @@ struct MonitorSnapshot {
   std::vector<MonitoredDevice> devices;
   std::vector<DropCount> drops;
   std::string version;
+  uint32_t sample = 1;  // 1 packet in this many followed: what only it tells counts this many
 };
 
 }  // namespace tunlat

@@ -44,8 +44,9 @@ for s in 0 1; do
   ((deliver < 50)) || fail "shift $s: $deliver RX packets delivered: another namespace's reads counted"
   ((untraced * 20 < rx)) || fail "shift $s: $untraced of $rx RX packets end without a traced end"
   # ACKs TCP merges in a busy socket's backlog end without a tracepoint: more of them in
-  # an emulated guest, whose sockets are slow to drain (6.1 under TCG: 9 % of them).
-  cover=$((${TUNLAT_TEST_SLOW:-1} > 1 ? 85 : 95))
+  # an emulated guest, whose sockets are slow to drain, the more the slower the host
+  # (6.1 under TCG: 9 %; 6.12: 12-18 % on 2026-12-08, none taken nor freed untraced).
+  cover=$((${TUNLAT_TEST_SLOW:-1} > 1 ? 75 : 95))
   ((total * 100 >= rx * cover)) || fail "shift $s: RX total span covers $total of $rx packets (want $cover %)"
   # B's data waited ms in B's socket: it must not appear as A's stack time. An emulated
   # guest's own stack is slower (6.1 under TCG: p99 1.04 ms once, B not counted).
